@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The full test run (called by `make check`): unit tests in the normal and the
+# sanitizer build, then every pytest suite against the normal build, then the
+# lifecycle suite against the sanitizer build.  Prints one closing line
+# "N passed, N failed" that sums everything.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export EDGECR_BIN="$ROOT/build/src/cli/edgecr"
+export EDGECR_BUILD="$ROOT/build"
+passed=0; failed=0; skipped=0
+tally_meson() { # parse "Ok: N" / "Fail: N" from meson test output
+  local out=$1
+  local ok fail skip
+  ok=$(grep -E '^Ok:' "$out" | awk '{print $2}'); fail=$(grep -E '^Fail:' "$out" | awk '{print $2}')
+  skip=$(grep -E '^Skipped:' "$out" | awk '{print $2}')
+  passed=$((passed + ${ok:-0})); failed=$((failed + ${fail:-0})); skipped=$((skipped + ${skip:-0}))
+  local to; to=$(grep -E '^Timeout:' "$out" | awk '{print $2}'); failed=$((failed + ${to:-0}))
+}
+tally_pytest() { # parse pytest's summary line
+  local out=$1 line n
+  line=$(grep -E '^=+ .*(passed|failed|error|skipped).* in [0-9.]+s' "$out" | tail -1)
+  n=$(grep -oE '[0-9]+ passed' <<<"$line" | awk '{print $1}'); passed=$((passed + ${n:-0}))
+  n=$(grep -oE '[0-9]+ failed' <<<"$line" | awk '{print $1}'); failed=$((failed + ${n:-0}))
+  n=$(grep -oE '[0-9]+ errors?' <<<"$line" | awk '{print $1}'); failed=$((failed + ${n:-0}))
+  n=$(grep -oE '[0-9]+ skipped' <<<"$line" | awk '{print $1}'); skipped=$((skipped + ${n:-0}))
+}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+echo "== unit tests (build/)"
+meson test -C build --print-errorlogs 2>&1 | tee "$tmp/unit" ; tally_meson "$tmp/unit"
+echo "== unit tests (build-asan/)"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --print-errorlogs 2>&1 | tee "$tmp/asan" ; tally_meson "$tmp/asan"
+echo "== integration tests (build/)"
+python3 -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$tmp/py"; tally_pytest "$tmp/py"
+if [ -d tests/integration ]; then
+  echo "== lifecycle tests under ASan/UBSan (build-asan/)"
+  EDGECR_BIN="$ROOT/build-asan/src/cli/edgecr" EDGECR_SANITIZED=1 \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1 \
+    python3 -m pytest -q -p no:cacheprovider -m sanitizer tests/integration 2>&1 | tee "$tmp/pyasan"
+  tally_pytest "$tmp/pyasan"
+fi
+echo
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+[ "$failed" -eq 0 ]

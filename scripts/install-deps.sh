@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages edgecr needs to build, test, demo and benchmark.
+# Idempotent: only calls apt-get when something is missing.
+set -euo pipefail
+
+BUILD_PKGS=(meson ninja-build pkg-config gcc clang lld
+  libjansson-dev libseccomp-dev libcap-dev libyaml-dev libostree-dev libfuse3-dev fuse3
+  libcmocka-dev)
+TEST_PKGS=(python3-pytest busybox-static containerd umoci crun runc
+  wasi-libc libclang-rt-dev-wasm32 libclang-rt-14-dev wabt
+  qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
+  rt-tests iproute2 procps psmisc valgrind hyperfine)
+
+want=("${BUILD_PKGS[@]}")
+if [ "${1:-}" != "--build-only" ]; then want+=("${TEST_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

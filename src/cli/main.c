@@ -1,0 +1,154 @@
+/* main.c - the `edgecr` command: global options and subcommand dispatch.
+ *
+ * Global options follow runc's (--root, --log, --log-format, --debug,
+ * --systemd-cgroup, --rootless); they come before the subcommand, as
+ * containerd's go-runc passes them. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+struct command {
+  const char *name;
+  cli_command_fn fn;
+  const char *help;
+};
+
+static const struct command commands[] = {
+  {"create", cmd_create, "create a container from a bundle"},
+  {"start", cmd_start, "start a created container"},
+  {"run", cmd_run, "create and start a container, wait for it"},
+  {"state", cmd_state, "print the OCI state of a container"},
+  {"kill", cmd_kill, "send a signal to a container's init (or all) processes"},
+  {"delete", cmd_delete, "delete a container and everything it holds"},
+  {"list", cmd_list, "list containers"},
+  {"ps", cmd_ps, "list the processes of a container"},
+  {"exec", cmd_exec, "run a new process inside a container"},
+  {"pause", cmd_pause, "freeze every process of a container"},
+  {"resume", cmd_resume, "thaw a paused container"},
+  {"update", cmd_update, "change a container's cgroup resources"},
+  {"events", cmd_events, "print container events and statistics"},
+  {"spec", cmd_spec, "write a default config.json"},
+  {"features", cmd_features, "print the OCI features this runtime implements"},
+  {"wasm", cmd_wasm, "run WebAssembly modules and spec scripts"},
+  {"plan", cmd_plan, "check, build, apply and switch real-time system plans"},
+};
+
+static void usage(FILE *out)
+{
+  fprintf(out,
+          "usage: edgecr [global options] COMMAND [options] [args]\n\n"
+          "edgecr: one container runtime for every core of an edge device.\n\n"
+          "global options:\n"
+          "  --root DIR          state directory (default /run/edgecr)\n"
+          "  --log FILE          write the log to FILE (default stderr)\n"
+          "  --log-format FMT    text or json\n"
+          "  --debug             log debug messages\n"
+          "  --systemd-cgroup    use systemd cgroup paths (needs systemd)\n"
+          "  --rootless VALUE    accepted for runc compatibility\n"
+          "  -v, --version       print the version\n"
+          "  -h, --help          this help\n\n"
+          "commands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+static int g_log_ready;
+
+int cli_fail(edgecr_error_t *err)
+{
+  if (err != NULL && *err != NULL) {
+    if (!g_log_ready)
+      fprintf(stderr, "edgecr: %s\n", (*err)->msg);
+    else
+      log_error("%s", (*err)->msg);
+    edgecr_error_release(err);
+  }
+  return 1;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+  char *msg = NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end(ap);
+  log_error("%s: %s (see `edgecr %s --help`)", cmd, msg ? msg : "usage error", cmd);
+  free(msg);
+  return 1;
+}
+
+int main(int argc, char **argv)
+{
+  struct edgecr_global g = {.argv0 = argv[0], .root = "/run/edgecr"};
+  const char *log_format = "text";
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU };
+  static const struct option opts[] = {
+    {"root", required_argument, NULL, OPT_ROOT},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"debug", no_argument, NULL, OPT_DEBUG},
+    {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
+    {"rootless", required_argument, NULL, OPT_ROOTLESS},
+    {"criu", required_argument, NULL, OPT_CRIU},
+    {"version", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+  int c;
+  opterr = 0;
+  while ((c = getopt_long_only(argc, argv, "+vh", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_ROOT: g.root = optarg; break;
+    case OPT_LOG: g.log_path = optarg; break;
+    case OPT_LOG_FORMAT: log_format = optarg; break;
+    case OPT_DEBUG: g.debug = true; break;
+    case OPT_SYSTEMD: g.systemd_cgroup = true; break;
+    case OPT_ROOTLESS: g.rootless = optarg; break;
+    case OPT_CRIU: break;
+    case 'v':
+      printf("edgecr version %s\nspec: 1.2.0\n", EDGECR_VERSION);
+      return 0;
+    case 'h':
+      usage(stdout);
+      return 0;
+    default:
+      fprintf(stderr, "edgecr: unknown or incomplete global option `%s`\n", argv[optind - 1]);
+      usage(stderr);
+      return 1;
+    }
+  }
+  if (strcmp(log_format, "json") == 0)
+    g.log_json = true;
+  else if (strcmp(log_format, "text") != 0) {
+    fprintf(stderr, "edgecr: --log-format: unknown format `%s` (text or json)\n", log_format);
+    return 1;
+  }
+  if (edgecr_log_init(g.log_path, g.log_json, g.debug) < 0) {
+    perror("edgecr: open --log file");
+    return 1;
+  }
+  g_log_ready = 1;
+  if (optind >= argc) {
+    usage(stderr);
+    return 1;
+  }
+  int idx = optind;
+  const char *name = argv[idx];
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    if (strcmp(commands[i].name, name) == 0) {
+      optind = 0; /* full getopt re-initialisation for the subcommand (glibc) */
+      opterr = 1;
+      /* The subcommand sees argv[0] == its own name. */
+      return commands[i].fn(&g, argc - idx, argv + idx);
+    }
+  }
+  log_error("unknown command `%s` (see `edgecr --help`)", name);
+  return 1;
+}
