@@ -1,0 +1,61 @@
+/* wasi.h - WASI preview 1 (wasi_snapshot_preview1) for edgecr's engine.
+ *
+ * The engine (src/wasm/) is OS-free; this layer is where a WebAssembly
+ * instance meets the host: arguments, environment, clocks, randomness,
+ * stdio and files inside preopened directories.  It plugs into the engine
+ * through the per-instance import resolver: wasi_resolve() grants the
+ * `wasi_snapshot_preview1` functions this layer implements (after checking
+ * each import's type) and refuses everything else, so instantiation fails
+ * naming an unknown import.
+ *
+ * Sandbox: a preopen maps a host directory H to a guest name G.  Guest
+ * paths are always resolved beneath the preopen's directory: `..` above it,
+ * absolute paths and symlinks that lead out are refused (ENOTCAPABLE), see
+ * wasi_sandbox.c.  Nothing outside the preopens is reachable. */
+#ifndef EDGECR_WASI_H
+#define EDGECR_WASI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "wasm.h"
+
+typedef struct wasi_ctx wasi_ctx;
+
+struct wasi_preopen {
+  const char *host_path;   /* directory on the host */
+  const char *guest_path;  /* name the guest sees, e.g. "/data" or "." */
+};
+
+struct wasi_config {
+  size_t argc;
+  char *const *argv;       /* guest argv; argv[0] is the program name */
+  size_t envc;
+  char *const *env;        /* "KEY=VALUE" strings */
+  size_t npreopens;
+  const struct wasi_preopen *preopens;
+  int stdio[3];            /* host fds for guest fds 0, 1, 2 (not owned) */
+};
+
+/* Copy the configuration and open the preopened directories.  Fails (with
+ * *err naming the directory) when a preopen is not a readable directory. */
+int wasi_ctx_new(const struct wasi_config *cfg, wasi_ctx **out, edgecr_error_t *err);
+void wasi_ctx_free(wasi_ctx *ctx);
+
+/* The module name WASI preview 1 imports live in. */
+#define WASI_MODULE_NAME "wasi_snapshot_preview1"
+
+/* An ew_resolve_fn: ctx is a wasi_ctx.  Grants an import of module
+ * `wasi_snapshot_preview1` whose name and type match a function of this
+ * layer; returns non-zero for anything else. */
+int wasi_resolve(void *ctx, const ew_import_info *imp, ew_extern *out);
+
+/* 1 when `name` is a WASI function this layer implements. */
+int wasi_has_function(const char *name);
+
+/* Why wasi_resolve() last refused an import ("" if it did not): unknown
+ * name, or a type that does not match the WASI signature. */
+const char *wasi_link_error(const wasi_ctx *ctx);
+
+#endif
