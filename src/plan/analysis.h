@@ -1,0 +1,88 @@
+/* analysis.h - schedulability analysis of a system configuration.
+ *
+ * Per core: utilisation, Liu & Layland and hyperbolic bounds (sufficient,
+ * for information), exact response-time analysis for fixed priorities
+ * (with release jitter and blocking), Zhang & Burns' QPA processor-demand
+ * test for deadline reservations, the kernel's SCHED_DEADLINE admission
+ * rule and the real-time throttling limit.  Assignment of unpinned
+ * containers to cores (first-fit / worst-fit decreasing, exact test per
+ * core) and deadline-monotonic priorities.  See docs/plan.md. */
+#ifndef EDGECR_PLAN_ANALYSIS_H
+#define EDGECR_PLAN_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/* One real-time container, flattened for analysis. */
+struct plan_task {
+  const char *name;
+  size_t id;              /* index in plan_config.containers */
+  int64_t C, T, D, J, B;  /* budget, period, deadline, jitter, blocking (ns) */
+  enum plan_policy policy;
+  int prio;               /* SCHED_FIFO priority in effect (FP), 0 for deadline */
+  bool prio_given;
+  int core;               /* assigned core, -1 none */
+  bool pinned;
+  /* results */
+  int64_t response;       /* worst-case response incl. jitter; INT64_MAX unbounded */
+  bool ok;
+  char *reason;           /* why not ok, in words (NULL when ok) */
+};
+
+struct plan_core_result {
+  int core;
+  bool rt;                 /* reserved for real-time */
+  size_t n_fp, n_dl;
+  double u, u_fp, u_dl;
+  double ll_bound;         /* n(2^(1/n)-1) for the FP tasks */
+  bool ll_ok;
+  double hyperbolic;       /* prod(U_i + 1) for the FP tasks, must be <= 2 */
+  bool hyp_ok;
+  bool bounds_apply;       /* D = T, no jitter/blocking, no reservations */
+  bool rta_ok, qpa_ok, dl_admission_ok, throttle_ok, ok;
+  int64_t qpa_fail_t, qpa_fail_h; /* first t with h(t) > t when !qpa_ok */
+  char *reason;            /* core-level failure in words */
+};
+
+struct plan_analysis {
+  struct plan_task *tasks;
+  size_t n;
+  struct plan_core_result *cores;
+  int n_cores;
+  double rt_ratio;          /* rt_runtime / rt_period */
+  const char *assignment;   /* "pinned", "first-fit decreasing", "worst-fit decreasing",
+                               "none found (worst-fit placement shown)" */
+  bool schedulable;
+  char *problem;            /* plan-wide problem (assignment, global admission), or NULL */
+};
+
+int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr_error_t *err);
+void plan_analysis_free(struct plan_analysis *a);
+
+/* ---- building blocks (exported for the tests and the benchmark) ---- */
+
+/* Build the task array from the configuration (no assignment yet). */
+struct plan_task *plan_tasks_from_config(const struct plan_config *c, size_t *n);
+
+/* Give priorities to the FP tasks without one, deadline-monotonic, among
+ * the levels 1..98 that the explicitly prioritised tasks do not use. */
+void plan_assign_priorities(struct plan_task **set, size_t n);
+
+/* Exact test of the tasks of one core; fills responses (and reasons when
+ * res != NULL). `exact_responses` continues past the deadline to report
+ * the true response time of a failing task.  Returns true if schedulable. */
+bool plan_core_check(struct plan_task **set, size_t n, double rt_ratio,
+                     bool exact_responses, struct plan_core_result *res);
+
+/* Response time (without the task's own jitter) of task `i` of the set
+ * under fixed priorities, or INT64_MAX when it exceeds `limit`. */
+int64_t plan_rta(struct plan_task **set, size_t n, size_t i, int64_t limit);
+
+/* QPA on the deadline tasks of the set.  Returns true if the demand bound
+ * holds; on failure *fail_t, *fail_h give a t with h(t) > t. */
+bool plan_qpa(struct plan_task **set, size_t n, int64_t *fail_t, int64_t *fail_h);
+
+#endif

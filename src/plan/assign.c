@@ -1,0 +1,229 @@
+/* assign.c - the whole-configuration analysis: place unpinned real-time
+ * containers on cores (first-fit / worst-fit decreasing by utilisation,
+ * each placement confirmed by the exact per-core test), then analyse every
+ * core and collect the verdicts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "util.h"
+
+struct core_set {
+  struct plan_task **t;
+  size_t n, cap;
+  double u, u_fp, u_dl;
+};
+
+struct packing {
+  struct core_set *cores;
+  int n_cores;
+  int *rt_cores; /* indices of cores reserved for real-time */
+  int n_rt;
+  double rt_ratio;
+};
+
+static void set_add(struct core_set *s, struct plan_task *t)
+{
+  if (s->n == s->cap)
+    s->t = xrealloc(s->t, (s->cap = s->cap ? 2 * s->cap : 8) * sizeof *s->t);
+  s->t[s->n++] = t;
+  double u = (double) t->C / (double) t->T;
+  s->u += u;
+  *(t->policy == PLAN_POLICY_DEADLINE ? &s->u_dl : &s->u_fp) += u;
+}
+
+static void set_pop(struct core_set *s)
+{
+  struct plan_task *t = s->t[--s->n];
+  double u = (double) t->C / (double) t->T;
+  s->u -= u;
+  *(t->policy == PLAN_POLICY_DEADLINE ? &s->u_dl : &s->u_fp) -= u;
+}
+
+struct plan_task *plan_tasks_from_config(const struct plan_config *c, size_t *n)
+{
+  struct plan_task *tasks = xmalloc0((c->n + 1) * sizeof *tasks);
+  size_t k = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    const struct plan_container *ct = &c->containers[i];
+    if (!ct->has_rt)
+      continue;
+    tasks[k++] = (struct plan_task){
+      .name = ct->name, .id = i, .C = ct->rt.budget, .T = ct->rt.period, .D = ct->rt.deadline,
+      .J = ct->rt.jitter, .B = ct->rt.blocking, .policy = ct->rt.policy,
+      .prio = ct->rt.priority, .prio_given = ct->rt.priority > 0,
+      .core = ct->rt.core, .pinned = ct->rt.core >= 0,
+    };
+  }
+  *n = k;
+  return tasks;
+}
+
+/* Try task t on core c: cheap utilisation filters first, then the exact
+ * test with priorities recomputed for the tentative set. */
+static bool try_core(struct packing *p, int c, struct plan_task *t)
+{
+  struct core_set *s = &p->cores[c];
+  double u = (double) t->C / (double) t->T;
+  if (s->u + u > 1.0 + 1e-9)
+    return false;
+  if ((t->policy == PLAN_POLICY_DEADLINE ? s->u_dl : s->u_fp) + u > p->rt_ratio + 1e-9)
+    return false;
+  set_add(s, t);
+  plan_assign_priorities(s->t, s->n);
+  if (plan_core_check(s->t, s->n, p->rt_ratio, false, NULL)) {
+    t->core = c;
+    return true;
+  }
+  set_pop(s);
+  return false;
+}
+
+static int cmp_util_desc(const void *a, const void *b)
+{
+  const struct plan_task *x = *(struct plan_task *const *) a, *y = *(struct plan_task *const *) b;
+  double ux = (double) x->C / x->T, uy = (double) y->C / y->T;
+  if (ux != uy)
+    return ux > uy ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void reset_packing(struct packing *p, struct plan_task *tasks, size_t n)
+{
+  for (int c = 0; c < p->n_cores; c++) {
+    p->cores[c].n = 0;
+    p->cores[c].u = p->cores[c].u_fp = p->cores[c].u_dl = 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (tasks[i].pinned)
+      set_add(&p->cores[tasks[i].core], &tasks[i]);
+    else
+      tasks[i].core = -1;
+  }
+}
+
+/* Order in which worst-fit tries the cores: least utilised first. */
+static void cores_by_load(struct packing *p, int *order)
+{
+  for (int i = 0; i < p->n_rt; i++) {
+    int c = p->rt_cores[i], k = i;
+    while (k > 0 && p->cores[order[k - 1]].u > p->cores[c].u) {
+      order[k] = order[k - 1];
+      k--;
+    }
+    order[k] = c;
+  }
+}
+
+/* One heuristic over the unpinned tasks (sorted by utilisation); returns
+ * true when every task found a core that passes the exact test.  With
+ * `force`, a task no core accepts goes to the least loaded core anyway so
+ * that the report can show what fails. */
+static bool pack(struct packing *p, struct plan_task *tasks, size_t n, struct plan_task **todo,
+                 size_t n_todo, bool worst_fit, bool force)
+{
+  reset_packing(p, tasks, n);
+  cleanup_free int *order = xmalloc0((size_t) (p->n_rt + 1) * sizeof *order);
+  bool all = true;
+  for (size_t i = 0; i < n_todo; i++) {
+    if (worst_fit)
+      cores_by_load(p, order);
+    else
+      memcpy(order, p->rt_cores, (size_t) p->n_rt * sizeof *order);
+    bool placed = false;
+    for (int k = 0; k < p->n_rt && !placed; k++)
+      placed = try_core(p, order[k], todo[i]);
+    if (!placed) {
+      all = false;
+      if (!force)
+        return false;
+      cores_by_load(p, order);
+      todo[i]->core = order[0];
+      set_add(&p->cores[order[0]], todo[i]);
+    }
+  }
+  return all;
+}
+
+static const char *assign_cores(struct packing *p, const struct plan_config *c,
+                                struct plan_task *tasks, size_t n, bool *found)
+{
+  cleanup_free struct plan_task **todo = xmalloc0((n + 1) * sizeof *todo);
+  size_t n_todo = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!tasks[i].pinned)
+      todo[n_todo++] = &tasks[i];
+  qsort(todo, n_todo, sizeof *todo, cmp_util_desc);
+  *found = true;
+  if (n_todo == 0 || p->n_rt == 0) {
+    reset_packing(p, tasks, n);
+    *found = n_todo == 0;
+    return n_todo == 0 ? "pinned" : "none found (no core is reserved for real-time)";
+  }
+  enum plan_assign how = c->node.assign;
+  if (how != PLAN_ASSIGN_WORST_FIT && pack(p, tasks, n, todo, n_todo, false, false))
+    return "first-fit decreasing";
+  if (how != PLAN_ASSIGN_FIRST_FIT && pack(p, tasks, n, todo, n_todo, true, false))
+    return "worst-fit decreasing";
+  *found = false;
+  pack(p, tasks, n, todo, n_todo, true, true);
+  return "none found (worst-fit placement shown)";
+}
+
+static void packing_free(struct packing *p)
+{
+  for (int c = 0; c < p->n_cores; c++)
+    free(p->cores[c].t);
+  free(p->cores);
+  free(p->rt_cores);
+}
+
+int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr_error_t *err)
+{
+  (void) err;
+  struct plan_analysis *a = xmalloc0(sizeof *a);
+  a->tasks = plan_tasks_from_config(c, &a->n);
+  a->n_cores = c->node.cores;
+  a->rt_ratio = (double) c->node.rt_runtime_us / (double) c->node.rt_period_us;
+  a->cores = xmalloc0((size_t) a->n_cores * sizeof *a->cores);
+  struct packing p = {.n_cores = a->n_cores, .rt_ratio = a->rt_ratio};
+  p.cores = xmalloc0((size_t) a->n_cores * sizeof *p.cores);
+  p.rt_cores = xmalloc0((size_t) a->n_cores * sizeof *p.rt_cores);
+  for (int k = 0; k < a->n_cores; k++)
+    if (c->node.rt_core[k])
+      p.rt_cores[p.n_rt++] = k;
+  bool found;
+  a->assignment = assign_cores(&p, c, a->tasks, a->n, &found);
+  a->schedulable = found;
+  if (!found)
+    a->problem = xasprintf("no assignment of containers to cores passes the exact tests "
+                           "(tried %s)", c->node.assign == PLAN_ASSIGN_FIRST_FIT ? "first-fit decreasing"
+                           : c->node.assign == PLAN_ASSIGN_WORST_FIT ? "worst-fit decreasing"
+                           : "first-fit and worst-fit decreasing");
+  for (int k = 0; k < a->n_cores; k++) {
+    struct core_set *s = &p.cores[k];
+    a->cores[k].core = k;
+    a->cores[k].rt = c->node.rt_core[k];
+    plan_assign_priorities(s->t, s->n);
+    if (!plan_core_check(s->t, s->n, a->rt_ratio, true, &a->cores[k]))
+      a->schedulable = false;
+  }
+  packing_free(&p);
+  *out = a;
+  return 0;
+}
+
+void plan_analysis_free(struct plan_analysis *a)
+{
+  if (a == NULL)
+    return;
+  for (size_t i = 0; i < a->n; i++)
+    free(a->tasks[i].reason);
+  for (int k = 0; k < a->n_cores; k++)
+    free(a->cores[k].reason);
+  free(a->tasks);
+  free(a->cores);
+  free(a->problem);
+  free(a);
+}

@@ -1,0 +1,88 @@
+/* model.h - the system configuration: one node, its containers, their
+ * real-time requirements, devices and start order.  One data model for YAML
+ * and JSON input (model.c decodes the doc.h tree into it).  Times are
+ * nanoseconds (int64), sizes bytes. */
+#ifndef EDGECR_PLAN_MODEL_H
+#define EDGECR_PLAN_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define PLAN_MAX_CORES 256
+
+enum plan_backend { PLAN_BACKEND_LINUX, PLAN_BACKEND_WASM, PLAN_BACKEND_REMOTEPROC };
+enum plan_policy { PLAN_POLICY_FP, PLAN_POLICY_DEADLINE };
+enum plan_assign { PLAN_ASSIGN_AUTO, PLAN_ASSIGN_FIRST_FIT, PLAN_ASSIGN_WORST_FIT };
+
+struct plan_rt {
+  int64_t period, budget, deadline, jitter, blocking; /* ns; budget = WCET */
+  enum plan_policy policy;
+  int priority; /* SCHED_FIFO 1..99, 0 = assign deadline-monotonic */
+  int core;     /* -1 = assign */
+};
+
+struct plan_device {
+  char *path;   /* device node, e.g. /dev/gpiochip0 */
+  char *access; /* "r", "rw", "rwm" (cgroup device access) */
+};
+
+struct plan_container {
+  char *name;
+  char *bundle;        /* bundle directory (resolved against the config's dir) */
+  char *image;         /* or OCI image layout reference "dir:tag" */
+  enum plan_backend backend;
+  bool has_rt;
+  struct plan_rt rt;
+  uint64_t memory_limit;  /* 0 = none */
+  int64_t memlock;        /* RLIMIT_MEMLOCK bytes; -1 unlimited; 0 = default */
+  char **capabilities;    /* "CAP_IPC_LOCK", ... (NULL-terminated) */
+  struct plan_device *devices;
+  size_t n_devices;
+  char **depends_on;      /* NULL-terminated */
+  int line;               /* where the container starts in the file */
+};
+
+struct plan_node {
+  int cores;
+  bool rt_core[PLAN_MAX_CORES];    /* cores reserved for real-time */
+  uint64_t memory;
+  int64_t rt_runtime_us, rt_period_us; /* kernel sched_rt_* (default 950000/1000000) */
+  enum plan_assign assign;
+};
+
+struct plan_config {
+  char *file;        /* path as given */
+  char *name;        /* `name:` or the file's base name without extension */
+  struct plan_node node;
+  struct plan_container *containers;
+  size_t n;
+};
+
+/* Load and validate.  Every error reads "FILE:LINE: FIELD: reason". */
+int plan_config_load(const char *path, struct plan_config **out, edgecr_error_t *err);
+/* Same from memory; json selects JSON syntax. */
+int plan_config_parse(const char *file, const char *text, size_t len, bool json,
+                      struct plan_config **out, edgecr_error_t *err);
+void plan_config_free(struct plan_config *c);
+
+/* Index of a container by name or -1. */
+int plan_config_find(const struct plan_config *c, const char *name);
+
+/* Start order honouring depends_on (stable: file order among equals).
+ * order[] receives n indices.  Fails on cycles (names the cycle). */
+int plan_config_start_order(const struct plan_config *c, size_t *order, edgecr_error_t *err);
+
+const char *plan_backend_name(enum plan_backend b);
+const char *plan_policy_name(enum plan_policy p);
+
+/* units.c: "10ms", "250us", "1.5s", "100ns" -> ns.  Returns -1 if invalid. */
+int plan_parse_duration(const char *s, int64_t *ns);
+/* "64MiB", "1G", "4096" -> bytes.  Returns -1 if invalid. */
+int plan_parse_size(const char *s, uint64_t *bytes);
+/* Human form ("12.4ms") into buf. */
+const char *plan_format_duration(int64_t ns, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,155 @@
+/* report.c - text tables and JSON for `edgecr plan check`. */
+#include "report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+const struct plan_task *plan_analysis_task(const struct plan_analysis *a, size_t id)
+{
+  for (size_t i = 0; i < a->n; i++)
+    if (a->tasks[i].id == id)
+      return &a->tasks[i];
+  return NULL;
+}
+
+static const char *yes_no(bool ok) { return ok ? "ok" : "FAIL"; }
+
+static void core_table(FILE *out, const struct plan_analysis *a)
+{
+  fprintf(out, "%-5s %-3s %5s %6s %6s %6s %-13s %-13s %-4s %-4s %-9s %s\n", "core", "rt", "tasks", "U",
+          "U(fp)", "U(dl)", "Liu&Layland", "hyperbolic", "RTA", "QPA", "admission", "verdict");
+  for (int k = 0; k < a->n_cores; k++) {
+    const struct plan_core_result *r = &a->cores[k];
+    char ll[32] = "-", hy[32] = "-";
+    if (r->n_fp) {
+      snprintf(ll, sizeof ll, "%.3f %s%s", r->ll_bound, r->ll_ok ? "ok" : "no", r->bounds_apply ? "" : "*");
+      snprintf(hy, sizeof hy, "%.3f %s%s", r->hyperbolic, r->hyp_ok ? "ok" : "no", r->bounds_apply ? "" : "*");
+    }
+    fprintf(out, "%-5d %-3s %5zu %6.3f %6.3f %6.3f %-13s %-13s %-4s %-4s %-9s %s\n", k, r->rt ? "yes" : "no",
+            r->n_fp + r->n_dl, r->u, r->u_fp, r->u_dl, ll, hy, r->n_fp ? yes_no(r->rta_ok) : "-",
+            r->n_dl ? yes_no(r->qpa_ok) : "-", r->n_dl ? yes_no(r->dl_admission_ok) : "-",
+            r->ok ? "schedulable" : "NOT SCHEDULABLE");
+  }
+}
+
+static void container_table(FILE *out, const struct plan_config *c, const struct plan_analysis *a)
+{
+  fprintf(out, "%-16s %4s %-8s %4s %9s %9s %9s %6s %9s %9s %s\n", "container", "core", "policy", "prio",
+          "budget", "period", "deadline", "U", "response", "slack", "verdict");
+  for (size_t i = 0; i < c->n; i++) {
+    const struct plan_task *t = plan_analysis_task(a, i);
+    if (t == NULL) {
+      fprintf(out, "%-16s %4s %-8s %4s %9s %9s %9s %6s %9s %9s %s\n", c->containers[i].name, "-", "none",
+              "-", "-", "-", "-", "-", "-", "-", "best effort");
+      continue;
+    }
+    char cb[32], tb[32], db[32], rb[32] = "unbounded", sb[32] = "-", pb[8] = "-";
+    if (t->response != INT64_MAX) {
+      plan_format_duration(t->response, rb, sizeof rb);
+      plan_format_duration(t->D - t->response, sb, sizeof sb);
+    }
+    if (t->policy == PLAN_POLICY_FP)
+      snprintf(pb, sizeof pb, "%d", t->prio);
+    fprintf(out, "%-16s %4d %-8s %4s %9s %9s %9s %6.3f %s%8s %9s %s\n", t->name, t->core,
+            t->policy == PLAN_POLICY_FP ? "fifo" : "deadline", pb, plan_format_duration(t->C, cb, sizeof cb),
+            plan_format_duration(t->T, tb, sizeof tb), plan_format_duration(t->D, db, sizeof db),
+            (double) t->C / t->T, t->policy == PLAN_POLICY_DEADLINE ? "<=" : "  ", rb, sb,
+            t->ok ? "ok" : "MISS");
+  }
+}
+
+void plan_report_text(FILE *out, const struct plan_config *c, const struct plan_analysis *a)
+{
+  int rt = 0;
+  for (int k = 0; k < c->node.cores; k++)
+    rt += c->node.rt_core[k];
+  fprintf(out, "plan `%s` (%s): %d cores (%d for real-time), %zu containers (%zu real-time)\n", c->name,
+          c->file, c->node.cores, rt, c->n, a->n);
+  fprintf(out, "core assignment: %s; real-time share per core %.2f (rt_runtime/rt_period)\n\n",
+          a->assignment, a->rt_ratio);
+  core_table(out, a);
+  fprintf(out, "  (* bound shown for information: it assumes D = T, no jitter, no blocking, no reservations)\n\n");
+  container_table(out, c, a);
+  size_t failures = 0;
+  for (size_t i = 0; i < a->n; i++)
+    failures += !a->tasks[i].ok;
+  bool core_reason = false;
+  for (int k = 0; k < a->n_cores; k++)
+    core_reason |= a->cores[k].reason != NULL;
+  if (failures || a->problem || core_reason) {
+    fprintf(out, "\nwhy it fails:\n");
+    if (a->problem)
+      fprintf(out, "  %s\n", a->problem);
+    for (int k = 0; k < a->n_cores; k++)
+      if (a->cores[k].reason)
+        fprintf(out, "  %s\n", a->cores[k].reason);
+    for (size_t i = 0; i < a->n; i++)
+      if (a->tasks[i].reason)
+        fprintf(out, "  %s\n", a->tasks[i].reason);
+  }
+  if (a->schedulable)
+    fprintf(out, "\nverdict: schedulable (%zu real-time containers on %d cores)\n", a->n, rt);
+  else
+    fprintf(out, "\nverdict: NOT SCHEDULABLE (%zu of %zu real-time containers can miss deadlines)\n", failures, a->n);
+}
+
+static json_t *duration_or_null(int64_t ns)
+{
+  return ns == INT64_MAX ? json_null() : json_integer(ns);
+}
+
+static json_t *core_json(const struct plan_core_result *r)
+{
+  return json_pack("{s:i,s:b,s:i,s:i,s:f,s:f,s:f,s:{s:f,s:b,s:b},s:{s:f,s:b,s:b},s:b,s:b,s:b,s:b,s:b,s:o}",
+                   "core", r->core, "rt", r->rt, "fixed_priority", (int) r->n_fp, "deadline", (int) r->n_dl,
+                   "utilisation", r->u, "fp_utilisation", r->u_fp, "dl_utilisation", r->u_dl,
+                   "liu_layland", "bound", r->ll_bound, "ok", r->ll_ok, "applies", r->bounds_apply,
+                   "hyperbolic", "product", r->hyperbolic, "ok", r->hyp_ok, "applies", r->bounds_apply,
+                   "rta_ok", r->rta_ok, "qpa_ok", r->qpa_ok, "dl_admission_ok", r->dl_admission_ok,
+                   "throttle_ok", r->throttle_ok, "schedulable", r->ok,
+                   "reason", r->reason ? json_string(r->reason) : json_null());
+}
+
+static json_t *task_json(const struct plan_container *ct, const struct plan_task *t)
+{
+  json_t *o = json_pack("{s:s,s:s,s:b}", "name", ct->name, "backend", plan_backend_name(ct->backend),
+                        "realtime", t != NULL);
+  if (t == NULL)
+    return o;
+  json_t *rt = json_pack("{s:i,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:f,s:o,s:o,s:b,s:o}", "core", t->core,
+                         "policy", plan_policy_name(t->policy),
+                         "priority", t->policy == PLAN_POLICY_FP ? json_integer(t->prio) : json_null(),
+                         "budget_ns", (json_int_t) t->C, "period_ns", (json_int_t) t->T,
+                         "deadline_ns", (json_int_t) t->D, "jitter_ns", (json_int_t) t->J,
+                         "blocking_ns", (json_int_t) t->B, "utilisation", (double) t->C / t->T,
+                         "response_ns", duration_or_null(t->response),
+                         "slack_ns", t->response == INT64_MAX ? json_null() : json_integer(t->D - t->response),
+                         "schedulable", t->ok, "reason", t->reason ? json_string(t->reason) : json_null());
+  json_object_set_new(rt, "pinned", json_boolean(t->pinned));
+  json_object_set_new(rt, "priority_given", json_boolean(t->prio_given));
+  json_object_set_new(o, "rt", rt);
+  return o;
+}
+
+json_t *plan_report_json(const struct plan_config *c, const struct plan_analysis *a)
+{
+  json_t *cores = json_array(), *containers = json_array(), *failures = json_array();
+  for (int k = 0; k < a->n_cores; k++) {
+    json_array_append_new(cores, core_json(&a->cores[k]));
+    if (a->cores[k].reason)
+      json_array_append_new(failures, json_string(a->cores[k].reason));
+  }
+  for (size_t i = 0; i < c->n; i++)
+    json_array_append_new(containers, task_json(&c->containers[i], plan_analysis_task(a, i)));
+  for (size_t i = 0; i < a->n; i++)
+    if (a->tasks[i].reason)
+      json_array_append_new(failures, json_string(a->tasks[i].reason));
+  if (a->problem)
+    json_array_insert_new(failures, 0, json_string(a->problem));
+  return json_pack("{s:s,s:s,s:b,s:s,s:f,s:i,s:o,s:o,s:o}", "name", c->name, "file", c->file,
+                   "schedulable", a->schedulable, "assignment", a->assignment, "rt_ratio", a->rt_ratio,
+                   "cores_total", c->node.cores, "cores", cores, "containers", containers,
+                   "failures", failures);
+}

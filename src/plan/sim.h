@@ -1,0 +1,50 @@
+/* sim.h - discrete-event simulation of the task sets of plan analysis:
+ * synchronous release at 0, strictly periodic jobs that each run for their
+ * full budget, partitioned per core.  On a core, deadline reservations are
+ * scheduled EDF above all fixed-priority tasks (as SCHED_DEADLINE runs
+ * before SCHED_FIFO), fixed priorities preemptive with FIFO among equals.
+ * Used to draw the SVG timeline and, in the tests, to check the analysis. */
+#ifndef EDGECR_PLAN_SIM_H
+#define EDGECR_PLAN_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis.h"
+
+struct plan_sim_segment {   /* one stretch of execution */
+  int core;
+  size_t task;              /* index into the task array */
+  int64_t start, end;
+  int64_t job_release;
+  bool late;                /* the job is already past its deadline */
+};
+
+struct plan_sim_miss {
+  size_t task;
+  int64_t release, deadline, finish; /* finish = -1: not finished by the horizon */
+};
+
+struct plan_sim {
+  int64_t horizon;
+  size_t n_tasks;
+  int64_t *worst_response;  /* per task, over finished jobs */
+  size_t *jobs, *misses;    /* per task */
+  struct plan_sim_segment *seg;
+  size_t n_seg;
+  struct plan_sim_miss *miss;
+  size_t n_miss;
+  bool truncated;           /* more segments than recorded */
+};
+
+/* Simulate [0, horizon).  Tasks must carry their core and priority (as
+ * after plan_analyse).  record: keep segments and misses for drawing. */
+void plan_simulate(const struct plan_task *tasks, size_t n, int n_cores, int64_t horizon,
+                   bool record, struct plan_sim *out);
+void plan_sim_free(struct plan_sim *s);
+
+/* Least common multiple of the periods, or `cap` when it exceeds cap. */
+int64_t plan_hyperperiod(const struct plan_task *tasks, size_t n, int64_t cap);
+
+#endif

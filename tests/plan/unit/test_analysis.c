@@ -1,0 +1,286 @@
+/* test_analysis.c - the schedulability analysis against textbook task sets
+ * worked out by hand and against the discrete-event simulator on seeded
+ * random task sets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "sim.h"
+
+#define MS 1000000LL
+
+static struct plan_task fp(const char *name, int64_t c, int64_t t, int64_t d, int prio)
+{
+  return (struct plan_task){.name = name, .C = c * MS, .T = t * MS, .D = d * MS,
+                            .policy = PLAN_POLICY_FP, .prio = prio, .prio_given = prio > 0};
+}
+
+static struct plan_task dl(const char *name, int64_t c, int64_t t, int64_t d)
+{
+  return (struct plan_task){.name = name, .C = c * MS, .T = t * MS, .D = d * MS,
+                            .policy = PLAN_POLICY_DEADLINE};
+}
+
+static bool check(struct plan_task *t, size_t n, struct plan_core_result *res)
+{
+  struct plan_task *set[16];
+  for (size_t i = 0; i < n; i++) {
+    set[i] = &t[i];
+    t[i].id = i;
+    t[i].core = 0;
+  }
+  *res = (struct plan_core_result){0};
+  plan_assign_priorities(set, n);
+  return plan_core_check(set, n, 1.0, true, res);
+}
+
+/* Burns & Wellings, "Real-Time Systems and Programming Languages": a(T=7,
+ * C=3), b(T=12, C=3), c(T=20, C=5) under rate-monotonic priorities have
+ * response times 3, 6 and 20 (by hand: w = 5+3+3 = 11 -> 14 -> 17 -> 20). */
+static void test_burns_wellings(void **state)
+{
+  (void) state;
+  struct plan_task t[] = {fp("a", 3, 7, 7, 0), fp("b", 3, 12, 12, 0), fp("c", 5, 20, 20, 0)};
+  struct plan_core_result r;
+  assert_true(check(t, 3, &r));
+  assert_int_equal(t[0].response, 3 * MS);
+  assert_int_equal(t[1].response, 6 * MS);
+  assert_int_equal(t[2].response, 20 * MS);
+  assert_true(t[0].prio > t[1].prio && t[1].prio > t[2].prio);
+  free(r.reason);
+}
+
+/* Buttazzo-style set (1,4) (2,6) (3,10): U = 0.883 fails the Liu &
+ * Layland bound (0.780) and the hyperbolic bound (2.167 > 2) but RTA gives
+ * R3 = 3 + 3*1 + 2*2 = 10 = D: schedulable, with zero slack. */
+static void test_bounds_vs_exact(void **state)
+{
+  (void) state;
+  struct plan_task t[] = {fp("t1", 1, 4, 4, 0), fp("t2", 2, 6, 6, 0), fp("t3", 3, 10, 10, 0)};
+  struct plan_core_result r;
+  assert_true(check(t, 3, &r));
+  assert_false(r.ll_ok);
+  assert_false(r.hyp_ok);
+  assert_true(r.bounds_apply);
+  assert_float_equal(r.ll_bound, 3 * (cbrt(2.0) - 1), 1e-9);
+  assert_int_equal(t[1].response, 3 * MS);
+  assert_int_equal(t[2].response, 10 * MS);
+  free(r.reason);
+}
+
+/* Jitter and blocking by hand: t1 (C=1, T=4, J=1), t2 (C=2, T=10, B=1).
+ * R1 = 1, response 1 + J = 2.  R2 = 2 + 1 + ceil((R2 + 1)/4)*1: 4 -> 5 -> 5. */
+static void test_jitter_blocking(void **state)
+{
+  (void) state;
+  struct plan_task t[] = {fp("t1", 1, 4, 4, 20), fp("t2", 2, 10, 10, 10)};
+  t[0].J = 1 * MS;
+  t[1].B = 1 * MS;
+  struct plan_core_result r;
+  assert_true(check(t, 2, &r));
+  assert_int_equal(t[0].response, 2 * MS);
+  assert_int_equal(t[1].response, 5 * MS);
+  free(r.reason);
+}
+
+/* A miss is explained in words naming the interference. */
+static void test_failure_reason(void **state)
+{
+  (void) state;
+  struct plan_task t[] = {fp("ctl", 4, 10, 10, 90), fp("log", 3, 10, 10, 80), fp("sensor", 4, 10, 10, 70)};
+  struct plan_core_result r = {0};
+  assert_false(check(t, 3, &r));
+  assert_true(t[0].ok && t[1].ok);
+  assert_false(t[2].ok);
+  assert_non_null(t[2].reason);
+  assert_non_null(strstr(t[2].reason, "sensor: response time"));
+  assert_non_null(strstr(t[2].reason, "exceeds deadline 10ms on core 0"));
+  assert_non_null(strstr(t[2].reason, "ctl (prio 90), log (prio 80)"));
+  for (int i = 0; i < 3; i++)
+    free(t[i].reason);
+  free(r.reason);
+}
+
+/* Processor demand by hand: (2,4,6) (2,5,8) (3,7,9): h(4)=2, h(5)=4,
+ * h(7)=7, h(10)=9, h(13)=11, h(16)=16 <= 16: schedulable; shortening the
+ * third deadline to 6 gives h(6) = 2 + 2 + 3 = 7 > 6. */
+static void test_qpa(void **state)
+{
+  (void) state;
+  struct plan_task t[] = {dl("a", 2, 6, 4), dl("b", 2, 8, 5), dl("c", 3, 9, 7)};
+  struct plan_task *set[] = {&t[0], &t[1], &t[2]};
+  int64_t ft, fh;
+  assert_true(plan_qpa(set, 3, &ft, &fh));
+  t[2].D = 6 * MS;
+  assert_false(plan_qpa(set, 3, &ft, &fh));
+  assert_int_equal(ft, 6 * MS);
+  assert_int_equal(fh, 7 * MS);
+  struct plan_core_result r;
+  assert_false(check(t, 3, &r));
+  assert_non_null(strstr(t[0].reason, "demand"));
+  for (int i = 0; i < 3; i++)
+    free(t[i].reason);
+  free(r.reason);
+}
+
+/* The kernel's admission rule: bandwidth above rt_runtime/rt_period is refused. */
+static void test_dl_admission(void **state)
+{
+  (void) state;
+  struct plan_task t[] = {dl("a", 5, 10, 10), dl("b", 46, 100, 100)};
+  struct plan_task *set[] = {&t[0], &t[1]};
+  t[0].core = t[1].core = 0;
+  struct plan_core_result r = {0};
+  assert_false(plan_core_check(set, 2, 0.95, true, &r));
+  assert_false(r.dl_admission_ok);
+  assert_true(r.qpa_ok);
+  assert_non_null(strstr(t[0].reason, "kernel would refuse"));
+  free(t[0].reason);
+  free(t[1].reason);
+  free(r.reason);
+}
+
+/* Mixed core: an FP task sees the reservation as interference with jitter
+ * T - C: R = 2 + ceil((R + 8)/10)*2 -> 4 -> 6 (response 6 <= 10). */
+static void test_mixed(void **state)
+{
+  (void) state;
+  struct plan_task t[] = {dl("res", 2, 10, 10), fp("fp", 2, 20, 20, 50)};
+  struct plan_core_result r;
+  assert_true(check(t, 2, &r));
+  assert_int_equal(t[1].response, 6 * MS);
+  free(r.reason);
+}
+
+/* ---- analysis vs simulation ---- */
+
+static uint64_t rng_state;
+static uint32_t rnd(void)
+{
+  rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (uint32_t) (rng_state >> 33);
+}
+
+static const int64_t periods[] = {4, 5, 6, 8, 10, 12, 15, 20, 24, 30, 40, 60};
+
+/* A random set on one core: periods from a small harmonic-ish list so the
+ * hyperperiod stays small; utilisation 0.5..1.05, constrained deadlines. */
+static size_t random_set(struct plan_task *t, int mode)
+{
+  size_t n = 2 + rnd() % 5;
+  double target = 0.5 + (rnd() % 56) / 100.0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t T = periods[rnd() % 12] * MS;
+    double u = target / (double) n * (0.5 + (rnd() % 100) / 100.0);
+    int64_t C = (int64_t) (u * (double) T);
+    C = C < 100000 ? 100000 : C > T ? T : C;
+    int64_t D = C + (int64_t) ((T - C) * (0.6 + (rnd() % 41) / 100.0));
+    bool is_dl = mode == 1 || (mode == 2 && rnd() % 2);
+    t[i] = (struct plan_task){.name = "x", .id = i, .C = C, .T = T, .D = D, .core = 0,
+                              .policy = is_dl ? PLAN_POLICY_DEADLINE : PLAN_POLICY_FP};
+  }
+  return n;
+}
+
+static void run_random(int mode, int rounds, int *schedulable)
+{
+  for (int round = 0; round < rounds; round++) {
+    struct plan_task t[8];
+    size_t n = random_set(t, mode);
+    struct plan_task *set[8];
+    for (size_t i = 0; i < n; i++)
+      set[i] = &t[i];
+    plan_assign_priorities(set, n);
+    /* distinct priorities for the exactness check */
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < i; j++)
+        if (t[i].policy == PLAN_POLICY_FP && t[j].policy == PLAN_POLICY_FP && t[i].prio == t[j].prio)
+          t[i].prio_given = true;
+    bool ok = plan_core_check(set, n, 1.0, false, NULL);
+    struct plan_sim s;
+    plan_simulate(t, n, 1, plan_hyperperiod(t, n, 10000 * MS), false, &s);
+    size_t misses = 0;
+    for (size_t i = 0; i < n; i++)
+      misses += s.misses[i];
+    if (ok) {
+      (*schedulable)++;
+      if (misses) {
+        fprintf(stderr, "seed round %d mode %d: analysis says schedulable, simulation misses\n", round, mode);
+        fail();
+      }
+      bool distinct = true;
+      for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+          if (t[i].prio == t[j].prio)
+            distinct = false;
+      if (mode == 0 && distinct)
+        for (size_t i = 0; i < n; i++)
+          assert_int_equal(s.worst_response[i], t[i].response);
+    }
+    plan_sim_free(&s);
+  }
+}
+
+static void test_random_fp(void **state)
+{
+  (void) state;
+  rng_state = 42;
+  int ok = 0;
+  run_random(0, 400, &ok);
+  assert_true(ok > 40); /* the generator must produce both verdicts */
+  assert_true(ok < 380);
+}
+
+static void test_random_dl(void **state)
+{
+  (void) state;
+  rng_state = 7;
+  int ok = 0;
+  run_random(1, 400, &ok);
+  assert_true(ok > 40);
+  assert_true(ok < 380);
+}
+
+static void test_random_mixed(void **state)
+{
+  (void) state;
+  rng_state = 1234;
+  int ok = 0;
+  run_random(2, 400, &ok);
+  assert_true(ok > 20);
+}
+
+/* The simulator finds the miss the analysis predicts. */
+static void test_sim_detects_miss(void **state)
+{
+  (void) state;
+  struct plan_task t[] = {fp("hi", 6, 10, 10, 90), fp("lo", 5, 10, 10, 10)};
+  struct plan_sim s;
+  t[0].core = t[1].core = 0;
+  plan_simulate(t, 2, 1, 20 * MS, true, &s);
+  assert_int_equal(s.misses[0], 0);
+  assert_true(s.misses[1] >= 1);
+  assert_true(s.n_seg >= 3);
+  assert_true(s.n_miss >= 1);
+  plan_sim_free(&s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_burns_wellings),   cmocka_unit_test(test_bounds_vs_exact),
+    cmocka_unit_test(test_jitter_blocking),  cmocka_unit_test(test_failure_reason),
+    cmocka_unit_test(test_qpa),              cmocka_unit_test(test_dl_admission),
+    cmocka_unit_test(test_mixed),            cmocka_unit_test(test_random_fp),
+    cmocka_unit_test(test_random_dl),        cmocka_unit_test(test_random_mixed),
+    cmocka_unit_test(test_sim_detects_miss),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
