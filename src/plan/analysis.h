@@ -26,6 +26,8 @@ struct plan_task {
   bool prio_given;
   int core;               /* assigned core, -1 none */
   bool pinned;
+  int64_t r_base;         /* response (w/o jitter) in the last accepted placement:
+                             a lower bound that warm-starts RTA while packing */
   /* results */
   int64_t response;       /* worst-case response incl. jitter; INT64_MAX unbounded */
   bool ok;
@@ -70,6 +72,9 @@ struct plan_task *plan_tasks_from_config(const struct plan_config *c, size_t *n)
 /* Give priorities to the FP tasks without one, deadline-monotonic, among
  * the levels 1..98 that the explicitly prioritised tasks do not use. */
 void plan_assign_priorities(struct plan_task **set, size_t n);
+/* Same; returns true when there were more deadline groups than free levels
+ * and some were folded onto one level. */
+bool plan_assign_priorities_folded(struct plan_task **set, size_t n);
 
 /* Exact test of the tasks of one core; fills responses (and reasons when
  * res != NULL). `exact_responses` continues past the deadline to report
@@ -77,9 +82,23 @@ void plan_assign_priorities(struct plan_task **set, size_t n);
 bool plan_core_check(struct plan_task **set, size_t n, double rt_ratio,
                      bool exact_responses, struct plan_core_result *res);
 
+/* qsort order of deadline-monotonic priority (shortest deadline first) on
+ * an array of struct plan_task pointers. */
+int plan_cmp_deadline_monotonic(const void *a, const void *b);
+
+/* The packing test: does the core still pass after `added` joined it?
+ * Uses and updates the warm starts (r_base) of the tasks; when priorities
+ * were not folded, tasks above `added` are not affected and are skipped,
+ * and a task below it needs at least r_base + C(added). */
+bool plan_core_accepts(struct plan_task **set, size_t n, double rt_ratio,
+                       const struct plan_task *added, bool folded);
+
 /* Response time (without the task's own jitter) of task `i` of the set
- * under fixed priorities, or INT64_MAX when it exceeds `limit`. */
+ * under fixed priorities, or INT64_MAX when it exceeds `limit`.  The
+ * iteration starts from `start` when larger than the usual first value
+ * (any lower bound of the response keeps the result exact). */
 int64_t plan_rta(struct plan_task **set, size_t n, size_t i, int64_t limit);
+int64_t plan_rta_from(struct plan_task **set, size_t n, size_t i, int64_t limit, int64_t start);
 
 /* QPA on the deadline tasks of the set.  Returns true if the demand bound
  * holds; on failure *fail_t, *fail_h give a t with h(t) > t. */

@@ -21,21 +21,33 @@ struct packing {
   int *rt_cores; /* indices of cores reserved for real-time */
   int n_rt;
   double rt_ratio;
+  int64_t *saved; /* r_base of a core's tasks before a tentative placement */
+  size_t saved_cap;
 };
 
-static void set_add(struct core_set *s, struct plan_task *t)
+/* Core sets are kept in deadline-monotonic order so that priority
+ * assignment does not sort again on every tentative placement. */
+static size_t set_add(struct core_set *s, struct plan_task *t)
 {
   if (s->n == s->cap)
     s->t = xrealloc(s->t, (s->cap = s->cap ? 2 * s->cap : 8) * sizeof *s->t);
-  s->t[s->n++] = t;
+  size_t at = s->n;
+  while (at > 0 && plan_cmp_deadline_monotonic(&s->t[at - 1], &t) > 0)
+    at--;
+  memmove(&s->t[at + 1], &s->t[at], (s->n - at) * sizeof *s->t);
+  s->t[at] = t;
+  s->n++;
   double u = (double) t->C / (double) t->T;
   s->u += u;
   *(t->policy == PLAN_POLICY_DEADLINE ? &s->u_dl : &s->u_fp) += u;
+  return at;
 }
 
-static void set_pop(struct core_set *s)
+static void set_remove(struct core_set *s, size_t at)
 {
-  struct plan_task *t = s->t[--s->n];
+  struct plan_task *t = s->t[at];
+  memmove(&s->t[at], &s->t[at + 1], (s->n - at - 1) * sizeof *s->t);
+  s->n--;
   double u = (double) t->C / (double) t->T;
   s->u -= u;
   *(t->policy == PLAN_POLICY_DEADLINE ? &s->u_dl : &s->u_fp) -= u;
@@ -70,13 +82,22 @@ static bool try_core(struct packing *p, int c, struct plan_task *t)
     return false;
   if ((t->policy == PLAN_POLICY_DEADLINE ? s->u_dl : s->u_fp) + u > p->rt_ratio + 1e-9)
     return false;
-  set_add(s, t);
-  plan_assign_priorities(s->t, s->n);
-  if (plan_core_check(s->t, s->n, p->rt_ratio, false, NULL)) {
+  size_t at = set_add(s, t);
+  bool folded = plan_assign_priorities_folded(s->t, s->n);
+  /* The warm starts must stay lower bounds: a rejected placement's larger
+   * responses are put back. */
+  if (p->saved_cap < s->n)
+    p->saved = xrealloc(p->saved, (p->saved_cap = 2 * s->n) * sizeof *p->saved);
+  for (size_t i = 0; i < s->n; i++)
+    p->saved[i] = s->t[i]->r_base;
+  if (plan_core_accepts(s->t, s->n, p->rt_ratio, t, folded)) {
     t->core = c;
     return true;
   }
-  set_pop(s);
+  for (size_t i = 0; i < s->n; i++)
+    s->t[i]->r_base = p->saved[i];
+  set_remove(s, at);
+  plan_assign_priorities(s->t, s->n);
   return false;
 }
 
@@ -96,6 +117,7 @@ static void reset_packing(struct packing *p, struct plan_task *tasks, size_t n)
     p->cores[c].u = p->cores[c].u_fp = p->cores[c].u_dl = 0;
   }
   for (size_t i = 0; i < n; i++) {
+    tasks[i].r_base = 0;
     if (tasks[i].pinned)
       set_add(&p->cores[tasks[i].core], &tasks[i]);
     else
@@ -177,6 +199,7 @@ static void packing_free(struct packing *p)
     free(p->cores[c].t);
   free(p->cores);
   free(p->rt_cores);
+  free(p->saved);
 }
 
 int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr_error_t *err)

@@ -20,7 +20,7 @@
 #define LEFT 150
 #define RIGHT 30
 #define CPU_ROW 30
-#define TASK_ROW 20
+#define TASK_ROW 22
 #define LANE_GAP 26
 #define MAX_MARKERS_PER_ROW 400
 
@@ -137,7 +137,7 @@ static void task_row(const struct canvas *cv, const struct plan_analysis *a, con
       fprintf(o, "<path d='M%.1f %d v-9 m-3 3 l3 -3 l3 3' stroke='#333' fill='none'/>\n", x, y + TASK_ROW - 2);
       if (r + t->D <= cv->window) {
         double xd = px(cv, r + t->D);
-        fprintf(o, "<path d='M%.1f %d v8 m-3 -3 l3 3 l3 -3' stroke='#888' fill='none'/>\n", xd, y + 3);
+        fprintf(o, "<path d='M%.1f %d v8 m-3 -3 l3 3 l3 -3' stroke='#888' fill='none'/>\n", xd, y);
       }
     }
   }
@@ -169,11 +169,11 @@ static void legend(const struct canvas *cv, const struct plan_analysis *a, const
   for (size_t i = 0; i < a->n; i++) {
     const struct plan_task *t = &a->tasks[i];
     int x = 20 + (int) (i % (size_t) cols) * col_w, yy = y + 12 + (int) (i / (size_t) cols) * 20;
-    char c[32], p[32], d[32], r[32] = "unbounded", pr[16] = "EDF";
+    char c[32], p[32], d[32], r[32] = "unbounded", pr[24] = "SCHED_DEADLINE";
     if (t->response != INT64_MAX)
       plan_format_duration(t->response, r, sizeof r);
     if (t->policy == PLAN_POLICY_FP)
-      snprintf(pr, sizeof pr, "prio %d", t->prio);
+      snprintf(pr, sizeof pr, "SCHED_FIFO %d", t->prio);
     fprintf(o, "<rect x='%d' y='%d' width='14' height='14' fill='%s'/>\n", x, yy, colour(i));
     fprintf(o, "<text x='%d' y='%d' class='legend'%s>", x + 20, yy + 12, t->ok && !s->misses[i] ? "" : " fill='" MISS_RED "'");
     xml_text(o, t->name);
