@@ -1,12 +1,590 @@
-/* cmd_wasm_spectest.c - `edgecr wasm spectest` (placeholder until it lands). */
+/* cmd_wasm_spectest.c - `edgecr wasm spectest FILE.json`: run a spec test
+ * script converted by wabt's wast2json (JSON commands + .wasm files) against
+ * the engine, with the standard `spectest` host module.
+ *
+ * Prints one line per failed command ("FILE:LINE: what"), one per skipped
+ * command with the reason, and last `N passed, N failed, N skipped`.  Exit
+ * status 1 when anything failed. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 #include "log.h"
+#include "util.h"
+#include "wasm.h"
 
 int wasm_cmd_spectest(struct edgecr_global *g, int argc, char **argv);
 
+/* ---- allocator ---------------------------------------------------------- */
+
+static void *sys_alloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
+static void *sys_realloc(void *ctx, void *p, size_t n) { (void)ctx; return realloc(p, n); }
+static void sys_free(void *ctx, void *p) { (void)ctx; free(p); }
+static const ew_allocator sys_allocator = { sys_alloc, sys_realloc, sys_free, NULL };
+
+/* ---- runner state ------------------------------------------------------- */
+
+typedef struct loaded {
+  ew_module *module;
+  ew_instance *inst;
+  char *name;          /* $name from the script, or NULL */
+  char *registered;    /* `register` name, or NULL */
+} loaded;
+
+typedef struct spectest_host {
+  ew_global *g_i32, *g_i64, *g_f32, *g_f64;
+  ew_table *table;
+  ew_memory *memory;
+} spectest_host;
+
+typedef struct runner {
+  const char *json_path;
+  char *dir;
+  loaded *mods;
+  size_t nmods, cap;
+  ew_instance *current;
+  spectest_host host;
+  int passed, failed, skipped;
+} runner;
+
+static void fail_line(runner *r, json_t *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail_line(runner *r, json_t *cmd, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  printf("%s:%lld: FAIL ", r->json_path, (long long)json_integer_value(json_object_get(cmd, "line")));
+  vprintf(fmt, ap);
+  printf("\n");
+  va_end(ap);
+  r->failed++;
+}
+
+static void skip_line(runner *r, json_t *cmd, const char *why)
+{
+  printf("%s:%lld: SKIP %s\n", r->json_path,
+         (long long)json_integer_value(json_object_get(cmd, "line")), why);
+  r->skipped++;
+}
+
+/* ---- the spectest host module ------------------------------------------ */
+
+static int host_print(ew_instance *inst, void *ctx, const ew_value *args, ew_value *results)
+{
+  (void)inst; (void)ctx; (void)args; (void)results;
+  return 0;
+}
+
+static bool type_is(const ew_functype *t, const char *params)
+{
+  size_t n = strlen(params);
+  if (t->nresults != 0 || t->nparams != n)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t want = params[i] == 'i' ? EW_I32 : params[i] == 'I' ? EW_I64
+                 : params[i] == 'f' ? EW_F32 : EW_F64;
+    if (t->params[i] != want)
+      return false;
+  }
+  return true;
+}
+
+static int resolve_spectest(runner *r, const ew_import_info *imp, ew_extern *out)
+{
+  static const struct { const char *name; const char *params; } prints[] = {
+    { "print", "" }, { "print_i32", "i" }, { "print_i64", "I" }, { "print_f32", "f" },
+    { "print_f64", "d" }, { "print_i32_f32", "if" }, { "print_f64_f64", "dd" },
+  };
+  out->kind = imp->kind;
+  if (imp->kind == EW_EXTERN_FUNC) {
+    for (size_t i = 0; i < sizeof prints / sizeof prints[0]; i++)
+      if (strcmp(imp->name, prints[i].name) == 0) {
+        if (!type_is(&imp->func, prints[i].params))
+          return -1;
+        out->u.func.host = host_print;
+        return 0;
+      }
+    return -1;
+  }
+  if (imp->kind == EW_EXTERN_GLOBAL) {
+    ew_global *gl = strcmp(imp->name, "global_i32") == 0 ? r->host.g_i32
+                  : strcmp(imp->name, "global_i64") == 0 ? r->host.g_i64
+                  : strcmp(imp->name, "global_f32") == 0 ? r->host.g_f32
+                  : strcmp(imp->name, "global_f64") == 0 ? r->host.g_f64 : NULL;
+    out->u.global = gl;
+    return gl ? 0 : -1;
+  }
+  if (imp->kind == EW_EXTERN_TABLE && strcmp(imp->name, "table") == 0) {
+    out->u.table = r->host.table;
+    return 0;
+  }
+  if (imp->kind == EW_EXTERN_MEMORY && strcmp(imp->name, "memory") == 0) {
+    out->u.memory = r->host.memory;
+    return 0;
+  }
+  return -1;
+}
+
+static int resolve(void *ctx, const ew_import_info *imp, ew_extern *out)
+{
+  runner *r = ctx;
+  if (strcmp(imp->module, "spectest") == 0)
+    return resolve_spectest(r, imp, out);
+  for (size_t i = r->nmods; i-- > 0;) {
+    loaded *l = &r->mods[i];
+    if (l->registered && l->inst && strcmp(l->registered, imp->module) == 0)
+      return ew_instance_export(l->inst, imp->name, out) == 0 ? 0 : -1;
+  }
+  return -1;
+}
+
+static int host_init(runner *r)
+{
+  ew_value v;
+  v.u64 = 0; v.i32 = 666;
+  r->host.g_i32 = ew_global_new(&sys_allocator, (ew_globaltype){ EW_I32, 0 }, v);
+  v.u64 = 666;
+  r->host.g_i64 = ew_global_new(&sys_allocator, (ew_globaltype){ EW_I64, 0 }, v);
+  v.u64 = 0; v.f32 = 666.6f;
+  r->host.g_f32 = ew_global_new(&sys_allocator, (ew_globaltype){ EW_F32, 0 }, v);
+  v.f64 = 666.6;
+  r->host.g_f64 = ew_global_new(&sys_allocator, (ew_globaltype){ EW_F64, 0 }, v);
+  r->host.table = ew_table_new(&sys_allocator, (ew_tabletype){ EW_FUNCREF, { 10, 20 } });
+  r->host.memory = ew_memory_new(&sys_allocator, (ew_memtype){ { 1, 2 } });
+  return r->host.g_i32 && r->host.g_i64 && r->host.g_f32 && r->host.g_f64 &&
+         r->host.table && r->host.memory ? 0 : -1;
+}
+
+static void runner_free(runner *r)
+{
+  for (size_t i = 0; i < r->nmods; i++) {
+    if (r->mods[i].module) {   /* alias entries (register) own nothing */
+      ew_instance_free(r->mods[i].inst);
+      ew_module_free(r->mods[i].module);
+    }
+    free(r->mods[i].name);
+    free(r->mods[i].registered);
+  }
+  free(r->mods);
+  ew_global_free(r->host.g_i32);
+  ew_global_free(r->host.g_i64);
+  ew_global_free(r->host.g_f32);
+  ew_global_free(r->host.g_f64);
+  ew_table_free(r->host.table);
+  ew_memory_free(r->host.memory);
+  free(r->dir);
+}
+
+/* ---- modules ------------------------------------------------------------ */
+
+static ew_module *load_module(runner *r, const char *file, ew_error *err)
+{
+  cleanup_free char *path = xasprintf("%s/%s", r->dir, file);
+  cleanup_free char *data = NULL;
+  edgecr_error_t e = NULL;
+  ssize_t n = read_all_file(path, &data, &e);
+  if (n < 0) {
+    snprintf(err->message, sizeof err->message, "cannot read %s", path);
+    err->kind = EW_ERR_MALFORMED;
+    edgecr_error_release(&e);
+    return NULL;
+  }
+  return ew_module_new(&sys_allocator, (const uint8_t *)data, (size_t)n, err);
+}
+
+static ew_instance *instantiate(runner *r, ew_module *m, ew_error *err)
+{
+  ew_instance_config cfg = { NULL, resolve, r, NULL, 0 };
+  return ew_instance_new(m, &sys_allocator, &cfg, err);
+}
+
+/* The command's binary module file, or NULL (and a skip line) when the
+ * module is in the text format, which is out of scope. */
+static const char *binary_file(runner *r, json_t *cmd)
+{
+  const char *mt = json_string_value(json_object_get(cmd, "module_type"));
+  const char *file = json_string_value(json_object_get(cmd, "filename"));
+  bool binary = mt ? strcmp(mt, "binary") == 0 : file && str_has_suffix(file, ".wasm");
+  if (!file || !binary) {
+    skip_line(r, cmd, "text-format module (wast2json left it as .wat)");
+    return NULL;
+  }
+  return file;
+}
+
+static void cmd_module(runner *r, json_t *cmd)
+{
+  const char *file = binary_file(r, cmd);
+  if (!file)
+    return;
+  ew_error err;
+  ew_module *m = load_module(r, file, &err);
+  if (!m) {
+    fail_line(r, cmd, "module %s rejected at offset %u: %s", file, err.offset, err.message);
+    r->current = NULL;
+    return;
+  }
+  ew_instance *inst = instantiate(r, m, &err);
+  if (!inst) {
+    fail_line(r, cmd, "module %s failed to instantiate: %s", file, err.message);
+    ew_module_free(m);
+    r->current = NULL;
+    return;
+  }
+  if (r->nmods == r->cap) {
+    r->cap = r->cap ? r->cap * 2 : 16;
+    r->mods = xrealloc(r->mods, r->cap * sizeof *r->mods);
+  }
+  const char *name = json_string_value(json_object_get(cmd, "name"));
+  r->mods[r->nmods++] = (loaded){ m, inst, name ? xstrdup(name) : NULL, NULL };
+  r->current = inst;
+  r->passed++;
+}
+
+static loaded *find_loaded(runner *r, const char *name)
+{
+  for (size_t i = r->nmods; i-- > 0;) {
+    if (!name) {
+      if (r->mods[i].inst == r->current)
+        return &r->mods[i];
+    } else if (r->mods[i].name && strcmp(r->mods[i].name, name) == 0) {
+      return &r->mods[i];
+    }
+  }
+  return NULL;
+}
+
+static void cmd_register(runner *r, json_t *cmd)
+{
+  const char *as = json_string_value(json_object_get(cmd, "as"));
+  loaded *l = find_loaded(r, json_string_value(json_object_get(cmd, "name")));
+  if (!l || !as) {
+    fail_line(r, cmd, "register: no such module");
+    return;
+  }
+  if (r->nmods == r->cap) {
+    r->cap *= 2;
+    r->mods = xrealloc(r->mods, r->cap * sizeof *r->mods);
+    l = find_loaded(r, json_string_value(json_object_get(cmd, "name")));
+  }
+  /* An alias entry so one instance can be registered under several names. */
+  r->mods[r->nmods++] = (loaded){ NULL, l->inst, NULL, xstrdup(as) };
+  r->passed++;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+static uint8_t parse_type(const char *t)
+{
+  if (!t) return 0;
+  if (!strcmp(t, "i32")) return EW_I32;
+  if (!strcmp(t, "i64")) return EW_I64;
+  if (!strcmp(t, "f32")) return EW_F32;
+  if (!strcmp(t, "f64")) return EW_F64;
+  if (!strcmp(t, "funcref")) return EW_FUNCREF;
+  if (!strcmp(t, "externref")) return EW_EXTERNREF;
+  return 0;
+}
+
+/* Parse one argument value; returns -1 for unsupported types (v128 ...). */
+static int parse_value(json_t *jv, ew_value *out)
+{
+  uint8_t t = parse_type(json_string_value(json_object_get(jv, "type")));
+  const char *s = json_string_value(json_object_get(jv, "value"));
+  out->u64 = 0;
+  if (!t)
+    return -1;
+  if (t == EW_FUNCREF || t == EW_EXTERNREF) {
+    if (!s || !strcmp(s, "null"))
+      out->ref = NULL;
+    else
+      out->ref = (void *)(uintptr_t)(strtoull(s, NULL, 10) + 1);
+    return 0;
+  }
+  if (!s)
+    return -1;
+  unsigned long long v = strtoull(s, NULL, 10);
+  if (t == EW_I32 || t == EW_F32)
+    out->u32 = (uint32_t)v;
+  else
+    out->u64 = v;
+  return 0;
+}
+
+static bool value_matches(json_t *jv, ew_value got, char *why, size_t whylen)
+{
+  uint8_t t = parse_type(json_string_value(json_object_get(jv, "type")));
+  const char *s = json_string_value(json_object_get(jv, "value"));
+  if (t == EW_F32 && s && str_has_prefix(s, "nan:")) {
+    uint32_t b = got.u32;
+    bool nan = (b & 0x7f800000u) == 0x7f800000u && (b & 0x7fffffu);
+    bool ok = !strcmp(s, "nan:canonical") ? (b & 0x7fffffffu) == 0x7fc00000u
+                                          : nan && (b & 0x400000u);
+    snprintf(why, whylen, "f32 bits 0x%08" PRIx32 ", want %s", b, s);
+    return ok;
+  }
+  if (t == EW_F64 && s && str_has_prefix(s, "nan:")) {
+    uint64_t b = got.u64;
+    bool nan = (b & 0x7ff0000000000000ull) == 0x7ff0000000000000ull && (b & 0xfffffffffffffull);
+    bool ok = !strcmp(s, "nan:canonical") ? (b & 0x7fffffffffffffffull) == 0x7ff8000000000000ull
+                                          : nan && (b & 0x8000000000000ull);
+    snprintf(why, whylen, "f64 bits 0x%016" PRIx64 ", want %s", b, s);
+    return ok;
+  }
+  if (t == EW_FUNCREF && s && strcmp(s, "null") != 0) {
+    snprintf(why, whylen, "funcref %p, want non-null", got.ref);
+    return got.ref != NULL;
+  }
+  if (t == EW_FUNCREF && !s) {
+    snprintf(why, whylen, "funcref %p, want any", got.ref);
+    return true;
+  }
+  ew_value want;
+  if (parse_value(jv, &want) < 0) {
+    snprintf(why, whylen, "unsupported expected value type");
+    return false;
+  }
+  if (t == EW_I32 || t == EW_F32) {
+    snprintf(why, whylen, "got %" PRIu32 ", want %" PRIu32, got.u32, want.u32);
+    return got.u32 == want.u32;
+  }
+  if (t == EW_FUNCREF || t == EW_EXTERNREF) {
+    snprintf(why, whylen, "got ref %p, want %p", got.ref, want.ref);
+    return got.ref == want.ref;
+  }
+  snprintf(why, whylen, "got %" PRIu64 ", want %" PRIu64, got.u64, want.u64);
+  return got.u64 == want.u64;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+enum { ACT_OK, ACT_TRAP, ACT_ERROR, ACT_UNSUPPORTED };
+
+/* Run the command's action; results into res (up to 64). */
+static int run_action(runner *r, json_t *cmd, ew_value *res, size_t *nres, char *why, size_t whylen)
+{
+  json_t *act = json_object_get(cmd, "action");
+  const char *type = json_string_value(json_object_get(act, "type"));
+  const char *field = json_string_value(json_object_get(act, "field"));
+  const char *modname = json_string_value(json_object_get(act, "module"));
+  loaded *l = find_loaded(r, modname);
+  ew_instance *inst = modname ? (l ? l->inst : NULL) : r->current;
+  if (!inst || !field || !type) {
+    snprintf(why, whylen, "no module instance for action");
+    return ACT_ERROR;
+  }
+  ew_extern ext;
+  if (ew_instance_export(inst, field, &ext) < 0) {
+    snprintf(why, whylen, "no export \"%s\"", field);
+    return ACT_ERROR;
+  }
+  if (!strcmp(type, "get")) {
+    if (ext.kind != EW_EXTERN_GLOBAL) {
+      snprintf(why, whylen, "export \"%s\" is not a global", field);
+      return ACT_ERROR;
+    }
+    res[0] = ew_global_get(ext.u.global);
+    *nres = 1;
+    return ACT_OK;
+  }
+  if (ext.kind != EW_EXTERN_FUNC) {
+    snprintf(why, whylen, "export \"%s\" is not a function", field);
+    return ACT_ERROR;
+  }
+  json_t *jargs = json_object_get(act, "args");
+  size_t nargs = json_array_size(jargs);
+  ew_value args[64];
+  if (nargs > 64)
+    return ACT_UNSUPPORTED;
+  for (size_t i = 0; i < nargs; i++)
+    if (parse_value(json_array_get(jargs, i), &args[i]) < 0)
+      return ACT_UNSUPPORTED;
+  ew_functype ft = ew_func_type(ext.u.func.func);
+  if (ft.nresults > 64)
+    return ACT_UNSUPPORTED;
+  ew_status st = ew_call(inst, ext.u.func.func, args, (uint32_t)nargs, res, ft.nresults);
+  *nres = ft.nresults;
+  if (st == EW_OK)
+    return ACT_OK;
+  if (st == EW_TRAP) {
+    snprintf(why, whylen, "%s", ew_trap_message(inst));
+    return ACT_TRAP;
+  }
+  ew_abort(inst);
+  snprintf(why, whylen, "unexpected status %d", (int)st);
+  return ACT_ERROR;
+}
+
+static void cmd_assert_return(runner *r, json_t *cmd)
+{
+  ew_value res[64];
+  size_t nres = 0;
+  char why[256];
+  int rc = run_action(r, cmd, res, &nres, why, sizeof why);
+  if (rc == ACT_UNSUPPORTED) {
+    skip_line(r, cmd, "value type out of scope (e.g. v128)");
+    return;
+  }
+  if (rc != ACT_OK) {
+    fail_line(r, cmd, "%s", why);
+    return;
+  }
+  json_t *exp = json_object_get(cmd, "expected");
+  if (json_array_size(exp) != nres) {
+    fail_line(r, cmd, "got %zu results, want %zu", nres, json_array_size(exp));
+    return;
+  }
+  for (size_t i = 0; i < nres; i++) {
+    json_t *jv = json_array_get(exp, i);
+    if (!parse_type(json_string_value(json_object_get(jv, "type")))) {
+      skip_line(r, cmd, "expected value type out of scope");
+      return;
+    }
+    if (!value_matches(jv, res[i], why, sizeof why)) {
+      fail_line(r, cmd, "result %zu: %s", i, why);
+      return;
+    }
+  }
+  r->passed++;
+}
+
+static void cmd_assert_trap(runner *r, json_t *cmd, bool exhaustion)
+{
+  ew_value res[64];
+  size_t nres = 0;
+  char why[256];
+  int rc = run_action(r, cmd, res, &nres, why, sizeof why);
+  if (rc == ACT_UNSUPPORTED) {
+    skip_line(r, cmd, "value type out of scope (e.g. v128)");
+    return;
+  }
+  if (rc == ACT_TRAP) {
+    r->passed++;
+    return;
+  }
+  const char *text = json_string_value(json_object_get(cmd, "text"));
+  fail_line(r, cmd, "expected %s \"%s\", got %s", exhaustion ? "exhaustion" : "trap",
+            text ? text : "", rc == ACT_OK ? "a normal return" : why);
+}
+
+static void cmd_action(runner *r, json_t *cmd)
+{
+  ew_value res[64];
+  size_t nres = 0;
+  char why[256];
+  int rc = run_action(r, cmd, res, &nres, why, sizeof why);
+  if (rc == ACT_UNSUPPORTED)
+    skip_line(r, cmd, "value type out of scope (e.g. v128)");
+  else if (rc != ACT_OK)
+    fail_line(r, cmd, "action failed: %s", why);
+  else
+    r->passed++;
+}
+
+static void cmd_assert_module_fails(runner *r, json_t *cmd, const char *kind)
+{
+  const char *text = json_string_value(json_object_get(cmd, "text"));
+  const char *file = binary_file(r, cmd);
+  if (!file)
+    return;
+  ew_error err;
+  ew_module *m = load_module(r, file, &err);
+  bool decode_fail = !strcmp(kind, "invalid") || !strcmp(kind, "malformed");
+  if (decode_fail) {
+    if (m) {
+      fail_line(r, cmd, "%s module %s was accepted (want \"%s\")", kind, file, text ? text : "");
+      ew_module_free(m);
+    } else {
+      r->passed++;
+    }
+    return;
+  }
+  if (!m) {
+    fail_line(r, cmd, "module %s rejected at decode (offset %u: %s), want %s", file,
+              err.offset, err.message, kind);
+    return;
+  }
+  ew_instance *inst = instantiate(r, m, &err);
+  bool want_trap = !strcmp(kind, "uninstantiable");
+  if (inst) {
+    fail_line(r, cmd, "%s module %s instantiated", kind, file);
+    ew_instance_free(inst);
+  } else if (want_trap && err.kind != EW_ERR_TRAP) {
+    fail_line(r, cmd, "module %s: want a trap, got: %s", file, err.message);
+  } else if (!want_trap && err.kind != EW_ERR_LINK && err.kind != EW_ERR_LIMIT) {
+    fail_line(r, cmd, "module %s: want a link error, got: %s", file, err.message);
+  } else {
+    r->passed++;
+  }
+  ew_module_free(m);
+}
+
+static void run_command(runner *r, json_t *cmd)
+{
+  const char *type = json_string_value(json_object_get(cmd, "type"));
+  if (!type) {
+    fail_line(r, cmd, "command without type");
+  } else if (!strcmp(type, "module")) {
+    cmd_module(r, cmd);
+  } else if (!strcmp(type, "register")) {
+    cmd_register(r, cmd);
+  } else if (!strcmp(type, "action")) {
+    cmd_action(r, cmd);
+  } else if (!strcmp(type, "assert_return")) {
+    cmd_assert_return(r, cmd);
+  } else if (!strcmp(type, "assert_trap")) {
+    cmd_assert_trap(r, cmd, false);
+  } else if (!strcmp(type, "assert_exhaustion")) {
+    cmd_assert_trap(r, cmd, true);
+  } else if (!strcmp(type, "assert_invalid")) {
+    cmd_assert_module_fails(r, cmd, "invalid");
+  } else if (!strcmp(type, "assert_malformed")) {
+    cmd_assert_module_fails(r, cmd, "malformed");
+  } else if (!strcmp(type, "assert_unlinkable")) {
+    cmd_assert_module_fails(r, cmd, "unlinkable");
+  } else if (!strcmp(type, "assert_uninstantiable")) {
+    cmd_assert_module_fails(r, cmd, "uninstantiable");
+  } else {
+    skip_line(r, cmd, "command kind out of scope");
+  }
+}
+
 int wasm_cmd_spectest(struct edgecr_global *g, int argc, char **argv)
 {
-  (void) g; (void) argc; (void) argv;
-  log_error("wasm spectest: not built yet");
-  return 1;
+  (void)g;
+  if (argc != 2 || argv[1][0] == '-')
+    return cli_usage("wasm spectest", "expected exactly one FILE.json (from wast2json)");
+  json_error_t jerr;
+  json_t *root = json_load_file(argv[1], 0, &jerr);
+  if (!root) {
+    log_error("wasm spectest: %s:%d: %s", argv[1], jerr.line, jerr.text);
+    return 1;
+  }
+  runner r;
+  memset(&r, 0, sizeof r);
+  r.json_path = argv[1];
+  const char *slash = strrchr(argv[1], '/');
+  r.dir = slash ? strndup(argv[1], (size_t)(slash - argv[1])) : xstrdup(".");
+  if (host_init(&r) < 0) {
+    log_error("wasm spectest: cannot create the spectest host module");
+    runner_free(&r);
+    json_decref(root);
+    return 1;
+  }
+  json_t *cmds = json_object_get(root, "commands");
+  size_t i;
+  json_t *cmd;
+  json_array_foreach(cmds, i, cmd)
+    run_command(&r, cmd);
+  printf("%d passed, %d failed, %d skipped\n", r.passed, r.failed, r.skipped);
+  fflush(stdout);
+  int rc = r.failed ? 1 : 0;
+  runner_free(&r);
+  json_decref(root);
+  return rc;
 }

@@ -1,0 +1,1296 @@
+/* compile.c - validate one function body and translate it to the IR.
+ *
+ * One pass does both, following the spec's validation algorithm (operand
+ * stack of types with an "unknown" type for the polymorphic stack after
+ * br/return/unreachable, and a control stack of blocks).  Translation turns
+ * the operand stack into frame slots: the value at stack height h lives in
+ * slot nlocals+h, so every IR op names its inputs and output slots and
+ * nothing is pushed or popped at run time.  Two cheap tricks remove most
+ * copies:
+ *   - local.get does not copy: the stack entry just refers to the local's
+ *     slot until something could change that local (local.set/tee of it,
+ *     block boundaries), at which point it is "materialized";
+ *   - local.set right after an op that wrote the top of the stack rewrites
+ *     that op's destination to the local instead of emitting a move.
+ * Compare + br_if / if are fused into one compare-and-branch op. */
+#include "internal.h"
+
+#define NONE UINT32_MAX
+#define MAX_LOCALS 50000u
+#define MAX_NESTING 100000u
+
+typedef struct sval {
+  uint8_t type;      /* 0: unknown (polymorphic stack) */
+  uint32_t slot;
+} sval;
+
+enum { K_BLOCK, K_LOOP, K_IF, K_ELSE, K_FUNC };
+
+typedef struct ctrl {
+  uint8_t kind;
+  bool unreachable, dead_at_entry;
+  uint32_t height;               /* operand height below the params */
+  uint32_t np, nr;
+  const uint8_t *params, *results;
+  uint32_t patch;                /* chain of forward branch rel words */
+  uint32_t loop_pc;
+  uint32_t else_patch;
+} ctrl;
+
+typedef struct comp {
+  ew_module *m;
+  ew_reader *r;
+  const ew_allocator *a;
+  uint32_t *code;
+  size_t len, cap;
+  sval *stack;
+  uint32_t height, stack_cap, max_height;
+  ctrl *ctrls;
+  uint32_t nctrl, ctrl_cap;
+  uint8_t *local_types;
+  uint32_t nlocals, nparams;
+  bool dead;
+  bool oom;
+  size_t last_op, last_dst;      /* NONE-able positions of the last simple op */
+  uint8_t one_type[1];
+} comp;
+
+/* ---- failure helpers ---------------------------------------------------- */
+
+static void invalid(comp *c, const char *why)
+{
+  ew_fail(c->r, EW_ERR_INVALID, why);
+}
+
+static bool failed(comp *c) { return c->r->failed; }
+
+/* ---- code emission ------------------------------------------------------ */
+
+static void *grow(comp *c, void *p, uint32_t *cap, size_t elem, uint32_t need)
+{
+  if (need <= *cap)
+    return p;
+  uint32_t ncap = *cap ? *cap * 2 : 64;
+  while (ncap < need)
+    ncap *= 2;
+  void *np = c->a->realloc(c->a->ctx, p, (size_t)ncap * elem);
+  if (!np) {
+    ew_fail(c->r, EW_ERR_NOMEM, "out of memory");
+    return p;
+  }
+  *cap = ncap;
+  return np;
+}
+
+static bool reserve(comp *c, size_t n)
+{
+  if (c->len + n <= c->cap)
+    return true;
+  size_t ncap = c->cap ? c->cap * 2 : 256;
+  while (ncap < c->len + n)
+    ncap *= 2;
+  uint32_t *p = c->a->realloc(c->a->ctx, c->code, ncap * sizeof *p);
+  if (!p) {
+    ew_fail(c->r, EW_ERR_NOMEM, "out of memory");
+    return false;
+  }
+  c->code = p;
+  c->cap = ncap;
+  return true;
+}
+
+/* Emit an instruction of n words; returns its position or NONE when dead. */
+static size_t emit(comp *c, uint32_t n, const uint32_t *w)
+{
+  c->last_op = c->last_dst = NONE;
+  if (c->dead || failed(c) || !reserve(c, n))
+    return NONE;
+  size_t at = c->len;
+  memcpy(c->code + at, w, n * sizeof *w);
+  c->len += n;
+  return at;
+}
+
+#define EMIT(c, ...) emit((c), sizeof((uint32_t[]){ __VA_ARGS__ }) / sizeof(uint32_t), \
+                          (uint32_t[]){ __VA_ARGS__ })
+
+/* A simple op whose word 1 is its destination slot (may be retargeted). */
+static void emit_simple(comp *c, uint32_t n, const uint32_t *w)
+{
+  size_t at = emit(c, n, w);
+  if (at != NONE) {
+    c->last_op = at;
+    c->last_dst = at + 1;
+  }
+}
+
+#define EMIT_SIMPLE(c, ...) emit_simple((c), sizeof((uint32_t[]){ __VA_ARGS__ }) / sizeof(uint32_t), \
+                                        (uint32_t[]){ __VA_ARGS__ })
+
+/* ---- operand stack ------------------------------------------------------ */
+
+static uint32_t canon(comp *c, uint32_t h) { return c->nlocals + h; }
+
+static sval push(comp *c, uint8_t type)
+{
+  c->stack = grow(c, c->stack, &c->stack_cap, sizeof *c->stack, c->height + 1);
+  if (failed(c))
+    return (sval){ 0, 0 };
+  sval v = { type, canon(c, c->height) };
+  c->stack[c->height++] = v;
+  if (c->height > c->max_height)
+    c->max_height = c->height;
+  return v;
+}
+
+static ctrl *top_ctrl(comp *c) { return &c->ctrls[c->nctrl - 1]; }
+
+static sval pop_any(comp *c)
+{
+  ctrl *f = top_ctrl(c);
+  if (c->height == f->height) {
+    if (!f->unreachable)
+      invalid(c, "type mismatch");
+    return (sval){ 0, canon(c, c->height) };
+  }
+  return c->stack[--c->height];
+}
+
+static bool is_ref(uint8_t t) { return t == EW_FUNCREF || t == EW_EXTERNREF; }
+
+static sval pop(comp *c, uint8_t want)
+{
+  sval v = pop_any(c);
+  if (v.type && want && v.type != want)
+    invalid(c, "type mismatch");
+  return v;
+}
+
+static void materialize(comp *c, uint32_t i)
+{
+  uint32_t slot = canon(c, i);
+  if (c->stack[i].slot != slot) {
+    EMIT(c, OP_MOV, slot, c->stack[i].slot);
+    c->stack[i].slot = slot;
+  }
+}
+
+static void materialize_all(comp *c)
+{
+  for (uint32_t i = 0; i < c->height; i++)
+    materialize(c, i);
+}
+
+/* Materialize every pending reference to local x; true if any. */
+static bool materialize_refs(comp *c, uint32_t x)
+{
+  bool any = false;
+  for (uint32_t i = 0; i < c->height; i++)
+    if (c->stack[i].slot == x) {
+      materialize(c, i);
+      any = true;
+    }
+  return any;
+}
+
+/* ---- control ------------------------------------------------------------ */
+
+static void push_ctrl(comp *c, uint8_t kind, uint32_t np, const uint8_t *params,
+                      uint32_t nr, const uint8_t *results)
+{
+  if (c->nctrl >= MAX_NESTING) {
+    ew_fail(c->r, EW_ERR_LIMIT, "blocks nested too deeply");
+    return;
+  }
+  c->ctrls = grow(c, c->ctrls, &c->ctrl_cap, sizeof *c->ctrls, c->nctrl + 1);
+  if (failed(c))
+    return;
+  ctrl *f = &c->ctrls[c->nctrl++];
+  *f = (ctrl){ kind, false, c->dead, c->height, np, nr, params, results,
+               NONE, NONE, NONE };
+}
+
+static uint32_t label_arity(const ctrl *f) { return f->kind == K_LOOP ? f->np : f->nr; }
+static const uint8_t *label_types(const ctrl *f)
+{
+  return f->kind == K_LOOP ? f->params : f->results;
+}
+
+static void set_unreachable(comp *c)
+{
+  ctrl *f = top_ctrl(c);
+  c->height = f->height;
+  f->unreachable = true;
+  c->dead = true;
+}
+
+/* Bind all forward branches in chain `head` to the current position. */
+static void bind(comp *c, uint32_t head)
+{
+  c->last_op = c->last_dst = NONE;
+  while (head != NONE) {
+    uint32_t next = c->code[head];
+    c->code[head] = (uint32_t)((int32_t)c->len - (int32_t)head);
+    head = next;
+  }
+}
+
+/* Make the rel word at `site` jump to label `f`. */
+static void link_label(comp *c, ctrl *f, size_t site)
+{
+  if (site == NONE)
+    return;
+  if (f->kind == K_LOOP) {
+    c->code[site] = (uint32_t)((int32_t)f->loop_pc - (int32_t)site);
+  } else {
+    c->code[site] = f->patch;
+    f->patch = (uint32_t)site;
+  }
+}
+
+/* Check that the top of the stack matches label types (without popping). */
+static void check_label_values(comp *c, const ctrl *f)
+{
+  uint32_t n = label_arity(f);
+  const uint8_t *t = label_types(f);
+  const ctrl *cur = top_ctrl(c);
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t depth = n - 1 - i;                 /* from the top */
+    if (c->height - cur->height <= depth) {
+      if (!cur->unreachable)
+        invalid(c, "type mismatch");
+      continue;
+    }
+    uint8_t have = c->stack[c->height - 1 - depth].type;
+    if (have && have != t[i])
+      invalid(c, "type mismatch");
+  }
+}
+
+/* Emit moves placing the label's values where the label expects them. */
+static void emit_label_moves(comp *c, const ctrl *f)
+{
+  uint32_t n = label_arity(f);
+  if (c->dead || c->height < n)
+    return;
+  uint32_t first = c->height - n;
+  if (f->kind == K_FUNC) {
+    if (n > 1)
+      for (uint32_t i = 0; i < n; i++)
+        materialize(c, first + i);
+    for (uint32_t i = 0; i < n; i++)
+      if (c->stack[first + i].slot != i)
+        EMIT(c, OP_MOV, i, c->stack[first + i].slot);
+    return;
+  }
+  uint32_t base = canon(c, f->height);
+  for (uint32_t i = 0; i < n; i++)
+    if (c->stack[first + i].slot != base + i)
+      EMIT(c, OP_MOV, base + i, c->stack[first + i].slot);
+}
+
+static bool needs_moves(comp *c, const ctrl *f)
+{
+  uint32_t n = label_arity(f);
+  if (c->height < n)
+    return false;
+  uint32_t first = c->height - n;
+  uint32_t base = f->kind == K_FUNC ? 0 : canon(c, f->height);
+  for (uint32_t i = 0; i < n; i++)
+    if (c->stack[first + i].slot != base + i)
+      return true;
+  return false;
+}
+
+/* Unconditional branch to label f (moves already emitted). */
+static void emit_jump(comp *c, ctrl *f)
+{
+  if (f->kind == K_FUNC) {
+    EMIT(c, OP_RETURN);
+    return;
+  }
+  size_t at = EMIT(c, OP_BR, NONE);
+  link_label(c, f, at == NONE ? NONE : at + 1);
+}
+
+static ctrl *label(comp *c, uint32_t depth)
+{
+  if (depth >= c->nctrl) {
+    invalid(c, "unknown label");
+    return NULL;
+  }
+  return &c->ctrls[c->nctrl - 1 - depth];
+}
+
+/* The inverse of a fused i32 compare, for branching when false. */
+static uint32_t fused_for(uint32_t cmp_op, bool when_true)
+{
+  static const uint8_t inv[10] = { 1, 0, 8, 9, 6, 7, 4, 5, 2, 3 };
+  uint32_t k = cmp_op - OP_I32_EQ;
+  if (!when_true)
+    k = inv[k];
+  return OP_BR_EQ32 + k;
+}
+
+/* Conditional branch on `cond` (already popped) to the rel word returned.
+ * Fuses with an immediately preceding i32 compare / eqz producing cond. */
+static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
+{
+  if (c->dead)
+    return NONE;
+  if (c->last_op != NONE && c->last_dst != NONE && c->code[c->last_dst] == cond.slot &&
+      cond.slot >= c->nlocals) {
+    uint32_t op = c->code[c->last_op];
+    if (op >= OP_I32_EQ && op <= OP_I32_GE_U) {
+      uint32_t a = c->code[c->last_op + 2], b = c->code[c->last_op + 3];
+      c->len = c->last_op;
+      size_t at = EMIT(c, fused_for(op, when_true), a, b, NONE);
+      return at == NONE ? NONE : at + 3;
+    }
+    if (op == OP_I32_EQZ) {
+      uint32_t a = c->code[c->last_op + 2];
+      c->len = c->last_op;
+      size_t at = EMIT(c, when_true ? OP_BR_IFZ : OP_BR_IF, a, NONE);
+      return at == NONE ? NONE : at + 2;
+    }
+  }
+  size_t at = EMIT(c, when_true ? OP_BR_IF : OP_BR_IFZ, cond.slot, NONE);
+  return at == NONE ? NONE : at + 2;
+}
+
+/* ---- block types -------------------------------------------------------- */
+
+static void read_blocktype(comp *c, uint32_t *np, const uint8_t **params,
+                           uint32_t *nr, const uint8_t **results)
+{
+  ew_reader *r = c->r;
+  *np = *nr = 0;
+  *params = *results = NULL;
+  if (r->p >= r->end) {
+    ew_fail(r, EW_ERR_MALFORMED, "unexpected end");
+    return;
+  }
+  uint8_t b = *r->p;
+  if (b == 0x40) {
+    r->p++;
+    return;
+  }
+  static const uint8_t single[6] = { EW_I32, EW_I64, EW_F32, EW_F64, EW_FUNCREF, EW_EXTERNREF };
+  for (int i = 0; i < 6; i++)
+    if (b == single[i]) {
+      r->p++;
+      *nr = 1;
+      *results = &single[i];
+      return;
+    }
+  if (b == 0x7b) {
+    ew_fail(r, EW_ERR_UNSUPPORTED, "SIMD (v128) is not supported");
+    return;
+  }
+  int64_t idx = ew_read_s33(r);
+  if (failed(c))
+    return;
+  if (idx < 0) {
+    ew_fail(r, EW_ERR_MALFORMED, "malformed value type");
+    return;
+  }
+  if ((uint64_t)idx >= c->m->ntypes) {
+    invalid(c, "unknown type");
+    return;
+  }
+  const ew_functype *t = &c->m->types[idx];
+  *np = t->nparams;
+  *params = t->params;
+  *nr = t->nresults;
+  *results = t->results;
+}
+
+/* Pop block params (checked), push them back as the new block's entries. */
+static void enter_block(comp *c, uint8_t kind, uint32_t np, const uint8_t *params,
+                        uint32_t nr, const uint8_t *results)
+{
+  for (uint32_t i = np; i-- > 0;)
+    pop(c, params[i]);
+  if (failed(c))
+    return;
+  materialize_all(c);
+  push_ctrl(c, kind, np, params, nr, results);
+  for (uint32_t i = 0; i < np; i++)
+    push(c, params[i]);
+}
+
+/* Pop the results of the current block, checking arity exactly. */
+static void check_block_end(comp *c)
+{
+  ctrl *f = top_ctrl(c);
+  for (uint32_t i = f->nr; i-- > 0;)
+    pop(c, f->results[i]);
+  if (!failed(c) && c->height != f->height)
+    invalid(c, "type mismatch");
+}
+
+/* ---- memory and misc immediates ---------------------------------------- */
+
+static void need_memory(comp *c)
+{
+  if (c->m->nmems == 0)
+    invalid(c, "unknown memory 0");
+}
+
+static uint32_t read_memarg(comp *c, uint32_t natural_log2)
+{
+  uint32_t align = ew_read_u32(c->r);
+  uint32_t offset = ew_read_u32(c->r);
+  if (failed(c))
+    return 0;
+  need_memory(c);
+  if (align > natural_log2)
+    invalid(c, "alignment must not be larger than natural");
+  return offset;
+}
+
+static void zero_byte(comp *c)
+{
+  if (ew_read_byte(c->r) != 0 && !failed(c))
+    ew_fail(c->r, EW_ERR_MALFORMED, "zero byte expected");
+}
+
+static uint32_t table_index(comp *c)
+{
+  uint32_t t = ew_read_u32(c->r);
+  if (!failed(c) && t >= c->m->ntables)
+    invalid(c, "unknown table");
+  return t;
+}
+
+static uint8_t table_type(comp *c, uint32_t t)
+{
+  return t < c->m->ntables ? c->m->tables[t].elem : 0;
+}
+
+static uint32_t elem_index(comp *c)
+{
+  uint32_t e = ew_read_u32(c->r);
+  if (!failed(c) && e >= c->m->nelems)
+    invalid(c, "unknown elem segment");
+  return e;
+}
+
+static uint32_t data_index(comp *c)
+{
+  uint32_t d = ew_read_u32(c->r);
+  if (failed(c))
+    return 0;
+  if (!c->m->has_datacount)
+    ew_fail(c->r, EW_ERR_MALFORMED, "data count section required");
+  else if (d >= c->m->datacount)
+    invalid(c, "unknown data segment");
+  return d;
+}
+
+/* ---- numeric signatures ------------------------------------------------- */
+
+/* For wasm opcodes 0x45..0xC4: input type, arity, output type. */
+static void numeric_sig(uint8_t op, uint8_t *in, int *nin, uint8_t *out)
+{
+  *nin = 2;
+  if (op == 0x45) { *in = EW_I32; *nin = 1; *out = EW_I32; }
+  else if (op <= 0x4f) { *in = EW_I32; *out = EW_I32; }
+  else if (op == 0x50) { *in = EW_I64; *nin = 1; *out = EW_I32; }
+  else if (op <= 0x5a) { *in = EW_I64; *out = EW_I32; }
+  else if (op <= 0x60) { *in = EW_F32; *out = EW_I32; }
+  else if (op <= 0x66) { *in = EW_F64; *out = EW_I32; }
+  else if (op <= 0x69) { *in = EW_I32; *nin = 1; *out = EW_I32; }
+  else if (op <= 0x78) { *in = EW_I32; *out = EW_I32; }
+  else if (op <= 0x7b) { *in = EW_I64; *nin = 1; *out = EW_I64; }
+  else if (op <= 0x8a) { *in = EW_I64; *out = EW_I64; }
+  else if (op <= 0x91) { *in = EW_F32; *nin = 1; *out = EW_F32; }
+  else if (op <= 0x98) { *in = EW_F32; *out = EW_F32; }
+  else if (op <= 0x9f) { *in = EW_F64; *nin = 1; *out = EW_F64; }
+  else if (op <= 0xa6) { *in = EW_F64; *out = EW_F64; }
+  else {
+    /* conversions: table of (in, out) */
+    static const uint8_t conv[][2] = {
+      { EW_I64, EW_I32 }, { EW_F32, EW_I32 }, { EW_F32, EW_I32 }, { EW_F64, EW_I32 },
+      { EW_F64, EW_I32 }, { EW_I32, EW_I64 }, { EW_I32, EW_I64 }, { EW_F32, EW_I64 },
+      { EW_F32, EW_I64 }, { EW_F64, EW_I64 }, { EW_F64, EW_I64 }, { EW_I32, EW_F32 },
+      { EW_I32, EW_F32 }, { EW_I64, EW_F32 }, { EW_I64, EW_F32 }, { EW_F64, EW_F32 },
+      { EW_I32, EW_F64 }, { EW_I32, EW_F64 }, { EW_I64, EW_F64 }, { EW_I64, EW_F64 },
+      { EW_F32, EW_F64 }, { EW_F32, EW_I32 }, { EW_F64, EW_I64 }, { EW_I32, EW_F32 },
+      { EW_I64, EW_F64 }, { EW_I32, EW_I32 }, { EW_I32, EW_I32 }, { EW_I64, EW_I64 },
+      { EW_I64, EW_I64 }, { EW_I64, EW_I64 },
+    };
+    *nin = 1;
+    *in = conv[op - 0xa7][0];
+    *out = conv[op - 0xa7][1];
+  }
+}
+
+static void op_numeric(comp *c, uint8_t op)
+{
+  uint8_t in, out;
+  int nin;
+  numeric_sig(op, &in, &nin, &out);
+  uint32_t irop = OP_I32_EQZ + (uint32_t)(op - 0x45);
+  if (nin == 1) {
+    sval a = pop(c, in);
+    sval d = push(c, out);
+    /* reinterpret and wrap are bit-preserving on little-endian slots */
+    if (op == 0xa7 || (op >= 0xbc && op <= 0xbf)) {
+      if (!c->dead)
+        c->stack[c->height - 1].slot = a.slot;
+      return;
+    }
+    EMIT_SIMPLE(c, irop, d.slot, a.slot);
+  } else {
+    sval b = pop(c, in);
+    sval a = pop(c, in);
+    sval d = push(c, out);
+    if (irop == OP_I32_ADD && !c->dead && c->last_dst != NONE && c->code[c->last_op] == OP_CONST32 &&
+        c->code[c->last_dst] == b.slot && b.slot == d.slot + 1) {
+      uint32_t imm = c->code[c->last_op + 2];
+      c->len = c->last_op;
+      EMIT_SIMPLE(c, OP_ADDI32, d.slot, a.slot, imm);
+      return;
+    }
+    EMIT_SIMPLE(c, irop, d.slot, a.slot, b.slot);
+  }
+}
+
+static void op_sat(comp *c, uint32_t sub)
+{
+  static const uint8_t sig[8][2] = {
+    { EW_F32, EW_I32 }, { EW_F32, EW_I32 }, { EW_F64, EW_I32 }, { EW_F64, EW_I32 },
+    { EW_F32, EW_I64 }, { EW_F32, EW_I64 }, { EW_F64, EW_I64 }, { EW_F64, EW_I64 },
+  };
+  sval a = pop(c, sig[sub][0]);
+  sval d = push(c, sig[sub][1]);
+  EMIT_SIMPLE(c, OP_I32_TRUNC_SAT_F32_S + sub, d.slot, a.slot);
+}
+
+/* ---- calls -------------------------------------------------------------- */
+
+static void call_args(comp *c, const ew_functype *t, uint32_t *base)
+{
+  for (uint32_t i = t->nparams; i-- > 0;)
+    pop(c, t->params[i]);
+  *base = canon(c, c->height);
+  if (!c->dead && !failed(c))
+    for (uint32_t i = 0; i < t->nparams; i++)
+      if (c->stack[c->height + i].slot != *base + i)
+        EMIT(c, OP_MOV, *base + i, c->stack[c->height + i].slot);
+  /* host calls use the slots above the args for their results */
+  uint32_t need = c->height + t->nparams + t->nresults;
+  if (need > c->max_height)
+    c->max_height = need;
+}
+
+static void call_results(comp *c, const ew_functype *t)
+{
+  for (uint32_t i = 0; i < t->nresults; i++)
+    push(c, t->results[i]);
+}
+
+/* ---- local.set / local.tee --------------------------------------------- */
+
+static uint8_t local_type(comp *c, uint32_t x)
+{
+  if (x >= c->nlocals) {
+    invalid(c, "unknown local");
+    return 0;
+  }
+  return c->local_types[x];
+}
+
+static void op_local_set(comp *c, uint32_t x, bool tee)
+{
+  uint8_t t = local_type(c, x);
+  if (failed(c))
+    return;
+  sval v = pop(c, t);
+  if (c->dead) {
+    if (tee)
+      push(c, t);
+    return;
+  }
+  size_t last_op = c->last_op, last_dst = c->last_dst;
+  bool had_refs = materialize_refs(c, x);
+  if (!had_refs && last_dst != NONE && v.slot == canon(c, c->height) &&
+      c->code[last_dst] == v.slot) {
+    c->code[last_dst] = x;
+    if (tee) {
+      push(c, t);
+      c->stack[c->height - 1].slot = x;
+    }
+    (void)last_op;
+    return;
+  }
+  if (v.slot != x)
+    EMIT(c, OP_MOV, x, v.slot);
+  if (tee) {
+    push(c, t);
+    c->stack[c->height - 1].slot = v.slot == canon(c, c->height - 1) ? x : v.slot;
+  }
+}
+
+/* ---- the main loop ------------------------------------------------------ */
+
+static const char *unsupported_op(uint8_t op)
+{
+  switch (op) {
+  case 0x06: case 0x07: case 0x08: case 0x09: case 0x0a: case 0x18: case 0x19:
+  case 0x1f:
+    return "exception handling is not supported";
+  case 0x12: case 0x13: case 0x15:
+    return "tail calls are not supported";
+  case 0x14: case 0xd3: case 0xd4: case 0xd5: case 0xd6:
+    return "typed function references are not supported";
+  case 0xfb: return "GC is not supported";
+  case 0xfd: return "SIMD is not supported";
+  case 0xfe: return "threads (atomics) are not supported";
+  }
+  return NULL;
+}
+
+static void op_const(comp *c, uint8_t type, uint64_t bits)
+{
+  sval d = push(c, type);
+  if (type == EW_I32 || type == EW_F32)
+    EMIT_SIMPLE(c, OP_CONST32, d.slot, (uint32_t)bits);
+  else
+    EMIT_SIMPLE(c, OP_CONST64, d.slot, (uint32_t)bits, (uint32_t)(bits >> 32));
+}
+
+static void op_end(comp *c)
+{
+  ctrl *f = top_ctrl(c);
+  if (f->kind == K_IF) {
+    /* no else: params must equal results and pass through */
+    if (f->np != f->nr || memcmp(f->params, f->results, f->np) != 0) {
+      invalid(c, "type mismatch");
+      return;
+    }
+  }
+  if (f->kind == K_FUNC) {
+    if (!c->dead && c->height == f->nr) {
+      emit_label_moves(c, f);
+      EMIT(c, OP_RETURN);
+    }
+    check_block_end(c);
+    c->nctrl--;
+    return;
+  }
+  if (!c->dead) {
+    uint32_t first = c->height >= f->nr ? c->height - f->nr : 0;
+    for (uint32_t i = first; i < c->height; i++)
+      materialize(c, i);
+  }
+  check_block_end(c);
+  if (failed(c))
+    return;
+  c->dead = f->dead_at_entry;
+  if (!c->dead) {
+    if (f->else_patch != NONE)
+      bind(c, f->else_patch);
+    bind(c, f->patch);
+  }
+  uint32_t nr = f->nr;
+  const uint8_t *res = f->results;
+  c->height = f->height;
+  c->nctrl--;
+  for (uint32_t i = 0; i < nr; i++)
+    push(c, res[i]);
+}
+
+static void op_else(comp *c)
+{
+  ctrl *f = top_ctrl(c);
+  if (f->kind != K_IF) {
+    invalid(c, "else without if");
+    return;
+  }
+  if (!c->dead) {
+    uint32_t first = c->height >= f->nr ? c->height - f->nr : 0;
+    for (uint32_t i = first; i < c->height; i++)
+      materialize(c, i);
+  }
+  check_block_end(c);
+  if (failed(c))
+    return;
+  emit_jump(c, f);          /* then-branch jumps to the end */
+  c->dead = f->dead_at_entry;
+  if (!c->dead)
+    bind(c, f->else_patch);
+  f->else_patch = NONE;
+  f->kind = K_ELSE;
+  f->unreachable = false;
+  c->height = f->height;
+  for (uint32_t i = 0; i < f->np; i++)
+    push(c, f->params[i]);
+}
+
+static void op_br_table(comp *c)
+{
+  ew_reader *r = c->r;
+  uint32_t n = ew_read_u32(r);
+  if (failed(c))
+    return;
+  if (n > (size_t)(r->end - r->p)) {
+    ew_fail(r, EW_ERR_MALFORMED, "unexpected end");
+    return;
+  }
+  sval idx = pop(c, EW_I32);
+  if (failed(c))
+    return;
+  /* the default label decides the arity; all must agree */
+  const uint8_t *save = r->p;
+  for (uint32_t i = 0; i < n; i++)
+    ew_read_u32(r);
+  uint32_t def = ew_read_u32(r);
+  ctrl *fd = label(c, def);
+  if (failed(c))
+    return;
+  uint32_t arity = label_arity(fd);
+  size_t at = NONE;
+  if (!c->dead && reserve(c, 3 + (size_t)n + 1)) {
+    at = c->len;
+    c->code[at] = OP_BR_TABLE;
+    c->code[at + 1] = idx.slot;
+    c->code[at + 2] = n;
+    c->len += 3 + n + 1;
+    c->last_op = c->last_dst = NONE;
+  }
+  r->p = save;
+  for (uint32_t i = 0; i <= n && !failed(c); i++) {
+    uint32_t depth = ew_read_u32(r);
+    ctrl *f = label(c, depth);
+    if (failed(c))
+      return;
+    if (label_arity(f) != arity) {
+      invalid(c, "type mismatch");
+      return;
+    }
+    check_label_values(c, f);
+    if (at == NONE)
+      continue;
+    size_t site = at + 3 + i;
+    if (needs_moves(c, f)) {
+      /* trampoline placed after the table: moves then jump */
+      c->code[site] = (uint32_t)((int32_t)c->len - (int32_t)site);
+      emit_label_moves(c, f);
+      emit_jump(c, f);
+    } else if (f->kind == K_FUNC) {
+      c->code[site] = (uint32_t)((int32_t)c->len - (int32_t)site);
+      emit_jump(c, f);
+    } else {
+      link_label(c, f, site);
+    }
+  }
+  set_unreachable(c);
+}
+
+static void op_select(comp *c, bool typed)
+{
+  uint8_t t = 0;
+  if (typed) {
+    uint32_t n = ew_read_u32(c->r);
+    if (failed(c))
+      return;
+    if (n != 1) {
+      invalid(c, "invalid result arity");
+      return;
+    }
+    uint8_t b = ew_read_byte(c->r);
+    switch (b) {
+    case EW_I32: case EW_I64: case EW_F32: case EW_F64: case EW_FUNCREF: case EW_EXTERNREF:
+      t = b; break;
+    default:
+      if (!failed(c))
+        ew_fail(c->r, b == 0x7b ? EW_ERR_UNSUPPORTED : EW_ERR_MALFORMED,
+                b == 0x7b ? "SIMD (v128) is not supported" : "malformed value type");
+      return;
+    }
+  }
+  sval cond = pop(c, EW_I32);
+  sval b = pop(c, t);
+  sval a = pop(c, t);
+  if (failed(c))
+    return;
+  if (!typed) {
+    if ((a.type && is_ref(a.type)) || (b.type && is_ref(b.type))) {
+      invalid(c, "type mismatch");
+      return;
+    }
+    if (a.type && b.type && a.type != b.type) {
+      invalid(c, "type mismatch");
+      return;
+    }
+    t = a.type ? a.type : b.type;
+  }
+  sval d = push(c, t);
+  EMIT_SIMPLE(c, OP_SELECT, d.slot, cond.slot, a.slot, b.slot);
+}
+
+static void op_prefixed(comp *c)
+{
+  uint32_t sub = ew_read_u32(c->r);
+  if (failed(c))
+    return;
+  ew_module *m = c->m;
+  if (sub <= 7) {
+    op_sat(c, sub);
+    return;
+  }
+  switch (sub) {
+  case 8: { /* memory.init */
+    uint32_t seg = data_index(c);
+    zero_byte(c);
+    need_memory(c);
+    sval n = pop(c, EW_I32), s = pop(c, EW_I32), d = pop(c, EW_I32);
+    EMIT(c, OP_MEMORY_INIT, seg, d.slot, s.slot, n.slot);
+    break;
+  }
+  case 9: { uint32_t seg = data_index(c); EMIT(c, OP_DATA_DROP, seg); break; }
+  case 10: { /* memory.copy */
+    zero_byte(c); zero_byte(c);
+    need_memory(c);
+    sval n = pop(c, EW_I32), s = pop(c, EW_I32), d = pop(c, EW_I32);
+    EMIT(c, OP_MEMORY_COPY, d.slot, s.slot, n.slot);
+    break;
+  }
+  case 11: { /* memory.fill */
+    zero_byte(c);
+    need_memory(c);
+    sval n = pop(c, EW_I32), v = pop(c, EW_I32), d = pop(c, EW_I32);
+    EMIT(c, OP_MEMORY_FILL, d.slot, v.slot, n.slot);
+    break;
+  }
+  case 12: { /* table.init elem table */
+    uint32_t seg = elem_index(c);
+    uint32_t t = table_index(c);
+    if (failed(c)) return;
+    if (m->elems[seg].type != table_type(c, t)) { invalid(c, "type mismatch"); return; }
+    sval n = pop(c, EW_I32), s = pop(c, EW_I32), d = pop(c, EW_I32);
+    EMIT(c, OP_TABLE_INIT, t, seg, d.slot, s.slot, n.slot);
+    break;
+  }
+  case 13: { uint32_t seg = elem_index(c); EMIT(c, OP_ELEM_DROP, seg); break; }
+  case 14: { /* table.copy dst src */
+    uint32_t td = table_index(c), ts = table_index(c);
+    if (failed(c)) return;
+    if (table_type(c, td) != table_type(c, ts)) { invalid(c, "type mismatch"); return; }
+    sval n = pop(c, EW_I32), s = pop(c, EW_I32), d = pop(c, EW_I32);
+    EMIT(c, OP_TABLE_COPY, td, ts, d.slot, s.slot, n.slot);
+    break;
+  }
+  case 15: { /* table.grow */
+    uint32_t t = table_index(c);
+    if (failed(c)) return;
+    sval n = pop(c, EW_I32), v = pop(c, table_type(c, t));
+    sval d = push(c, EW_I32);
+    EMIT(c, OP_TABLE_GROW, d.slot, t, v.slot, n.slot);
+    break;
+  }
+  case 16: { /* table.size */
+    uint32_t t = table_index(c);
+    sval d = push(c, EW_I32);
+    EMIT(c, OP_TABLE_SIZE, d.slot, t);
+    break;
+  }
+  case 17: { /* table.fill */
+    uint32_t t = table_index(c);
+    if (failed(c)) return;
+    sval n = pop(c, EW_I32), v = pop(c, table_type(c, t)), i = pop(c, EW_I32);
+    EMIT(c, OP_TABLE_FILL, t, i.slot, v.slot, n.slot);
+    break;
+  }
+  default:
+    ew_fail(c->r, EW_ERR_MALFORMED, "illegal opcode");
+  }
+}
+
+static void op_load(comp *c, uint8_t op)
+{
+  static const uint8_t nat[14] = { 2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1, 1, 2, 2 };
+  static const uint8_t type[14] = { EW_I32, EW_I64, EW_F32, EW_F64, EW_I32, EW_I32, EW_I32,
+                                    EW_I32, EW_I64, EW_I64, EW_I64, EW_I64, EW_I64, EW_I64 };
+  uint32_t k = op - 0x28;
+  uint32_t off = read_memarg(c, nat[k]);
+  sval a = pop(c, EW_I32);
+  sval d = push(c, type[k]);
+  EMIT_SIMPLE(c, OP_I32_LOAD + k, d.slot, a.slot, off);
+}
+
+static void op_store(comp *c, uint8_t op)
+{
+  static const uint8_t nat[9] = { 2, 3, 2, 3, 0, 1, 0, 1, 2 };
+  static const uint8_t type[9] = { EW_I32, EW_I64, EW_F32, EW_F64, EW_I32, EW_I32,
+                                   EW_I64, EW_I64, EW_I64 };
+  uint32_t k = op - 0x36;
+  uint32_t off = read_memarg(c, nat[k]);
+  sval v = pop(c, type[k]);
+  sval a = pop(c, EW_I32);
+  EMIT(c, OP_I32_STORE + k, a.slot, v.slot, off);
+}
+
+static void op_call(comp *c, bool indirect)
+{
+  ew_module *m = c->m;
+  if (!indirect) {
+    uint32_t f = ew_read_u32(c->r);
+    if (failed(c)) return;
+    if (f >= m->nfuncs) { invalid(c, "unknown function"); return; }
+    const ew_functype *t = &m->types[m->func_type[f]];
+    uint32_t base;
+    call_args(c, t, &base);
+    EMIT(c, OP_CALL, f, base);
+    call_results(c, t);
+    return;
+  }
+  uint32_t ti = ew_read_u32(c->r);
+  uint32_t tab = ew_read_u32(c->r);
+  if (failed(c)) return;
+  if (ti >= m->ntypes) { invalid(c, "unknown type"); return; }
+  if (tab >= m->ntables) { invalid(c, "unknown table"); return; }
+  if (m->tables[tab].elem != EW_FUNCREF) { invalid(c, "type mismatch"); return; }
+  sval idx = pop(c, EW_I32);
+  const ew_functype *t = &m->types[ti];
+  uint32_t base;
+  /* the index may sit where arg moves would write: copy it above first */
+  uint32_t idx_slot = idx.slot;
+  call_args(c, t, &base);
+  if (!c->dead && idx_slot >= base && idx_slot < base + t->nparams) {
+    /* cannot happen: idx is above the args */
+  }
+  EMIT(c, OP_CALL_INDIRECT, ti, tab, base, idx_slot);
+  call_results(c, t);
+}
+
+static void op_global(comp *c, bool set)
+{
+  ew_module *m = c->m;
+  uint32_t g = ew_read_u32(c->r);
+  if (failed(c)) return;
+  if (g >= m->nglobals) { invalid(c, "unknown global"); return; }
+  uint8_t t = m->globals[g].type;
+  if (set) {
+    if (!m->globals[g].mut) { invalid(c, "global is immutable"); return; }
+    sval v = pop(c, t);
+    EMIT(c, OP_GLOBAL_SET, g, v.slot);
+  } else {
+    sval d = push(c, t);
+    EMIT_SIMPLE(c, OP_GLOBAL_GET, d.slot, g);
+  }
+}
+
+static void op_br(comp *c, bool conditional)
+{
+  uint32_t depth = ew_read_u32(c->r);
+  if (failed(c)) return;
+  ctrl *f = label(c, depth);
+  if (!f) return;
+  if (!conditional) {
+    check_label_values(c, f);
+    if (failed(c)) return;
+    emit_label_moves(c, f);
+    emit_jump(c, f);
+    set_unreachable(c);
+    return;
+  }
+  sval cond = pop(c, EW_I32);
+  if (failed(c)) return;
+  /* the values stay on the stack (same slots), retyped as the label's */
+  uint32_t n = label_arity(f);
+  const uint8_t *lt = label_types(f);
+  for (uint32_t i = n; i-- > 0;)
+    pop(c, lt[i]);
+  if (failed(c)) return;
+  uint32_t h0 = c->height;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t slot = c->dead ? 0 : c->stack[h0 + i].slot;
+    push(c, lt[i]);
+    if (!c->dead)
+      c->stack[h0 + i].slot = slot;
+  }
+  if (c->dead)
+    return;
+  if (f->kind == K_FUNC || needs_moves(c, f)) {
+    size_t skip = emit_cond_branch(c, cond, false);
+    emit_label_moves(c, f);
+    emit_jump(c, f);
+    if (skip != NONE)
+      c->code[skip] = (uint32_t)((int32_t)c->len - (int32_t)skip);
+    c->last_op = c->last_dst = NONE;
+  } else {
+    link_label(c, f, emit_cond_branch(c, cond, true));
+  }
+}
+
+static void body(comp *c)
+{
+  ew_reader *r = c->r;
+  ew_module *m = c->m;
+  while (!failed(c)) {
+    if (c->nctrl == 0) {
+      if (r->p != r->end)
+        ew_fail(r, EW_ERR_MALFORMED, "section size mismatch");
+      return;
+    }
+    if (r->p >= r->end) {
+      ew_fail(r, EW_ERR_MALFORMED, "unexpected end of section or function");
+      return;
+    }
+    uint8_t op = *r->p++;
+    switch (op) {
+    case 0x00: EMIT(c, OP_UNREACHABLE); set_unreachable(c); break;
+    case 0x01: break;
+    case 0x02: case 0x03: {
+      uint32_t np, nr;
+      const uint8_t *pt, *rt;
+      read_blocktype(c, &np, &pt, &nr, &rt);
+      if (failed(c)) return;
+      enter_block(c, op == 0x02 ? K_BLOCK : K_LOOP, np, pt, nr, rt);
+      if (op == 0x03 && !failed(c)) {
+        top_ctrl(c)->loop_pc = (uint32_t)c->len;
+        EMIT(c, OP_FUEL);
+      }
+      break;
+    }
+    case 0x04: {
+      uint32_t np, nr;
+      const uint8_t *pt, *rt;
+      read_blocktype(c, &np, &pt, &nr, &rt);
+      sval cond = pop(c, EW_I32);
+      for (uint32_t i = np; i-- > 0;)
+        pop(c, pt[i]);
+      if (failed(c)) return;
+      materialize_all(c);
+      size_t site = emit_cond_branch(c, cond, false);
+      push_ctrl(c, K_IF, np, pt, nr, rt);
+      if (failed(c)) return;
+      for (uint32_t i = 0; i < np; i++)
+        push(c, pt[i]);
+      top_ctrl(c)->else_patch = site == NONE ? NONE : (uint32_t)site;
+      if (site != NONE)
+        c->code[site] = NONE;
+      break;
+    }
+    case 0x05: op_else(c); break;
+    case 0x0b: op_end(c); break;
+    case 0x0c: op_br(c, false); break;
+    case 0x0d: op_br(c, true); break;
+    case 0x0e: op_br_table(c); break;
+    case 0x0f: {
+      ctrl *f = &c->ctrls[0];
+      check_label_values(c, f);
+      if (failed(c)) return;
+      emit_label_moves(c, f);
+      EMIT(c, OP_RETURN);
+      set_unreachable(c);
+      break;
+    }
+    case 0x10: op_call(c, false); break;
+    case 0x11: op_call(c, true); break;
+    case 0x1a: pop_any(c); break;
+    case 0x1b: op_select(c, false); break;
+    case 0x1c: op_select(c, true); break;
+    case 0x20: {
+      uint32_t x = ew_read_u32(r);
+      uint8_t t = local_type(c, x);
+      if (failed(c)) return;
+      push(c, t);
+      if (!c->dead)
+        c->stack[c->height - 1].slot = x;
+      break;
+    }
+    case 0x21: case 0x22: {
+      uint32_t x = ew_read_u32(r);
+      if (failed(c)) return;
+      op_local_set(c, x, op == 0x22);
+      break;
+    }
+    case 0x23: op_global(c, false); break;
+    case 0x24: op_global(c, true); break;
+    case 0x25: { /* table.get */
+      uint32_t t = table_index(c);
+      sval i = pop(c, EW_I32);
+      sval d = push(c, table_type(c, t));
+      EMIT(c, OP_TABLE_GET, d.slot, t, i.slot);
+      break;
+    }
+    case 0x26: { /* table.set */
+      uint32_t t = table_index(c);
+      if (failed(c)) return;
+      sval v = pop(c, table_type(c, t));
+      sval i = pop(c, EW_I32);
+      EMIT(c, OP_TABLE_SET, t, i.slot, v.slot);
+      break;
+    }
+    case 0x3f: {
+      zero_byte(c);
+      need_memory(c);
+      sval d = push(c, EW_I32);
+      EMIT(c, OP_MEMORY_SIZE, d.slot);
+      break;
+    }
+    case 0x40: {
+      zero_byte(c);
+      need_memory(c);
+      sval a = pop(c, EW_I32);
+      sval d = push(c, EW_I32);
+      EMIT(c, OP_MEMORY_GROW, d.slot, a.slot);
+      break;
+    }
+    case 0x41: { int32_t v = ew_read_s32(r); op_const(c, EW_I32, (uint32_t)v); break; }
+    case 0x42: { int64_t v = ew_read_s64(r); op_const(c, EW_I64, (uint64_t)v); break; }
+    case 0x43: {
+      if (r->end - r->p < 4) { ew_fail(r, EW_ERR_MALFORMED, "unexpected end"); return; }
+      uint32_t v; memcpy(&v, r->p, 4); r->p += 4;
+      op_const(c, EW_F32, v);
+      break;
+    }
+    case 0x44: {
+      if (r->end - r->p < 8) { ew_fail(r, EW_ERR_MALFORMED, "unexpected end"); return; }
+      uint64_t v; memcpy(&v, r->p, 8); r->p += 8;
+      op_const(c, EW_F64, v);
+      break;
+    }
+    case 0xd0: {
+      uint8_t t = ew_read_byte(r);
+      if (failed(c)) return;
+      if (t != EW_FUNCREF && t != EW_EXTERNREF) {
+        r->p--;
+        ew_fail(r, EW_ERR_MALFORMED, "malformed reference type");
+        return;
+      }
+      op_const(c, t, 0);
+      break;
+    }
+    case 0xd1: {
+      sval a = pop_any(c);
+      if (a.type && !is_ref(a.type)) { invalid(c, "type mismatch"); return; }
+      sval d = push(c, EW_I32);
+      EMIT_SIMPLE(c, OP_REF_IS_NULL, d.slot, a.slot);
+      break;
+    }
+    case 0xd2: {
+      uint32_t f = ew_read_u32(r);
+      if (failed(c)) return;
+      if (f >= m->nfuncs) { invalid(c, "unknown function"); return; }
+      if (!(m->declared[f >> 3] & (1u << (f & 7)))) {
+        invalid(c, "undeclared function reference");
+        return;
+      }
+      sval d = push(c, EW_FUNCREF);
+      EMIT(c, OP_REF_FUNC, d.slot, f);
+      break;
+    }
+    case 0xfc: op_prefixed(c); break;
+    default:
+      if (op >= 0x28 && op <= 0x35) { op_load(c, op); break; }
+      if (op >= 0x36 && op <= 0x3e) { op_store(c, op); break; }
+      if (op >= 0x45 && op <= 0xc4) { op_numeric(c, op); break; }
+      r->p--;
+      {
+        const char *why = unsupported_op(op);
+        ew_fail(r, why ? EW_ERR_UNSUPPORTED : EW_ERR_MALFORMED, why ? why : "illegal opcode");
+      }
+      return;
+    }
+  }
+}
+
+static int read_locals(comp *c, const ew_functype *t)
+{
+  ew_reader *r = c->r;
+  uint32_t ngroups = ew_read_u32(r);
+  if (failed(c))
+    return -1;
+  if (ngroups > (size_t)(r->end - r->p)) {
+    ew_fail(r, EW_ERR_MALFORMED, "unexpected end");
+    return -1;
+  }
+  /* first pass: total count */
+  const uint8_t *save = r->p;
+  uint64_t total = t->nparams;
+  for (uint32_t i = 0; i < ngroups && !failed(c); i++) {
+    total += ew_read_u32(r);
+    ew_read_byte(r);
+  }
+  if (failed(c))
+    return -1;
+  if (total > UINT32_MAX) {
+    ew_fail(r, EW_ERR_MALFORMED, "too many locals");
+    return -1;
+  }
+  if (total > MAX_LOCALS) {
+    ew_fail(r, EW_ERR_LIMIT, "too many locals (limit 50000)");
+    return -1;
+  }
+  c->local_types = c->a->alloc(c->a->ctx, total + 1);
+  if (!c->local_types) {
+    ew_fail(r, EW_ERR_NOMEM, "out of memory");
+    return -1;
+  }
+  memcpy(c->local_types, t->params, t->nparams);
+  uint32_t at = t->nparams;
+  r->p = save;
+  for (uint32_t i = 0; i < ngroups && !failed(c); i++) {
+    uint32_t n = ew_read_u32(r);
+    uint8_t ty = ew_read_byte(r);
+    switch (ty) {
+    case EW_I32: case EW_I64: case EW_F32: case EW_F64: case EW_FUNCREF: case EW_EXTERNREF:
+      break;
+    default:
+      r->p--;
+      ew_fail(r, ty == 0x7b ? EW_ERR_UNSUPPORTED : EW_ERR_MALFORMED,
+              ty == 0x7b ? "SIMD (v128) is not supported" : "malformed value type");
+      return -1;
+    }
+    memset(c->local_types + at, ty, n);
+    at += n;
+  }
+  c->nlocals = (uint32_t)total;
+  c->nparams = t->nparams;
+  return 0;
+}
+
+int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
+                        uint32_t **scratch, size_t *scratch_cap)
+{
+  comp c;
+  memset(&c, 0, sizeof c);
+  c.m = m;
+  c.r = r;
+  c.a = &m->alloc;
+  c.code = *scratch;
+  c.cap = *scratch_cap;
+  c.last_op = c.last_dst = NONE;
+  const ew_functype *t = &m->types[m->func_type[m->nfunc_imports + fi]];
+  if (read_locals(&c, t) == 0) {
+    push_ctrl(&c, K_FUNC, 0, NULL, t->nresults, t->results);
+    body(&c);
+  }
+  int rc = -1;
+  if (!failed(&c)) {
+    ew_code *code = &m->code[fi];
+    code->words = ew_arena_alloc(&m->arena, c.len * sizeof(uint32_t));
+    if (!code->words) {
+      ew_fail(r, EW_ERR_NOMEM, "out of memory");
+    } else {
+      memcpy(code->words, c.code, c.len * sizeof(uint32_t));
+      code->nwords = (uint32_t)c.len;
+      code->nparams = t->nparams;
+      code->nresults = t->nresults;
+      code->nlocals = c.nlocals;
+      code->max_slots = c.nlocals + c.max_height + 1;
+      rc = 0;
+    }
+  }
+  *scratch = c.code;
+  *scratch_cap = c.cap;
+  m->alloc.free(m->alloc.ctx, c.stack);
+  m->alloc.free(m->alloc.ctx, c.ctrls);
+  m->alloc.free(m->alloc.ctx, c.local_types);
+  return rc;
+}

@@ -1,0 +1,334 @@
+/* internal.h - engine-private structures shared by the decoder, the
+ * validator/compiler, the interpreter and the instance code.
+ *
+ * Nothing here is visible to embedders (they use wasm.h).  The compiled
+ * form ("IR") is an array of 32-bit words per function: an opcode word
+ * followed by operands, most of which are frame slot numbers (a register
+ * machine: every wasm local and every operand-stack position has a fixed
+ * 8-byte slot in the frame, known at compile time). */
+#ifndef EDGECR_WASM_INTERNAL_H
+#define EDGECR_WASM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "wasm.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the edgecr wasm engine assumes a little-endian host"
+#endif
+
+#if defined(__GNUC__)
+#define EW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define EW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define EW_LIKELY(x) (x)
+#define EW_UNLIKELY(x) (x)
+#endif
+
+#define EW_PAGE 65536u
+#define EW_MAX_PAGES 65536u
+
+/* ---- arena: module-lifetime allocations --------------------------------- */
+
+typedef struct ew_arena_chunk {
+  struct ew_arena_chunk *next;
+  size_t used, cap;
+} ew_arena_chunk;
+
+typedef struct ew_arena {
+  const ew_allocator *a;
+  ew_arena_chunk *head;
+} ew_arena;
+
+void *ew_arena_alloc(ew_arena *ar, size_t size);   /* zeroed, 8-aligned */
+void ew_arena_free(ew_arena *ar);
+
+/* ---- module ------------------------------------------------------------- */
+
+/* Constant expression (offsets, global initialisers, element items). */
+enum { CE_CONST, CE_GLOBAL, CE_FUNC, CE_NULL };
+typedef struct ew_constexpr {
+  uint8_t kind;
+  uint8_t type;
+  uint32_t index;      /* CE_GLOBAL / CE_FUNC */
+  ew_value value;      /* CE_CONST */
+} ew_constexpr;
+
+enum { SEG_ACTIVE, SEG_PASSIVE, SEG_DECLARATIVE };
+
+typedef struct ew_elem {
+  uint8_t mode, type;
+  uint32_t table;
+  ew_constexpr offset;
+  uint32_t count;
+  ew_constexpr *items;
+} ew_elem;
+
+typedef struct ew_data {
+  uint8_t mode;
+  ew_constexpr offset;
+  uint32_t len;
+  const uint8_t *bytes;   /* arena copy */
+} ew_data;
+
+typedef struct ew_code {
+  uint32_t *words;        /* the IR */
+  uint32_t nwords;
+  uint32_t nparams, nlocals, nresults;
+  uint32_t max_slots;     /* locals + deepest operand stack + call scratch */
+} ew_code;
+
+typedef struct ew_import {
+  ew_import_info info;
+  uint32_t index;         /* index in its kind's space */
+  uint32_t type_index;    /* functions */
+} ew_import;
+
+typedef struct ew_export {
+  const char *name;
+  uint32_t name_len;
+  uint8_t kind;
+  uint32_t index;
+} ew_export;
+
+struct ew_module {
+  ew_allocator alloc;
+  ew_arena arena;
+  uint32_t ntypes;
+  ew_functype *types;
+  uint32_t nimports;
+  ew_import *imports;
+  uint32_t nfuncs, nfunc_imports;
+  uint32_t *func_type;    /* type index per function */
+  ew_code *code;          /* per defined function */
+  uint32_t ntables, ntable_imports;
+  ew_tabletype *tables;
+  uint32_t nmems, nmem_imports;
+  ew_memtype *mems;
+  uint32_t nglobals, nglobal_imports;
+  ew_globaltype *globals;
+  ew_constexpr *global_init;   /* per global (imports unused) */
+  uint32_t nexports;
+  ew_export *exports;
+  uint32_t start;              /* EW_NO_FUNC if none */
+  uint32_t nelems;
+  ew_elem *elems;
+  uint32_t ndatas;
+  ew_data *datas;
+  bool has_datacount;
+  uint32_t datacount;
+  uint8_t *declared;           /* bitmap: functions usable by ref.func */
+};
+
+/* Fill an ew_error (formats "%s"-free: reason is a static/literal text,
+ * optional detail appended). */
+void ew_set_error(ew_error *err, ew_error_kind kind, uint32_t offset,
+                  uint32_t func, const char *reason, const char *detail);
+
+/* Compile (validate + translate) the body of defined function `fi`.
+ * Defined in compile.c; called by the decoder for each code entry. */
+typedef struct ew_reader {
+  const uint8_t *base, *p, *end;
+  ew_error *err;
+  uint32_t func;       /* function being decoded, for errors */
+  bool failed;
+} ew_reader;
+
+int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
+                        uint32_t **scratch, size_t *scratch_cap);
+
+/* LEB128 & friends (decode.c), shared with compile.c. */
+uint32_t ew_read_u32(ew_reader *r);
+int32_t ew_read_s32(ew_reader *r);
+int64_t ew_read_s64(ew_reader *r);
+int64_t ew_read_s33(ew_reader *r);
+uint8_t ew_read_byte(ew_reader *r);
+void ew_fail(ew_reader *r, ew_error_kind kind, const char *reason);
+bool ew_functype_equal(const ew_functype *a, const ew_functype *b);
+
+/* ---- runtime objects ---------------------------------------------------- */
+
+struct ew_func {
+  ew_instance *inst;       /* owner (for wasm functions) */
+  const ew_code *code;     /* NULL for host functions */
+  const ew_functype *type;
+  ew_host_fn host;
+  void *host_ctx;
+};
+
+struct ew_global {
+  ew_value val;            /* first: the interpreter reads it directly */
+  ew_globaltype type;
+  const ew_allocator *alloc; /* non-NULL when created by ew_global_new */
+};
+
+struct ew_memory {
+  uint8_t *data;
+  uint64_t size;           /* bytes */
+  uint32_t pages, max;     /* max: effective cap (type max and limits) */
+  ew_memtype type;
+  ew_allocator alloc;
+  bool standalone;
+};
+
+struct ew_table {
+  void **elems;
+  uint32_t size, max;
+  ew_tabletype type;
+  ew_allocator alloc;
+  bool standalone;
+};
+
+/* A saved wasm frame (return linkage). */
+typedef struct ew_frame {
+  const uint32_t *ret_pc;  /* NULL: return to the embedder */
+  ew_value *fp;
+  ew_func *func;
+} ew_frame;
+
+enum { ST_IDLE, ST_RUNNING, ST_SUSPENDED };
+
+struct ew_instance {
+  const ew_module *module;
+  ew_allocator alloc;
+  ew_limits limits;
+  void *user_data;
+  ew_func **funcs;
+  ew_func *own_funcs;      /* backing store for defined + host funcs */
+  ew_table **tables;
+  ew_memory **mems;
+  ew_global **globals;
+  ew_global *own_globals;
+  ew_memory *own_mem;
+  ew_table *own_tables;
+  uint8_t *dropped_elem, *dropped_data;
+  void ***elem_refs;       /* evaluated element segment items */
+  /* execution state (this instance as a "thread") */
+  ew_value *stack, *stack_end;
+  ew_frame *frames, *frames_end, *frame_sp;
+  uint64_t fuel;
+  int state;
+  const uint32_t *saved_pc;
+  ew_value *saved_fp;
+  ew_func *saved_func;
+  ew_value *results;
+  uint32_t nresults;
+  ew_func *entry;
+  int trap;
+  const char *trap_msg;
+  int exit_code;
+  int host_request;        /* set by ew_host_exit / ew_host_suspend */
+};
+
+#define ew_elem_item(inst, seg, i) ((inst)->elem_refs[seg][i])
+
+/* Host function return values meaning "exit" / "suspend" (not traps). */
+#define EW_HOST_EXIT_RC 0x10000
+#define EW_HOST_SUSPEND_RC 0x10001
+
+/* interp.c: run from saved state until return/trap/fuel/suspend/exit. */
+ew_status ew_interp_run(ew_instance *th);
+/* Helpers shared by instance.c (instantiation) and interp.c. */
+int ew_table_grow(ew_table *t, uint32_t delta, void *init, uint32_t cap);
+int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
+
+/* ---- IR opcodes ---------------------------------------------------------
+ * Numeric ops keep the wasm order 0x45..0xC4 so the compiler maps them by
+ * offset: IR = OP_NUM0 + (wasm - 0x45).  Same for loads/stores. */
+#define EW_NUM_OPS(X) \
+  X(I32_EQZ) X(I32_EQ) X(I32_NE) X(I32_LT_S) X(I32_LT_U) X(I32_GT_S) \
+  X(I32_GT_U) X(I32_LE_S) X(I32_LE_U) X(I32_GE_S) X(I32_GE_U) \
+  X(I64_EQZ) X(I64_EQ) X(I64_NE) X(I64_LT_S) X(I64_LT_U) X(I64_GT_S) \
+  X(I64_GT_U) X(I64_LE_S) X(I64_LE_U) X(I64_GE_S) X(I64_GE_U) \
+  X(F32_EQ) X(F32_NE) X(F32_LT) X(F32_GT) X(F32_LE) X(F32_GE) \
+  X(F64_EQ) X(F64_NE) X(F64_LT) X(F64_GT) X(F64_LE) X(F64_GE) \
+  X(I32_CLZ) X(I32_CTZ) X(I32_POPCNT) X(I32_ADD) X(I32_SUB) X(I32_MUL) \
+  X(I32_DIV_S) X(I32_DIV_U) X(I32_REM_S) X(I32_REM_U) X(I32_AND) X(I32_OR) \
+  X(I32_XOR) X(I32_SHL) X(I32_SHR_S) X(I32_SHR_U) X(I32_ROTL) X(I32_ROTR) \
+  X(I64_CLZ) X(I64_CTZ) X(I64_POPCNT) X(I64_ADD) X(I64_SUB) X(I64_MUL) \
+  X(I64_DIV_S) X(I64_DIV_U) X(I64_REM_S) X(I64_REM_U) X(I64_AND) X(I64_OR) \
+  X(I64_XOR) X(I64_SHL) X(I64_SHR_S) X(I64_SHR_U) X(I64_ROTL) X(I64_ROTR) \
+  X(F32_ABS) X(F32_NEG) X(F32_CEIL) X(F32_FLOOR) X(F32_TRUNC) X(F32_NEAREST) \
+  X(F32_SQRT) X(F32_ADD) X(F32_SUB) X(F32_MUL) X(F32_DIV) X(F32_MIN) \
+  X(F32_MAX) X(F32_COPYSIGN) \
+  X(F64_ABS) X(F64_NEG) X(F64_CEIL) X(F64_FLOOR) X(F64_TRUNC) X(F64_NEAREST) \
+  X(F64_SQRT) X(F64_ADD) X(F64_SUB) X(F64_MUL) X(F64_DIV) X(F64_MIN) \
+  X(F64_MAX) X(F64_COPYSIGN) \
+  X(I32_WRAP_I64) X(I32_TRUNC_F32_S) X(I32_TRUNC_F32_U) X(I32_TRUNC_F64_S) \
+  X(I32_TRUNC_F64_U) X(I64_EXTEND_I32_S) X(I64_EXTEND_I32_U) \
+  X(I64_TRUNC_F32_S) X(I64_TRUNC_F32_U) X(I64_TRUNC_F64_S) X(I64_TRUNC_F64_U) \
+  X(F32_CONVERT_I32_S) X(F32_CONVERT_I32_U) X(F32_CONVERT_I64_S) \
+  X(F32_CONVERT_I64_U) X(F32_DEMOTE_F64) X(F64_CONVERT_I32_S) \
+  X(F64_CONVERT_I32_U) X(F64_CONVERT_I64_S) X(F64_CONVERT_I64_U) \
+  X(F64_PROMOTE_F32) X(I32_REINTERPRET_F32) X(I64_REINTERPRET_F64) \
+  X(F32_REINTERPRET_I32) X(F64_REINTERPRET_I64) \
+  X(I32_EXTEND8_S) X(I32_EXTEND16_S) X(I64_EXTEND8_S) X(I64_EXTEND16_S) \
+  X(I64_EXTEND32_S)
+
+#define EW_MEM_OPS(X) \
+  X(I32_LOAD) X(I64_LOAD) X(F32_LOAD) X(F64_LOAD) X(I32_LOAD8_S) \
+  X(I32_LOAD8_U) X(I32_LOAD16_S) X(I32_LOAD16_U) X(I64_LOAD8_S) \
+  X(I64_LOAD8_U) X(I64_LOAD16_S) X(I64_LOAD16_U) X(I64_LOAD32_S) \
+  X(I64_LOAD32_U) X(I32_STORE) X(I64_STORE) X(F32_STORE) X(F64_STORE) \
+  X(I32_STORE8) X(I32_STORE16) X(I64_STORE8) X(I64_STORE16) X(I64_STORE32)
+
+#define EW_SAT_OPS(X) \
+  X(I32_TRUNC_SAT_F32_S) X(I32_TRUNC_SAT_F32_U) X(I32_TRUNC_SAT_F64_S) \
+  X(I32_TRUNC_SAT_F64_U) X(I64_TRUNC_SAT_F32_S) X(I64_TRUNC_SAT_F32_U) \
+  X(I64_TRUNC_SAT_F64_S) X(I64_TRUNC_SAT_F64_U)
+
+/* Control and other ops.  Operands (after the op word) in comments; "d",
+ * "a", "b", "c" are slots, "rel" a signed word offset from the op word. */
+#define EW_CTL_OPS(X) \
+  X(UNREACHABLE)  /* */ \
+  X(NOP)          /* */ \
+  X(BR)           /* rel */ \
+  X(BR_IF)        /* c rel */ \
+  X(BR_IFZ)       /* c rel */ \
+  X(BR_TABLE)     /* a n rel*(n+1) */ \
+  X(FUEL)         /* (loop header) */ \
+  X(RETURN)       /* */ \
+  X(CALL)         /* funcidx base */ \
+  X(CALL_INDIRECT) /* typeidx table base a */ \
+  X(MOV)          /* d a */ \
+  X(CONST32)      /* d lo */ \
+  X(CONST64)      /* d lo hi */ \
+  X(SELECT)       /* d c a b */ \
+  X(GLOBAL_GET)   /* d idx */ \
+  X(GLOBAL_SET)   /* idx a */ \
+  X(MEMORY_SIZE)  /* d */ \
+  X(MEMORY_GROW)  /* d a */ \
+  X(MEMORY_FILL)  /* a b c */ \
+  X(MEMORY_COPY)  /* a b c */ \
+  X(MEMORY_INIT)  /* seg a b c */ \
+  X(DATA_DROP)    /* seg */ \
+  X(TABLE_GET)    /* d tab a */ \
+  X(TABLE_SET)    /* tab a b */ \
+  X(TABLE_SIZE)   /* d tab */ \
+  X(TABLE_GROW)   /* d tab a b */ \
+  X(TABLE_FILL)   /* tab a b c */ \
+  X(TABLE_COPY)   /* dst src a b c */ \
+  X(TABLE_INIT)   /* tab seg a b c */ \
+  X(ELEM_DROP)    /* seg */ \
+  X(REF_IS_NULL)  /* d a */ \
+  X(REF_FUNC)     /* d funcidx */ \
+  X(BR_EQ32)  X(BR_NE32)  X(BR_LT_S32) X(BR_LT_U32) X(BR_GT_S32) \
+  X(BR_GT_U32) X(BR_LE_S32) X(BR_LE_U32) X(BR_GE_S32) X(BR_GE_U32) \
+              /* a b rel : fused compare + branch (taken when true) */ \
+  X(ADDI32)      /* d a imm */ \
+  X(END_)
+
+#define EW_ENUM_OP(name) OP_##name,
+enum {
+  EW_NUM_OPS(EW_ENUM_OP)
+  EW_MEM_OPS(EW_ENUM_OP)
+  EW_SAT_OPS(EW_ENUM_OP)
+  EW_CTL_OPS(EW_ENUM_OP)
+  OP_COUNT_
+};
+#undef EW_ENUM_OP
+
+#endif
