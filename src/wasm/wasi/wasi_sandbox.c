@@ -67,7 +67,7 @@ static int openat2_beneath(int dirfd, const char *path, int flags, unsigned mode
 {
   struct open_how how = {
     .flags = (uint64_t) (flags | O_CLOEXEC),
-    .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0,
+    .mode = (flags & O_CREAT) ? mode : 0, /* the kernel refuses a mode without O_CREAT */
     .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
   };
   for (int attempt = 0; attempt < 8; attempt++) {

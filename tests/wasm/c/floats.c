@@ -19,7 +19,10 @@ int main(void)
   printf("float=%.6e\n", (double) f);
   printf("floor=%.1f ceil=%.1f trunc=%.1f round=%.1f rint=%.1f\n", floor(-2.5), ceil(-2.5),
          trunc(-2.5), round(-2.5), rint(-2.5));
-  printf("inf=%f nan=%f negzero=%g\n", 1.0 / 0.0 * 1.0, sqrt(-1.0) * 0.0 + NAN, -0.0);
+  /* The sign of a computed NaN is not specified by WebAssembly: print
+   * only that it is one. */
+  volatile double minus_one = -1.0;
+  printf("inf=%f isnan=%d negzero=%g\n", 1.0 / 0.0, isnan(sqrt(minus_one)), -0.0);
   printf("conv=%d %u %lld\n", (int) -3.99, (unsigned) 3.99e9, (long long) -1e18);
   printf("tiny=%g huge=%g\n", 4.9e-324, 1.7976931348623157e308);
   printf("strtod=%.17g\n", 0.1 + 0.2);

@@ -20,11 +20,15 @@ __attribute__((noinline)) static int ackermann(int m, int n)
   return ackermann(m - 1, ackermann(m, n - 1));
 }
 
+/* Called through a volatile pointer so the compiler cannot turn the
+ * recursion into a loop (LLVM eliminates accumulator recursion). */
 volatile int sink;
+static int forever(int n);
+static int (*volatile again)(int) = forever;
 __attribute__((noinline)) static int forever(int n)
 {
   sink = n;
-  return forever(n + 1) + 1;
+  return again(n + 1) + sink;
 }
 
 int main(int argc, char **argv)

@@ -4,13 +4,13 @@
 
 int main(void)
 {
-  unsigned long n = 0, sum = 0;
+  unsigned long long n = 0, sum = 0;
   int c;
   while ((c = getchar()) != EOF) {
     n++;
     sum = sum * 31 + (unsigned char) c;
   }
-  printf("bytes=%lu sum=%lu\n", n, sum);
+  printf("bytes=%llu sum=%llu\n", n, sum);
   fprintf(stderr, "to stderr\n");
   return 0;
 }

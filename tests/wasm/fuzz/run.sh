@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# tests/wasm/fuzz/run.sh [SECONDS] - build the two libFuzzer targets of the
+# wasm engine (clang -fsanitize=fuzzer,address,undefined) and run each for
+# SECONDS (default 60) on a scratch copy of the seed corpus, after replaying
+# every saved regression input.  Crashing inputs land in $FUZZ_OUT/crashes/;
+# once the bug is fixed, copy them to tests/wasm/fuzz/regressions/.
+#
+#   FUZZ_OUT   build and scratch directory (default /tmp/edgecr-fuzz-$UID)
+#   FUZZ_JOBS  libFuzzer -jobs/-workers (default: one process, the machine is shared)
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+SECONDS_EACH=${1:-60}
+OUT=${FUZZ_OUT:-/tmp/edgecr-fuzz-$(id -u)}
+mkdir -p "$OUT/crashes"
+
+CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
+        -fno-sanitize-recover=undefined -I "$ROOT/src/wasm")
+ENGINE=("$ROOT"/src/wasm/*.c)
+
+build() { # target
+  local t=$1 bin="$OUT/$1"
+  if [ ! -x "$bin" ] || [ -n "$(find "$HERE/$t.c" "${ENGINE[@]}" "$ROOT/src/wasm/wasm.h" \
+        "$ROOT/src/wasm/internal.h" -newer "$bin" 2>/dev/null)" ]; then
+    echo "fuzz: building $t" >&2
+    clang "${CFLAGS[@]}" "$HERE/$t.c" "${ENGINE[@]}" -lm -o "$bin.tmp"
+    mv "$bin.tmp" "$bin"
+  fi
+}
+
+status=0
+for t in fuzz_decode fuzz_run; do
+  build "$t"
+  # Replay: libFuzzer runs each file given on the command line once.
+  regs=("$HERE"/regressions/*.wasm)
+  if [ -e "${regs[0]}" ]; then
+    if ! "$OUT/$t" "${regs[@]}" >"$OUT/$t.replay.log" 2>&1; then
+      echo "fuzz: $t: a regression input fails again, see $OUT/$t.replay.log" >&2
+      status=1
+      continue
+    fi
+  fi
+  [ "$SECONDS_EACH" -gt 0 ] || continue
+  work="$OUT/corpus-$t"
+  rm -rf "$work"; mkdir -p "$work"
+  cp "$HERE"/corpus/*.wasm "$work"/
+  echo "fuzz: running $t for ${SECONDS_EACH}s" >&2
+  if ! "$OUT/$t" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=1024 \
+        -max_len=65536 ${FUZZ_JOBS:+-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS} \
+        -artifact_prefix="$OUT/crashes/$t-" -print_final_stats=1 "$work" \
+        >"$OUT/$t.log" 2>&1; then
+    echo "fuzz: $t found a failing input (see $OUT/$t.log, $OUT/crashes/)" >&2
+    tail -n 40 "$OUT/$t.log" >&2
+    status=1
+  else
+    grep -E "stat::number_of_executed_units|cov:" "$OUT/$t.log" | tail -n 2 >&2 || true
+  fi
+done
+exit $status

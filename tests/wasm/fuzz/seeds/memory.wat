@@ -1,0 +1,16 @@
+;; memory loads/stores of every width, grow, bulk memory, data segments
+(module
+  (memory (export "memory") 1 4)
+  (data (i32.const 8) "hello, fuzzer")
+  (data $passive "passive bytes")
+  (func (export "run") (result i32)
+    (i32.store8 (i32.const 0) (i32.const 255))
+    (i64.store offset=16 (i32.const 0) (i64.const -2))
+    (f32.store (i32.const 32) (f32.const 1.5))
+    (memory.copy (i32.const 100) (i32.const 8) (i32.const 13))
+    (memory.fill (i32.const 200) (i32.const 7) (i32.const 50))
+    (memory.init $passive (i32.const 300) (i32.const 0) (i32.const 13))
+    (data.drop $passive)
+    (drop (memory.grow (i32.const 1)))
+    (i32.add (i32.add (i32.load8_u (i32.const 100)) (i32.load16_s (i32.const 16)))
+             (i32.add (memory.size) (i32.load (i32.const 65530))))))

@@ -1,0 +1,17 @@
+;; reference types, table ops, multi-value, globals, select
+(module
+  (table $t 2 10 funcref)
+  (table $e 1 externref)
+  (global $g (mut i32) (i32.const 5))
+  (global (export "c") i64 (i64.const 9))
+  (func $f (result i32 i32) (i32.const 1) (i32.const 2))
+  (elem declare func $f)
+  (func (export "run") (result i32)
+    (table.set $t (i32.const 0) (ref.func $f))
+    (drop (table.grow $t (ref.null func) (i32.const 3)))
+    (table.fill $t (i32.const 2) (ref.null func) (i32.const 2))
+    (global.set $g (i32.add (global.get $g) (table.size $t)))
+    (call $f)
+    (i32.add)
+    (select (global.get $g) (i32.const 0) (ref.is_null (table.get $e (i32.const 0))))
+    (i32.add)))
