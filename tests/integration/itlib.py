@@ -404,10 +404,16 @@ class Runtime:
             stdin = None
         p = subprocess.run(cmd, input=input, stdin=stdin, stdout=stdout,
                            stderr=stderr, timeout=timeout or CMD_TIMEOUT,
-                           text=True, env=env, pass_fds=pass_fds)
+                           text=True, env=env or self.env(), pass_fds=pass_fds)
         if check and p.returncode != 0:
             raise RuntimeError_(self.describe(p, cmd))
         return p
+
+    def env(self):
+        """The runtime's environment carries the test tag, so every process
+        it forks (hooks, the container init before its execve) is found by
+        the leak check even if the runtime is killed."""
+        return dict(os.environ, EDGECR_TEST_TAG=self.tag)
 
     def describe(self, p, cmd):
         msg = (f"{' '.join(cmd)} exited {p.returncode}\n"

@@ -71,7 +71,8 @@ def test_create_relative_pid_file_and_bundle(env, rt):
         p = subprocess.run(rt.argv("create", "--bundle",
                                    os.path.relpath(b.path, env.tmp),
                                    "--pid-file", "rel.pid", b.id),
-                           cwd=env.tmp, stdout=out, stderr=err, timeout=30)
+                           cwd=env.tmp, stdout=out, stderr=err, timeout=30,
+                           env=rt.env())
     assert p.returncode == 0, b.stderr()
     st = rt.state(b.id)
     assert int((env.tmp / "rel.pid").read_text()) == st["pid"]
@@ -83,7 +84,7 @@ def test_create_without_bundle_uses_cwd(env, rt):
     rt.track(b)
     with open(b.stdout_file, "w") as out, open(b.stderr_file, "w") as err:
         p = subprocess.run(rt.argv("create", b.id), cwd=b.path, stdout=out,
-                           stderr=err, timeout=30)
+                           stderr=err, timeout=30, env=rt.env())
     assert p.returncode == 0, b.stderr()
     assert os.path.realpath(rt.state(b.id)["bundle"]) == os.path.realpath(b.path)
 
@@ -206,7 +207,7 @@ def test_run_killed_from_outside(env, rt):
     b.write()
     rt.track(b)
     proc = subprocess.Popen(rt.argv("run", "--bundle", b.path, b.id),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            env=rt.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         assert rt.wait_status(b.id, "running"), "container did not start"
@@ -364,7 +365,7 @@ def test_exec_tty_foreground(env, rt):
         proc = subprocess.Popen(
             rt.argv("exec", "--tty", b.id, "sh", "-c",
                     "tty; read line; echo got:$line; exit 4"),
-            stdin=slave, stdout=slave, stderr=slave)
+            stdin=slave, stdout=slave, stderr=slave, env=rt.env())
         os.close(slave)
         slave = -1
         out = read_pty(master, "/dev/")
