@@ -115,6 +115,7 @@ static const struct subcommand subcommands[] = {
   {"switch", cmd_plan_switch, "switch this node from its current plan to another"},
   {"status", cmd_plan_status, "show the current plan and any interrupted switch"},
   {"recover", cmd_plan_recover, "finish or roll back an interrupted switch"},
+  {"monitor", cmd_monitor, "deadline misses and latency histograms (same as `edgecr monitor`)"},
 };
 
 static void plan_usage(FILE *out)

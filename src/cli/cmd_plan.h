@@ -16,4 +16,8 @@ int cmd_plan_switch(struct edgecr_global *g, int argc, char **argv);
 int cmd_plan_status(struct edgecr_global *g, int argc, char **argv);
 int cmd_plan_recover(struct edgecr_global *g, int argc, char **argv);
 
+/* `edgecr monitor` (cmd_monitor.c); the command table in main.c and cli.h
+ * belong to the CLI owner, who adds {"monitor", cmd_monitor, ...}. */
+int cmd_monitor(struct edgecr_global *g, int argc, char **argv);
+
 #endif
