@@ -405,18 +405,35 @@ static void read_blocktype(comp *c, uint32_t *np, const uint8_t **params,
   *results = t->results;
 }
 
-/* Pop block params (checked), push them back as the new block's entries. */
+/* Check the top n values against types[] and retype them (the polymorphic
+ * stack may have produced unknowns), keeping their slots. */
+static void retype(comp *c, uint32_t n, const uint8_t *types)
+{
+  for (uint32_t i = n; i-- > 0;)
+    pop(c, types[i]);
+  if (failed(c))
+    return;
+  uint32_t h0 = c->height;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t slot = c->dead ? 0 : c->stack[h0 + i].slot;
+    push(c, types[i]);
+    if (!c->dead)
+      c->stack[h0 + i].slot = slot;
+  }
+}
+
+/* Enter a block: params are checked and the whole stack materialized (so
+ * no pending local reference crosses a block boundary). */
 static void enter_block(comp *c, uint8_t kind, uint32_t np, const uint8_t *params,
                         uint32_t nr, const uint8_t *results)
 {
-  for (uint32_t i = np; i-- > 0;)
-    pop(c, params[i]);
+  retype(c, np, params);
   if (failed(c))
     return;
   materialize_all(c);
   push_ctrl(c, kind, np, params, nr, results);
-  for (uint32_t i = 0; i < np; i++)
-    push(c, params[i]);
+  if (!failed(c))
+    top_ctrl(c)->height -= np;
 }
 
 /* Pop the results of the current block, checking arity exactly. */
@@ -1000,18 +1017,7 @@ static void op_br(comp *c, bool conditional)
   sval cond = pop(c, EW_I32);
   if (failed(c)) return;
   /* the values stay on the stack (same slots), retyped as the label's */
-  uint32_t n = label_arity(f);
-  const uint8_t *lt = label_types(f);
-  for (uint32_t i = n; i-- > 0;)
-    pop(c, lt[i]);
-  if (failed(c)) return;
-  uint32_t h0 = c->height;
-  for (uint32_t i = 0; i < n; i++) {
-    uint32_t slot = c->dead ? 0 : c->stack[h0 + i].slot;
-    push(c, lt[i]);
-    if (!c->dead)
-      c->stack[h0 + i].slot = slot;
-  }
+  retype(c, label_arity(f), label_types(f));
   if (c->dead)
     return;
   if (f->kind == K_FUNC || needs_moves(c, f)) {
@@ -1061,15 +1067,13 @@ static void body(comp *c)
       const uint8_t *pt, *rt;
       read_blocktype(c, &np, &pt, &nr, &rt);
       sval cond = pop(c, EW_I32);
-      for (uint32_t i = np; i-- > 0;)
-        pop(c, pt[i]);
+      retype(c, np, pt);
       if (failed(c)) return;
       materialize_all(c);
       size_t site = emit_cond_branch(c, cond, false);
       push_ctrl(c, K_IF, np, pt, nr, rt);
       if (failed(c)) return;
-      for (uint32_t i = 0; i < np; i++)
-        push(c, pt[i]);
+      top_ctrl(c)->height -= np;
       top_ctrl(c)->else_patch = site == NONE ? NONE : (uint32_t)site;
       if (site != NONE)
         c->code[site] = NONE;

@@ -1,0 +1,21 @@
+;; Resource exhaustion and traps deep in the call stack: unbounded
+;; recursion traps (never crashes), and the instance stays usable.
+(module
+  (func $rec (export "rec") (param i32) (result i32)
+    (i32.add (call $rec (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+  (func $rec_locals (export "rec_locals") (param i64) (result i64)
+    (local f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64)
+    (call $rec_locals (local.get 0)))
+  (func $a (export "mutual") (call $b))
+  (func $b (call $a))
+  (func $deep (export "deep") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.div_u (i32.const 1) (local.get 0)))
+      (else (call $deep (i32.sub (local.get 0) (i32.const 1))))))
+  (func (export "ok") (result i32) (i32.const 1))
+)
+(assert_exhaustion (invoke "rec" (i32.const 0)) "call stack exhausted")
+(assert_exhaustion (invoke "rec_locals" (i64.const 0)) "call stack exhausted")
+(assert_exhaustion (invoke "mutual") "call stack exhausted")
+(assert_trap (invoke "deep" (i32.const 500)) "integer divide by zero")
+(assert_return (invoke "ok") (i32.const 1))
