@@ -1,0 +1,488 @@
+"""containerd, the real client: a private containerd (own socket, root and
+state dirs, CRI disabled) drives the runtime under test through its runc
+shim (io.containerd.runc.v2 with BinaryName = $EDGECR_BIN, via `ctr run
+--runc-binary`).  The image is built here from the busybox rootfs as an OCI
+layout (tar layer, config, manifest, index) and imported with ctr.
+
+containerd and the shims it started are stopped by PID at the end; the
+shims are found by their command line naming our private socket."""
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from itlib import (RUNTIME, _build_rootfs, cgroup_mounts, pid_alive,
+                   wait_until)
+
+pytestmark = pytest.mark.containerd
+
+CONTAINERD = shutil.which("containerd")
+CTR = shutil.which("ctr")
+IMAGE = "docker.io/edgecr-test/busybox:latest"
+
+if not (CONTAINERD and CTR):
+    pytestmark = [pytest.mark.containerd,
+                  pytest.mark.skip(reason="containerd/ctr not installed")]
+
+
+# ------------------------------------------------------------------ image
+
+def _sha(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def build_oci_archive(rootfs, dest):
+    """Write an OCI image archive (layout tarred) of rootfs to dest."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for path in sorted(Path(rootfs).rglob("*")):
+            arc = str(path.relative_to(rootfs))
+            info = t.gettarinfo(str(path), arcname=arc)
+            info.mtime = 0
+            if info.isreg():
+                with open(path, "rb") as f:
+                    t.addfile(info, f)
+            else:
+                t.addfile(info)
+    layer = raw.getvalue()
+    gz = gzip.compress(layer, mtime=0)
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                   "Cmd": ["sh"], "WorkingDir": "/"},
+        "rootfs": {"type": "layers", "diff_ids": [_sha(layer)]},
+        "history": [{"created_by": "edgecr test suite"}],
+    }).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": _sha(config), "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": _sha(gz), "size": len(gz)}],
+    }).encode()
+    index = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": _sha(manifest), "size": len(manifest),
+            "platform": {"architecture": "amd64", "os": "linux"},
+            "annotations": {"io.containerd.image.name": IMAGE,
+                            "org.opencontainers.image.ref.name": "latest"}}],
+    }).encode()
+    with tarfile.open(dest, "w") as t:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+        add("oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
+        add("index.json", index)
+        for blob in (config, manifest, gz):
+            add("blobs/sha256/" + _sha(blob).split(":")[1], blob)
+
+
+# ------------------------------------------------------------------ daemon
+
+CONFIG_TEMPLATE = """version = 2
+root = "{root}"
+state = "{state}"
+disabled_plugins = [{disabled}]
+oom_score = 0
+
+[grpc]
+  address = "{sock}"
+
+[ttrpc]
+  address = "{sock}.ttrpc"
+
+[debug]
+  level = "info"
+
+[metrics]
+  address = ""
+{extra}
+"""
+
+DISABLED = ['"io.containerd.grpc.v1.cri"', '"io.containerd.snapshotter.v1.btrfs"',
+            '"io.containerd.snapshotter.v1.zfs"', '"io.containerd.snapshotter.v1.aufs"',
+            '"io.containerd.snapshotter.v1.devmapper"',
+            '"io.containerd.tracing.processor.v1.otlp"',
+            '"io.containerd.internal.v1.tracing"']
+
+
+class Containerd:
+    def __init__(self, tmp, extra="", disabled=DISABLED):
+        self.tmp = Path(tmp)
+        self.sock = str(self.tmp / "c.sock")
+        self.ns = "edgecr-" + uuid.uuid4().hex[:8]
+        self.runc_root = str(self.tmp / "runtime-root")
+        self.config = self.tmp / "config.toml"
+        self.config.write_text(CONFIG_TEMPLATE.format(
+            root=self.tmp / "root", state=self.tmp / "state", sock=self.sock,
+            disabled=", ".join(disabled), extra=extra))
+        self.log = open(self.tmp / "containerd.log", "w")
+        self.proc = subprocess.Popen([CONTAINERD, "--config", str(self.config)],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        ok = wait_until(lambda: self.proc.poll() is not None or (
+            os.path.exists(self.sock) and self.ctr("version", check=False,
+                                                   timeout=5).returncode == 0),
+            30, 0.1)
+        if self.proc.poll() is not None or not ok:
+            self.stop()
+            raise AssertionError("containerd did not start:\n" + self.logtext())
+
+    def logtext(self):
+        self.log.flush()
+        return (self.tmp / "containerd.log").read_text()[-4000:]
+
+    def ctr(self, *args, check=True, timeout=60, input=None):
+        if args and args[0] == "run":
+            # the runtime's --root stays in our tmp dir
+            args = ("run", "--runc-root", self.runc_root) + tuple(args[1:])
+        p = subprocess.run([CTR, "-a", self.sock, "-n", self.ns, *args],
+                           capture_output=True, text=True, timeout=timeout,
+                           input=input, stdin=None if input else subprocess.DEVNULL)
+        if check and p.returncode != 0:
+            raise AssertionError(f"ctr {' '.join(args)} exited {p.returncode}\n"
+                                 f"stdout: {p.stdout}\nstderr: {p.stderr}\n"
+                                 f"containerd log:\n{self.logtext()}")
+        return p
+
+    def shim_pids(self):
+        """Shims started by this containerd (their cmdline names our socket)."""
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                cmd = Path(f"/proc/{d}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if cmd and b"containerd-shim" in cmd[0] and \
+                    self.sock.encode() in cmd:
+                pids.append(int(d))
+        return pids
+
+    def stop(self):
+        shims = self.shim_pids()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in shims + self.shim_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        wait_until(lambda: not any(pid_alive(p) for p in shims), 5)
+        self.log.close()
+        # snapshot mounts (overlay) under our root
+        for line in reversed(Path("/proc/self/mountinfo").read_text().splitlines()):
+            mp = line.split()[4]
+            if mp.startswith(str(self.tmp) + "/"):
+                subprocess.run(["umount", "-l", mp], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def cd_tmp():
+    d = tempfile.mkdtemp(prefix="edgecr-ctrd-")
+    os.chmod(d, 0o755)
+    yield Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def image_archive(cd_tmp):
+    rootfs = _build_rootfs(cd_tmp / "img-rootfs")
+    archive = cd_tmp / "busybox-oci.tar"
+    build_oci_archive(rootfs, archive)
+    return archive
+
+
+@pytest.fixture(scope="module")
+def containerd(cd_tmp, image_archive):
+    d = cd_tmp / "daemon"
+    d.mkdir()
+    c = Containerd(d)
+    try:
+        c.ctr("images", "import", str(image_archive))
+        yield c
+    finally:
+        # remove whatever tasks/containers are left, then stop everything
+        for cid in c.ctr("containers", "ls", "-q", check=False).stdout.split():
+            c.ctr("task", "kill", "-s", "SIGKILL", cid, check=False)
+            c.ctr("task", "delete", "-f", cid, check=False)
+            c.ctr("containers", "delete", cid, check=False)
+        c.stop()
+
+
+def ctr_id():
+    return "c" + uuid.uuid4().hex[:10]
+
+
+def task_cgroup_dirs(c, cid):
+    out = []
+    for m in cgroup_mounts():
+        p = Path(m, c.ns, cid)
+        if p.is_dir():
+            out.append(str(p))
+    return out
+
+
+def run_detached(c, cid, *args):
+    c.ctr("run", "-d", "--runc-binary", RUNTIME, IMAGE, cid, *args)
+    assert wait_until(lambda: "RUNNING" in c.ctr("task", "ls").stdout, 10)
+
+
+def remove(c, cid):
+    c.ctr("task", "kill", "-s", "SIGKILL", cid, check=False)
+    wait_until(lambda: "STOPPED" in task_line(c, cid) or not task_line(c, cid), 10)
+    c.ctr("task", "delete", cid, check=False)
+    c.ctr("containers", "delete", cid, check=False)
+
+
+def task_line(c, cid):
+    for line in c.ctr("task", "ls").stdout.splitlines()[1:]:
+        if line.split()[0] == cid:
+            return line
+    return ""
+
+
+# ------------------------------------------------------------------ tests
+
+@pytest.mark.sanitizer
+def test_ctr_run_echo(containerd):
+    cid = ctr_id()
+    p = containerd.ctr("run", "--rm", "--runc-binary", RUNTIME, IMAGE, cid,
+                       "echo", "hello")
+    assert p.stdout.strip() == "hello"
+    assert cid not in containerd.ctr("containers", "ls", "-q").stdout.split()
+    assert not task_cgroup_dirs(containerd, cid)
+
+
+@pytest.mark.parametrize("code", [0, 7, 42])
+def test_ctr_run_exit_code(containerd, code):
+    cid = ctr_id()
+    p = containerd.ctr("run", "--rm", "--runc-binary", RUNTIME, IMAGE, cid,
+                       "sh", "-c", f"exit {code}", check=False)
+    assert p.returncode == code, p.stderr
+
+
+def test_ctr_run_signal_exit(containerd):
+    cid = ctr_id()
+    p = containerd.ctr("run", "--rm", "--runc-binary", RUNTIME, IMAGE, cid,
+                       "sh", "-c", "kill -KILL $$", check=False)
+    # pid 1 cannot SIGKILL itself from inside its pid namespace: it keeps
+    # running, then exits 0 -- or the runtime reports 137. Both are runc's.
+    assert p.returncode in (0, 137)
+
+
+def test_ctr_task_lifecycle(containerd):
+    c = containerd
+    cid = ctr_id()
+    run_detached(c, cid, "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done")
+    try:
+        line = task_line(c, cid)
+        assert "RUNNING" in line
+        pid = int(line.split()[1])
+        assert pid_alive(pid)
+
+        # exec
+        p = c.ctr("task", "exec", "--exec-id", "x1", cid, "sh", "-c",
+                  "echo exec-out; exit 3", check=False)
+        assert p.stdout.strip() == "exec-out"
+        assert p.returncode == 3
+
+        # ps
+        ps = c.ctr("task", "ps", cid).stdout
+        assert str(pid) in ps
+
+        # pause / resume
+        c.ctr("task", "pause", cid)
+        assert "PAUSED" in task_line(c, cid)
+        frozen = [Path(m, c.ns, cid, "freezer.state") for m in cgroup_mounts()
+                  if Path(m, c.ns, cid, "freezer.state").exists()]
+        if frozen:
+            assert frozen[0].read_text().strip() == "FROZEN"
+        c.ctr("task", "resume", cid)
+        assert "RUNNING" in task_line(c, cid)
+
+        # metrics
+        m = c.ctr("task", "metrics", cid).stdout
+        assert "memory" in m.lower() or "pids" in m.lower() or "cpu" in m.lower()
+        mj = c.ctr("task", "metrics", "--format", "json", cid).stdout
+        json.loads(mj)
+
+        # kill (TERM is trapped: the task exits 0)
+        c.ctr("task", "kill", cid)
+        assert wait_until(lambda: "STOPPED" in task_line(c, cid), 10)
+        assert wait_until(lambda: not pid_alive(pid), 5)
+
+        # delete
+        c.ctr("task", "delete", cid)
+        assert task_line(c, cid) == ""
+        assert not task_cgroup_dirs(c, cid)
+    finally:
+        remove(c, cid)
+    c.ctr("containers", "delete", cid, check=False)
+    assert cid not in c.ctr("containers", "ls", "-q").stdout.split()
+
+
+def test_ctr_task_kill_sigkill_and_exit_status(containerd):
+    c = containerd
+    cid = ctr_id()
+    run_detached(c, cid, "sleep", "1000")
+    try:
+        c.ctr("task", "kill", "-s", "SIGKILL", cid)
+        assert wait_until(lambda: "STOPPED" in task_line(c, cid), 10)
+        d = c.ctr("task", "delete", cid)
+        assert "137" in d.stdout + d.stderr or d.returncode == 0
+    finally:
+        remove(c, cid)
+
+
+def test_ctr_exec_detach_cwd_user(containerd):
+    c = containerd
+    cid = ctr_id()
+    run_detached(c, cid, "sleep", "1000")
+    try:
+        c.ctr("task", "exec", "-d", "--exec-id", "bg", cid, "sleep", "500")
+        assert wait_until(lambda: len(c.ctr("task", "ps", cid).stdout
+                                      .splitlines()) >= 3, 5)
+        p = c.ctr("task", "exec", "--exec-id", "cwd", "--cwd", "/tmp",
+                  "--user", "1000", cid, "sh", "-c", "id -u; pwd")
+        assert p.stdout.split() == ["1000", "/tmp"]
+    finally:
+        remove(c, cid)
+
+
+def test_ctr_many_in_a_row(containerd):
+    for i in range(5):
+        cid = ctr_id()
+        p = containerd.ctr("run", "--rm", "--runc-binary", RUNTIME, IMAGE, cid,
+                           "sh", "-c", f"echo run-{i}")
+        assert p.stdout.strip() == f"run-{i}"
+        assert not task_cgroup_dirs(containerd, cid)
+
+
+def test_no_shim_left_after_delete(containerd):
+    c = containerd
+    cid = ctr_id()
+    run_detached(c, cid, "sleep", "1000")
+    remove(c, cid)
+    # each shim serves one container (grouping off): after delete it exits
+    assert wait_until(lambda: not [
+        p for p in c.shim_pids()
+        if cid.encode() in Path(f"/proc/{p}/cmdline").read_bytes()], 10)
+
+
+# ---------------------------------------------------------- recorded calls
+
+def test_record_runtime_calls(containerd, cd_tmp):
+    """Run through a logging wrapper and check the calls the shim makes
+    (docs/containerd.md lists them)."""
+    c = containerd
+    log = cd_tmp / "calls.log"
+    wrapper = cd_tmp / "edgecr-logged"
+    wrapper.write_text(f"""#!/bin/sh
+printf '%s\\n' "$*" >> {log}
+exec {RUNTIME} "$@"
+""")
+    wrapper.chmod(0o755)
+    cid = ctr_id()
+    c.ctr("run", "-d", "--runc-binary", str(wrapper), IMAGE, cid, "sleep", "1000")
+    try:
+        c.ctr("task", "exec", "--exec-id", "e1", cid, "true")
+        c.ctr("task", "pause", cid)
+        c.ctr("task", "resume", cid)
+        c.ctr("task", "metrics", cid)
+        c.ctr("task", "ps", cid)
+        c.ctr("task", "kill", "-s", "SIGKILL", cid)
+        wait_until(lambda: "STOPPED" in task_line(c, cid), 10)
+        c.ctr("task", "delete", cid)
+    finally:
+        remove(c, cid)
+    calls = log.read_text().splitlines()
+    print("\n".join(calls))
+    cmds = [" ".join(a for a in line.split() if not a.startswith("/"))
+            for line in calls]
+    joined = "\n".join(calls)
+    assert any(" create " in f" {l} " and "--bundle" in l and "--pid-file" in l
+               for l in calls), joined
+    assert any(" start " in f" {l} " for l in calls), joined
+    assert any(" exec " in f" {l} " and "--process" in l for l in calls), joined
+    assert any(" pause " in f" {l} " for l in calls), joined
+    assert any(" resume " in f" {l} " for l in calls), joined
+    assert any(" kill " in f" {l} " for l in calls), joined
+    assert any(" delete " in f" {l} " for l in calls), joined
+    assert cmds
+
+
+# ---------------------------------------------------------- config snippet
+
+# Keep in sync with docs/containerd.md.  The runc entry must stay: a config
+# file that names any runtime replaces the default map, and the CRI plugin
+# refuses to load without its default_runtime_name ("runc").
+SNIPPET = """
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.edgecr]
+  runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.edgecr.options]
+    BinaryName = "{binary}"
+    Root = "{root}"
+"""
+
+
+def test_containerd_accepts_binaryname_snippet(cd_tmp):
+    """The snippet from docs/containerd.md: containerd parses it (config
+    dump shows it) and starts with it, CRI plugin enabled."""
+    d = cd_tmp / "snippet"
+    d.mkdir()
+    extra = SNIPPET.format(binary=RUNTIME, root=d / "rt-root")
+    (d / "cfg.toml").write_text("version = 2\n" + extra)
+    dump = subprocess.run([CONTAINERD, "--config", str(d / "cfg.toml"),
+                           "config", "dump"], capture_output=True, text=True,
+                          timeout=30)
+    assert dump.returncode == 0, dump.stderr
+    assert f'BinaryName = "{RUNTIME}"' in dump.stdout
+    assert 'runtime_type = "io.containerd.runc.v2"' in dump.stdout
+    assert "runtimes.edgecr.options" in dump.stdout
+    # start with the CRI plugin on (its CNI/stream server only bind loopback)
+    disabled = [p for p in DISABLED if "cri" not in p]
+    cri_extra = extra + f"""
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  disable_apparmor = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "{d}/cni-bin"
+    conf_dir = "{d}/cni-conf"
+"""
+    c = Containerd(d, extra=cri_extra, disabled=disabled)
+    try:
+        plugins = c.ctr("plugins", "ls").stdout
+        cri = [l for l in plugins.splitlines() if "io.containerd.grpc.v1" in l
+               and " cri " in f" {l} "]
+        assert cri, plugins
+        assert "ok" in cri[0].split(), cri[0] + "\n" + c.logtext()
+        assert "edgecr:{Type:io.containerd.runc.v2" in c.logtext()
+        assert f"BinaryName:{RUNTIME}" in c.logtext()
+    finally:
+        c.stop()
