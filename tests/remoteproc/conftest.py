@@ -1,7 +1,8 @@
 """Fixtures for the remoteproc suites: the built firmware (session) and
 `emulator`, a factory of remoteproc-emu daemons on private roots whose
 finalizer stops them and fails the test if a QEMU process, a mount or a tty
-link is left behind."""
+link is left behind, or if the daemon wrote to its stderr (emu.log: where
+ASan/UBSan reports of a sanitizer build end up)."""
 import shutil
 import tempfile
 from pathlib import Path
@@ -48,6 +49,9 @@ def emulator(firmware):
         left = qemu_pids(emu.root)
         if left:
             problems.append(f"QEMU left running: {left}")
+        log = emu.run_dir / "emu.log"  # the daemon's stderr: sanitizer reports land here
+        if log.exists() and log.read_text().strip():
+            problems.append(f"emulator stderr not empty: {log.read_text()[:2000]}")
         links = list((emu.root / "dev").glob("ttyRPMSG*"))
         if links:
             problems.append(f"tty links left: {links}")

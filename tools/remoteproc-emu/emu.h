@@ -52,6 +52,7 @@ struct emu_proc {
   pthread_t supervisor;
   pthread_cond_t supervisor_exited;
   unsigned boots, crashes;
+  bool initialised; /* proc_init ran (condition variable ready) */
 };
 
 struct emu {
@@ -72,6 +73,9 @@ struct emu {
 /* proc.c: the remoteproc state machine.  Command functions return 0 or a
  * negative errno, exactly what the kernel's sysfs store() returns, and are
  * called by the FUSE thread without emu.lock held. */
+/* proc_new: fields to safe defaults (no fds, offline); proc_init: the pty
+ * and tty link, in the daemon only.  proc_release undoes both. */
+void proc_new(struct emu_proc *p, struct emu *e, unsigned index);
 int proc_init(struct emu_proc *p, edgecr_error_t *err);
 void proc_release(struct emu_proc *p);
 int proc_cmd_state(struct emu_proc *p, const char *cmd);

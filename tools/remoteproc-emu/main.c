@@ -47,9 +47,7 @@ static void add_proc(struct emu *e, const char *spec)
 {
   e->procs = xrealloc(e->procs, (e->nprocs + 1) * sizeof *e->procs);
   struct emu_proc *p = &e->procs[e->nprocs];
-  memset(p, 0, sizeof *p);
-  p->emu = e;
-  p->index = (unsigned) e->nprocs;
+  proc_new(p, e, (unsigned) e->nprocs);
   cleanup_free char *copy = xstrdup(spec);
   char *machine = strchr(copy, ':');
   char *cpu = NULL;
@@ -131,6 +129,8 @@ static int parse_args(struct emu *e, int argc, char **argv, bool *no_recovery,
 
 static void set_paths(struct emu *e)
 {
+  free(e->mountpoint);
+  free(e->run_dir);
   e->mountpoint = xasprintf("%s/sys", e->root);
   e->run_dir = xasprintf("%s/run/remoteproc-emu", e->root);
 }
@@ -192,8 +192,6 @@ static int setup_root(struct emu *e, edgecr_error_t *err)
     return edgecr_error_make(err, errno, "resolve root `%s`", e->root);
   free(e->root);
   e->root = real;
-  free(e->mountpoint);
-  free(e->run_dir);
   set_paths(e);
   if (is_mounted(e->mountpoint))
     return edgecr_error_make(err, EBUSY, "`%s` is mounted already (run `remoteproc-emu stop`)",
@@ -284,6 +282,7 @@ static int cmd_start(struct emu *e, bool no_recovery, bool background)
       cleanup_free char *msg = NULL;
       read_all_fd(ready[0], "readiness pipe", &msg, NULL);
       close(ready[0]);
+      emu_free(e);
       if (msg != NULL && strcmp(msg, "ready\n") == 0)
         return 0;
       fprintf(stderr, "remoteproc-emu: %s\n", msg && *msg ? msg : "daemon died during start-up");

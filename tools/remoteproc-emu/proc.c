@@ -81,20 +81,30 @@ static int open_pty(struct emu_proc *p, edgecr_error_t *err)
   return 0;
 }
 
-int proc_init(struct emu_proc *p, edgecr_error_t *err)
+void proc_new(struct emu_proc *p, struct emu *e, unsigned index)
 {
+  memset(p, 0, sizeof *p);
+  p->emu = e;
+  p->index = index;
   p->state = RPROC_OFFLINE;
   p->coredump = COREDUMP_ENABLED;
   p->pty_master = p->pty_slave = -1;
   p->qemu_stdin = p->qemu_stdout = -1;
-  /* The kernel's default firmware name (rproc_alloc_firmware). */
-  if (p->firmware == NULL)
-    p->firmware = xasprintf("rproc-%s-fw", p->name);
+}
+
+int proc_init(struct emu_proc *p, edgecr_error_t *err)
+{
+  /* Here, not in proc_new: the array of processors may still move while
+   * the options are parsed, and a condition variable must not. */
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
   pthread_cond_init(&p->supervisor_exited, &attr);
   pthread_condattr_destroy(&attr);
+  p->initialised = true;
+  /* The kernel's default firmware name (rproc_alloc_firmware). */
+  if (p->firmware == NULL)
+    p->firmware = xasprintf("rproc-%s-fw", p->name);
   return open_pty(p, err);
 }
 
@@ -104,7 +114,8 @@ void proc_release(struct emu_proc *p)
     unlink(p->tty_link);
   edgecr_cleanup_closep(&p->pty_master);
   edgecr_cleanup_closep(&p->pty_slave);
-  pthread_cond_destroy(&p->supervisor_exited);
+  if (p->initialised)
+    pthread_cond_destroy(&p->supervisor_exited);
   free(p->tty_link);
   free(p->name);
   free(p->machine);
