@@ -42,7 +42,7 @@ typedef struct spectest_host {
 } spectest_host;
 
 typedef struct runner {
-  const char *json_path;
+  const char *source;   /* the .wast (source_filename), for messages */
   char *dir;
   loaded *mods;
   size_t nmods, cap;
@@ -58,7 +58,7 @@ static void fail_line(runner *r, json_t *cmd, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  printf("%s:%lld: FAIL ", r->json_path, (long long)json_integer_value(json_object_get(cmd, "line")));
+  printf("%s:%lld: FAIL ", r->source, (long long)json_integer_value(json_object_get(cmd, "line")));
   vprintf(fmt, ap);
   printf("\n");
   va_end(ap);
@@ -67,7 +67,7 @@ static void fail_line(runner *r, json_t *cmd, const char *fmt, ...)
 
 static void skip_line(runner *r, json_t *cmd, const char *why)
 {
-  printf("%s:%lld: SKIP %s\n", r->json_path,
+  printf("%s:%lld: SKIP %s\n", r->source,
          (long long)json_integer_value(json_object_get(cmd, "line")), why);
   r->skipped++;
 }
@@ -567,7 +567,9 @@ int wasm_cmd_spectest(struct edgecr_global *g, int argc, char **argv)
   }
   runner r;
   memset(&r, 0, sizeof r);
-  r.json_path = argv[1];
+  r.source = json_string_value(json_object_get(root, "source_filename"));
+  if (!r.source)
+    r.source = argv[1];
   const char *slash = strrchr(argv[1], '/');
   r.dir = slash ? strndup(argv[1], (size_t)(slash - argv[1])) : xstrdup(".");
   if (host_init(&r) < 0) {

@@ -52,13 +52,17 @@ typedef struct comp {
   bool dead;
   bool oom;
   size_t last_op, last_dst;      /* NONE-able positions of the last simple op */
+  const uint8_t *op_start;       /* current instruction, for error offsets */
   uint8_t one_type[1];
 } comp;
 
 /* ---- failure helpers ---------------------------------------------------- */
 
+/* Validation errors point at the start of the offending instruction. */
 static void invalid(comp *c, const char *why)
 {
+  if (!c->r->failed && c->op_start)
+    c->r->p = c->op_start;
   ew_fail(c->r, EW_ERR_INVALID, why);
 }
 
@@ -1046,6 +1050,7 @@ static void body(comp *c)
       ew_fail(r, EW_ERR_MALFORMED, "unexpected end of section or function");
       return;
     }
+    c->op_start = r->p;
     uint8_t op = *r->p++;
     switch (op) {
     case 0x00: EMIT(c, OP_UNREACHABLE); set_unreachable(c); break;

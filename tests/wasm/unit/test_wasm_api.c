@@ -1,6 +1,585 @@
+/* test_wasm_api.c - the engine's embedding API: per-instance import
+ * linking, fuel suspend/resume, limits, host exit/suspend/traps, memory
+ * access, and hostile modules (truncated, oversized LEBs, bad indices, deep
+ * nesting, huge memories/tables, unsupported proposals).
+ *
+ * Modules are assembled here byte by byte with a tiny builder so every test
+ * states exactly what it feeds the decoder. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <cmocka.h>
-static void t(void **s) { (void)s; }
-int main(void) { const struct CMUnitTest tests[] = { cmocka_unit_test(t) }; return cmocka_run_group_tests(tests, NULL, NULL); }
+
+#include "wasm.h"
+
+/* ---- allocator that counts live blocks (leak check) ---------------------- */
+
+static long live_blocks;
+static void *t_alloc(void *ctx, size_t n) { (void)ctx; live_blocks++; return malloc(n); }
+static void *t_realloc(void *ctx, void *p, size_t n)
+{
+  (void)ctx;
+  if (!p) live_blocks++;
+  return realloc(p, n);
+}
+static void t_free(void *ctx, void *p) { (void)ctx; if (p) live_blocks--; free(p); }
+static const ew_allocator A = { t_alloc, t_realloc, t_free, NULL };
+
+/* ---- module builder ----------------------------------------------------- */
+
+typedef struct buf { uint8_t b[1 << 20]; size_t n; } buf;
+
+static void put(buf *b, uint8_t x) { b->b[b->n++] = x; }
+static void raw(buf *b, const void *p, size_t n) { memcpy(b->b + b->n, p, n); b->n += n; }
+static void leb(buf *b, uint32_t v)
+{
+  do {
+    uint8_t byte = v & 0x7f;
+    v >>= 7;
+    put(b, byte | (v ? 0x80 : 0));
+  } while (v);
+}
+static void name(buf *b, const char *s) { leb(b, (uint32_t)strlen(s)); raw(b, s, strlen(s)); }
+static void section(buf *m, uint8_t id, const buf *c) { put(m, id); leb(m, (uint32_t)c->n); raw(m, c->b, c->n); }
+static buf *newbuf(void) { buf *b = calloc(1, sizeof *b); assert_non_null(b); return b; }
+static void header(buf *m) { raw(m, "\0asm\1\0\0\0", 8); }
+
+/* A module from pieces: types "p:r" strings like "i:i" (params:results with
+ * i=i32 I=i64), imports "mod.field:typeidx" of functions, one body per
+ * defined function (type index first byte), optional memory, exports of
+ * function index by name. */
+typedef struct spec {
+  const char *types[4];
+  const char *imports[4];
+  int import_type[4];
+  int func_type[4];
+  const uint8_t *bodies[4];
+  size_t body_len[4];
+  int memory_min, memory_max;   /* -1: none */
+  const char *exports[4];
+  int export_func[4];
+} spec;
+
+static uint8_t vt(char c) { return c == 'i' ? 0x7f : c == 'I' ? 0x7e : c == 'f' ? 0x7d : 0x7c; }
+
+static void build(buf *m, const spec *s)
+{
+  buf *c = newbuf();
+  header(m);
+  int nt = 0;
+  while (nt < 4 && s->types[nt]) nt++;
+  leb(c, (uint32_t)nt);
+  for (int i = 0; i < nt; i++) {
+    const char *t = s->types[i], *colon = strchr(t, ':');
+    put(c, 0x60);
+    leb(c, (uint32_t)(colon - t));
+    for (const char *p = t; p < colon; p++) put(c, vt(*p));
+    leb(c, (uint32_t)strlen(colon + 1));
+    for (const char *p = colon + 1; *p; p++) put(c, vt(*p));
+  }
+  section(m, 1, c);
+  int ni = 0;
+  while (ni < 4 && s->imports[ni]) ni++;
+  if (ni) {
+    c->n = 0;
+    leb(c, (uint32_t)ni);
+    for (int i = 0; i < ni; i++) {
+      char mod[64];
+      const char *dot = strchr(s->imports[i], '.');
+      memcpy(mod, s->imports[i], (size_t)(dot - s->imports[i]));
+      mod[dot - s->imports[i]] = 0;
+      name(c, mod);
+      name(c, dot + 1);
+      put(c, 0);
+      leb(c, (uint32_t)s->import_type[i]);
+    }
+    section(m, 2, c);
+  }
+  int nf = 0;
+  while (nf < 4 && s->bodies[nf]) nf++;
+  c->n = 0;
+  leb(c, (uint32_t)nf);
+  for (int i = 0; i < nf; i++) leb(c, (uint32_t)s->func_type[i]);
+  section(m, 3, c);
+  if (s->memory_min >= 0) {
+    c->n = 0;
+    leb(c, 1);
+    put(c, s->memory_max >= 0 ? 1 : 0);
+    leb(c, (uint32_t)s->memory_min);
+    if (s->memory_max >= 0) leb(c, (uint32_t)s->memory_max);
+    section(m, 5, c);
+  }
+  int ne = 0;
+  while (ne < 4 && s->exports[ne]) ne++;
+  c->n = 0;
+  leb(c, (uint32_t)ne);
+  for (int i = 0; i < ne; i++) {
+    name(c, s->exports[i]);
+    put(c, 0);
+    leb(c, (uint32_t)s->export_func[i]);
+  }
+  section(m, 7, c);
+  c->n = 0;
+  leb(c, (uint32_t)nf);
+  for (int i = 0; i < nf; i++) {
+    leb(c, (uint32_t)s->body_len[i]);
+    raw(c, s->bodies[i], s->body_len[i]);
+  }
+  section(m, 10, c);
+  free(c);
+}
+
+#define SET_BODY(s, i, ...) do { static const uint8_t body_[] = { __VA_ARGS__ }; \
+    (s).bodies[i] = body_; (s).body_len[i] = sizeof body_; } while (0)
+
+static ew_module *load(const buf *m, ew_error *err)
+{
+  return ew_module_new(&A, m->b, m->n, err);
+}
+
+/* ---- per-instance linking ------------------------------------------------ */
+
+static int host_get(ew_instance *inst, void *ctx, const ew_value *args, ew_value *res)
+{
+  (void)inst; (void)args;
+  res[0].i32 = *(int *)ctx;
+  return 0;
+}
+
+typedef struct grant { int allow; int value; } grant;
+
+static int resolver(void *ctx, const ew_import_info *imp, ew_extern *out)
+{
+  grant *g = ctx;
+  if (!g->allow || strcmp(imp->module, "env") != 0 || strcmp(imp->name, "get") != 0)
+    return -1;
+  out->kind = EW_EXTERN_FUNC;
+  out->u.func.func = NULL;
+  out->u.func.host = host_get;
+  out->u.func.host_ctx = &g->value;
+  return 0;
+}
+
+static void build_import_module(buf *m)
+{
+  /* (import "env" "get" (func (result i32)))
+   * (func (export "run") (result i32) (i32.add (call 0) (i32.const 1))) */
+  spec s = { .types = { ":i" }, .imports = { "env.get" }, .import_type = { 0 },
+             .func_type = { 0 }, .memory_min = -1, .exports = { "run" }, .export_func = { 1 } };
+  SET_BODY(s, 0, 0x00, 0x10, 0x00, 0x41, 0x01, 0x6a, 0x0b);
+  build(m, &s);
+}
+
+static void test_linking_per_instance(void **state)
+{
+  (void)state;
+  buf *m = newbuf();
+  build_import_module(m);
+  ew_error err;
+  ew_module *mod = load(m, &err);
+  assert_non_null(mod);
+  ew_import_info info;
+  assert_int_equal(ew_module_import_count(mod), 1);
+  assert_int_equal(ew_module_import(mod, 0, &info), 0);
+  assert_string_equal(info.module, "env");
+  assert_string_equal(info.name, "get");
+  assert_int_equal(info.func.nresults, 1);
+
+  grant denied = { 0, 0 }, g1 = { 1, 41 }, g2 = { 1, 99 };
+  ew_instance_config cfg = { NULL, resolver, &denied, NULL, 0 };
+  ew_instance *bad = ew_instance_new(mod, &A, &cfg, &err);
+  assert_null(bad);
+  assert_int_equal(err.kind, EW_ERR_LINK);
+  assert_non_null(strstr(err.message, "env.get"));
+
+  cfg.resolve_ctx = &g1;
+  ew_instance *i1 = ew_instance_new(mod, &A, &cfg, &err);
+  cfg.resolve_ctx = &g2;
+  ew_instance *i2 = ew_instance_new(mod, &A, &cfg, &err);
+  assert_non_null(i1);
+  assert_non_null(i2);
+  ew_value r;
+  assert_int_equal(ew_call(i1, ew_instance_func(i1, "run"), NULL, 0, &r, 1), EW_OK);
+  assert_int_equal(r.i32, 42);
+  assert_int_equal(ew_call(i2, ew_instance_func(i2, "run"), NULL, 0, &r, 1), EW_OK);
+  assert_int_equal(r.i32, 100);
+  /* wrong arity is refused, not crashed */
+  assert_int_equal(ew_call(i1, ew_instance_func(i1, "run"), NULL, 0, &r, 0), EW_TRAP);
+  assert_int_equal(ew_trap_kind(i1), EW_TRAP_BAD_ARGS);
+  ew_instance_free(i1);
+  ew_instance_free(i2);
+  ew_module_free(mod);
+  free(m);
+  assert_int_equal(live_blocks, 0);
+}
+
+/* ---- fuel ---------------------------------------------------------------- */
+
+static void build_sum_module(buf *m)
+{
+  /* (func (export "sum") (param i32) (result i32) (local i32)
+   *   (loop (local.set 1 (i32.add (local.get 1) (local.get 0)))
+   *         (br_if 0 (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+   *   (local.get 1)) */
+  spec s = { .types = { "i:i" }, .func_type = { 0 }, .memory_min = -1,
+             .exports = { "sum" }, .export_func = { 0 } };
+  SET_BODY(s, 0, 0x01, 0x01, 0x7f, 0x03, 0x40, 0x20, 0x01, 0x20, 0x00, 0x6a, 0x21, 0x01,
+                     0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00, 0x0b, 0x20, 0x01, 0x0b);
+  build(m, &s);
+}
+
+static void test_fuel_suspend_resume(void **state)
+{
+  (void)state;
+  buf *m = newbuf();
+  build_sum_module(m);
+  ew_error err;
+  ew_module *mod = load(m, &err);
+  assert_non_null(mod);
+  ew_instance *inst = ew_instance_new(mod, &A, NULL, &err);
+  assert_non_null(inst);
+  ew_func *f = ew_instance_func(inst, "sum");
+  ew_value arg = { .i32 = 10000 }, unmetered, metered;
+  assert_int_equal(ew_call(inst, f, &arg, 1, &unmetered, 1), EW_OK);
+  assert_int_equal(unmetered.i32, 50005000);
+  assert_true(ew_fuel(inst) == EW_FUEL_UNLIMITED);
+
+  ew_set_fuel(inst, 100);
+  int suspensions = 0;
+  ew_status st = ew_call(inst, f, &arg, 1, &metered, 1);
+  while (st == EW_OUT_OF_FUEL) {
+    assert_true(ew_is_suspended(inst));
+    assert_int_equal(ew_fuel(inst), 0);
+    suspensions++;
+    /* a suspended instance refuses a new call */
+    ew_value tmp;
+    assert_int_equal(ew_call(inst, f, &arg, 1, &tmp, 1), EW_TRAP);
+    ew_set_fuel(inst, 100);
+    st = ew_resume(inst);
+  }
+  assert_int_equal(st, EW_OK);
+  assert_int_equal(metered.i32, unmetered.i32);
+  assert_true(suspensions >= 99 && suspensions <= 101);
+
+  /* abort drops the suspended call */
+  ew_set_fuel(inst, 5);
+  assert_int_equal(ew_call(inst, f, &arg, 1, &metered, 1), EW_OUT_OF_FUEL);
+  ew_abort(inst);
+  assert_false(ew_is_suspended(inst));
+  ew_set_fuel(inst, EW_FUEL_UNLIMITED);
+  assert_int_equal(ew_call(inst, f, &arg, 1, &metered, 1), EW_OK);
+  assert_int_equal(metered.i32, unmetered.i32);
+  ew_instance_free(inst);
+  ew_module_free(mod);
+  free(m);
+  assert_int_equal(live_blocks, 0);
+}
+
+/* ---- limits -------------------------------------------------------------- */
+
+static void test_limits(void **state)
+{
+  (void)state;
+  buf *m = newbuf();
+  /* memory 2 (no max); (func (export "grow") (param i32) (result i32) memory.grow)
+   * (func (export "rec") (call 1)) */
+  spec s = { .types = { "i:i", ":" }, .func_type = { 0, 1 }, .memory_min = 2, .memory_max = -1,
+             .exports = { "grow", "rec" }, .export_func = { 0, 1 } };
+  SET_BODY(s, 0, 0x00, 0x20, 0x00, 0x40, 0x00, 0x0b);
+  SET_BODY(s, 1, 0x00, 0x10, 0x01, 0x0b);
+  build(m, &s);
+  ew_error err;
+  ew_module *mod = load(m, &err);
+  assert_non_null(mod);
+
+  ew_limits lim;
+  ew_limits_default(&lim);
+  lim.max_memory_pages = 1;
+  ew_instance_config cfg = { &lim, NULL, NULL, NULL, 0 };
+  assert_null(ew_instance_new(mod, &A, &cfg, &err));
+  assert_int_equal(err.kind, EW_ERR_LIMIT);
+
+  lim.max_memory_pages = 3;
+  lim.max_call_depth = 50;
+  ew_instance *inst = ew_instance_new(mod, &A, &cfg, &err);
+  assert_non_null(inst);
+  ew_value a = { .i32 = 1 }, r;
+  assert_int_equal(ew_call(inst, ew_instance_func(inst, "grow"), &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, 2);
+  assert_int_equal(ew_call(inst, ew_instance_func(inst, "grow"), &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, -1);
+  assert_int_equal(ew_memory_size(inst), 3 * 65536);
+  assert_non_null(ew_memory_ptr(inst, 3 * 65536 - 4, 4));
+  assert_null(ew_memory_ptr(inst, 3 * 65536 - 3, 4));
+  assert_null(ew_memory_ptr(inst, UINT64_MAX, 2));
+
+  assert_int_equal(ew_call(inst, ew_instance_func(inst, "rec"), NULL, 0, NULL, 0), EW_TRAP);
+  assert_int_equal(ew_trap_kind(inst), EW_TRAP_CALL_STACK_EXHAUSTED);
+  assert_string_equal(ew_trap_name(EW_TRAP_CALL_STACK_EXHAUSTED), "call stack exhausted");
+  /* still usable after the trap */
+  a.i32 = 0;
+  assert_int_equal(ew_call(inst, ew_instance_func(inst, "grow"), &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, 3);
+  ew_instance_free(inst);
+
+  /* a tiny value stack also traps cleanly */
+  lim.max_call_depth = 100000;
+  lim.value_stack_bytes = 4096;
+  inst = ew_instance_new(mod, &A, &cfg, &err);
+  assert_non_null(inst);
+  assert_int_equal(ew_call(inst, ew_instance_func(inst, "rec"), NULL, 0, NULL, 0), EW_TRAP);
+  assert_int_equal(ew_trap_kind(inst), EW_TRAP_CALL_STACK_EXHAUSTED);
+  ew_instance_free(inst);
+  ew_module_free(mod);
+  free(m);
+  assert_int_equal(live_blocks, 0);
+}
+
+/* ---- host exit / suspend / trap ----------------------------------------- */
+
+static int host_ctl(ew_instance *inst, void *ctx, const ew_value *args, ew_value *res)
+{
+  (void)res;
+  int *calls = ctx;
+  (*calls)++;
+  switch (args[0].i32) {
+  case 0: return ew_host_exit(inst, 7);
+  case 1: return ew_host_suspend(inst);
+  default: return ew_host_trap(inst, "denied by host");
+  }
+}
+
+static int ctl_resolver(void *ctx, const ew_import_info *imp, ew_extern *out)
+{
+  (void)imp;
+  out->kind = EW_EXTERN_FUNC;
+  out->u.func.func = NULL;
+  out->u.func.host = host_ctl;
+  out->u.func.host_ctx = ctx;
+  return 0;
+}
+
+static void test_host_control(void **state)
+{
+  (void)state;
+  buf *m = newbuf();
+  /* (import "env" "ctl" (func (param i32)))
+   * (func (export "go") (param i32) (result i32) (call 0 (local.get 0)) (i32.const 5)) */
+  spec s = { .types = { "i:", "i:i" }, .imports = { "env.ctl" }, .import_type = { 0 },
+             .func_type = { 1 }, .memory_min = -1, .exports = { "go" }, .export_func = { 1 } };
+  SET_BODY(s, 0, 0x00, 0x20, 0x00, 0x10, 0x00, 0x41, 0x05, 0x0b);
+  build(m, &s);
+  ew_error err;
+  ew_module *mod = load(m, &err);
+  assert_non_null(mod);
+  int calls = 0;
+  ew_instance_config cfg = { NULL, ctl_resolver, &calls, &calls, 0 };
+  ew_instance *inst = ew_instance_new(mod, &A, &cfg, &err);
+  assert_non_null(inst);
+  assert_ptr_equal(ew_instance_user_data(inst), &calls);
+  ew_func *go = ew_instance_func(inst, "go");
+  ew_value a = { .i32 = 0 }, r = { .i32 = 0 };
+  assert_int_equal(ew_call(inst, go, &a, 1, &r, 1), EW_EXIT);
+  assert_int_equal(ew_exit_code(inst), 7);
+  a.i32 = 1;
+  assert_int_equal(ew_call(inst, go, &a, 1, &r, 1), EW_SUSPENDED);
+  assert_int_equal(ew_resume(inst), EW_OK);
+  assert_int_equal(r.i32, 5);
+  a.i32 = 2;
+  assert_int_equal(ew_call(inst, go, &a, 1, &r, 1), EW_TRAP);
+  assert_int_equal(ew_trap_kind(inst), EW_TRAP_HOST);
+  assert_string_equal(ew_trap_message(inst), "denied by host");
+  assert_int_equal(calls, 3);
+  ew_instance_free(inst);
+  ew_module_free(mod);
+  free(m);
+  assert_int_equal(live_blocks, 0);
+}
+
+/* ---- hostile modules ----------------------------------------------------- */
+
+static void expect_reject(const uint8_t *bytes, size_t n, ew_error_kind kind, const char *needle)
+{
+  ew_error err;
+  ew_module *mod = ew_module_new(&A, bytes, n, &err);
+  assert_null(mod);
+  assert_int_equal(err.kind, kind);
+  assert_true(err.offset <= n);
+  if (needle && !strstr(err.message, needle))
+    fail_msg("message \"%s\" lacks \"%s\"", err.message, needle);
+}
+
+static void test_truncated_everywhere(void **state)
+{
+  (void)state;
+  buf *m = newbuf();
+  build_sum_module(m);
+  /* every strict prefix is malformed, never a crash; offsets stay in range */
+  for (size_t n = 0; n < m->n; n++) {
+    ew_error err;
+    ew_module *mod = ew_module_new(&A, m->b, n, &err);
+    size_t func_section = 8 + 2 + m->b[9];
+    if (mod) {
+      /* only the header alone or header + type section are whole modules */
+      if (n != 8 && n != func_section)
+        fail_msg("prefix of %zu bytes accepted", n);
+      ew_module_free(mod);
+      continue;
+    }
+    assert_true(err.offset <= n);
+    assert_int_equal(err.kind, EW_ERR_MALFORMED);
+  }
+  free(m);
+  assert_int_equal(live_blocks, 0);
+}
+
+static void test_hostile(void **state)
+{
+  (void)state;
+  /* oversized LEB for the type count */
+  static const uint8_t leb6[] = { 0, 'a', 's', 'm', 1, 0, 0, 0, 1, 7, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 0x60 };
+  expect_reject(leb6, sizeof leb6, EW_ERR_MALFORMED, "integer representation too long");
+  /* function with an unknown type index */
+  static const uint8_t badtype[] = { 0, 'a', 's', 'm', 1, 0, 0, 0, 3, 2, 1, 5, 10, 4, 1, 2, 0, 0x0b };
+  expect_reject(badtype, sizeof badtype, EW_ERR_INVALID, "unknown type");
+  /* body calling function 9 of 1: invalid, names the function index */
+  static const uint8_t badcall[] = { 0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0,
+                                     10, 6, 1, 4, 0, 0x10, 9, 0x0b };
+  ew_error err;
+  assert_null(ew_module_new(&A, badcall, sizeof badcall, &err));
+  assert_int_equal(err.kind, EW_ERR_INVALID);
+  assert_int_equal(err.func_index, 0);
+  assert_non_null(strstr(err.message, "unknown function"));
+  assert_int_equal(err.offset, 23);   /* the call instruction */
+  /* SIMD value type: rejected naming the feature */
+  static const uint8_t simd[] = { 0, 'a', 's', 'm', 1, 0, 0, 0, 1, 5, 1, 0x60, 1, 0x7b, 0 };
+  expect_reject(simd, sizeof simd, EW_ERR_UNSUPPORTED, "SIMD");
+  /* shared memory: threads */
+  static const uint8_t shared[] = { 0, 'a', 's', 'm', 1, 0, 0, 0, 5, 4, 1, 3, 1, 1 };
+  expect_reject(shared, sizeof shared, EW_ERR_UNSUPPORTED, "threads");
+  /* atomic opcode prefix in a body */
+  static const uint8_t atomic[] = { 0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0,
+                                    10, 6, 1, 4, 0, 0xfe, 0x03, 0x0b };
+  expect_reject(atomic, sizeof atomic, EW_ERR_UNSUPPORTED, "threads");
+  /* exception handling: try */
+  static const uint8_t eh[] = { 0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0,
+                                10, 7, 1, 5, 0, 0x06, 0x40, 0x0b, 0x0b };
+  expect_reject(eh, sizeof eh, EW_ERR_UNSUPPORTED, "exception");
+
+  /* deep nesting: 300000 blocks - rejected by the nesting limit, no crash */
+  buf *m = newbuf();
+  header(m);
+  static const uint8_t types[] = { 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0 };
+  raw(m, types, sizeof types);
+  buf *body = newbuf();
+  put(body, 0);
+  for (int i = 0; i < 300000; i++) { put(body, 0x02); put(body, 0x40); }
+  for (int i = 0; i < 300000; i++) put(body, 0x0b);
+  put(body, 0x0b);
+  buf *code = newbuf();
+  leb(code, 1);
+  leb(code, (uint32_t)body->n);
+  raw(code, body->b, body->n);
+  section(m, 10, code);
+  expect_reject(m->b, m->n, EW_ERR_LIMIT, "nested");
+  free(body);
+  free(code);
+
+  /* huge memory: valid module, refused by the instance limit */
+  m->n = 0;
+  header(m);
+  static const uint8_t bigmem[] = { 5, 5, 1, 0, 0x80, 0x80, 0x04 };   /* min 65536 pages */
+  raw(m, bigmem, sizeof bigmem);
+  ew_module *mod = ew_module_new(&A, m->b, m->n, &err);
+  assert_non_null(mod);
+  ew_limits lim;
+  ew_limits_default(&lim);
+  lim.max_memory_pages = 16;
+  ew_instance_config cfg = { &lim, NULL, NULL, NULL, 0 };
+  assert_null(ew_instance_new(mod, &A, &cfg, &err));
+  assert_int_equal(err.kind, EW_ERR_LIMIT);
+  ew_module_free(mod);
+
+  /* huge table: min 0xffffffff */
+  m->n = 0;
+  header(m);
+  static const uint8_t bigtab[] = { 4, 8, 1, 0x70, 0, 0xff, 0xff, 0xff, 0xff, 0x0f };
+  raw(m, bigtab, sizeof bigtab);
+  mod = ew_module_new(&A, m->b, m->n, &err);
+  assert_non_null(mod);
+  assert_null(ew_instance_new(mod, &A, NULL, &err));
+  assert_int_equal(err.kind, EW_ERR_LIMIT);
+  ew_module_free(mod);
+
+  /* memory over 4 GiB: invalid */
+  m->n = 0;
+  header(m);
+  static const uint8_t toobig[] = { 5, 5, 1, 0, 0x81, 0x80, 0x04 };
+  raw(m, toobig, sizeof toobig);
+  expect_reject(m->b, m->n, EW_ERR_INVALID, "65536");
+  free(m);
+  assert_int_equal(live_blocks, 0);
+}
+
+/* Random byte flips of a valid module: must never crash or leak. */
+static void test_mutations(void **state)
+{
+  (void)state;
+  buf *m = newbuf();
+  build_import_module(m);
+  uint32_t seed = 12345;
+  uint8_t copy[256];
+  assert_true(m->n <= sizeof copy);
+  for (int round = 0; round < 20000; round++) {
+    memcpy(copy, m->b, m->n);
+    for (int k = 0; k < 3; k++) {
+      seed = seed * 1103515245u + 12345u;
+      copy[(seed >> 8) % m->n] = (uint8_t)(seed >> 20);
+    }
+    ew_error err;
+    ew_module *mod = ew_module_new(&A, copy, m->n, &err);
+    if (mod) {
+      grant g = { 1, 1 };
+      ew_instance_config cfg = { NULL, resolver, &g, NULL, 0 };
+      ew_instance *inst = ew_instance_new(mod, &A, &cfg, &err);
+      ew_func *f = inst ? ew_instance_func(inst, "run") : NULL;
+      if (f) {
+        ew_functype t = ew_func_type(f);
+        ew_value args[8] = { { 0 } }, res[8];
+        ew_set_fuel(inst, 1000);
+        if (t.nparams <= 8 && t.nresults <= 8)
+          ew_call(inst, f, args, t.nparams, res, t.nresults);
+      }
+      ew_instance_free(inst);
+      ew_module_free(mod);
+    } else {
+      assert_true(err.offset <= m->n);
+      assert_true(err.message[0] != 0);
+    }
+    if (live_blocks != 0) {
+      for (size_t i = 0; i < m->n; i++)
+        print_error("%02x ", copy[i]);
+      fail_msg("leak after round %d", round);
+    }
+  }
+  free(m);
+  assert_int_equal(live_blocks, 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_linking_per_instance),
+    cmocka_unit_test(test_fuel_suspend_resume),
+    cmocka_unit_test(test_limits),
+    cmocka_unit_test(test_host_control),
+    cmocka_unit_test(test_truncated_everywhere),
+    cmocka_unit_test(test_hostile),
+    cmocka_unit_test(test_mutations),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,74 @@
+"""Spec-script conformance of the engine on our own corpus.
+
+Each tests/wasm/spec/*.wast is converted by wabt's wast2json into a temporary
+directory, then run by wabt's spectest-interp (the reference: the script must
+be right) and by `$EDGECR_BIN wasm spectest` (the engine under test).  Both
+must pass every command; edgecr's last line must be the summary
+`N passed, 0 failed, M skipped`.
+"""
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC_DIR = Path(__file__).resolve().parent / "spec"
+EDGECR_BIN = os.environ.get("EDGECR_BIN", str(REPO / "build" / "src" / "cli" / "edgecr"))
+WASTS = sorted(SPEC_DIR.glob("*.wast"))
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$")
+
+needs_wabt = pytest.mark.skipif(shutil.which("wast2json") is None or
+                                shutil.which("spectest-interp") is None,
+                                reason="wabt (wast2json, spectest-interp) not installed")
+
+
+def convert(wast, tmp_path):
+    out = tmp_path / (wast.stem + ".json")
+    subprocess.run(["wast2json", str(wast), "-o", str(out)], check=True,
+                   capture_output=True, text=True, timeout=60)
+    return out
+
+
+def run_edgecr(json_path):
+    return subprocess.run([EDGECR_BIN, "wasm", "spectest", str(json_path)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@needs_wabt
+@pytest.mark.parametrize("wast", WASTS, ids=[w.stem for w in WASTS])
+def test_wast_reference_and_edgecr_agree(wast, tmp_path):
+    json_path = convert(wast, tmp_path)
+    ref = subprocess.run(["spectest-interp", str(json_path)], capture_output=True,
+                         text=True, timeout=120)
+    assert ref.returncode == 0, f"reference rejects our script:\n{ref.stdout}\n{ref.stderr}"
+    got = run_edgecr(json_path)
+    lines = got.stdout.strip().splitlines()
+    assert lines, f"no output; stderr:\n{got.stderr}"
+    m = SUMMARY.match(lines[-1])
+    assert m, f"bad summary line {lines[-1]!r}"
+    passed, failed, skipped = map(int, m.groups())
+    assert failed == 0 and got.returncode == 0, got.stdout
+    assert passed > 0
+    # Our corpus has no text-format modules, so nothing may be skipped.
+    assert skipped == 0, got.stdout
+
+
+@needs_wabt
+def test_failures_are_reported_with_wast_line(tmp_path):
+    """A wrong expectation must fail, name its line and make the exit non-zero."""
+    wast = tmp_path / "wrong.wast"
+    wast.write_text('(module (func (export "f") (result i32) (i32.const 1)))\n'
+                    '(assert_return (invoke "f") (i32.const 2))\n'
+                    '(assert_trap (invoke "f") "unreachable")\n'
+                    '(assert_malformed (module quote "(func") "unexpected end")\n')
+    json_path = convert(wast, tmp_path)
+    got = run_edgecr(json_path)
+    assert got.returncode != 0
+    lines = got.stdout.strip().splitlines()
+    assert lines[-1] == "1 passed, 2 failed, 1 skipped", got.stdout
+    assert any(":2:" in l and "FAIL" in l for l in lines), got.stdout
+    assert any(":3:" in l and "FAIL" in l for l in lines), got.stdout
+    assert any(":4:" in l and "SKIP" in l and "text" in l for l in lines), got.stdout
