@@ -1,0 +1,119 @@
+/* compile.c - the plan JSON of compile.h.
+ *
+ * Real-time settings, per container:
+ *  - fixed priority: SCHED_FIFO at the analysed priority, pinned to its core
+ *    (cpuset.cpus), and a cgroup real-time budget so that SCHED_FIFO is
+ *    allowed at all: cpu.rt_period_us = the period, cpu.rt_runtime_us =
+ *    min(2 x budget, 95% of the period).  Twice the budget because the
+ *    kernel's budget windows are not aligned with the job releases: a job
+ *    finishing at its deadline and the next one starting at once may run 2C
+ *    inside one window, and throttling it there would break the analysis.
+ *  - deadline: SCHED_DEADLINE (runtime = budget, deadline = deadline -
+ *    jitter, period), on a core that is its own root domain (an exclusive
+ *    cpuset partition), because the kernel's admission test is per root
+ *    domain and it refuses affinity narrower than the root domain.
+ *  - no rt section: the cores not reserved for real-time. */
+#include "compile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+static char *core_list(const struct plan_node *n, bool rt)
+{
+  size_t cap = 8 + (size_t) n->cores * 5, len = 0;
+  char *s = xmalloc0(cap);
+  for (int k = 0; k < n->cores; k++)
+    if (n->rt_core[k] == rt)
+      len += (size_t) snprintf(s + len, cap - len, "%s%d", len ? "," : "", k);
+  return s;
+}
+
+static json_t *realtime_json(const struct plan_task *t)
+{
+  char cpus[16];
+  snprintf(cpus, sizeof cpus, "%d", t->core);
+  json_t *sched;
+  json_t *cgroup = json_pack("{s:s}", "cpuset.cpus", cpus);
+  if (t->policy == PLAN_POLICY_FP) {
+    sched = json_pack("{s:s,s:i}", "policy", "SCHED_FIFO", "priority", t->prio);
+    int64_t period_us = (t->T + 999) / 1000, runtime_us = (2 * t->C + 999) / 1000;
+    if (runtime_us > period_us * 95 / 100)
+      runtime_us = period_us * 95 / 100;
+    json_object_set_new(cgroup, "cpu.rt_period_us", json_integer(period_us));
+    json_object_set_new(cgroup, "cpu.rt_runtime_us", json_integer(runtime_us));
+  } else {
+    sched = json_pack("{s:s,s:I,s:I,s:I}", "policy", "SCHED_DEADLINE", "runtime_ns", (json_int_t) t->C,
+                      "deadline_ns", (json_int_t) (t->D - t->J), "period_ns", (json_int_t) t->T);
+    json_object_set_new(cgroup, "cpuset.cpus.partition", json_string("root"));
+  }
+  return json_pack("{s:i,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:o,s:I}}", "core", t->core, "sched", sched,
+                   "cgroup", cgroup, "requirements", "period_ns", (json_int_t) t->T, "budget_ns",
+                   (json_int_t) t->C, "deadline_ns", (json_int_t) t->D, "jitter_ns", (json_int_t) t->J,
+                   "blocking_ns", (json_int_t) t->B, "analysis", "response_ns",
+                   t->response == INT64_MAX ? json_null() : json_integer(t->response), "utilisation_ppm",
+                   (json_int_t) (t->C * 1000000 / t->T));
+}
+
+static json_t *strv_json(char **v)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; v && v[i]; i++)
+    json_array_append_new(a, json_string(v[i]));
+  return a;
+}
+
+static json_t *container_json(const struct plan_config *c, const struct plan_analysis *a, size_t i,
+                              size_t order, const char *best_effort_cpus)
+{
+  const struct plan_container *k = &c->containers[i];
+  json_t *o = json_pack("{s:s,s:s,s:I}", "name", k->name, "backend", plan_backend_name(k->backend),
+                        "start_order", (json_int_t) order);
+  if (k->bundle)
+    json_object_set_new(o, "bundle", json_sprintf("bundles/%s", k->name));
+  else
+    json_object_set_new(o, "image", json_string(k->image));
+  json_object_set_new(o, "depends_on", strv_json(k->depends_on));
+  const struct plan_task *t = NULL;
+  for (size_t j = 0; j < a->n && t == NULL; j++)
+    if (a->tasks[j].id == i)
+      t = &a->tasks[j];
+  json_object_set_new(o, "realtime", t ? realtime_json(t) : json_null());
+  if (t == NULL)
+    json_object_set_new(o, "cgroup", json_pack("{s:s}", "cpuset.cpus", best_effort_cpus));
+  json_t *limits = json_object();
+  if (k->memory_limit)
+    json_object_set_new(limits, "memory.max", json_integer((json_int_t) k->memory_limit));
+  if (k->memlock)
+    json_object_set_new(limits, "RLIMIT_MEMLOCK", k->memlock < 0 ? json_string("unlimited") : json_integer(k->memlock));
+  json_object_set_new(o, "limits", limits);
+  json_object_set_new(o, "capabilities", strv_json(k->capabilities));
+  json_t *devices = json_array();
+  for (size_t d = 0; d < k->n_devices; d++)
+    json_array_append_new(devices, json_pack("{s:s,s:s,s:b}", "path", k->devices[d].path, "access",
+                                             k->devices[d].access, "allow", 1));
+  json_object_set_new(o, "devices", devices);
+  return o;
+}
+
+json_t *plan_compile(const struct plan_config *c, const struct plan_analysis *a, edgecr_error_t *err)
+{
+  cleanup_free size_t *order = xmalloc0((c->n + 1) * sizeof *order);
+  if (plan_config_start_order(c, order, err) < 0)
+    return NULL;
+  cleanup_free char *rt_cpus = core_list(&c->node, true);
+  cleanup_free char *be_cpus = core_list(&c->node, false);
+  if (*be_cpus == '\0') {
+    free(be_cpus);
+    be_cpus = xstrdup(rt_cpus);
+  }
+  json_t *containers = json_array();
+  for (size_t k = 0; k < c->n; k++)
+    json_array_append_new(containers, container_json(c, a, order[k], k, be_cpus));
+  return json_pack("{s:i,s:s,s:s,s:{s:i,s:s,s:s,s:I,s:I,s:I},s:b,s:s,s:o}", "edgecr_plan", PLAN_FORMAT_VERSION,
+                   "name", c->name, "source", c->file, "node", "cores", c->node.cores, "rt_cpus", rt_cpus,
+                   "best_effort_cpus", be_cpus, "memory", (json_int_t) c->node.memory, "rt_runtime_us",
+                   (json_int_t) c->node.rt_runtime_us, "rt_period_us", (json_int_t) c->node.rt_period_us,
+                   "schedulable", a->schedulable, "assignment", a->assignment, "containers", containers);
+}
