@@ -2,7 +2,8 @@
 # Remote-core start-up anchor: how long QEMU (mps2-an385, Cortex-M3) takes
 # from being spawned to the first UART line of the hello firmware, booted
 # directly; and the same firmware through the emulated remote processor
-# (write `start` to remoteproc0/state -> first line on ttyRPMSG0).  The
+# (write `start` to remoteproc0/state -> first line on ttyRPMSG0), and the
+# emulator's `stop` (write returns once QEMU is reaped and `offline`).  The
 # edgecr side (create+start to the first log line) joins this table when the
 # remoteproc backend lands.  Prints a table with ratios to the anchor.
 #   bench/remoteproc/qemu-direct.sh [RUNS]      (default 20)
@@ -55,8 +56,10 @@ def through_emulator(root):
             f.write("start")
         first_line(fd, t0 + 10)
         elapsed = time.monotonic() - t0
+        t1 = time.monotonic()
         with open(state, "w") as f:
-            f.write("stop")
+            f.write("stop")  # returns once QEMU is gone and the state is offline
+        stops.append(time.monotonic() - t1)
         return elapsed
     finally:
         os.close(fd)
@@ -68,6 +71,7 @@ def stats(name, xs, anchor_ms):
     print(f"{name:<34} {len(ms):>4} {ms[0]:>8.1f} {med:>8.1f} {p90:>8.1f} {ms[-1]:>8.1f}"
           f" {med / anchor_ms:>8.2f}x")
 
+stops = []
 direct = [qemu_direct() for _ in range(runs)]
 rows = [("qemu-system-arm direct", direct)]
 if os.access(emu_bin, os.X_OK):
@@ -88,6 +92,11 @@ print("remoteproc start-up: spawn/start to first UART line (ms); ratio = median 
 print(f"{'path':<34} {'runs':>4} {'min':>8} {'median':>8} {'p90':>8} {'max':>8} {'ratio':>9}")
 for name, xs in rows:
     stats(name, xs, anchor)
+if stops:
+    ms = sorted(x * 1000 for x in stops)
+    print(f"{'remoteproc-emu stop -> offline':<34} {len(ms):>4} {ms[0]:>8.1f}"
+          f" {statistics.median(ms):>8.1f} {ms[min(len(ms) - 1, int(len(ms) * 0.9))]:>8.1f}"
+          f" {ms[-1]:>8.1f} {'(target < 20 ms for edgecr kill)':>9}")
 if len(rows) == 2:
     overhead = statistics.median(rows[1][1]) - statistics.median(rows[0][1])
     print(f"emulator overhead over direct QEMU (median): {overhead * 1000:+.1f} ms")
