@@ -1,7 +1,7 @@
 """The example firmware (firmware/) booted directly under QEMU, without the
 emulator: each prints on the mps2-an385 UART, the crash firmware reports its
 HardFault and ends QEMU with status 1 through semihosting, and still prints
-its crash line when semihosting is off."""
+its crash line when semihosting is off (then the core locks up)."""
 import os
 import select
 import shutil
@@ -76,4 +76,6 @@ def test_crash_reports_and_exits_1(firmware):
 def test_crash_line_without_semihosting(firmware):
     lines, status = boot(firmware["crash"], semihosting=False, lines=7)
     assert lines[6].startswith("rproc-crash: HardFault")
-    assert status is None  # locked up in the handler; killed by the test
+    # The BKPT faults inside the handler: a lockup.  QEMU 7.2 aborts on it
+    # (SIGABRT); a QEMU that models lockup keeps running until killed.
+    assert status is None or status == -6
