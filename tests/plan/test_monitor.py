@@ -46,7 +46,7 @@ def test_lax_loop_has_no_misses(edgecr, periodic, tmp_path):
     # 20 ms period, 300 us of work, about 2 s: 100 jobs, none late.
     run_loop(periodic, tmp_path / "lax.rt", "lax", 20000, 2000, 300)
     m = monitor(edgecr, tmp_path)["lax"]
-    assert 95 <= m["jobs"] <= 101
+    assert 95 <= m["jobs"] <= 103
     assert m["deadline_misses"] == 0
     assert m["period_ns"] == 20_000_000
     assert 300_000 <= m["max_response_ns"] < 20_000_000

@@ -1,0 +1,243 @@
+/* cmd_plan_switch.c - `edgecr plan apply|switch|status|recover`: bring the
+ * node to a plan through the crash-safe switch of src/plan/switch.c.
+ *
+ * First version of the executor: it runs this same binary's lifecycle
+ * commands (`create`, `start`, `state`, `delete --force`), found as
+ * $EDGECR_SELF or /proc/self/exe, with the container's plan entry (realtime
+ * settings, limits, devices) in the environment variable
+ * EDGECR_PLAN_CONTAINER for `create` to apply.  When the Linux lifecycle
+ * offers a library interface, a struct plan_executor over it replaces this
+ * one (see docs/plan.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmd_plan.h"
+#include "repo.h"
+#include "switch.h"
+#include "util.h"
+
+struct exec_ctx {
+  const char *self, *root;
+};
+
+/* Run `self --root ROOT args...`; capture stdout when out != NULL.
+ * Returns the exit status, or -1 with err when it could not run. */
+static int run_self(struct exec_ctx *x, const char *const *args, const char *env, char **out, edgecr_error_t *err)
+{
+  int pipefd[2] = {-1, -1};
+  if (out && pipe2(pipefd, O_CLOEXEC) < 0)
+    return edgecr_error_make(err, errno, "pipe");
+  pid_t pid = fork();
+  if (pid < 0)
+    return edgecr_error_make(err, errno, "fork");
+  if (pid == 0) {
+    const char *argv[16] = {x->self, "--root", x->root};
+    size_t n = 3;
+    for (size_t i = 0; args[i] && n < 15; i++)
+      argv[n++] = args[i];
+    argv[n] = NULL;
+    if (out)
+      dup2(pipefd[1], STDOUT_FILENO);
+    if (env)
+      setenv("EDGECR_PLAN_CONTAINER", env, 1);
+    execv(x->self, (char *const *) argv);
+    _exit(127);
+  }
+  if (out) {
+    close(pipefd[1]);
+    read_all_fd(pipefd[0], "lifecycle output", out, err);
+    close(pipefd[0]);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return edgecr_error_make(err, errno, "wait for `%s %s`", x->self, args[0]);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int exec_start(void *ctx, const char *name, const char *bundle, const json_t *ct, edgecr_error_t *err)
+{
+  struct exec_ctx *x = ctx;
+  if (bundle == NULL)
+    return edgecr_error_make(err, ENOTSUP, "start `%s`: image references are not supported by this executor yet",
+                             name);
+  cleanup_free char *entry = json_dumps(ct, JSON_COMPACT);
+  const char *create[] = {"create", "--bundle", bundle, name, NULL};
+  const char *start[] = {"start", name, NULL};
+  int r = run_self(x, create, entry, NULL, err);
+  if (r == 0)
+    r = run_self(x, start, NULL, NULL, err);
+  if (r > 0)
+    return edgecr_error_make(err, 0, "start `%s`: `%s` exited with %d", name, x->self, r);
+  return r;
+}
+
+static int exec_stop(void *ctx, const char *name, edgecr_error_t *err)
+{
+  const char *del[] = {"delete", "--force", name, NULL};
+  int r = run_self(ctx, del, NULL, NULL, err);
+  if (r > 0)
+    return edgecr_error_make(err, 0, "stop `%s`: delete exited with %d", name, r);
+  return r;
+}
+
+/* Running (or paused) counts; a container left `created` or `stopped` by an
+ * interrupted start is a leftover: it is deleted and counts as not running. */
+static int exec_is_running(void *ctx, const char *name, edgecr_error_t *err)
+{
+  const char *state[] = {"state", name, NULL};
+  cleanup_free char *out = NULL;
+  int r = run_self(ctx, state, NULL, &out, err);
+  if (r < 0)
+    return -1;
+  if (r != 0 || out == NULL)
+    return 0;
+  json_t *j = json_loads(out, 0, NULL);
+  const char *status = json_string_value(json_object_get(j, "status"));
+  bool running = status && (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0);
+  json_decref(j);
+  if (!running && exec_stop(ctx, name, err) < 0)
+    return -1;
+  return running;
+}
+
+struct switch_opts {
+  const char *repo, *state, *format;
+  bool rollback;
+};
+
+static int parse_switch_opts(struct edgecr_global *g, const char *cmd, int argc, char **argv, struct switch_opts *o,
+                             char **state_default)
+{
+  static const struct option opts[] = {
+    {"repo", required_argument, NULL, 'r'}, {"state", required_argument, NULL, 's'},
+    {"format", required_argument, NULL, 'f'}, {"rollback", no_argument, NULL, 'b'},
+    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+  };
+  *state_default = xasprintf("%s/plan", g->root);
+  *o = (struct switch_opts){.repo = plan_repo_default_dir(), .state = *state_default, .format = "text"};
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'r': o->repo = optarg; break;
+    case 's': o->state = optarg; break;
+    case 'f': o->format = optarg; break;
+    case 'b': o->rollback = true; break;
+    case 'h':
+      printf("usage: edgecr plan %s [--repo DIR] [--state DIR]%s\n", cmd,
+             strcmp(cmd, "recover") == 0 ? " [--rollback]" : strcmp(cmd, "status") == 0 ? " [--format json]" : " PLAN");
+      return 0;
+    default: return cli_usage(cmd, "unknown option");
+    }
+  }
+  return -1;
+}
+
+static struct plan_executor exec_executor(struct exec_ctx *x, struct edgecr_global *g)
+{
+  const char *self = getenv("EDGECR_SELF");
+  x->self = self && *self ? self : "/proc/self/exe";
+  x->root = g->root;
+  return (struct plan_executor){x, exec_start, exec_stop, exec_is_running};
+}
+
+static int apply_or_switch(struct edgecr_global *g, int argc, char **argv, bool need_current)
+{
+  const char *cmd = need_current ? "plan switch" : "plan apply";
+  struct switch_opts o;
+  cleanup_free char *state_default = NULL;
+  int r = parse_switch_opts(g, cmd, argc, argv, &o, &state_default);
+  if (r >= 0)
+    return r;
+  if (optind != argc - 1)
+    return cli_usage(cmd, "expected one plan (name, commit, or NAME^)");
+  edgecr_error_t err = NULL;
+  struct plan_repo *repo = NULL;
+  cleanup_free char *commit = NULL, *checkout = NULL;
+  json_t *plan = NULL, *status = NULL;
+  int rc = 0;
+  if (plan_switch_status(o.state, &status, &err) < 0 || plan_repo_open(o.repo, false, &repo, &err) < 0 ||
+      plan_repo_resolve(repo, argv[optind], &commit, &err) < 0 || plan_repo_read_plan(repo, commit, &plan, &err) < 0 ||
+      plan_repo_checkout(repo, commit, &checkout, &err) < 0) {
+    rc = cli_fail(&err);
+  } else if (need_current && json_is_null(json_object_get(status, "current"))) {
+    fprintf(stderr, "edgecr: plan switch: no plan runs on this node yet (use `edgecr plan apply`)\n");
+    rc = 1;
+  } else {
+    struct exec_ctx x;
+    struct plan_executor ex = exec_executor(&x, g);
+    const char *name = json_string_value(json_object_get(plan, "name"));
+    struct plan_located to = {name ? name : argv[optind], commit, checkout, plan};
+    if (plan_switch_run(o.state, &to, &ex, &err) < 0)
+      rc = cli_fail(&err);
+    else
+      printf("node runs plan `%s` %.12s\n", to.name, commit);
+  }
+  json_decref(status);
+  json_decref(plan);
+  plan_repo_close(repo);
+  return rc;
+}
+
+int cmd_plan_apply(struct edgecr_global *g, int argc, char **argv) { return apply_or_switch(g, argc, argv, false); }
+int cmd_plan_switch(struct edgecr_global *g, int argc, char **argv) { return apply_or_switch(g, argc, argv, true); }
+
+int cmd_plan_status(struct edgecr_global *g, int argc, char **argv)
+{
+  struct switch_opts o;
+  cleanup_free char *state_default = NULL;
+  int r = parse_switch_opts(g, "status", argc, argv, &o, &state_default);
+  if (r >= 0)
+    return r;
+  edgecr_error_t err = NULL;
+  json_t *st = NULL;
+  if (plan_switch_status(o.state, &st, &err) < 0)
+    return cli_fail(&err);
+  json_t *cur = json_object_get(st, "current"), *journal = json_object_get(st, "journal");
+  if (strcmp(o.format, "json") == 0) {
+    char *s = json_dumps(st, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    puts(s ? s : "null");
+    free(s);
+  } else {
+    if (json_is_null(cur))
+      printf("current plan: none\n");
+    else
+      printf("current plan: %s %.12s (%zu containers)\n", json_string_value(json_object_get(cur, "name")),
+             json_string_value(json_object_get(cur, "commit")), json_array_size(json_object_get(cur, "containers")));
+    if (!json_is_null(journal)) {
+      json_t *to = json_object_get(journal, "to");
+      printf("INTERRUPTED %s to plan %s: %lld of %zu steps done; run `edgecr plan recover` (finish) or "
+             "`edgecr plan recover --rollback`\n", json_string_value(json_object_get(journal, "phase")),
+             json_string_value(json_object_get(to, "name")),
+             (long long) json_integer_value(json_object_get(journal, "done")),
+             json_array_size(json_object_get(journal, "actions")));
+    }
+  }
+  bool interrupted = !json_is_null(journal);
+  json_decref(st);
+  return interrupted ? 3 : 0;
+}
+
+int cmd_plan_recover(struct edgecr_global *g, int argc, char **argv)
+{
+  struct switch_opts o;
+  cleanup_free char *state_default = NULL;
+  int r = parse_switch_opts(g, "recover", argc, argv, &o, &state_default);
+  if (r >= 0)
+    return r;
+  edgecr_error_t err = NULL;
+  struct exec_ctx x;
+  struct plan_executor ex = exec_executor(&x, g);
+  bool did = false;
+  if (plan_switch_recover(o.state, o.rollback, &ex, &did, &err) < 0)
+    return cli_fail(&err);
+  printf("%s\n", !did ? "nothing to recover" : o.rollback ? "rolled back to the previous plan" : "switch completed");
+  return 0;
+}
