@@ -60,9 +60,10 @@ int64_t plan_svg_default_window(const struct plan_analysis *a)
     tmax = a->tasks[i].T > tmax ? a->tasks[i].T : tmax;
     tmin = a->tasks[i].T < tmin ? a->tasks[i].T : tmin;
   }
-  /* Keep the shortest period at least ~4 px wide: at most 250 of them. */
-  if (tmin != INT64_MAX && tmin * 250 < cap)
-    cap = tmin * 250 > tmax ? tmin * 250 : tmax;
+  /* At most ~40 periods of the fastest container (so its jobs stay wide
+   * enough to see), but at least one period of the slowest. */
+  if (tmin != INT64_MAX && tmin * 40 < cap)
+    cap = tmin * 40 > tmax ? tmin * 40 : tmax;
   return plan_hyperperiod(a->tasks, a->n, cap);
 }
 
@@ -164,7 +165,7 @@ static void misses(const struct canvas *cv, const struct plan_analysis *a, const
 static void legend(const struct canvas *cv, const struct plan_analysis *a, const struct plan_sim *s, int y)
 {
   FILE *o = cv->out;
-  int col_w = 370, cols = (WIDTH - LEFT / 2) / col_w;
+  int col_w = 620, cols = 2;
   fprintf(o, "<text x='20' y='%d' class='head'>containers</text>\n", y);
   for (size_t i = 0; i < a->n; i++) {
     const struct plan_task *t = &a->tasks[i];
@@ -217,7 +218,7 @@ void plan_svg_write(FILE *out, const struct plan_config *c, const struct plan_an
     if (a->cores[k].n_fp + a->cores[k].n_dl)
       height += CPU_ROW + 8 + (int) (a->cores[k].n_fp + a->cores[k].n_dl) * TASK_ROW + LANE_GAP;
   int axis_y = height - LANE_GAP + 6, legend_y = height + 40;
-  height = legend_y + 30 + (int) ((a->n + 2) / 3) * 20;
+  height = legend_y + 30 + (int) ((a->n + 1) / 2) * 20;
   header(&cv, c, a, height, &s);
   axis(&cv, 60, axis_y); /* first, so the grid lies under the boxes */
   cleanup_free int *row_y = xmalloc0((a->n + 1) * sizeof *row_y);

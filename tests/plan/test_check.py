@@ -1,0 +1,90 @@
+"""`edgecr plan check`: exit status, tables, reasons in words, JSON, SVG,
+errors that name the file, the line and the field."""
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import EXAMPLES
+
+
+def test_schedulable_example(edgecr):
+    p = edgecr("plan", "check", EXAMPLES / "schedulable.yaml", check=0)
+    assert "verdict: schedulable" in p.stdout
+    assert "motor-ctl" in p.stdout and "best effort" in p.stdout
+
+
+def test_overloaded_example_explains(edgecr):
+    p = edgecr("plan", "check", EXAMPLES / "overloaded.yaml", check=2)
+    assert "sensor: response time 8ms exceeds deadline 7ms on core 1 " \
+           "(interference from ctl (prio 90), log (prio 80))" in p.stdout
+    assert "core 1 is overloaded: utilisation 1.025 > 1" in p.stdout
+    j = json.loads(edgecr("plan", "check", EXAMPLES / "overloaded.yaml", "--format", "json", check=2).stdout)
+    assert j["schedulable"] is False
+    rt = {c["name"]: c["rt"] for c in j["containers"]}
+    assert rt["sensor"]["response_ns"] == 8_000_000 and rt["sensor"]["slack_ns"] == -1_000_000
+    assert rt["ctl"]["response_ns"] == 3_000_000 and rt["ctl"]["schedulable"] is True
+    assert any("vision: response time 49ms" in f for f in j["failures"])
+
+
+def test_mixed_and_auto_assignment(edgecr):
+    j = json.loads(edgecr("plan", "check", EXAMPLES / "mixed.yaml", "--format", "json", check=0).stdout)
+    core0 = j["cores"][0]
+    assert core0["deadline"] == 2 and core0["fixed_priority"] == 1 and core0["qpa_ok"]
+    fusion = next(c for c in j["containers"] if c["name"] == "fusion")["rt"]
+    assert fusion["priority_given"] is False and 1 <= fusion["priority"] <= 98
+    j = json.loads(edgecr("plan", "check", EXAMPLES / "auto-assign.yaml", "--format", "json", check=0).stdout)
+    assert j["assignment"] in ("first-fit decreasing", "worst-fit decreasing")
+    cores = {c["rt"]["core"] for c in j["containers"]}
+    assert cores <= {1, 2, 3} and len(cores) >= 2
+    # deadline-monotonic: shorter deadline, higher priority, on every core
+    by_core = {}
+    for c in j["containers"]:
+        if c["rt"]["policy"] == "fixed-priority":
+            by_core.setdefault(c["rt"]["core"], []).append(c["rt"])
+    for tasks in by_core.values():
+        for a in tasks:
+            for b in tasks:
+                if a["deadline_ns"] < b["deadline_ns"]:
+                    assert a["priority"] > b["priority"]
+
+
+def test_svg_timeline(edgecr, tmp_path):
+    out = tmp_path / "o.svg"
+    edgecr("plan", "check", EXAMPLES / "overloaded.yaml", "--svg", out, check=2)
+    root = ET.parse(out).getroot()
+    texts = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "NOT SCHEDULABLE" in texts and "core 1" in texts and "sensor" in texts
+    rects = list(root.iter("{http://www.w3.org/2000/svg}rect"))
+    assert sum(1 for r in rects if r.get("fill") == "#d62728") >= 2  # late execution in red
+    out2 = tmp_path / "w.svg"
+    edgecr("plan", "check", EXAMPLES / "schedulable.yaml", "--svg", out2, "--window", "5ms", check=0)
+    assert "0 to 5ms" in out2.read_text()
+    if shutil.which("rsvg-convert"):
+        subprocess.run(["rsvg-convert", "-o", str(tmp_path / "o.png"), str(out)], check=True)
+        assert (tmp_path / "o.png").stat().st_size > 1000
+
+
+def test_errors(edgecr, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("node:\n  cores: 2\ncontainers:\n  - name: a\n    bundle: x\n    rt:\n      period: 10\n"
+                   "      budget: 1ms\n")
+    p = edgecr("plan", "check", bad)
+    assert p.returncode == 1
+    assert 'bad.yaml:7: containers[0].rt.period: must be a positive duration like "10ms"' in p.stderr
+    p = edgecr("plan", "check", tmp_path / "missing.yaml")
+    assert p.returncode == 1 and "missing.yaml" in p.stderr
+    p = edgecr("plan", "check")
+    assert p.returncode == 1
+    p = edgecr("plan", "check", EXAMPLES / "schedulable.yaml", "--window", "soon")
+    assert p.returncode == 1 and "--window" in p.stderr
+
+
+def test_json_config_is_the_same_model(edgecr, tmp_path):
+    y = json.loads(edgecr("plan", "check", EXAMPLES / "mixed.yaml", "--format", "json", check=0).stdout)
+    j = json.loads(edgecr("plan", "check", EXAMPLES / "mixed.json", "--format", "json", check=0).stdout)
+    for d in (y, j):
+        d.pop("file")
+    assert y == j
