@@ -18,6 +18,7 @@
 #define NONE UINT32_MAX
 #define MAX_LOCALS 50000u
 #define MAX_NESTING 100000u
+#define MAX_CONSTS 32u
 
 typedef struct sval {
   uint8_t type;      /* 0: unknown (polymorphic stack) */
@@ -49,6 +50,9 @@ typedef struct comp {
   uint32_t nctrl, ctrl_cap;
   uint8_t *local_types;
   uint32_t nlocals, nparams;
+  uint32_t stack_base;           /* first operand-stack slot */
+  uint32_t nconst, const_room;   /* constant slots sit between locals and stack */
+  uint64_t consts[MAX_CONSTS];
   bool dead;
   bool oom;
   size_t last_op, last_dst;      /* NONE-able positions of the last simple op */
@@ -133,7 +137,7 @@ static void emit_simple(comp *c, uint32_t n, const uint32_t *w)
 
 /* ---- operand stack ------------------------------------------------------ */
 
-static uint32_t canon(comp *c, uint32_t h) { return c->nlocals + h; }
+static uint32_t canon(comp *c, uint32_t h) { return c->stack_base + h; }
 
 static sval push(comp *c, uint8_t type)
 {
@@ -148,6 +152,13 @@ static sval push(comp *c, uint8_t type)
 }
 
 static ctrl *top_ctrl(comp *c) { return &c->ctrls[c->nctrl - 1]; }
+
+/* Point the entry just pushed at another slot (a local or a constant). */
+static void set_top_slot(comp *c, uint32_t slot)
+{
+  if (!c->dead && !failed(c) && c->height)
+    c->stack[c->height - 1].slot = slot;
+}
 
 static sval pop_any(comp *c)
 {
@@ -170,11 +181,18 @@ static sval pop(comp *c, uint8_t want)
   return v;
 }
 
+/* A copy sized to the type: 32-bit values are written 32 bits wide, and a
+ * 64-bit reload of them would defeat store forwarding. */
+static void emit_mov(comp *c, uint32_t dst, uint32_t src, uint8_t type)
+{
+  EMIT(c, type == EW_I32 || type == EW_F32 ? OP_MOV32 : OP_MOV, dst, src);
+}
+
 static void materialize(comp *c, uint32_t i)
 {
   uint32_t slot = canon(c, i);
   if (c->stack[i].slot != slot) {
-    EMIT(c, OP_MOV, slot, c->stack[i].slot);
+    emit_mov(c, slot, c->stack[i].slot, c->stack[i].type);
     c->stack[i].slot = slot;
   }
 }
@@ -239,13 +257,16 @@ static void bind(comp *c, uint32_t head)
   }
 }
 
-/* Make the rel word at `site` jump to label `f`. */
-static void link_label(comp *c, ctrl *f, size_t site)
+/* Make the rel word at `site` jump to label `f`.  Branch ops charge fuel
+ * themselves on backward jumps, so they skip the loop header's FUEL op;
+ * br_table does not and lands on it. */
+static void link_label(comp *c, ctrl *f, size_t site, bool charges_fuel)
 {
   if (site == NONE)
     return;
   if (f->kind == K_LOOP) {
-    c->code[site] = (uint32_t)((int32_t)f->loop_pc - (int32_t)site);
+    uint32_t target = f->loop_pc + (charges_fuel ? 1 : 0);
+    c->code[site] = (uint32_t)((int32_t)target - (int32_t)site);
   } else {
     c->code[site] = f->patch;
     f->patch = (uint32_t)site;
@@ -284,13 +305,13 @@ static void emit_label_moves(comp *c, const ctrl *f)
         materialize(c, first + i);
     for (uint32_t i = 0; i < n; i++)
       if (c->stack[first + i].slot != i)
-        EMIT(c, OP_MOV, i, c->stack[first + i].slot);
+        emit_mov(c, i, c->stack[first + i].slot, c->stack[first + i].type);
     return;
   }
   uint32_t base = canon(c, f->height);
   for (uint32_t i = 0; i < n; i++)
     if (c->stack[first + i].slot != base + i)
-      EMIT(c, OP_MOV, base + i, c->stack[first + i].slot);
+      emit_mov(c, base + i, c->stack[first + i].slot, c->stack[first + i].type);
 }
 
 static bool needs_moves(comp *c, const ctrl *f)
@@ -314,7 +335,7 @@ static void emit_jump(comp *c, ctrl *f)
     return;
   }
   size_t at = EMIT(c, OP_BR, NONE);
-  link_label(c, f, at == NONE ? NONE : at + 1);
+  link_label(c, f, at == NONE ? NONE : at + 1, true);
 }
 
 static ctrl *label(comp *c, uint32_t depth)
@@ -343,7 +364,7 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
   if (c->dead)
     return NONE;
   if (c->last_op != NONE && c->last_dst != NONE && c->code[c->last_dst] == cond.slot &&
-      cond.slot >= c->nlocals) {
+      cond.slot >= c->stack_base) {
     uint32_t op = c->code[c->last_op];
     if (op >= OP_I32_EQ && op <= OP_I32_GE_U) {
       uint32_t a = c->code[c->last_op + 2], b = c->code[c->last_op + 3];
@@ -421,8 +442,7 @@ static void retype(comp *c, uint32_t n, const uint8_t *types)
   for (uint32_t i = 0; i < n; i++) {
     uint32_t slot = c->dead ? 0 : c->stack[h0 + i].slot;
     push(c, types[i]);
-    if (!c->dead)
-      c->stack[h0 + i].slot = slot;
+    set_top_slot(c, slot);
   }
 }
 
@@ -558,8 +578,7 @@ static void op_numeric(comp *c, uint8_t op)
     sval d = push(c, out);
     /* reinterpret and wrap are bit-preserving on little-endian slots */
     if (op == 0xa7 || (op >= 0xbc && op <= 0xbf)) {
-      if (!c->dead)
-        c->stack[c->height - 1].slot = a.slot;
+      set_top_slot(c, a.slot);
       return;
     }
     EMIT_SIMPLE(c, irop, d.slot, a.slot);
@@ -567,13 +586,6 @@ static void op_numeric(comp *c, uint8_t op)
     sval b = pop(c, in);
     sval a = pop(c, in);
     sval d = push(c, out);
-    if (irop == OP_I32_ADD && !c->dead && c->last_dst != NONE && c->code[c->last_op] == OP_CONST32 &&
-        c->code[c->last_dst] == b.slot && b.slot == d.slot + 1) {
-      uint32_t imm = c->code[c->last_op + 2];
-      c->len = c->last_op;
-      EMIT_SIMPLE(c, OP_ADDI32, d.slot, a.slot, imm);
-      return;
-    }
     EMIT_SIMPLE(c, irop, d.slot, a.slot, b.slot);
   }
 }
@@ -599,7 +611,7 @@ static void call_args(comp *c, const ew_functype *t, uint32_t *base)
   if (!c->dead && !failed(c))
     for (uint32_t i = 0; i < t->nparams; i++)
       if (c->stack[c->height + i].slot != *base + i)
-        EMIT(c, OP_MOV, *base + i, c->stack[c->height + i].slot);
+        emit_mov(c, *base + i, c->stack[c->height + i].slot, c->stack[c->height + i].type);
   /* host calls use the slots above the args for their results */
   uint32_t need = c->height + t->nparams + t->nresults;
   if (need > c->max_height)
@@ -641,16 +653,16 @@ static void op_local_set(comp *c, uint32_t x, bool tee)
     c->code[last_dst] = x;
     if (tee) {
       push(c, t);
-      c->stack[c->height - 1].slot = x;
+      set_top_slot(c, x);
     }
     (void)last_op;
     return;
   }
   if (v.slot != x)
-    EMIT(c, OP_MOV, x, v.slot);
+    emit_mov(c, x, v.slot, t);
   if (tee) {
     push(c, t);
-    c->stack[c->height - 1].slot = v.slot == canon(c, c->height - 1) ? x : v.slot;
+    set_top_slot(c, v.slot == canon(c, c->height - 1) ? x : v.slot);
   }
 }
 
@@ -673,8 +685,25 @@ static const char *unsupported_op(uint8_t op)
   return NULL;
 }
 
+/* Constants live in read-only frame slots filled at function entry (up to
+ * MAX_CONSTS distinct values per function), so `i32.const` costs nothing at
+ * run time; beyond that they are materialized by CONST ops. */
 static void op_const(comp *c, uint8_t type, uint64_t bits)
 {
+  if (failed(c))
+    return;
+  if (type == EW_I32 || type == EW_F32)
+    bits &= 0xffffffffu;
+  uint32_t k = 0;
+  while (k < c->nconst && c->consts[k] != bits)
+    k++;
+  if (k < c->const_room) {
+    if (k == c->nconst)
+      c->consts[c->nconst++] = bits;
+    push(c, type);
+    set_top_slot(c, c->nlocals + k);
+    return;
+  }
   sval d = push(c, type);
   if (type == EW_I32 || type == EW_F32)
     EMIT_SIMPLE(c, OP_CONST32, d.slot, (uint32_t)bits);
@@ -804,7 +833,7 @@ static void op_br_table(comp *c)
       c->code[site] = (uint32_t)((int32_t)c->len - (int32_t)site);
       emit_jump(c, f);
     } else {
-      link_label(c, f, site);
+      link_label(c, f, site, false);
     }
   }
   set_unreachable(c);
@@ -939,6 +968,13 @@ static void op_load(comp *c, uint8_t op)
   uint32_t off = read_memarg(c, nat[k]);
   sval a = pop(c, EW_I32);
   sval d = push(c, type[k]);
+  if (!c->dead && c->last_dst != NONE && c->code[c->last_op] == OP_I32_ADD &&
+      c->code[c->last_dst] == a.slot && a.slot >= c->stack_base) {
+    uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3];
+    c->len = c->last_op;
+    EMIT_SIMPLE(c, OP_I32_LOAD_ADD + k, d.slot, x, y, off);
+    return;
+  }
   EMIT_SIMPLE(c, OP_I32_LOAD + k, d.slot, a.slot, off);
 }
 
@@ -1032,7 +1068,7 @@ static void op_br(comp *c, bool conditional)
       c->code[skip] = (uint32_t)((int32_t)c->len - (int32_t)skip);
     c->last_op = c->last_dst = NONE;
   } else {
-    link_label(c, f, emit_cond_branch(c, cond, true));
+    link_label(c, f, emit_cond_branch(c, cond, true), true);
   }
 }
 
@@ -1108,8 +1144,7 @@ static void body(comp *c)
       uint8_t t = local_type(c, x);
       if (failed(c)) return;
       push(c, t);
-      if (!c->dead)
-        c->stack[c->height - 1].slot = x;
+      set_top_slot(c, x);
       break;
     }
     case 0x21: case 0x22: {
@@ -1277,6 +1312,12 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
   c.last_op = c.last_dst = NONE;
   const ew_functype *t = &m->types[m->func_type[m->nfunc_imports + fi]];
   if (read_locals(&c, t) == 0) {
+    /* upper bound of const instructions: bytes that could be their opcode */
+    uint32_t candidates = 0;
+    for (const uint8_t *p = r->p; p < r->end && candidates < MAX_CONSTS; p++)
+      candidates += *p >= 0x41 && *p <= 0x44;
+    c.const_room = candidates;
+    c.stack_base = c.nlocals + candidates;
     push_ctrl(&c, K_FUNC, 0, NULL, t->nresults, t->results);
     body(&c);
   }
@@ -1292,7 +1333,11 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
       code->nparams = t->nparams;
       code->nresults = t->nresults;
       code->nlocals = c.nlocals;
-      code->max_slots = c.nlocals + c.max_height + 1;
+      code->max_slots = c.stack_base + c.max_height + 1;
+      code->nconsts = c.nconst;
+      code->consts = ew_arena_alloc(&m->arena, c.nconst * sizeof(uint64_t));
+      if (code->consts)
+        memcpy(code->consts, c.consts, c.nconst * sizeof(uint64_t));
       rc = 0;
     }
   }

@@ -552,7 +552,7 @@ ew_status ew_call(ew_instance *inst, ew_func *f, const ew_value *args,
     return fail_call(inst, EW_TRAP_CALL_STACK_EXHAUSTED);
   if (nargs)
     memcpy(fp, args, nargs * sizeof *fp);
-  memset(fp + nargs, 0, (code->nlocals - nargs) * sizeof *fp);
+  ew_frame_init(fp, code);
   inst->frames[0] = (ew_frame){ NULL, NULL, NULL };
   inst->frame_sp = inst->frames + 1;
   inst->saved_pc = code->words;

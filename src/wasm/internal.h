@@ -78,8 +78,19 @@ typedef struct ew_code {
   uint32_t *words;        /* the IR */
   uint32_t nwords;
   uint32_t nparams, nlocals, nresults;
-  uint32_t max_slots;     /* locals + deepest operand stack + call scratch */
+  uint32_t max_slots;     /* locals + consts + deepest stack + call scratch */
+  uint32_t nconsts;       /* constant slots after the locals */
+  uint64_t *consts;
 } ew_code;
+
+/* Set up a new frame whose arguments are already in place. */
+static inline void ew_frame_init(ew_value *fp, const ew_code *code)
+{
+  if (code->nlocals > code->nparams)
+    memset(fp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *fp);
+  if (code->nconsts)
+    memcpy(fp + code->nlocals, code->consts, code->nconsts * sizeof *fp);
+}
 
 typedef struct ew_import {
   ew_import_info info;
@@ -275,6 +286,13 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(I64_LOAD32_U) X(I32_STORE) X(I64_STORE) X(F32_STORE) X(F64_STORE) \
   X(I32_STORE8) X(I32_STORE16) X(I64_STORE8) X(I64_STORE16) X(I64_STORE32)
 
+/* Loads whose address is an i32.add of two slots (fused: one dispatch). */
+#define EW_LOADADD_OPS(X) \
+  X(I32_LOAD_ADD) X(I64_LOAD_ADD) X(F32_LOAD_ADD) X(F64_LOAD_ADD) \
+  X(I32_LOAD8_S_ADD) X(I32_LOAD8_U_ADD) X(I32_LOAD16_S_ADD) X(I32_LOAD16_U_ADD) \
+  X(I64_LOAD8_S_ADD) X(I64_LOAD8_U_ADD) X(I64_LOAD16_S_ADD) X(I64_LOAD16_U_ADD) \
+  X(I64_LOAD32_S_ADD) X(I64_LOAD32_U_ADD)
+
 #define EW_SAT_OPS(X) \
   X(I32_TRUNC_SAT_F32_S) X(I32_TRUNC_SAT_F32_U) X(I32_TRUNC_SAT_F64_S) \
   X(I32_TRUNC_SAT_F64_U) X(I64_TRUNC_SAT_F32_S) X(I64_TRUNC_SAT_F32_U) \
@@ -294,6 +312,7 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(CALL)         /* funcidx base */ \
   X(CALL_INDIRECT) /* typeidx table base a */ \
   X(MOV)          /* d a */ \
+  X(MOV32)        /* d a : i32/f32 values (32-bit copy) */ \
   X(CONST32)      /* d lo */ \
   X(CONST64)      /* d lo hi */ \
   X(SELECT)       /* d c a b */ \
@@ -318,13 +337,13 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(BR_EQ32)  X(BR_NE32)  X(BR_LT_S32) X(BR_LT_U32) X(BR_GT_S32) \
   X(BR_GT_U32) X(BR_LE_S32) X(BR_LE_U32) X(BR_GE_S32) X(BR_GE_U32) \
               /* a b rel : fused compare + branch (taken when true) */ \
-  X(ADDI32)      /* d a imm */ \
   X(END_)
 
 #define EW_ENUM_OP(name) OP_##name,
 enum {
   EW_NUM_OPS(EW_ENUM_OP)
   EW_MEM_OPS(EW_ENUM_OP)
+  EW_LOADADD_OPS(EW_ENUM_OP)
   EW_SAT_OPS(EW_ENUM_OP)
   EW_CTL_OPS(EW_ENUM_OP)
   OP_COUNT_

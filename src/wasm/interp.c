@@ -202,7 +202,7 @@ ew_status ew_interp_run(ew_instance *th)
 #if defined(__GNUC__) && !defined(EW_NO_THREADED)
 #define LBL(name) &&L_##name,
   static const void *const labels[OP_COUNT_] = {
-    EW_NUM_OPS(LBL) EW_MEM_OPS(LBL) EW_SAT_OPS(LBL) EW_CTL_OPS(LBL)
+    EW_NUM_OPS(LBL) EW_MEM_OPS(LBL) EW_LOADADD_OPS(LBL) EW_SAT_OPS(LBL) EW_CTL_OPS(LBL)
   };
 #undef LBL
 #define CASE(name) L_##name:
@@ -364,17 +364,19 @@ dispatch:
   CASE(I64_TRUNC_SAT_F64_S) { S(1).i64 = sat_i64(S(2).f64, -9223372036854777856.0, 9223372036854775808.0, INT64_MIN, INT64_MAX); NEXT(3); }
   CASE(I64_TRUNC_SAT_F64_U) { S(1).u64 = sat_u64(S(2).f64, 18446744073709551616.0, UINT64_MAX); NEXT(3); }
 
-#define EA(n) uint64_t ea = (uint64_t)S(2).u32 + pc[3]; \
-  if (EW_UNLIKELY(ea + (n) > memsz)) TRAP(MEMORY_OOB)
-#define LOAD(name, T, field, conv) CASE(name) { EA(sizeof(T)); T v; memcpy(&v, mem + ea, sizeof v); \
-    S(1).field = conv; NEXT(4); }
-  LOAD(I32_LOAD, uint32_t, u32, v) LOAD(I64_LOAD, uint64_t, u64, v)
-  LOAD(F32_LOAD, uint32_t, u32, v) LOAD(F64_LOAD, uint64_t, u64, v)
-  LOAD(I32_LOAD8_S, int8_t, i32, v) LOAD(I32_LOAD8_U, uint8_t, u32, v)
-  LOAD(I32_LOAD16_S, int16_t, i32, v) LOAD(I32_LOAD16_U, uint16_t, u32, v)
-  LOAD(I64_LOAD8_S, int8_t, i64, v) LOAD(I64_LOAD8_U, uint8_t, u64, v)
-  LOAD(I64_LOAD16_S, int16_t, i64, v) LOAD(I64_LOAD16_U, uint16_t, u64, v)
-  LOAD(I64_LOAD32_S, int32_t, i64, v) LOAD(I64_LOAD32_U, uint32_t, u64, v)
+#define LOAD_AT(ea_expr, next, T, field) { uint64_t ea = (ea_expr); \
+    if (EW_UNLIKELY(ea + sizeof(T) > memsz)) TRAP(MEMORY_OOB); \
+    T v; memcpy(&v, mem + ea, sizeof v); S(1).field = v; NEXT(next); }
+#define LOAD(name, T, field) \
+  CASE(name) LOAD_AT((uint64_t)S(2).u32 + pc[3], 4, T, field) \
+  CASE(name##_ADD) LOAD_AT((uint64_t)(uint32_t)(S(2).u32 + S(3).u32) + pc[4], 5, T, field)
+  LOAD(I32_LOAD, uint32_t, u32) LOAD(I64_LOAD, uint64_t, u64)
+  LOAD(F32_LOAD, uint32_t, u32) LOAD(F64_LOAD, uint64_t, u64)
+  LOAD(I32_LOAD8_S, int8_t, i32) LOAD(I32_LOAD8_U, uint8_t, u32)
+  LOAD(I32_LOAD16_S, int16_t, i32) LOAD(I32_LOAD16_U, uint16_t, u32)
+  LOAD(I64_LOAD8_S, int8_t, i64) LOAD(I64_LOAD8_U, uint8_t, u64)
+  LOAD(I64_LOAD16_S, int16_t, i64) LOAD(I64_LOAD16_U, uint16_t, u64)
+  LOAD(I64_LOAD32_S, int32_t, i64) LOAD(I64_LOAD32_U, uint32_t, u64)
 #define STORE(name, T, field) CASE(name) { uint64_t ea = (uint64_t)S(1).u32 + pc[3]; \
     if (EW_UNLIKELY(ea + sizeof(T) > memsz)) TRAP(MEMORY_OOB); \
     T v = (T)S(2).field; memcpy(mem + ea, &v, sizeof v); NEXT(4); }
@@ -387,17 +389,25 @@ dispatch:
   CASE(UNREACHABLE) TRAP(UNREACHABLE);
   CASE(NOP) NEXT(1);
   CASE(END_) TRAP(UNREACHABLE);
-  CASE(BR) { pc += 1 + REL(1); DISPATCH(); }
-  CASE(BR_IF) { if (S(1).u32) { pc += 2 + REL(2); DISPATCH(); } NEXT(3); }
-  CASE(BR_IFZ) { if (!S(1).u32) { pc += 2 + REL(2); DISPATCH(); } NEXT(3); }
+/* Taken branch through the rel word at pc[site]; a backward jump is a loop
+ * iteration and pays one unit of fuel (it lands after the loop's FUEL op, so
+ * when fuel is out we stop on that op and resuming charges it there). */
+#define JUMP(site) do { int32_t rel_ = REL(site); pc += (site) + rel_; \
+    if (rel_ < 0) { \
+      if (EW_UNLIKELY(fuel == 0)) { pc--; goto out_of_fuel; } \
+      fuel--; \
+    } \
+    DISPATCH(); } while (0)
+  CASE(BR) JUMP(1);
+  CASE(BR_IF) { if (S(1).u32) { JUMP(2); } NEXT(3); }
+  CASE(BR_IFZ) { if (!S(1).u32) { JUMP(2); } NEXT(3); }
 #define BRCMP(name, expr) CASE(name) { uint32_t a = S(1).u32, b = S(2).u32; \
-    if (expr) { pc += 3 + REL(3); DISPATCH(); } NEXT(4); }
+    if (expr) { JUMP(3); } NEXT(4); }
   BRCMP(BR_EQ32, a == b) BRCMP(BR_NE32, a != b)
   BRCMP(BR_LT_S32, S32(a) < S32(b)) BRCMP(BR_LT_U32, a < b)
   BRCMP(BR_GT_S32, S32(a) > S32(b)) BRCMP(BR_GT_U32, a > b)
   BRCMP(BR_LE_S32, S32(a) <= S32(b)) BRCMP(BR_LE_U32, a <= b)
   BRCMP(BR_GE_S32, S32(a) >= S32(b)) BRCMP(BR_GE_U32, a >= b)
-  CASE(ADDI32) { S(1).u32 = S(2).u32 + pc[3]; NEXT(4); }
   CASE(BR_TABLE) {
     uint32_t i = S(1).u32, n = pc[2];
     if (i > n) i = n;
@@ -410,6 +420,7 @@ dispatch:
     NEXT(1);
   }
   CASE(MOV) { S(1) = S(2); NEXT(3); }
+  CASE(MOV32) { S(1).u32 = S(2).u32; NEXT(3); }
   CASE(CONST32) { S(1).u32 = pc[2]; NEXT(3); }
   CASE(CONST64) { S(1).u64 = (uint64_t)pc[2] | ((uint64_t)pc[3] << 32); NEXT(4); }
   CASE(SELECT) { S(1) = S(2).u32 ? S(3) : S(4); NEXT(5); }
@@ -567,8 +578,7 @@ do_call:
     fsp->fp = fp;
     fsp->func = func;
     fsp++;
-    if (code->nlocals > code->nparams)
-      memset(nfp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *nfp);
+    ew_frame_init(nfp, code);
     fp = nfp;
     ew_instance *prev = func->inst;
     func = cf;
