@@ -41,7 +41,7 @@ static int write_svg(const char *path, const struct plan_config *c, const struct
 
 static int print_json(json_t *j)
 {
-  char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
   json_decref(j);
   if (s == NULL)
     return -1;

@@ -51,7 +51,7 @@ static int parse_repo_opts(const char *cmd, int argc, char **argv, struct repo_o
 
 static void print_json(json_t *j)
 {
-  char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
   if (s)
     puts(s);
   free(s);
