@@ -264,9 +264,10 @@ static int decode_devices(struct decoder *d, const struct doc_node *n, const cha
   if (want_kind(d, n, DOC_SEQ, f) < 0)
     return -1;
   c->devices = xmalloc0((n->n + 1) * sizeof *c->devices);
-  for (size_t i = 0; i < n->n; i++, c->n_devices++) {
+  for (size_t i = 0; i < n->n; i++) {
     struct doc_node *it = n->items[i], *v;
     struct plan_device *dev = &c->devices[i];
+    c->n_devices = i + 1; /* counted before filling, so a failure frees it */
     snprintf(f, sizeof f, "%s.devices[%zu]", cf, i);
     if (it->kind == DOC_SCALAR) {
       dev->path = xstrdup(it->scalar);

@@ -83,7 +83,7 @@ static int dir_metadata(struct plan_repo *r, char **checksum, edgecr_error_t *er
   g_file_info_set_attribute_uint32(info, "unix::uid", 0);
   g_file_info_set_attribute_uint32(info, "unix::gid", 0);
   g_file_info_set_attribute_uint32(info, "unix::mode", S_IFDIR | 0755);
-  g_autoptr(GVariant) meta = g_variant_ref_sink(ostree_create_directory_metadata(info, NULL));
+  g_autoptr(GVariant) meta = ostree_create_directory_metadata(info, NULL); /* transfer full */
   g_autofree guchar *csum = NULL;
   GError *e = NULL;
   if (!ostree_repo_write_metadata(r->repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, meta, &csum, NULL, &e))
