@@ -300,12 +300,21 @@ static void emit_label_moves(comp *c, const ctrl *f)
     return;
   uint32_t first = c->height - n;
   if (f->kind == K_FUNC) {
-    if (n > 1)
-      for (uint32_t i = 0; i < n; i++)
-        materialize(c, first + i);
-    for (uint32_t i = 0; i < n; i++)
-      if (c->stack[first + i].slot != i)
-        emit_mov(c, i, c->stack[first + i].slot, c->stack[first + i].type);
+    /* Results go to slots 0..n-1, which may be locals still referenced by
+     * other results: with several results, route references through their
+     * own stack slots first.  The compile-time stack is left untouched as
+     * this may be a conditional path (br_if, br_table trampoline). */
+    for (uint32_t i = 0; i < n; i++) {
+      const sval *v = &c->stack[first + i];
+      if (n > 1 && v->slot < c->stack_base)
+        emit_mov(c, canon(c, first + i), v->slot, v->type);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      const sval *v = &c->stack[first + i];
+      uint32_t from = n > 1 && v->slot < c->stack_base ? canon(c, first + i) : v->slot;
+      if (from != i)
+        emit_mov(c, i, from, v->type);
+    }
     return;
   }
   uint32_t base = canon(c, f->height);
