@@ -375,8 +375,8 @@ static int report_instantiate_error(const struct run_options *o, const ew_error 
     return EXIT_WASM_TRAP;
   }
   const char *why = e->kind == EW_ERR_LINK ? wasi_link_error(wasi) : "";
-  log_error("wasm run: instantiate `%s`: %s: %s%s%s", o->module_path, error_kind_name(e->kind),
-            e->message, *why ? " (" : "", *why ? why : "");
+  log_error("wasm run: instantiate `%s`: %s: %s%s%s%s", o->module_path, error_kind_name(e->kind),
+            e->message, *why ? " (" : "", why, *why ? ")" : "");
   return EXIT_WASM_RUN_ERROR;
 }
 
