@@ -8,6 +8,7 @@
 #define EDGECR_CLI_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -27,6 +28,10 @@ typedef int (*cli_command_fn)(struct edgecr_global *g, int argc, char **argv);
 int cli_fail(edgecr_error_t *err);
 /* Usage error for a subcommand: message + hint, returns 1 (runc's code). */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Receive a pty master on sock and relay it to our stdio until pid exits
+ * (run/exec with a terminal and no --console-socket). */
+int cli_relay_terminal(int sock, pid_t pid);
 
 /* Lifecycle (runc-compatible), src/cli/cmd_lifecycle.c and friends. */
 int cmd_create(struct edgecr_global *g, int argc, char **argv);

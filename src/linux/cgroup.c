@@ -1,0 +1,1189 @@
+/* cgroup.c - discovery of the cgroup layout, creation/removal of a
+ * container's cgroups, and the resource files (v1 and v2 spellings). */
+#include "cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+/* ---- layout ---------------------------------------------------------- */
+
+static struct cgroup_layout *cached_layout;
+
+static bool file_exists(const char *dir, const char *name)
+{
+  cleanup_free char *p = xasprintf("%s/%s", dir, name);
+  return access(p, F_OK) == 0;
+}
+
+static char *read_trimmed(const char *path)
+{
+  char *s = NULL;
+  if (read_all_file(path, &s, NULL) < 0)
+    return NULL;
+  size_t n = strlen(s);
+  while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+    s[--n] = '\0';
+  return s;
+}
+
+int cgroup_layout_get(struct cgroup_layout **out, edgecr_error_t *err)
+{
+  if (cached_layout != NULL) {
+    *out = cached_layout;
+    return 0;
+  }
+  const char *root = getenv("EDGECR_CGROUP_ROOT");
+  if (root == NULL || *root == '\0')
+    root = "/sys/fs/cgroup";
+  struct cgroup_layout *l = xmalloc0(sizeof *l);
+  l->root = xstrdup(root);
+  if (file_exists(root, "cgroup.controllers")) {
+    l->v2_only = true;
+    l->unified = xstrdup(root);
+  } else {
+    DIR *d = opendir(root);
+    if (d == NULL) {
+      free(l->root);
+      free(l);
+      return edgecr_error_make(err, errno, "cgroups: open `%s`", root);
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && l->n_v1 < CGROUP_MAX_HIERARCHIES) {
+      if (de->d_name[0] == '.')
+        continue;
+      cleanup_free char *dir = xasprintf("%s/%s", root, de->d_name);
+      struct stat st;
+      if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        continue; /* symlinks such as cpu -> cpu,cpuacct name a hierarchy twice */
+      if (strcmp(de->d_name, "unified") == 0 && file_exists(dir, "cgroup.controllers")) {
+        l->unified = xstrdup(dir);
+        continue;
+      }
+      if (!file_exists(dir, "cgroup.procs"))
+        continue;
+      l->v1_names[l->n_v1] = xstrdup(strcmp(de->d_name, "systemd") == 0 ? "name=systemd" : de->d_name);
+      l->v1_mounts[l->n_v1] = xstrdup(dir);
+      l->n_v1++;
+    }
+    closedir(d);
+    if (l->n_v1 == 0 && l->unified == NULL) {
+      free(l->root);
+      free(l);
+      return edgecr_error_make(err, ENOENT, "cgroups: no cgroup hierarchy found under `%s`", root);
+    }
+  }
+  if (l->unified != NULL) {
+    cleanup_free char *p = xasprintf("%s/cgroup.controllers", l->unified);
+    l->v2_controllers = read_trimmed(p);
+    if (l->v2_controllers == NULL)
+      l->v2_controllers = xstrdup("");
+  }
+  cached_layout = l;
+  *out = l;
+  return 0;
+}
+
+const char *cgroup_mode_name(const struct cgroup_layout *l)
+{
+  if (l->v2_only)
+    return "v2";
+  return l->unified ? "hybrid" : "v1";
+}
+
+/* Is `ctrl` in a list of names separated by commas (v1 mount names) or
+ * spaces (cgroup.controllers)? */
+static bool name_has(const char *names, const char *ctrl)
+{
+  size_t n = strlen(ctrl);
+  for (const char *p = names; *p;) {
+    const char *e = strpbrk(p, ", ");
+    size_t len = e ? (size_t) (e - p) : strlen(p);
+    if (len == n && strncmp(p, ctrl, n) == 0)
+      return true;
+    if (!e)
+      break;
+    p = e + 1;
+  }
+  return false;
+}
+
+static const char *v1_mount_of(const struct cgroup_layout *l, const char *ctrl)
+{
+  for (size_t i = 0; i < l->n_v1; i++)
+    if (name_has(l->v1_names[i], ctrl))
+      return l->v1_mounts[i];
+  return NULL;
+}
+
+static bool v2_has(const struct cgroup_layout *l, const char *ctrl)
+{
+  if (l->unified == NULL)
+    return false;
+  if (l->v2_only && (strcmp(ctrl, "freezer") == 0 || strcmp(ctrl, "devices") == 0))
+    return true; /* built into cgroup2 core (cgroup.freeze) and BPF */
+  return name_has(l->v2_controllers, ctrl);
+}
+
+int cgroup_resolve_path(const char *cgroups_path, const char *id, bool systemd, char **out,
+                        edgecr_error_t *err)
+{
+  if (systemd || (cgroups_path && strchr(cgroups_path, ':') && cgroups_path[0] != '/')) {
+    if (access("/run/systemd/system", F_OK) < 0)
+      return edgecr_error_make(err, ENOTSUP,
+                               "systemd cgroup driver requested (--systemd-cgroup or a `slice:prefix:name` "
+                               "cgroupsPath) but systemd is not running on this host; use a path like `/edgecr/%s`",
+                               id);
+    return edgecr_error_make(err, ENOTSUP, "the systemd cgroup driver is not supported by edgecr yet");
+  }
+  if (cgroups_path == NULL || *cgroups_path == '\0')
+    *out = xasprintf("/edgecr/%s", id);
+  else if (cgroups_path[0] == '/')
+    *out = xstrdup(cgroups_path);
+  else
+    *out = xasprintf("/edgecr/%s", cgroups_path);
+  if (strstr(*out, "/../") || str_has_suffix(*out, "/..")) {
+    free(*out);
+    *out = NULL;
+    return edgecr_error_make(err, EINVAL, "linux.cgroupsPath `%s` must not contain `..`", cgroups_path);
+  }
+  return 0;
+}
+
+/* Directory of `path` in the hierarchy holding `ctrl`; NULL if none. */
+static char *ctrl_dir(const struct cgroup_layout *l, const char *ctrl, const char *path, bool *is_v2)
+{
+  const char *m = l->v2_only ? NULL : v1_mount_of(l, ctrl);
+  if (m != NULL) {
+    *is_v2 = false;
+    return xasprintf("%s%s", m, path);
+  }
+  if (v2_has(l, ctrl)) {
+    *is_v2 = true;
+    return xasprintf("%s%s", l->unified, path);
+  }
+  return NULL;
+}
+
+/* ---- resources ------------------------------------------------------- */
+
+struct rw {
+  const struct cgroup_layout *l;
+  const char *path;
+  bool dry;
+  const char *file;
+  edgecr_error_t *err;
+};
+
+static int field_error(struct rw *w, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int field_error(struct rw *w, const char *field, const char *fmt, ...)
+{
+  cleanup_free char *why = NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(&why, fmt, ap) < 0)
+    why = NULL;
+  va_end(ap);
+  return edgecr_error_make(w->err, EINVAL, "%s: `linux.resources.%s`: %s", w->file, field, why ? why : "invalid");
+}
+
+/* Write value to <ctrl hierarchy>/<path>/<file>, choosing the v1 or v2 file
+ * name.  In dry mode only the controller's presence is checked. */
+static int put(struct rw *w, const char *ctrl, const char *field, const char *v1file, const char *v2file,
+               const char *value)
+{
+  bool is_v2 = false;
+  cleanup_free char *dir = ctrl_dir(w->l, ctrl, w->path, &is_v2);
+  if (dir == NULL)
+    return field_error(w, field, "the `%s` cgroup controller is not available on this host (%s cgroups)", ctrl,
+                       cgroup_mode_name(w->l));
+  const char *fname = is_v2 ? v2file : v1file;
+  if (fname == NULL)
+    return field_error(w, field, "not supported on cgroup %s", is_v2 ? "v2" : "v1");
+  if (w->dry)
+    return 0;
+  cleanup_free char *p = xasprintf("%s/%s", dir, fname);
+  if (write_file(p, value, strlen(value), w->err) < 0)
+    return edgecr_error_wrap(w->err, "linux.resources.%s", field);
+  return 0;
+}
+
+static int get_num(struct rw *w, json_t *o, const char *key, const char *field, bool allow_negative,
+                   long long *out)
+{
+  json_t *v = json_object_get(o, key);
+  if (v == NULL || json_is_null(v))
+    return 0;
+  if (json_is_real(v) && !allow_negative && json_real_value(v) >= 9.2e18) {
+    *out = -1; /* "unlimited" written as 2^64-1 by some clients */
+    return 1;
+  }
+  if (!json_is_integer(v))
+    return field_error(w, field, "must be an integer");
+  *out = json_integer_value(v);
+  if (!allow_negative && *out < 0)
+    return field_error(w, field, "must not be negative");
+  return 1;
+}
+
+static json_t *sub(struct rw *w, json_t *o, const char *key, int *rc)
+{
+  json_t *v = json_object_get(o, key);
+  *rc = 0;
+  if (v == NULL || json_is_null(v))
+    return NULL;
+  if (!json_is_object(v)) {
+    *rc = field_error(w, key, "must be an object");
+    return NULL;
+  }
+  return v;
+}
+
+static int apply_memory(struct rw *w, json_t *res)
+{
+  int rc;
+  json_t *m = sub(w, res, "memory", &rc);
+  if (rc < 0 || m == NULL)
+    return rc;
+  long long limit = 0, swap = 0, resv = 0, swappiness = 0;
+  int has_limit, has_swap, has_resv, has_swappiness;
+  if ((has_limit = get_num(w, m, "limit", "memory.limit", true, &limit)) < 0 ||
+      (has_swap = get_num(w, m, "swap", "memory.swap", true, &swap)) < 0 ||
+      (has_resv = get_num(w, m, "reservation", "memory.reservation", true, &resv)) < 0 ||
+      (has_swappiness = get_num(w, m, "swappiness", "memory.swappiness", false, &swappiness)) < 0)
+    return -1;
+  bool dis_oom = false;
+  json_t *d = json_object_get(m, "disableOOMKiller");
+  if (d != NULL && !json_is_null(d)) {
+    if (!json_is_boolean(d))
+      return field_error(w, "memory.disableOOMKiller", "must be true or false");
+    dis_oom = json_is_true(d);
+  }
+  if (has_swap && has_limit && swap > 0 && limit > 0 && swap < limit)
+    return field_error(w, "memory.swap", "memory+swap limit %lld is below the memory limit %lld", swap, limit);
+  if (has_swappiness && swappiness > 100)
+    return field_error(w, "memory.swappiness", "must be 0..100");
+  char buf[64];
+  bool v2 = false;
+  cleanup_free char *dir = ctrl_dir(w->l, "memory", w->path, &v2);
+  if (has_limit) {
+    snprintf(buf, sizeof buf, "%lld", limit);
+    if (v2 && limit < 0)
+      strcpy(buf, "max");
+    if (put(w, "memory", "memory.limit", "memory.limit_in_bytes", "memory.max", buf) < 0)
+      return -1;
+  }
+  if (has_swap) {
+    /* v1 memsw is memory+swap; v2 swap.max is swap alone. */
+    long long v = swap;
+    if (v2 && swap > 0 && has_limit && limit > 0)
+      v = swap - limit;
+    snprintf(buf, sizeof buf, "%lld", v);
+    if (v2 && swap < 0)
+      strcpy(buf, "max");
+    bool has_memsw = dir && (v2 || file_exists(dir, "memory.memsw.limit_in_bytes") || w->dry);
+    if (!has_memsw && !v2) {
+      log_warning("linux.resources.memory.swap ignored: swap accounting is off on this host");
+    } else if (put(w, "memory", "memory.swap", "memory.memsw.limit_in_bytes", "memory.swap.max", buf) < 0) {
+      return -1;
+    }
+  }
+  if (has_resv) {
+    snprintf(buf, sizeof buf, "%lld", resv);
+    if (v2 && resv < 0)
+      strcpy(buf, "max");
+    if (put(w, "memory", "memory.reservation", "memory.soft_limit_in_bytes", "memory.low", buf) < 0)
+      return -1;
+  }
+  if (has_swappiness) {
+    snprintf(buf, sizeof buf, "%lld", swappiness);
+    if (put(w, "memory", "memory.swappiness", "memory.swappiness", NULL, buf) < 0)
+      return -1;
+  }
+  if (dis_oom && put(w, "memory", "memory.disableOOMKiller", "memory.oom_control", NULL, "1") < 0)
+    return -1;
+  return 0;
+}
+
+static int apply_cpu(struct rw *w, json_t *res)
+{
+  int rc;
+  json_t *c = sub(w, res, "cpu", &rc);
+  if (rc < 0 || c == NULL)
+    return rc;
+  long long shares = 0, quota = 0, period = 0, rt_runtime = 0, rt_period = 0, burst = 0;
+  int hs, hq, hp, hrr, hrp, hb;
+  if ((hs = get_num(w, c, "shares", "cpu.shares", false, &shares)) < 0 ||
+      (hq = get_num(w, c, "quota", "cpu.quota", true, &quota)) < 0 ||
+      (hp = get_num(w, c, "period", "cpu.period", false, &period)) < 0 ||
+      (hrr = get_num(w, c, "realtimeRuntime", "cpu.realtimeRuntime", true, &rt_runtime)) < 0 ||
+      (hrp = get_num(w, c, "realtimePeriod", "cpu.realtimePeriod", false, &rt_period)) < 0 ||
+      (hb = get_num(w, c, "burst", "cpu.burst", false, &burst)) < 0)
+    return -1;
+  const char *cpus = NULL, *mems = NULL;
+  json_t *v;
+  if ((v = json_object_get(c, "cpus")) && !json_is_null(v)) {
+    if (!json_is_string(v))
+      return field_error(w, "cpu.cpus", "must be a string like \"0-1\"");
+    cpus = json_string_value(v);
+  }
+  if ((v = json_object_get(c, "mems")) && !json_is_null(v)) {
+    if (!json_is_string(v))
+      return field_error(w, "cpu.mems", "must be a string like \"0\"");
+    mems = json_string_value(v);
+  }
+  if (hp && (period < 1000 || period > 1000000))
+    return field_error(w, "cpu.period", "%lld us is outside the kernel's range 1000..1000000", period);
+  if (hq && quota > 0 && quota < 1000)
+    return field_error(w, "cpu.quota", "%lld us is below the kernel's minimum of 1000", quota);
+  if (hrr && hrp && rt_runtime > rt_period)
+    return field_error(w, "cpu.realtimeRuntime", "%lld us exceeds realtimePeriod %lld us", rt_runtime, rt_period);
+  char buf[64];
+  bool v2 = false;
+  cleanup_free char *dir = ctrl_dir(w->l, "cpu", w->path, &v2);
+  if (hs && shares > 0) {
+    if (v2)
+      snprintf(buf, sizeof buf, "%llu", 1 + ((unsigned long long) (shares < 2 ? 2 : shares) - 2) * 9999 / 262142);
+    else
+      snprintf(buf, sizeof buf, "%lld", shares);
+    if (put(w, "cpu", "cpu.shares", "cpu.shares", "cpu.weight", buf) < 0)
+      return -1;
+  }
+  if (v2 && (hq || hp)) {
+    if (hq && quota > 0)
+      snprintf(buf, sizeof buf, "%lld %lld", quota, hp ? period : 100000);
+    else
+      snprintf(buf, sizeof buf, "max %lld", hp ? period : 100000);
+    if (put(w, "cpu", "cpu.quota", NULL, "cpu.max", buf) < 0)
+      return -1;
+  } else {
+    if (hp) {
+      snprintf(buf, sizeof buf, "%lld", period);
+      if (put(w, "cpu", "cpu.period", "cpu.cfs_period_us", NULL, buf) < 0)
+        return -1;
+    }
+    if (hq) {
+      snprintf(buf, sizeof buf, "%lld", quota <= 0 ? -1 : quota);
+      if (put(w, "cpu", "cpu.quota", "cpu.cfs_quota_us", NULL, buf) < 0)
+        return -1;
+    }
+  }
+  if (hb) {
+    snprintf(buf, sizeof buf, "%lld", burst);
+    if (put(w, "cpu", "cpu.burst", "cpu.cfs_burst_us", "cpu.max.burst", buf) < 0)
+      return -1;
+  }
+  /* realtimeRuntime/Period are applied by the real-time budget code. */
+  if ((hrr || hrp) && v2)
+    return field_error(w, "cpu.realtimeRuntime", "real-time group budgets need the cgroup v1 cpu controller "
+                                                 "(CONFIG_RT_GROUP_SCHED has no cgroup v2 interface)");
+  if (cpus && put(w, "cpuset", "cpu.cpus", "cpuset.cpus", "cpuset.cpus", cpus) < 0)
+    return -1;
+  if (mems && put(w, "cpuset", "cpu.mems", "cpuset.mems", "cpuset.mems", mems) < 0)
+    return -1;
+  return 0;
+}
+
+static int apply_pids(struct rw *w, json_t *res)
+{
+  int rc;
+  json_t *p = sub(w, res, "pids", &rc);
+  if (rc < 0 || p == NULL)
+    return rc;
+  long long limit;
+  int h = get_num(w, p, "limit", "pids.limit", true, &limit);
+  if (h <= 0)
+    return h;
+  char buf[32];
+  if (limit <= 0)
+    strcpy(buf, "max");
+  else
+    snprintf(buf, sizeof buf, "%lld", limit);
+  return put(w, "pids", "pids.limit", "pids.max", "pids.max", buf);
+}
+
+static int apply_device_list(struct rw *w, json_t *arr, const char *field, const char *v1file,
+                             const char *v2file, bool weight)
+{
+  if (!json_is_array(arr))
+    return field_error(w, field, "must be an array");
+  for (size_t i = 0; i < json_array_size(arr); i++) {
+    json_t *e = json_array_get(arr, i);
+    cleanup_free char *f = xasprintf("%s[%zu]", field, i);
+    long long maj, min, val;
+    if (!json_is_object(e))
+      return field_error(w, f, "must be an object");
+    if (get_num(w, e, "major", f, false, &maj) <= 0 || get_num(w, e, "minor", f, false, &min) <= 0)
+      return edgecr_error_errno(w->err) ? -1 : field_error(w, f, "needs major and minor");
+    if (get_num(w, e, weight ? "weight" : "rate", f, false, &val) <= 0)
+      return edgecr_error_errno(w->err) ? -1 : field_error(w, f, "needs %s", weight ? "weight" : "rate");
+    char buf[96];
+    snprintf(buf, sizeof buf, "%lld:%lld %lld", maj, min, val);
+    if (put(w, "blkio", f, v1file, v2file, buf) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int apply_blkio(struct rw *w, json_t *res)
+{
+  int rc;
+  json_t *b = sub(w, res, "blockIO", &rc);
+  if (rc < 0 || b == NULL)
+    return rc;
+  long long weight;
+  int h = get_num(w, b, "weight", "blockIO.weight", false, &weight);
+  if (h < 0)
+    return -1;
+  bool v2 = false;
+  cleanup_free char *dir = ctrl_dir(w->l, "blkio", w->path, &v2);
+  if (dir == NULL && (v2_has(w->l, "io"))) {
+    free(dir);
+    dir = NULL;
+  }
+  if (h) {
+    if (weight < 10 || weight > 1000)
+      return field_error(w, "blockIO.weight", "must be 10..1000");
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", weight);
+    /* Kernels with BFQ expose blkio.bfq.weight instead of blkio.weight. */
+    const char *f = "blkio.weight";
+    if (dir && !w->dry && !file_exists(dir, "blkio.weight") && file_exists(dir, "blkio.bfq.weight"))
+      f = "blkio.bfq.weight";
+    if (dir && !w->dry && !file_exists(dir, f)) {
+      log_warning("linux.resources.blockIO.weight ignored: no proportional I/O scheduler on this host");
+    } else if (put(w, "blkio", "blockIO.weight", f, "io.weight", buf) < 0) {
+      return -1;
+    }
+  }
+  static const struct { const char *key, *v1, *v2; bool weight; } lists[] = {
+    {"weightDevice", "blkio.weight_device", "io.weight", true},
+    {"throttleReadBpsDevice", "blkio.throttle.read_bps_device", NULL, false},
+    {"throttleWriteBpsDevice", "blkio.throttle.write_bps_device", NULL, false},
+    {"throttleReadIOPSDevice", "blkio.throttle.read_iops_device", NULL, false},
+    {"throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", NULL, false},
+  };
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+    json_t *a = json_object_get(b, lists[i].key);
+    if (a == NULL || json_is_null(a))
+      continue;
+    cleanup_free char *f = xasprintf("blockIO.%s", lists[i].key);
+    if (apply_device_list(w, a, f, lists[i].v1, lists[i].v2, lists[i].weight) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int apply_hugetlb(struct rw *w, json_t *res)
+{
+  json_t *arr = json_object_get(res, "hugepageLimits");
+  if (arr == NULL || json_is_null(arr))
+    return 0;
+  if (!json_is_array(arr))
+    return field_error(w, "hugepageLimits", "must be an array");
+  for (size_t i = 0; i < json_array_size(arr); i++) {
+    json_t *e = json_array_get(arr, i);
+    cleanup_free char *f = xasprintf("hugepageLimits[%zu]", i);
+    const char *size = json_string_value(json_object_get(e, "pageSize"));
+    long long limit;
+    if (size == NULL)
+      return field_error(w, f, "needs pageSize, a string like \"2MB\"");
+    if (get_num(w, e, "limit", f, false, &limit) <= 0)
+      return edgecr_error_errno(w->err) ? -1 : field_error(w, f, "needs limit");
+    cleanup_free char *v1 = xasprintf("hugetlb.%s.limit_in_bytes", size);
+    cleanup_free char *v2 = xasprintf("hugetlb.%s.max", size);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", limit);
+    if (!w->dry) {
+      bool is_v2;
+      cleanup_free char *dir = ctrl_dir(w->l, "hugetlb", w->path, &is_v2);
+      if (dir && !file_exists(dir, is_v2 ? v2 : v1))
+        return field_error(w, f, "page size `%s` is not supported by this host", size);
+    }
+    if (put(w, "hugetlb", f, v1, v2, buf) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Device cgroup rules (v1 files; v2 would need an eBPF program). */
+static int apply_devices(struct rw *w, json_t *res)
+{
+  json_t *arr = json_object_get(res, "devices");
+  if (arr == NULL || json_is_null(arr))
+    return 0;
+  if (!json_is_array(arr))
+    return field_error(w, "devices", "must be an array");
+  if (w->l->v2_only)
+    return field_error(w, "devices", "device rules on a pure cgroup v2 host need an eBPF device program, "
+                                     "which edgecr does not implement yet");
+  for (size_t i = 0; i < json_array_size(arr); i++) {
+    json_t *e = json_array_get(arr, i);
+    cleanup_free char *f = xasprintf("devices[%zu]", i);
+    if (!json_is_object(e))
+      return field_error(w, f, "must be an object");
+    json_t *allow = json_object_get(e, "allow");
+    if (!json_is_boolean(allow))
+      return field_error(w, f, "needs `allow`: true or false");
+    const char *type = json_string_value(json_object_get(e, "type"));
+    if (type == NULL)
+      type = "a";
+    if (strlen(type) != 1 || strchr("acb", type[0]) == NULL)
+      return field_error(w, f, "type must be a, c or b");
+    const char *access = json_string_value(json_object_get(e, "access"));
+    if (access == NULL || *access == '\0')
+      access = "rwm";
+    if (strspn(access, "rwm") != strlen(access))
+      return field_error(w, f, "access must be made of r, w, m");
+    long long maj = -1, min = -1;
+    if (get_num(w, e, "major", f, true, &maj) < 0 || get_num(w, e, "minor", f, true, &min) < 0)
+      return -1;
+    char ma[24], mi[24], rule[80];
+    if (maj < 0) strcpy(ma, "*"); else snprintf(ma, sizeof ma, "%lld", maj);
+    if (min < 0) strcpy(mi, "*"); else snprintf(mi, sizeof mi, "%lld", min);
+    if (type[0] == 'a')
+      snprintf(rule, sizeof rule, "a");
+    else
+      snprintf(rule, sizeof rule, "%s %s:%s %s", type, ma, mi, access);
+    if (put(w, "devices", f, json_is_true(allow) ? "devices.allow" : "devices.deny", NULL, rule) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Devices every container may use, whatever its rules (the spec's default
+ * devices plus the pty multiplexer and its slaves). */
+static const char *const default_device_rules[] = {
+  "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+  "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+};
+
+static int apply_default_devices(struct rw *w)
+{
+  if (w->dry || w->l->v2_only || v1_mount_of(w->l, "devices") == NULL)
+    return 0;
+  for (size_t i = 0; i < sizeof default_device_rules / sizeof default_device_rules[0]; i++)
+    if (put(w, "devices", "devices", "devices.allow", NULL, default_device_rules[i]) < 0)
+      return -1;
+  return 0;
+}
+
+static int apply_network(struct rw *w, json_t *res)
+{
+  int rc;
+  json_t *n = sub(w, res, "network", &rc);
+  if (rc < 0 || n == NULL)
+    return rc;
+  long long classid;
+  int h = get_num(w, n, "classID", "network.classID", false, &classid);
+  if (h < 0)
+    return -1;
+  if (h) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", classid);
+    if (put(w, "net_cls", "network.classID", "net_cls.classid", NULL, buf) < 0)
+      return -1;
+  }
+  json_t *prios = json_object_get(n, "priorities");
+  for (size_t i = 0; json_is_array(prios) && i < json_array_size(prios); i++) {
+    json_t *e = json_array_get(prios, i);
+    const char *name = json_string_value(json_object_get(e, "name"));
+    long long prio;
+    cleanup_free char *f = xasprintf("network.priorities[%zu]", i);
+    if (name == NULL || get_num(w, e, "priority", f, false, &prio) <= 0)
+      return edgecr_error_errno(w->err) ? -1 : field_error(w, f, "needs name and priority");
+    cleanup_free char *buf = xasprintf("%s %lld", name, prio);
+    if (put(w, "net_prio", f, "net_prio.ifpriomap", NULL, buf) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int apply_unified(struct rw *w, json_t *res)
+{
+  json_t *u = json_object_get(res, "unified");
+  if (u == NULL || json_is_null(u))
+    return 0;
+  if (!json_is_object(u))
+    return field_error(w, "unified", "must be an object of file: value strings");
+  if (w->l->unified == NULL)
+    return field_error(w, "unified", "needs a cgroup v2 hierarchy, and this host has none");
+  const char *k;
+  json_t *v;
+  json_object_foreach(u, k, v) {
+    cleanup_free char *f = xasprintf("unified.%s", k);
+    if (!json_is_string(v))
+      return field_error(w, f, "must be a string");
+    if (strchr(k, '/') || k[0] == '.')
+      return field_error(w, f, "not a cgroup file name");
+    if (w->dry)
+      continue;
+    cleanup_free char *p = xasprintf("%s%s/%s", w->l->unified, w->path, k);
+    if (write_file(p, json_string_value(v), strlen(json_string_value(v)), w->err) < 0)
+      return edgecr_error_wrap(w->err, "linux.resources.%s", f);
+  }
+  return 0;
+}
+
+static int apply_all(struct rw *w, json_t *res)
+{
+  if (res == NULL)
+    return apply_default_devices(w);
+  if (!json_is_object(res))
+    return edgecr_error_make(w->err, EINVAL, "%s: `linux.resources`: must be an object", w->file);
+  if (apply_devices(w, res) < 0 || apply_default_devices(w) < 0)
+    return -1;
+  if (apply_memory(w, res) < 0 || apply_cpu(w, res) < 0 || apply_pids(w, res) < 0 ||
+      apply_blkio(w, res) < 0 || apply_hugetlb(w, res) < 0 || apply_network(w, res) < 0 ||
+      apply_unified(w, res) < 0)
+    return -1;
+  return 0;
+}
+
+int cgroup_resources_validate(const struct cgroup_layout *l, json_t *resources, const char *file,
+                              edgecr_error_t *err)
+{
+  struct rw w = {.l = l, .path = "/", .dry = true, .file = file, .err = err};
+  return apply_all(&w, resources);
+}
+
+/* ---- hierarchy directories ------------------------------------------- */
+
+/* v1 cpuset: a new cgroup starts with empty cpus/mems and refuses tasks, so
+ * copy the parent's values down each level we create. */
+static int cpuset_inherit(const char *mount, const char *path, edgecr_error_t *err)
+{
+  cleanup_free char *cur = xstrdup(mount);
+  cleanup_free char *rest = xstrdup(path);
+  char *save = NULL;
+  for (char *tok = strtok_r(rest, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+    char *child = xasprintf("%s/%s", cur, tok);
+    for (int i = 0; i < 2; i++) {
+      const char *f = i == 0 ? "cpuset.cpus" : "cpuset.mems";
+      cleanup_free char *cp = xasprintf("%s/%s", child, f);
+      cleanup_free char *mine = read_trimmed(cp);
+      if (mine != NULL && *mine != '\0')
+        continue;
+      cleanup_free char *pp = xasprintf("%s/%s", cur, f);
+      cleanup_free char *parent = read_trimmed(pp);
+      if (parent != NULL && write_file(cp, parent, strlen(parent), err) < 0) {
+        free(child);
+        return -1;
+      }
+    }
+    free(cur);
+    cur = child;
+  }
+  return 0;
+}
+
+/* Enable controllers down a v2 path so the leaf can use them. */
+static void v2_enable_controllers(const struct cgroup_layout *l, const char *path)
+{
+  if (l->v2_controllers == NULL || *l->v2_controllers == '\0')
+    return;
+  cleanup_free char *ctrls = xstrdup(l->v2_controllers);
+  cleanup_free char *enable = xstrdup("");
+  char *save = NULL;
+  for (char *t = strtok_r(ctrls, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+    /* On hybrid hosts a controller also bound to v1 cannot be enabled. */
+    if (!l->v2_only && v1_mount_of(l, t) != NULL)
+      continue;
+    char *n = xasprintf("%s%s+%s", enable, *enable ? " " : "", t);
+    free(enable);
+    enable = n;
+  }
+  if (*enable == '\0')
+    return;
+  cleanup_free char *cur = xstrdup(l->unified);
+  cleanup_free char *rest = xstrdup(path);
+  char *save2 = NULL;
+  char *tok = strtok_r(rest, "/", &save2);
+  while (tok != NULL) {
+    char *next = strtok_r(NULL, "/", &save2);
+    cleanup_free char *sc = xasprintf("%s/cgroup.subtree_control", cur);
+    /* Each controller separately: one refused must not block the others. */
+    cleanup_free char *list = xstrdup(enable);
+    char *s3 = NULL;
+    for (char *c = strtok_r(list, " ", &s3); c; c = strtok_r(NULL, " ", &s3))
+      (void) write_file(sc, c, strlen(c), NULL);
+    char *child = xasprintf("%s/%s", cur, tok);
+    free(cur);
+    cur = child;
+    tok = next;
+  }
+}
+
+static int for_each_dir(const struct cgroup_layout *l, const char *path,
+                        int (*fn)(const char *mount, const char *dir, bool v2, void *ud), void *ud)
+{
+  int ret = 0;
+  for (size_t i = 0; i < l->n_v1; i++) {
+    cleanup_free char *d = xasprintf("%s%s", l->v1_mounts[i], path);
+    if (fn(l->v1_mounts[i], d, false, ud) < 0)
+      ret = -1;
+  }
+  if (l->unified != NULL) {
+    cleanup_free char *d = xasprintf("%s%s", l->unified, path);
+    if (fn(l->unified, d, true, ud) < 0)
+      ret = -1;
+  }
+  return ret;
+}
+
+struct mk_ctx {
+  const char *path;
+  pid_t pid;
+  edgecr_error_t *err;
+  bool unified_optional; /* hybrid: the v2 tree is best effort */
+};
+
+static int mk_one(const char *mount, const char *dir, bool v2, void *ud)
+{
+  struct mk_ctx *c = ud;
+  if (v2 && c->unified_optional) {
+    edgecr_error_t ignore = NULL;
+    if (mkdir_p(dir, 0755, &ignore) < 0) {
+      edgecr_error_release(&ignore);
+      return 0;
+    }
+    return 0;
+  }
+  if (mkdir_p(dir, 0755, c->err) < 0)
+    return edgecr_error_wrap(c->err, "cgroup");
+  if (!v2 && str_has_suffix(mount, "/cpuset"))
+    return cpuset_inherit(mount, c->path, c->err);
+  (void) mount;
+  return 0;
+}
+
+static int enter_one(const char *mount, const char *dir, bool v2, void *ud)
+{
+  struct mk_ctx *c = ud;
+  (void) mount;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%d", (int) c->pid);
+  cleanup_free char *p = xasprintf("%s/cgroup.procs", dir);
+  if (v2 && c->unified_optional) {
+    (void) write_file(p, buf, strlen(buf), NULL);
+    return 0;
+  }
+  if (write_file(p, buf, strlen(buf), c->err) < 0)
+    return edgecr_error_wrap(c->err, "cgroup: add process %d", (int) c->pid);
+  return 0;
+}
+
+int cgroup_enter(const struct cgroup_layout *l, const char *path, pid_t pid, edgecr_error_t *err)
+{
+  struct mk_ctx c = {.path = path, .pid = pid, .err = err, .unified_optional = !l->v2_only};
+  return for_each_dir(l, path, enter_one, &c);
+}
+
+/* ---- real-time budgets (CONFIG_RT_GROUP_SCHED, v1 cpu controller) ----- */
+
+static long long read_ll(const char *dir, const char *f)
+{
+  cleanup_free char *p = xasprintf("%s/%s", dir, f);
+  cleanup_free char *s = read_trimmed(p);
+  long long v;
+  if (s == NULL || parse_int64(s, &v) < 0)
+    return -2;
+  return v;
+}
+
+static int write_ll(const char *dir, const char *f, long long v, edgecr_error_t *err)
+{
+  char buf[32];
+  snprintf(buf, sizeof buf, "%lld", v);
+  cleanup_free char *p = xasprintf("%s/%s", dir, f);
+  return write_file(p, buf, strlen(buf), err);
+}
+
+/* Give the leaf `runtime` us every `period` us.  Each ancestor we pass needs
+ * at least as much bandwidth as it hands down, so it is raised first (top
+ * down); what was added is recorded in `grants` for cgroup_destroy. */
+static int rt_budget_apply(const struct cgroup_layout *l, const char *path, long long runtime, long long period,
+                           json_t *grants, edgecr_error_t *err)
+{
+  const char *mount = v1_mount_of(l, "cpu");
+  if (mount == NULL || l->v2_only)
+    return edgecr_error_make(err, ENOTSUP, "real-time budget: no cgroup v1 cpu controller on this host");
+  if (read_ll(mount, "cpu.rt_runtime_us") == -2)
+    return 0; /* kernel without CONFIG_RT_GROUP_SCHED: SCHED_FIFO needs no group budget */
+  long long root_period = read_ll(mount, "cpu.rt_period_us");
+  cleanup_free char *rest = xstrdup(path);
+  cleanup_free char *cur = xstrdup(mount);
+  char *save = NULL;
+  char *tok = strtok_r(rest, "/", &save);
+  while (tok != NULL) {
+    char *next = strtok_r(NULL, "/", &save);
+    char *child = xasprintf("%s/%s", cur, tok);
+    free(cur);
+    cur = child;
+    if (next == NULL)
+      break;
+    /* ancestor: add the leaf's bandwidth, scaled to this group's period */
+    long long ap = read_ll(cur, "cpu.rt_period_us");
+    long long ar = read_ll(cur, "cpu.rt_runtime_us");
+    if (ap <= 0)
+      ap = root_period;
+    long long add = (runtime * ap + period - 1) / period;
+    if (write_ll(cur, "cpu.rt_runtime_us", ar + add, err) < 0)
+      return edgecr_error_wrap(err, "real-time budget: cannot raise `%s` from %lld to %lld us per %lld us "
+                                    "(not enough real-time bandwidth left in its parent; see cpu.rt_runtime_us)",
+                               cur + strlen(mount), ar, ar + add, ap);
+    json_t *g = json_object();
+    json_object_set_new(g, "dir", json_string(cur));
+    json_object_set_new(g, "add", json_integer(add));
+    json_array_append_new(grants, g);
+    tok = next;
+  }
+  if (write_ll(cur, "cpu.rt_period_us", period, err) < 0)
+    return edgecr_error_wrap(err, "real-time budget: set period %lld us", period);
+  if (write_ll(cur, "cpu.rt_runtime_us", runtime, err) < 0)
+    return edgecr_error_wrap(err, "real-time budget: cannot give %lld us per %lld us to the container "
+                                  "(the host's real-time bandwidth is exhausted)", runtime, period);
+  return 0;
+}
+
+static void rt_budget_release(json_t *grants)
+{
+  /* bottom-up: the reverse order of rt_budget_apply */
+  for (size_t i = json_array_size(grants); i-- > 0;) {
+    json_t *g = json_array_get(grants, i);
+    const char *dir = json_string_value(json_object_get(g, "dir"));
+    long long add = json_integer_value(json_object_get(g, "add"));
+    if (dir == NULL)
+      continue;
+    long long cur = read_ll(dir, "cpu.rt_runtime_us");
+    if (cur >= add)
+      (void) write_ll(dir, "cpu.rt_runtime_us", cur - add, NULL);
+  }
+}
+
+static bool wants_rt_budget(json_t *resources, const struct oci_process *proc, long long *runtime,
+                            long long *period)
+{
+  json_t *cpu = json_object_get(resources, "cpu");
+  json_t *r = json_object_get(cpu, "realtimeRuntime");
+  json_t *p = json_object_get(cpu, "realtimePeriod");
+  *period = json_is_integer(p) ? json_integer_value(p) : EDGECR_RT_DEFAULT_PERIOD_US;
+  if (json_is_integer(r)) {
+    *runtime = json_integer_value(r);
+    return *runtime > 0;
+  }
+  if (proc != NULL && proc->scheduler.present &&
+      (proc->scheduler.policy == 1 /* SCHED_FIFO */ || proc->scheduler.policy == 2 /* SCHED_RR */)) {
+    *runtime = EDGECR_RT_DEFAULT_RUNTIME_US * *period / EDGECR_RT_DEFAULT_PERIOD_US;
+    return true;
+  }
+  return false;
+}
+
+int cgroup_create(const struct cgroup_layout *l, const char *path, json_t *resources,
+                  const struct oci_process *proc, pid_t pid, json_t **rt_grants, edgecr_error_t *err)
+{
+  struct mk_ctx c = {.path = path, .pid = pid, .err = err, .unified_optional = !l->v2_only};
+  *rt_grants = json_array();
+  if (l->unified != NULL)
+    v2_enable_controllers(l, path);
+  if (for_each_dir(l, path, mk_one, &c) < 0)
+    return -1;
+  struct rw w = {.l = l, .path = path, .dry = false, .file = "config.json", .err = err};
+  if (apply_all(&w, resources) < 0)
+    return -1;
+  long long runtime, period;
+  if (wants_rt_budget(resources, proc, &runtime, &period) &&
+      rt_budget_apply(l, path, runtime, period, *rt_grants, err) < 0)
+    return -1;
+  if (pid > 0 && cgroup_enter(l, path, pid, err) < 0)
+    return -1;
+  return 0;
+}
+
+int cgroup_update(const struct cgroup_layout *l, const char *path, json_t *resources, edgecr_error_t *err)
+{
+  struct rw w = {.l = l, .path = path, .dry = true, .file = "update", .err = err};
+  if (apply_all(&w, resources) < 0)
+    return -1;
+  w.dry = false;
+  if (apply_all(&w, resources) < 0)
+    return -1;
+  json_t *cpu = json_object_get(resources, "cpu");
+  json_t *r = json_object_get(cpu, "realtimeRuntime"), *p = json_object_get(cpu, "realtimePeriod");
+  const char *mount = v1_mount_of(l, "cpu");
+  if ((json_is_integer(r) || json_is_integer(p)) && mount != NULL) {
+    cleanup_free char *dir = xasprintf("%s%s", mount, path);
+    if (json_is_integer(p) && write_ll(dir, "cpu.rt_period_us", json_integer_value(p), err) < 0)
+      return edgecr_error_wrap(err, "update real-time period");
+    if (json_is_integer(r) && write_ll(dir, "cpu.rt_runtime_us", json_integer_value(r), err) < 0)
+      return edgecr_error_wrap(err, "update real-time runtime (the parent group may lack bandwidth)");
+  }
+  return 0;
+}
+
+/* ---- freezer, pids, signals ----------------------------------------- */
+
+static char *freezer_dir(const struct cgroup_layout *l, const char *path, bool *v2)
+{
+  if (!l->v2_only) {
+    const char *m = v1_mount_of(l, "freezer");
+    if (m != NULL) {
+      *v2 = false;
+      return xasprintf("%s%s", m, path);
+    }
+  }
+  if (l->unified != NULL) {
+    *v2 = true;
+    return xasprintf("%s%s", l->unified, path);
+  }
+  return NULL;
+}
+
+int cgroup_freeze(const struct cgroup_layout *l, const char *path, bool freeze, edgecr_error_t *err)
+{
+  bool v2;
+  cleanup_free char *dir = freezer_dir(l, path, &v2);
+  if (dir == NULL)
+    return edgecr_error_make(err, ENOTSUP, "no freezer cgroup on this host");
+  cleanup_free char *f = xasprintf("%s/%s", dir, v2 ? "cgroup.freeze" : "freezer.state");
+  const char *val = v2 ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED");
+  if (write_file(f, val, strlen(val), err) < 0)
+    return -1;
+  /* v1 freezing is asynchronous: wait until the state settles. */
+  for (int i = 0; i < 2000; i++) {
+    if (cgroup_is_frozen(l, path) == freeze)
+      return 0;
+    if (!v2 && freeze && i % 50 == 49)
+      (void) write_file(f, val, strlen(val), NULL);
+    usleep(1000);
+  }
+  return edgecr_error_make(err, ETIMEDOUT, "cgroup `%s` did not %s in time", path, freeze ? "freeze" : "thaw");
+}
+
+bool cgroup_is_frozen(const struct cgroup_layout *l, const char *path)
+{
+  bool v2;
+  cleanup_free char *dir = freezer_dir(l, path, &v2);
+  if (dir == NULL)
+    return false;
+  if (v2) {
+    cleanup_free char *f = xasprintf("%s/cgroup.events", dir);
+    cleanup_free char *s = read_trimmed(f);
+    return s != NULL && strstr(s, "frozen 1") != NULL;
+  }
+  cleanup_free char *f = xasprintf("%s/freezer.state", dir);
+  cleanup_free char *s = read_trimmed(f);
+  return s != NULL && strcmp(s, "FROZEN") == 0;
+}
+
+static char *procs_dir(const struct cgroup_layout *l, const char *path)
+{
+  if (!l->v2_only) {
+    static const char *prefer[] = {"pids", "memory", "freezer", "cpu", "devices"};
+    for (size_t i = 0; i < sizeof prefer / sizeof prefer[0]; i++) {
+      const char *m = v1_mount_of(l, prefer[i]);
+      if (m != NULL)
+        return xasprintf("%s%s", m, path);
+    }
+    if (l->n_v1 > 0)
+      return xasprintf("%s%s", l->v1_mounts[0], path);
+  }
+  return l->unified ? xasprintf("%s%s", l->unified, path) : NULL;
+}
+
+static int read_pids_file(const char *dir, pid_t **pids, size_t *n, size_t *cap)
+{
+  cleanup_free char *f = xasprintf("%s/cgroup.procs", dir);
+  cleanup_free char *s = NULL;
+  if (read_all_file(f, &s, NULL) < 0)
+    return errno == ENOENT ? 0 : -1;
+  for (char *p = s; *p;) {
+    char *e;
+    long v = strtol(p, &e, 10);
+    if (e == p)
+      break;
+    if (*n == *cap) {
+      *cap = *cap ? *cap * 2 : 16;
+      *pids = xrealloc(*pids, *cap * sizeof **pids);
+    }
+    (*pids)[(*n)++] = (pid_t) v;
+    p = e;
+    while (*p == '\n')
+      p++;
+  }
+  return 0;
+}
+
+int cgroup_pids(const struct cgroup_layout *l, const char *path, pid_t **pids, size_t *n, edgecr_error_t *err)
+{
+  cleanup_free char *dir = procs_dir(l, path);
+  *pids = NULL;
+  *n = 0;
+  size_t cap = 0;
+  if (dir == NULL)
+    return edgecr_error_make(err, ENOENT, "no cgroup hierarchy to list processes from");
+  /* Include nested cgroups (containers may create sub-groups). */
+  if (read_pids_file(dir, pids, n, &cap) < 0)
+    return edgecr_error_make(err, errno, "read processes of cgroup `%s`", path);
+  DIR *d = opendir(dir);
+  if (d != NULL) {
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+      if (de->d_type != DT_DIR || de->d_name[0] == '.')
+        continue;
+      cleanup_free char *subpath = xasprintf("%s/%s", path, de->d_name);
+      pid_t *more = NULL;
+      size_t m = 0;
+      if (cgroup_pids(l, subpath, &more, &m, NULL) == 0) {
+        for (size_t i = 0; i < m; i++) {
+          if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *pids = xrealloc(*pids, cap * sizeof **pids);
+          }
+          (*pids)[(*n)++] = more[i];
+        }
+      }
+      free(more);
+    }
+    closedir(d);
+  }
+  return 0;
+}
+
+int cgroup_signal_all(const struct cgroup_layout *l, const char *path, int sig, edgecr_error_t *err)
+{
+  /* Freeze first so no process can fork away from the signal. */
+  bool frozen = cgroup_freeze(l, path, true, NULL) == 0;
+  pid_t *pids = NULL;
+  size_t n = 0;
+  int ret = cgroup_pids(l, path, &pids, &n, err);
+  for (size_t i = 0; ret == 0 && i < n; i++)
+    if (kill(pids[i], sig) < 0 && errno != ESRCH)
+      ret = edgecr_error_make(err, errno, "kill %d", (int) pids[i]);
+  free(pids);
+  if (frozen)
+    (void) cgroup_freeze(l, path, false, NULL);
+  return ret;
+}
+
+/* rmdir the leaf and then the empty parents we may have created (up to the
+ * first directory that still has children or is the hierarchy root). */
+static int rm_one(const char *mount, const char *dir, bool v2, void *ud)
+{
+  (void) v2;
+  edgecr_error_t *err = ud;
+  for (int i = 0; i < 200; i++) {
+    if (rmdir(dir) == 0 || errno == ENOENT)
+      break;
+    if (errno != EBUSY)
+      return edgecr_error_make(err, errno, "remove cgroup `%s`", dir);
+    usleep(2000); /* processes still exiting */
+    if (i == 199)
+      return edgecr_error_make(err, EBUSY, "remove cgroup `%s`: still busy", dir);
+  }
+  /* Remove now-empty ancestors that edgecr owns (below `<mount>/edgecr`). */
+  cleanup_free char *p = xstrdup(dir);
+  cleanup_free char *own = xasprintf("%s/edgecr", mount);
+  for (char *slash = strrchr(p, '/'); slash && slash > p; slash = strrchr(p, '/')) {
+    *slash = '\0';
+    if (strcmp(p, own) == 0 || strlen(p) <= strlen(mount))
+      break;
+    if (!str_has_prefix(p, own))
+      break;
+    if (rmdir(p) < 0)
+      break;
+  }
+  return 0;
+}
+
+int cgroup_destroy(const struct cgroup_layout *l, const char *path, json_t *rt_grants, edgecr_error_t *err)
+{
+  if (path == NULL || *path == '\0' || strcmp(path, "/") == 0)
+    return 0;
+  cleanup_free char *dir = procs_dir(l, path);
+  if (dir != NULL && access(dir, F_OK) == 0) {
+    pid_t *pids = NULL;
+    size_t n = 0;
+    if (cgroup_pids(l, path, &pids, &n, NULL) == 0 && n > 0) {
+      (void) cgroup_freeze(l, path, false, NULL);
+      for (size_t i = 0; i < n; i++)
+        kill(pids[i], SIGKILL);
+      for (int i = 0; i < 500; i++) {
+        free(pids);
+        pids = NULL;
+        if (cgroup_pids(l, path, &pids, &n, NULL) < 0 || n == 0)
+          break;
+        usleep(2000);
+      }
+    }
+    free(pids);
+  }
+  int ret = for_each_dir(l, path, rm_one, err);
+  rt_budget_release(rt_grants);
+  return ret;
+}
+
+/* ---- statistics ------------------------------------------------------ */
+
+static json_t *kv_file(const char *dir, const char *f)
+{
+  cleanup_free char *p = xasprintf("%s/%s", dir, f);
+  cleanup_free char *s = NULL;
+  if (read_all_file(p, &s, NULL) < 0)
+    return NULL;
+  json_t *o = json_object();
+  char *save = NULL;
+  for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *sp = strchr(line, ' ');
+    if (sp == NULL)
+      continue;
+    *sp = '\0';
+    json_object_set_new(o, line, json_integer(strtoll(sp + 1, NULL, 10)));
+  }
+  return o;
+}
+
+int cgroup_stats(const struct cgroup_layout *l, const char *path, json_t **out, edgecr_error_t *err)
+{
+  (void) err;
+  json_t *o = json_object();
+  bool v2;
+  cleanup_free char *mem = ctrl_dir(l, "memory", path, &v2);
+  if (mem) {
+    json_t *m = json_object();
+    json_object_set_new(m, "usage", json_integer(read_ll(mem, v2 ? "memory.current" : "memory.usage_in_bytes")));
+    json_object_set_new(m, "limit", json_integer(read_ll(mem, v2 ? "memory.max" : "memory.limit_in_bytes")));
+    json_object_set_new(m, "max", json_integer(read_ll(mem, v2 ? "memory.peak" : "memory.max_usage_in_bytes")));
+    json_t *st = kv_file(mem, "memory.stat");
+    if (st)
+      json_object_set_new(m, "raw", st);
+    json_object_set_new(o, "memory", m);
+  }
+  cleanup_free char *acct = ctrl_dir(l, "cpuacct", path, &v2);
+  if (acct && !v2) {
+    json_t *c = json_object();
+    json_object_set_new(c, "total", json_integer(read_ll(acct, "cpuacct.usage")));
+    json_object_set_new(c, "user", json_integer(read_ll(acct, "cpuacct.usage_user")));
+    json_object_set_new(c, "kernel", json_integer(read_ll(acct, "cpuacct.usage_sys")));
+    json_object_set_new(o, "cpu", json_pack("{s:o}", "usage", c));
+  }
+  cleanup_free char *pids = ctrl_dir(l, "pids", path, &v2);
+  if (pids) {
+    json_t *p = json_object();
+    json_object_set_new(p, "current", json_integer(read_ll(pids, "pids.current")));
+    json_object_set_new(p, "limit", json_integer(read_ll(pids, "pids.max")));
+    json_object_set_new(o, "pids", p);
+  }
+  *out = o;
+  return 0;
+}

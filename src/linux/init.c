@@ -1,0 +1,230 @@
+/* init.c - the container init: the child of `create`, running inside the
+ * new namespaces.  It builds the filesystem view, sets the process up,
+ * reports READY, then blocks on the exec fifo until `start`, and execs the
+ * container's process.  Errors travel back to the runtime over the sync
+ * socket, so they are printed once, by the runtime. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "hooks.h"
+#include "linux_internal.h"
+#include "mounts.h"
+#include "process.h"
+#include "sync.h"
+#include "util.h"
+
+_Noreturn void init_fail(int sync_fd, edgecr_error_t *err)
+{
+  sync_send(sync_fd, SYNC_ERROR, edgecr_error_errno(err), (err && *err) ? (*err)->msg : "container init failed");
+  _exit(1);
+}
+
+static int join_namespaces(const struct oci_config *c, bool users_only, edgecr_error_t *err)
+{
+  for (size_t i = 0; i < c->n_namespaces; i++) {
+    const struct oci_namespace *ns = &c->namespaces[i];
+    if (ns->path == NULL || ns->type == CLONE_NEWPID || ns->type == 0x80 /* time */)
+      continue;
+    if (users_only != (ns->type == CLONE_NEWUSER))
+      continue;
+    int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return edgecr_error_make(err, errno, "linux.namespaces: open %s namespace `%s`", oci_namespace_name(ns->type), ns->path);
+    int r = setns(fd, ns->type);
+    int e = errno;
+    close(fd);
+    if (r < 0)
+      return edgecr_error_make(err, e, "linux.namespaces: join %s namespace `%s`", oci_namespace_name(ns->type), ns->path);
+  }
+  return 0;
+}
+
+static int apply_sysctl(const struct oci_config *c, edgecr_error_t *err)
+{
+  const char *key;
+  json_t *val;
+  json_object_foreach(c->sysctl, key, val) {
+    cleanup_free char *path = xasprintf("/proc/sys/%s", key);
+    for (char *p = path + 10; *p; p++)
+      if (*p == '.')
+        *p = '/';
+    const char *v = json_string_value(val);
+    if (write_file(path, v, strlen(v), err) < 0)
+      return edgecr_error_wrap(err, "linux.sysctl.%s", key);
+  }
+  return 0;
+}
+
+static int set_names(const struct oci_config *c, edgecr_error_t *err)
+{
+  if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
+    return edgecr_error_make(err, errno, "hostname `%s`", c->hostname);
+  if (c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0)
+    return edgecr_error_make(err, errno, "domainname `%s`", c->domainname);
+  return 0;
+}
+
+static void reset_signals(void)
+{
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  for (int s = 1; s < NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP)
+      signal(s, SIG_DFL);
+}
+
+int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err)
+{
+  const struct oci_process *p = o->proc;
+  if (o->console_fd >= 0 && p->terminal && console_setup(o->console_fd, p, err) < 0)
+    return -1;
+  if (o->console_fd >= 0)
+    close(o->console_fd);
+  if (process_apply_rlimits(p, err) < 0 || process_apply_oom_score_adj(p, err) < 0 ||
+      process_apply_io_priority(p, err) < 0 || process_apply_scheduler(p, err) < 0 ||
+      process_apply_affinity(p->exec_cpu_affinity_initial, "process.execCPUAffinity.initial", err) < 0)
+    return -1;
+  if (process_drop_bounding(p, err) < 0)
+    return -1;
+  /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while
+   * we still have it (as runc does); otherwise as late as possible. */
+  if (!p->no_new_privileges && edgecr_seccomp_install(o->seccomp, o->state_json, err) < 0)
+    return -1;
+  if (process_switch_user(p, err) < 0 || process_apply_capabilities(p, err) < 0)
+    return -1;
+  if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return edgecr_error_make(err, errno, "process.noNewPrivileges");
+  if (chdir(p->cwd) < 0)
+    return edgecr_error_make(err, errno, "process.cwd `%s`", p->cwd);
+  umask(p->user.has_umask ? p->user.umask : 022);
+  if (p->no_new_privileges && edgecr_seccomp_install(o->seccomp, o->state_json, err) < 0)
+    return -1;
+  return 0;
+}
+
+_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds)
+{
+  int keep_max = 3 + preserve_fds;
+  close_fds_from(keep_max, NULL, 0);
+  /* preserved fds must survive exec */
+  for (int fd = 3; fd < keep_max; fd++) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0)
+      fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  if (proc->exec_cpu_affinity_final) {
+    edgecr_error_t e = NULL;
+    process_apply_affinity(proc->exec_cpu_affinity_final, "process.execCPUAffinity.final", &e);
+    edgecr_error_release(&e);
+  }
+  execve(path, proc->args, proc->env);
+  fprintf(stderr, "edgecr: exec `%s`: %s\n", path, strerror(errno));
+  _exit(127);
+}
+
+_Noreturn void linux_container_init(struct init_args *a)
+{
+  struct oci_config *c = a->cfg;
+  edgecr_error_t err = NULL;
+  int code = 0;
+  cleanup_free char *payload = NULL;
+  prctl(PR_SET_PDEATHSIG, SIGKILL); /* the runtime dying mid-create kills us */
+  if (sync_recv(a->sync_fd, &code, &payload) != SYNC_GO)
+    _exit(1);
+  free(payload);
+  payload = NULL;
+
+  if (join_namespaces(c, true, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  const struct oci_namespace *userns = oci_config_namespace(c, CLONE_NEWUSER);
+  if (userns != NULL && userns->path != NULL) {
+    int flags = 0;
+    for (size_t i = 0; i < c->n_namespaces; i++)
+      if (c->namespaces[i].path == NULL && c->namespaces[i].type != CLONE_NEWUSER &&
+          c->namespaces[i].type != CLONE_NEWPID && c->namespaces[i].type != CLONE_NEWCGROUP &&
+          c->namespaces[i].type != 0x80)
+        flags |= c->namespaces[i].type;
+    if (flags && unshare(flags) < 0) {
+      edgecr_error_make(&err, errno, "linux.namespaces: create namespaces in the joined user namespace");
+      init_fail(a->sync_fd, &err);
+    }
+  }
+  if (join_namespaces(c, false, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  const struct oci_namespace *cgns = oci_config_namespace(c, CLONE_NEWCGROUP);
+  if (cgns != NULL && cgns->path == NULL && unshare(CLONE_NEWCGROUP) < 0) {
+    edgecr_error_make(&err, errno, "linux.namespaces: create cgroup namespace");
+    init_fail(a->sync_fd, &err);
+  }
+  if (userns != NULL && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+    edgecr_error_make(&err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
+    init_fail(a->sync_fd, &err);
+  }
+  if (c->sysctl && apply_sysctl(c, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  const struct oci_namespace *mntns = oci_config_namespace(c, CLONE_NEWNS);
+  bool own_mounts = mntns != NULL && mntns->path == NULL;
+  if (own_mounts && mounts_setup_rootfs(c, a->layout, a->cgroup_path, userns != NULL, &err) < 0)
+    init_fail(a->sync_fd, &err);
+
+  /* prestart + createRuntime run in the runtime's namespaces, now. */
+  sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL);
+  int t = sync_recv(a->sync_fd, &code, &payload);
+  if (t != SYNC_HOOKS_DONE)
+    _exit(1);
+  const char *state_json = payload;
+  if (hooks_run(c, OCI_HOOK_CREATE_CONTAINER, state_json, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  if (edgecr_seccomp_connect(a->seccomp, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  if (own_mounts && mounts_enter_rootfs(c, a->no_pivot, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  if (set_names(c, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  if (own_mounts && mounts_finalize(c, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  if (c->has_personality && personality(c->personality) < 0) {
+    edgecr_error_make(&err, errno, "linux.personality");
+    init_fail(a->sync_fd, &err);
+  }
+  cleanup_free char *exe = process_find_executable(c->process, &err);
+  if (exe == NULL)
+    init_fail(a->sync_fd, &err);
+  struct finalize_opts fo = {.proc = c->process, .seccomp = a->seccomp, .preserve_fds = a->preserve_fds,
+                             .console_fd = a->console_fd, .state_json = state_json};
+  if (linux_process_prepare(&fo, &err) < 0)
+    init_fail(a->sync_fd, &err);
+
+  /* Reopen the fifo through /proc (the state dir is outside our root now):
+   * this open blocks until `start` opens the other end. */
+  char fifo_path[64];
+  snprintf(fifo_path, sizeof fifo_path, "/proc/self/fd/%d", a->fifo_fd);
+  prctl(PR_SET_PDEATHSIG, 0); /* from here on we outlive `create` */
+  sync_send(a->sync_fd, SYNC_READY, 0, NULL);
+  close(a->sync_fd);
+  int wfd = open(fifo_path, O_WRONLY | O_CLOEXEC);
+  if (wfd < 0)
+    _exit(126);
+  if (write(wfd, "0", 1) != 1)
+    _exit(126);
+  close(wfd);
+  close(a->fifo_fd);
+  if (c->n_hooks[OCI_HOOK_START_CONTAINER] > 0 &&
+      hooks_run(c, OCI_HOOK_START_CONTAINER, state_json, &err) < 0) {
+    fprintf(stderr, "edgecr: %s\n", err->msg);
+    _exit(127);
+  }
+  reset_signals();
+  linux_process_exec(c->process, exe, a->preserve_fds);
+}

@@ -1,0 +1,553 @@
+/* linux_container.c - the Linux backend: containers as processes in their
+ * own namespaces and cgroups.  This file is the runtime (parent) side:
+ * create (clone + synchronisation with the init), start (exec fifo),
+ * status, kill, destroy, exec, pause, update, stats. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "cgroup.h"
+#include "console.h"
+#include "hooks.h"
+#include "linux_internal.h"
+#include "log.h"
+#include "process.h"
+#include "sync.h"
+#include "util.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static char *fifo_path(struct container *c)
+{
+  return xasprintf("%s/exec.fifo", c->dir);
+}
+
+static json_t *rt_grants(struct container *c)
+{
+  return json_object_get(c->state->backend_data, "rtGrants");
+}
+
+/* ---- create: validation --------------------------------------------- */
+
+static int validate(struct container *c, const struct cgroup_layout *l, edgecr_error_t *err)
+{
+  struct oci_config *cfg = c->config;
+  const char *f = cfg->path;
+  const struct oci_namespace *mnt = oci_config_namespace(cfg, CLONE_NEWNS);
+  if (mnt == NULL)
+    return edgecr_error_make(err, EINVAL, "%s: `linux.namespaces`: edgecr needs a mount namespace "
+                                          "(without one the container would change the host's mounts)", f);
+  const struct oci_namespace *user = oci_config_namespace(cfg, CLONE_NEWUSER);
+  const struct oci_namespace *pid = oci_config_namespace(cfg, CLONE_NEWPID);
+  if (user && user->path && pid && !pid->path)
+    return edgecr_error_make(err, ENOTSUP, "%s: `linux.namespaces`: a new pid namespace inside a joined user "
+                                           "namespace is not supported", f);
+  if (cfg->process->terminal && !c->config->process->args)
+    return -1;
+  if (cgroup_resources_validate(l, cfg->resources, f, err) < 0)
+    return -1;
+  for (size_t i = 0; i < cfg->n_namespaces; i++) {
+    const struct oci_namespace *ns = &cfg->namespaces[i];
+    if (ns->path && access(ns->path, F_OK) < 0)
+      return edgecr_error_make(err, errno, "%s: `linux.namespaces[%zu].path`: `%s`", f, i, ns->path);
+  }
+  struct stat st;
+  if (stat(cfg->root_path, &st) < 0)
+    return edgecr_error_make(err, errno, "%s: `root.path`: `%s`", f, cfg->root_path);
+  return 0;
+}
+
+/* ---- create: namespaces that only apply to children (pid, time) ------ */
+
+struct child_ns {
+  int orig_pid, orig_time;
+};
+
+static int enter_child_namespaces(const struct oci_config *cfg, struct child_ns *saved, edgecr_error_t *err)
+{
+  saved->orig_pid = saved->orig_time = -1;
+  const struct oci_namespace *pid = oci_config_namespace(cfg, CLONE_NEWPID);
+  if (pid && pid->path) {
+    saved->orig_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    cleanup_close int fd = open(pid->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWPID) < 0)
+      return edgecr_error_make(err, errno, "linux.namespaces: join pid namespace `%s`", pid->path);
+  }
+  const struct oci_namespace *tns = oci_config_namespace(cfg, CLONE_NEWTIME);
+  if (tns) {
+    saved->orig_time = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+    if (tns->path) {
+      cleanup_close int fd = open(tns->path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+        return edgecr_error_make(err, errno, "linux.namespaces: join time namespace `%s`", tns->path);
+    } else {
+      if (unshare(CLONE_NEWTIME) < 0)
+        return edgecr_error_make(err, errno, "linux.namespaces: create time namespace");
+      const char *clk;
+      json_t *off;
+      json_object_foreach(cfg->time_offsets, clk, off) {
+        long long secs = json_integer_value(json_object_get(off, "secs"));
+        long long nanos = json_integer_value(json_object_get(off, "nanosecs"));
+        cleanup_free char *line = xasprintf("%s %lld %lld\n", clk, secs, nanos);
+        if (write_file("/proc/self/timens_offsets", line, strlen(line), err) < 0)
+          return edgecr_error_wrap(err, "linux.timeOffsets.%s", clk);
+      }
+    }
+  }
+  return 0;
+}
+
+static void leave_child_namespaces(struct child_ns *saved)
+{
+  if (saved->orig_pid >= 0) {
+    setns(saved->orig_pid, CLONE_NEWPID);
+    close(saved->orig_pid);
+  }
+  if (saved->orig_time >= 0) {
+    setns(saved->orig_time, CLONE_NEWTIME);
+    close(saved->orig_time);
+  }
+}
+
+static int clone_flags(const struct oci_config *cfg)
+{
+  const struct oci_namespace *user = oci_config_namespace(cfg, CLONE_NEWUSER);
+  if (user && user->path)
+    return SIGCHLD; /* the child joins the user ns first, then unshares */
+  int flags = SIGCHLD;
+  for (size_t i = 0; i < cfg->n_namespaces; i++) {
+    int t = cfg->namespaces[i].type;
+    if (cfg->namespaces[i].path == NULL && t != CLONE_NEWCGROUP && t != CLONE_NEWTIME)
+      flags |= t;
+  }
+  return flags;
+}
+
+static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n, edgecr_error_t *err)
+{
+  size_t cap = 64 * (n + 1), len = 0;
+  cleanup_free char *buf = xmalloc0(cap);
+  for (size_t i = 0; i < n; i++)
+    len += (size_t) snprintf(buf + len, cap - len, "%u %u %u\n", m[i].container_id, m[i].host_id, m[i].size);
+  cleanup_free char *path = xasprintf("/proc/%d/%s", (int) pid, file);
+  if (write_file(path, buf, len, err) < 0)
+    return edgecr_error_wrap(err, "linux.%s", strcmp(file, "uid_map") == 0 ? "uidMappings" : "gidMappings");
+  return 0;
+}
+
+/* ---- create ---------------------------------------------------------- */
+
+static char *hook_state(struct container *c, const char *status)
+{
+  json_t *o = container_state_json(c, STATUS_CREATING);
+  json_object_set_new(o, "status", json_string(status));
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return s;
+}
+
+/* Talk to the init until it is READY; runs the runtime-side hooks. */
+static int await_init(struct container *c, int sync_fd, pid_t pid, edgecr_error_t *err)
+{
+  for (;;) {
+    int code = 0;
+    cleanup_free char *payload = NULL;
+    int t = sync_recv(sync_fd, &code, &payload);
+    if (t == SYNC_READY)
+      return 0;
+    if (t == SYNC_ERROR)
+      return edgecr_error_make(err, 0, "%s", payload);
+    if (t == SYNC_HOOKS) {
+      cleanup_free char *st = hook_state(c, "creating");
+      if (hooks_run(c->config, OCI_HOOK_PRESTART, st, err) < 0 ||
+          hooks_run(c->config, OCI_HOOK_CREATE_RUNTIME, st, err) < 0)
+        return -1;
+      sync_send(sync_fd, SYNC_HOOKS_DONE, 0, st);
+      continue;
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status))
+      return edgecr_error_make(err, 0, "container init was killed by signal %d during set-up", WTERMSIG(status));
+    return edgecr_error_make(err, 0, "container init exited during set-up (status %d)", WEXITSTATUS(status));
+  }
+}
+
+static int linux_create(struct container *c, const struct lc_create_opts *o, edgecr_error_t *err)
+{
+  struct oci_config *cfg = c->config;
+  struct cgroup_layout *layout;
+  if (cgroup_layout_get(&layout, err) < 0)
+    return -1;
+  cleanup_free char *cgpath = NULL;
+  if (cgroup_resolve_path(cfg->cgroups_path, c->id, c->systemd_cgroup, &cgpath, err) < 0)
+    return -1;
+  if (validate(c, layout, err) < 0)
+    return -1;
+  struct edgecr_seccomp *sc = NULL;
+  if (edgecr_seccomp_build(cfg->seccomp, cfg->path, &sc, err) < 0)
+    return -1;
+  c->state->cgroup_path = xstrdup(cgpath);
+  if (container_save_state(c, err) < 0) {
+    edgecr_seccomp_free(sc);
+    return -1;
+  }
+
+  cleanup_free char *fifo = fifo_path(c);
+  if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0) {
+    edgecr_seccomp_free(sc);
+    return edgecr_error_make(err, errno, "create `%s`", fifo);
+  }
+  cleanup_close int fifo_fd = open(fifo, O_PATH | O_CLOEXEC);
+  cleanup_close int console_fd = -1;
+  if (o->console_sock_fd >= 0)
+    console_fd = dup(o->console_sock_fd);
+  else if (o->console_socket && (console_fd = console_socket_connect(o->console_socket, err)) < 0) {
+    edgecr_seccomp_free(sc);
+    return -1;
+  }
+  if (cfg->process->terminal && console_fd < 0) {
+    edgecr_seccomp_free(sc);
+    return edgecr_error_make(err, EINVAL, "process.terminal is true: a --console-socket is required");
+  }
+  if (!cfg->process->terminal && console_fd >= 0) {
+    close(console_fd);
+    console_fd = -1;
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    edgecr_seccomp_free(sc);
+    return edgecr_error_make(err, errno, "socketpair");
+  }
+  struct child_ns saved;
+  if (enter_child_namespaces(cfg, &saved, err) < 0) {
+    leave_child_namespaces(&saved);
+    close(sv[0]);
+    close(sv[1]);
+    edgecr_seccomp_free(sc);
+    return -1;
+  }
+  pid_t pid = (pid_t) syscall(SYS_clone, clone_flags(cfg), NULL, NULL, NULL, NULL);
+  if (pid == 0) {
+    close(sv[0]);
+    close(c->lock_fd); /* the flock must not outlive the runtime's operation */
+    struct init_args a = {
+      .cfg = cfg, .layout = layout, .cgroup_path = cgpath, .sync_fd = sv[1], .console_fd = console_fd,
+      .fifo_fd = fifo_fd, .no_pivot = o->no_pivot, .preserve_fds = o->preserve_fds, .seccomp = sc,
+      .new_userns = (clone_flags(cfg) & CLONE_NEWUSER) != 0,
+    };
+    linux_container_init(&a);
+  }
+  int clone_errno = errno;
+  leave_child_namespaces(&saved);
+  close(sv[1]);
+  edgecr_seccomp_free(sc);
+  cleanup_close int sync_fd = sv[0];
+  if (pid < 0)
+    return edgecr_error_make(err, clone_errno, "clone the container init (namespaces: %#x)", clone_flags(cfg));
+
+  c->state->pid = pid;
+  c->state->pid_start_time = proc_start_time(pid);
+  json_t *grants = NULL;
+  int ret = container_save_state(c, err);
+  if (ret == 0 && (clone_flags(cfg) & CLONE_NEWUSER)) {
+    ret = write_id_map(pid, "uid_map", cfg->uid_mappings, cfg->n_uid_mappings, err);
+    if (ret == 0)
+      ret = write_id_map(pid, "gid_map", cfg->gid_mappings, cfg->n_gid_mappings, err);
+  }
+  if (ret == 0) {
+    ret = cgroup_create(layout, cgpath, cfg->resources, cfg->process, pid, &grants, err);
+    json_object_set_new(c->state->backend_data, "rtGrants", grants ? grants : json_array());
+    edgecr_error_t e2 = NULL;
+    if (container_save_state(c, &e2) < 0 && ret == 0) {
+      *err = e2;
+      ret = -1;
+    }
+    edgecr_error_release(&e2);
+  }
+  if (ret == 0 && sync_send(sync_fd, SYNC_GO, 0, NULL) < 0)
+    ret = edgecr_error_make(err, errno, "signal the container init");
+  if (ret == 0)
+    ret = await_init(c, sync_fd, pid, err);
+  if (ret < 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- start ----------------------------------------------------------- */
+
+static int linux_start(struct container *c, edgecr_error_t *err)
+{
+  cleanup_free char *fifo = fifo_path(c);
+  cleanup_close int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return edgecr_error_make(err, errno, "open `%s`", fifo);
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, 100);
+    if (r > 0) {
+      char b;
+      ssize_t n = read(fd, &b, 1);
+      if (n == 1)
+        break;
+    }
+    if (!proc_alive(c->state->pid, c->state->pid_start_time))
+      return edgecr_error_make(err, ESRCH, "container `%s`: its init process has exited before start", c->id);
+  }
+  unlink(fifo);
+  return 0;
+}
+
+/* ---- status, kill ---------------------------------------------------- */
+
+static enum container_status linux_status(struct container *c)
+{
+  bool alive = proc_alive(c->state->pid, c->state->pid_start_time);
+  if (c->state->phase && strcmp(c->state->phase, "creating") == 0)
+    return alive ? STATUS_CREATING : STATUS_STOPPED;
+  if (!alive)
+    return STATUS_STOPPED;
+  struct cgroup_layout *l;
+  if (c->state->cgroup_path && cgroup_layout_get(&l, NULL) == 0 && cgroup_is_frozen(l, c->state->cgroup_path))
+    return STATUS_PAUSED;
+  cleanup_free char *fifo = fifo_path(c);
+  if (access(fifo, F_OK) == 0)
+    return STATUS_CREATED;
+  return STATUS_RUNNING;
+}
+
+static int linux_kill(struct container *c, int sig, bool all, edgecr_error_t *err)
+{
+  if (all) {
+    struct cgroup_layout *l;
+    if (cgroup_layout_get(&l, err) < 0)
+      return -1;
+    return cgroup_signal_all(l, c->state->cgroup_path, sig, err);
+  }
+  if (!proc_alive(c->state->pid, c->state->pid_start_time))
+    return edgecr_error_make(err, ESRCH, "container `%s` is not running", c->id);
+  if (kill(c->state->pid, sig) < 0)
+    return edgecr_error_make(err, errno, "kill container `%s` (pid %d)", c->id, (int) c->state->pid);
+  return 0;
+}
+
+/* ---- destroy --------------------------------------------------------- */
+
+static int linux_destroy(struct container *c, edgecr_error_t *err)
+{
+  pid_t pid = c->state->pid;
+  if (proc_alive(pid, c->state->pid_start_time)) {
+    kill(pid, SIGKILL);
+    for (int i = 0; i < 2500 && proc_alive(pid, c->state->pid_start_time); i++) {
+      waitpid(pid, NULL, WNOHANG); /* reap if it is our child (run) */
+      usleep(2000);
+    }
+  }
+  cleanup_free char *fifo = fifo_path(c);
+  unlink(fifo);
+  if (c->state->cgroup_path == NULL)
+    return 0;
+  struct cgroup_layout *l;
+  if (cgroup_layout_get(&l, err) < 0)
+    return -1;
+  if (cgroup_destroy(l, c->state->cgroup_path, rt_grants(c), err) < 0)
+    return -1;
+  json_object_set_new(c->state->backend_data, "rtGrants", json_array());
+  return 0;
+}
+
+/* ---- exec ------------------------------------------------------------ */
+
+static const struct { const char *name; int type; } exec_ns_order[] = {
+  {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
+  {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS},
+};
+
+static bool same_ns(pid_t pid, const char *name)
+{
+  struct stat a, b;
+  cleanup_free char *p1 = xasprintf("/proc/%d/ns/%s", (int) pid, name);
+  cleanup_free char *p2 = xasprintf("/proc/self/ns/%s", name);
+  return stat(p1, &a) == 0 && stat(p2, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+_Noreturn static void exec_child(const struct lc_exec_opts *o, int ns_fds[], int sync_fd,
+                                 int console_fd, struct edgecr_seccomp *sc)
+{
+  edgecr_error_t err = NULL;
+  for (size_t i = 0; i < sizeof exec_ns_order / sizeof exec_ns_order[0]; i++) {
+    if (ns_fds[i] < 0)
+      continue;
+    if (setns(ns_fds[i], exec_ns_order[i].type) < 0) {
+      edgecr_error_make(&err, errno, "exec: join the container's %s namespace", exec_ns_order[i].name);
+      init_fail(sync_fd, &err);
+    }
+    close(ns_fds[i]);
+  }
+  int code;
+  if (sync_recv(sync_fd, &code, NULL) != SYNC_GO)
+    _exit(1);
+  cleanup_free char *exe = process_find_executable(o->process, &err);
+  if (exe == NULL)
+    init_fail(sync_fd, &err);
+  struct finalize_opts fo = {.proc = o->process, .seccomp = sc, .preserve_fds = o->preserve_fds,
+                             .console_fd = console_fd, .state_json = NULL};
+  if (linux_process_prepare(&fo, &err) < 0)
+    init_fail(sync_fd, &err);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  /* sync_fd is close-on-exec: the runtime sees EOF when exec succeeded. */
+  int keep = sync_fd;
+  (void) keep;
+  linux_process_exec(o->process, exe, o->preserve_fds);
+}
+
+static int linux_exec(struct container *c, const struct lc_exec_opts *o, pid_t *pid_out, edgecr_error_t *err)
+{
+  pid_t init = c->state->pid;
+  int ns_fds[sizeof exec_ns_order / sizeof exec_ns_order[0]];
+  for (size_t i = 0; i < sizeof exec_ns_order / sizeof exec_ns_order[0]; i++) {
+    ns_fds[i] = -1;
+    if (same_ns(init, exec_ns_order[i].name))
+      continue;
+    cleanup_free char *p = xasprintf("/proc/%d/ns/%s", (int) init, exec_ns_order[i].name);
+    ns_fds[i] = open(p, O_RDONLY | O_CLOEXEC);
+  }
+  struct child_ns saved = {-1, -1};
+  for (int k = 0; k < 2; k++) {
+    const char *name = k == 0 ? "pid" : "time";
+    int type = k == 0 ? CLONE_NEWPID : CLONE_NEWTIME;
+    if (same_ns(init, name))
+      continue;
+    cleanup_free char *self = xasprintf("/proc/self/ns/%s", name);
+    cleanup_free char *p = xasprintf("/proc/%d/ns/%s", (int) init, name);
+    int *slot = k == 0 ? &saved.orig_pid : &saved.orig_time;
+    *slot = open(self, O_RDONLY | O_CLOEXEC);
+    cleanup_close int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, type) < 0) {
+      leave_child_namespaces(&saved);
+      return edgecr_error_make(err, errno, "exec: join the container's %s namespace", name);
+    }
+  }
+  struct edgecr_seccomp *sc = NULL;
+  if (edgecr_seccomp_build(c->config->seccomp, c->config->path, &sc, err) < 0) {
+    leave_child_namespaces(&saved);
+    return -1;
+  }
+  cleanup_close int console_fd = -1;
+  if (o->process->terminal) {
+    if (o->console_sock_fd >= 0)
+      console_fd = dup(o->console_sock_fd);
+    else if (o->console_socket == NULL || (console_fd = console_socket_connect(o->console_socket, err)) < 0) {
+      leave_child_namespaces(&saved);
+      edgecr_seccomp_free(sc);
+      return o->console_socket ? -1 : edgecr_error_make(err, EINVAL, "exec: a terminal needs --console-socket");
+    }
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    leave_child_namespaces(&saved);
+    edgecr_seccomp_free(sc);
+    return edgecr_error_make(err, errno, "socketpair");
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(sv[0]);
+    close(c->lock_fd);
+    exec_child(o, ns_fds, sv[1], console_fd, sc);
+  }
+  int fork_errno = errno;
+  leave_child_namespaces(&saved);
+  close(sv[1]);
+  edgecr_seccomp_free(sc);
+  for (size_t i = 0; i < sizeof exec_ns_order / sizeof exec_ns_order[0]; i++)
+    if (ns_fds[i] >= 0)
+      close(ns_fds[i]);
+  cleanup_close int sync_fd = sv[0];
+  if (pid < 0)
+    return edgecr_error_make(err, fork_errno, "exec: fork");
+  struct cgroup_layout *l;
+  if (cgroup_layout_get(&l, err) < 0 || cgroup_enter(l, c->state->cgroup_path, pid, err) < 0 ||
+      sync_send(sync_fd, SYNC_GO, 0, NULL) < 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+  }
+  int code = 0;
+  cleanup_free char *payload = NULL;
+  int t = sync_recv(sync_fd, &code, &payload);
+  if (t == SYNC_ERROR) {
+    waitpid(pid, NULL, 0);
+    return edgecr_error_make(err, 0, "exec: %s", payload);
+  }
+  *pid_out = pid;
+  return 0;
+}
+
+/* ---- pause, update, stats, pids -------------------------------------- */
+
+static int linux_pause(struct container *c, bool pause, edgecr_error_t *err)
+{
+  struct cgroup_layout *l;
+  if (cgroup_layout_get(&l, err) < 0)
+    return -1;
+  return cgroup_freeze(l, c->state->cgroup_path, pause, err);
+}
+
+static int linux_update(struct container *c, json_t *resources, edgecr_error_t *err)
+{
+  struct cgroup_layout *l;
+  if (cgroup_layout_get(&l, err) < 0)
+    return -1;
+  return cgroup_update(l, c->state->cgroup_path, resources, err);
+}
+
+static int linux_stats(struct container *c, json_t **out, edgecr_error_t *err)
+{
+  struct cgroup_layout *l;
+  if (cgroup_layout_get(&l, err) < 0)
+    return -1;
+  return cgroup_stats(l, c->state->cgroup_path, out, err);
+}
+
+static int linux_pids(struct container *c, pid_t **pids, size_t *n, edgecr_error_t *err)
+{
+  struct cgroup_layout *l;
+  if (c->state->cgroup_path == NULL || cgroup_layout_get(&l, err) < 0) {
+    *pids = NULL;
+    *n = 0;
+    return c->state->cgroup_path == NULL ? 0 : -1;
+  }
+  return cgroup_pids(l, c->state->cgroup_path, pids, n, err);
+}
+
+const struct backend_ops linux_backend_ops = {
+  .name = "linux",
+  .claims = NULL,
+  .create = linux_create,
+  .start = linux_start,
+  .status = linux_status,
+  .kill = linux_kill,
+  .destroy = linux_destroy,
+  .exec = linux_exec,
+  .pause = linux_pause,
+  .update = linux_update,
+  .stats = linux_stats,
+  .pids = linux_pids,
+};

@@ -1,0 +1,378 @@
+/* mounts.c - mount namespace set-up for the container init.
+ *
+ * Paths inside the rootfs are always resolved with secure_join(), so a
+ * symlink in an image (e.g. /dev -> /host) cannot redirect a mount or a
+ * device node outside the container's root. */
+#include "mounts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+char *secure_join(const char *root, const char *unsafe)
+{
+  /* `resolved` is the path below root (empty or starting with '/'), built
+   * one component at a time; a symlink restarts resolution of its target
+   * (relative to root when absolute) followed by what was left. */
+  size_t cap = PATH_MAX;
+  cleanup_free char *resolved = xmalloc0(cap);
+  cleanup_free char *pending = xstrdup(unsafe);
+  size_t pos = 0;
+  int links = 0;
+  while (pending[pos] != '\0') {
+    while (pending[pos] == '/')
+      pos++;
+    if (pending[pos] == '\0')
+      break;
+    size_t len = strcspn(pending + pos, "/");
+    cleanup_free char *comp = strndup(pending + pos, len);
+    pos += len;
+    if (strcmp(comp, ".") == 0)
+      continue;
+    if (strcmp(comp, "..") == 0) {
+      char *last = strrchr(resolved, '/');
+      if (last)
+        *last = '\0';
+      continue;
+    }
+    size_t rl = strlen(resolved);
+    if (rl + len + 2 >= cap)
+      break; /* longer than any real path: stop resolving */
+    resolved[rl] = '/';
+    memcpy(resolved + rl + 1, comp, len + 1);
+    cleanup_free char *full = xasprintf("%s%s", root, resolved);
+    char target[PATH_MAX];
+    ssize_t n = readlink(full, target, sizeof target - 1);
+    if (n < 0)
+      continue; /* not a symlink, or not there yet */
+    if (++links > 255)
+      break;
+    target[n] = '\0';
+    resolved[rl] = '\0'; /* drop the link itself */
+    if (target[0] == '/')
+      resolved[0] = '\0';
+    char *next = xasprintf("%s/%s", target, pending + pos);
+    free(pending);
+    pending = next;
+    pos = 0;
+  }
+  return xasprintf("%s%s", root, resolved);
+}
+
+/* Flags of an existing mount that a bind remount must keep (the kernel
+ * refuses to clear locked nodev/nosuid/noexec/atime flags in a user ns). */
+static unsigned long locked_flags(const char *path)
+{
+  struct statvfs s;
+  if (statvfs(path, &s) < 0)
+    return 0;
+  unsigned long f = 0;
+  if (s.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (s.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (s.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (s.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (s.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (s.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  return f;
+}
+
+static int make_target(const char *target, bool is_file, edgecr_error_t *err)
+{
+  struct stat st;
+  if (stat(target, &st) == 0)
+    return 0;
+  cleanup_free char *parent = xstrdup(target);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) {
+    *slash = '\0';
+    if (mkdir_p(parent, 0755, err) < 0)
+      return -1;
+  }
+  if (is_file) {
+    int fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return edgecr_error_make(err, errno, "create mount point `%s`", target);
+    close(fd);
+    return 0;
+  }
+  if (mkdir(target, 0755) < 0 && errno != EEXIST)
+    return edgecr_error_make(err, errno, "create mount point `%s`", target);
+  return 0;
+}
+
+static int bind_remount(const char *target, unsigned long flags, bool rec, edgecr_error_t *err)
+{
+  unsigned long f = MS_REMOUNT | MS_BIND | (rec ? MS_REC : 0) | flags | locked_flags(target);
+  if (mount(NULL, target, NULL, f, NULL) < 0)
+    return edgecr_error_make(err, errno, "remount `%s`", target);
+  return 0;
+}
+
+static const unsigned long remountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
+                                         MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+
+static int do_bind(const struct oci_mount *m, const char *src, const char *target, edgecr_error_t *err)
+{
+  struct stat st;
+  if (stat(src, &st) < 0)
+    return edgecr_error_make(err, errno, "bind mount source `%s`", src);
+  if (make_target(target, !S_ISDIR(st.st_mode), err) < 0)
+    return -1;
+  if (mount(src, target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
+    return edgecr_error_make(err, errno, "bind mount `%s` on `%s`", src, target);
+  if (m->flags & remountable)
+    return bind_remount(target, m->flags & remountable, m->recursive, err);
+  return 0;
+}
+
+/* Mount the cgroup hierarchies the container may see: a tmpfs with one
+ * bind mount per v1 hierarchy (the container's own cgroup directory), plus
+ * the v2 tree; on a pure v2 host the container's directory directly. */
+static int mount_cgroups(const struct oci_mount *m, const char *target, const struct cgroup_layout *l,
+                         const char *cgpath, edgecr_error_t *err)
+{
+  unsigned long ro = m->flags & MS_RDONLY;
+  if (make_target(target, false, err) < 0)
+    return -1;
+  if (l->v2_only) {
+    cleanup_free char *src = xasprintf("%s%s", l->unified, cgpath);
+    if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+      return edgecr_error_make(err, errno, "bind cgroup `%s`", src);
+    return ro ? bind_remount(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, true, err) : 0;
+  }
+  if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+    return edgecr_error_make(err, errno, "mount tmpfs for cgroups on `%s`", target);
+  for (size_t i = 0; i <= l->n_v1; i++) {
+    const char *mount_dir = i < l->n_v1 ? l->v1_mounts[i] : l->unified;
+    if (mount_dir == NULL)
+      continue;
+    const char *base = strrchr(mount_dir, '/') + 1;
+    cleanup_free char *src = xasprintf("%s%s", mount_dir, cgpath);
+    cleanup_free char *dst = xasprintf("%s/%s", target, base);
+    if (access(src, F_OK) < 0)
+      continue;
+    if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+      return edgecr_error_make(err, errno, "mkdir `%s`", dst);
+    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+      return edgecr_error_make(err, errno, "bind cgroup `%s`", src);
+    if (ro && bind_remount(dst, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, true, err) < 0)
+      return -1;
+  }
+  if (ro)
+    return bind_remount(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, false, err);
+  return 0;
+}
+
+static int do_mount(const struct oci_config *c, const struct oci_mount *m, const struct cgroup_layout *l,
+                    const char *cgpath, edgecr_error_t *err)
+{
+  const char *dest = m->destination;
+  cleanup_free char *rel = dest[0] == '/' ? xstrdup(dest) : xasprintf("/%s", dest);
+  cleanup_free char *target = secure_join(c->root_path, rel);
+  int ret;
+  if (m->bind) {
+    cleanup_free char *src = m->source[0] == '/' ? xstrdup(m->source) : xasprintf("%s/%s", c->bundle, m->source);
+    ret = do_bind(m, src, target, err);
+  } else if (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0) {
+    ret = mount_cgroups(m, target, l, cgpath, err);
+  } else {
+    if (make_target(target, false, err) < 0)
+      return -1;
+    unsigned long flags = m->flags & ~MS_REMOUNT;
+    ret = 0;
+    if (mount(m->source ? m->source : m->type, target, m->type, flags, m->data) < 0) {
+      int e = errno;
+      /* sysfs without a network namespace of ours, and mqueue without an
+       * ipc namespace, cannot be mounted fresh: bind the host's instead. */
+      const char *fallback = strcmp(m->type, "sysfs") == 0 ? "/sys" : strcmp(m->type, "mqueue") == 0 ? "/dev/mqueue" : NULL;
+      if ((e == EPERM || e == EINVAL) && fallback) {
+        struct oci_mount b = *m;
+        b.recursive = true;
+        ret = do_bind(&b, fallback, target, err);
+      } else {
+        ret = edgecr_error_make(err, e, "mount `%s` (%s) on `%s`", m->source ? m->source : m->type, m->type, m->destination);
+      }
+    }
+  }
+  if (ret < 0)
+    return edgecr_error_wrap(err, "mounts: `%s`", m->destination);
+  if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
+    return edgecr_error_make(err, errno, "mounts: `%s`: set propagation", m->destination);
+  return 0;
+}
+
+static bool config_mounts(const struct oci_config *c, const char *dest)
+{
+  for (size_t i = 0; i < c->n_mounts; i++) {
+    const char *d = c->mounts[i].destination;
+    while (*d == '/' && d[1] == '/')
+      d++;
+    if (strcmp(d, dest) == 0)
+      return true;
+  }
+  return false;
+}
+
+static int make_device(const struct oci_config *c, const struct oci_device *d, bool in_userns, edgecr_error_t *err)
+{
+  cleanup_free char *target = secure_join(c->root_path, d->path);
+  cleanup_free char *parent = xstrdup(target);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) {
+    *slash = '\0';
+    if (mkdir_p(parent, 0755, err) < 0)
+      return -1;
+  }
+  if (in_userns) {
+    /* mknod is not allowed in a user namespace: bind the host node. */
+    struct oci_mount b = {.bind = true};
+    return do_bind(&b, d->path, target, err);
+  }
+  mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+  mode_t mode = d->has_mode ? d->mode : 0666;
+  unlink(target);
+  if (mknod(target, type | (mode & 07777), makedev((unsigned) d->major, (unsigned) d->minor)) < 0)
+    return edgecr_error_make(err, errno, "linux.devices: create `%s`", d->path);
+  if (chmod(target, mode & 07777) < 0)
+    return edgecr_error_make(err, errno, "linux.devices: chmod `%s`", d->path);
+  if ((d->has_uid || d->has_gid) && chown(target, d->has_uid ? d->uid : (uid_t) -1, d->has_gid ? d->gid : (gid_t) -1) < 0)
+    return edgecr_error_make(err, errno, "linux.devices: chown `%s`", d->path);
+  return 0;
+}
+
+static const struct oci_device default_devices[] = {
+  {.path = "/dev/null", .type = 'c', .major = 1, .minor = 3},
+  {.path = "/dev/zero", .type = 'c', .major = 1, .minor = 5},
+  {.path = "/dev/full", .type = 'c', .major = 1, .minor = 7},
+  {.path = "/dev/random", .type = 'c', .major = 1, .minor = 8},
+  {.path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9},
+  {.path = "/dev/tty", .type = 'c', .major = 5, .minor = 0},
+};
+
+static int setup_dev(const struct oci_config *c, bool in_userns, edgecr_error_t *err)
+{
+  for (size_t i = 0; i < c->n_devices; i++)
+    if (make_device(c, &c->devices[i], in_userns, err) < 0)
+      return -1;
+  /* The spec's default devices, unless the config brings its own. */
+  for (size_t i = 0; i < sizeof default_devices / sizeof default_devices[0]; i++) {
+    bool given = false;
+    for (size_t k = 0; k < c->n_devices; k++)
+      if (strcmp(c->devices[k].path, default_devices[i].path) == 0)
+        given = true;
+    if (!given && make_device(c, &default_devices[i], in_userns, err) < 0)
+      return -1;
+  }
+  static const char *links[][2] = {
+    {"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
+    {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+  };
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+    cleanup_free char *p = secure_join(c->root_path, links[i][1]);
+    if (symlink(links[i][0], p) < 0 && errno != EEXIST)
+      return edgecr_error_make(err, errno, "symlink `%s`", links[i][1]);
+  }
+  if (config_mounts(c, "/dev/pts")) {
+    cleanup_free char *p = secure_join(c->root_path, "/dev/ptmx");
+    unlink(p);
+    if (symlink("pts/ptmx", p) < 0)
+      return edgecr_error_make(err, errno, "symlink /dev/ptmx");
+  }
+  return 0;
+}
+
+int mounts_setup_rootfs(const struct oci_config *c, const struct cgroup_layout *l, const char *cgroup_path,
+                        bool in_userns, edgecr_error_t *err)
+{
+  /* Nothing we mount may propagate back to the host (unless asked). */
+  unsigned long prop = c->rootfs_propagation ? c->rootfs_propagation : MS_SLAVE | MS_REC;
+  if ((prop & (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)) == MS_SHARED)
+    prop = MS_SLAVE | MS_REC; /* shared is applied after pivot_root */
+  if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+    return edgecr_error_make(err, errno, "set propagation of /");
+  struct stat st;
+  if (stat(c->root_path, &st) < 0)
+    return edgecr_error_make(err, errno, "root.path `%s`", c->root_path);
+  if (!S_ISDIR(st.st_mode))
+    return edgecr_error_make(err, ENOTDIR, "root.path `%s`", c->root_path);
+  if (mount(c->root_path, c->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return edgecr_error_make(err, errno, "bind rootfs `%s`", c->root_path);
+  for (size_t i = 0; i < c->n_mounts; i++)
+    if (do_mount(c, &c->mounts[i], l, cgroup_path, err) < 0)
+      return -1;
+  return setup_dev(c, in_userns, err);
+}
+
+int mounts_enter_rootfs(const struct oci_config *c, bool no_pivot, edgecr_error_t *err)
+{
+  if (chdir(c->root_path) < 0)
+    return edgecr_error_make(err, errno, "chdir `%s`", c->root_path);
+  if (no_pivot) {
+    if (mount(c->root_path, "/", NULL, MS_MOVE, NULL) < 0)
+      return edgecr_error_make(err, errno, "move rootfs to /");
+    if (chroot(".") < 0)
+      return edgecr_error_make(err, errno, "chroot");
+  } else {
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+      return edgecr_error_make(err, errno, "pivot_root `%s`", c->root_path);
+    /* The old root is now stacked under "/": detach it. */
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+      return edgecr_error_make(err, errno, "make old root a slave");
+    if (umount2(".", MNT_DETACH) < 0)
+      return edgecr_error_make(err, errno, "detach old root");
+  }
+  if (chdir("/") < 0)
+    return edgecr_error_make(err, errno, "chdir /");
+  return 0;
+}
+
+static int mask_path(const char *p, edgecr_error_t *err)
+{
+  struct stat st;
+  if (stat(p, &st) < 0)
+    return 0; /* nothing to hide */
+  if (S_ISDIR(st.st_mode)) {
+    if (mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL) < 0)
+      return edgecr_error_make(err, errno, "linux.maskedPaths: `%s`", p);
+  } else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) {
+    return edgecr_error_make(err, errno, "linux.maskedPaths: `%s`", p);
+  }
+  return 0;
+}
+
+static int readonly_path(const char *p, edgecr_error_t *err)
+{
+  if (access(p, F_OK) < 0)
+    return 0;
+  if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return edgecr_error_make(err, errno, "linux.readonlyPaths: bind `%s`", p);
+  if (bind_remount(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, true, err) < 0)
+    return edgecr_error_wrap(err, "linux.readonlyPaths");
+  return 0;
+}
+
+int mounts_finalize(const struct oci_config *c, edgecr_error_t *err)
+{
+  for (size_t i = 0; c->masked_paths && c->masked_paths[i]; i++)
+    if (mask_path(c->masked_paths[i], err) < 0)
+      return -1;
+  for (size_t i = 0; c->readonly_paths && c->readonly_paths[i]; i++)
+    if (readonly_path(c->readonly_paths[i], err) < 0)
+      return -1;
+  if (c->root_readonly && bind_remount("/", MS_RDONLY, false, err) < 0)
+    return edgecr_error_wrap(err, "root.readonly");
+  if (c->rootfs_propagation && mount(NULL, "/", NULL, c->rootfs_propagation, NULL) < 0)
+    return edgecr_error_make(err, errno, "linux.rootfsPropagation");
+  return 0;
+}

@@ -1,0 +1,92 @@
+/* hooks.c - fork/exec a hook, feed it the state, wait with a timeout. */
+#include "hooks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int pidfd_open_(pid_t pid)
+{
+  return (int) syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int run_one(const struct oci_hook *h, const char *kind, size_t idx, const char *state, edgecr_error_t *err)
+{
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) < 0)
+    return edgecr_error_make(err, errno, "hook %s[%zu]: pipe", kind, idx);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(in[0]);
+    close(in[1]);
+    return edgecr_error_make(err, errno, "hook %s[%zu]: fork", kind, idx);
+  }
+  if (pid == 0) {
+    dup2(in[0], 0);
+    /* A hook's output must not mix into what callers read on our stdout
+     * (e.g. `state` JSON): send it to stderr. */
+    dup2(2, 1);
+    char *const empty[] = {NULL};
+    char *argv0[] = {h->path, NULL};
+    execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : empty);
+    _exit(127);
+  }
+  close(in[0]);
+  /* The hook may not read stdin: ignore EPIPE. */
+  struct sigaction sa = {.sa_handler = SIG_IGN}, old;
+  sigaction(SIGPIPE, &sa, &old);
+  (void) write_all(in[1], state, strlen(state));
+  close(in[1]);
+  sigaction(SIGPIPE, &old, NULL);
+
+  int status = 0;
+  if (h->timeout > 0) {
+    cleanup_close int pfd = pidfd_open_(pid);
+    if (pfd >= 0) {
+      struct pollfd p = {.fd = pfd, .events = POLLIN};
+      int r;
+      do
+        r = poll(&p, 1, h->timeout * 1000);
+      while (r < 0 && errno == EINTR);
+      if (r == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return edgecr_error_make(err, ETIMEDOUT, "hook %s[%zu] `%s` timed out after %d s", kind, idx, h->path,
+                                 h->timeout);
+      }
+    }
+  }
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return edgecr_error_make(err, errno, "hook %s[%zu]: wait", kind, idx);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return 0;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    return edgecr_error_make(err, ENOENT, "hook %s[%zu] `%s` could not be executed", kind, idx, h->path);
+  if (WIFEXITED(status))
+    return edgecr_error_make(err, 0, "hook %s[%zu] `%s` failed with exit status %d", kind, idx, h->path,
+                             WEXITSTATUS(status));
+  return edgecr_error_make(err, 0, "hook %s[%zu] `%s` killed by signal %d", kind, idx, h->path, WTERMSIG(status));
+}
+
+int hooks_run_list(const struct oci_hook *hooks, size_t n, const char *kind_name, const char *state_json,
+                   edgecr_error_t *err)
+{
+  for (size_t i = 0; i < n; i++)
+    if (run_one(&hooks[i], kind_name, i, state_json, err) < 0)
+      return -1;
+  return 0;
+}
+
+int hooks_run(const struct oci_config *c, enum oci_hook_kind kind, const char *state_json, edgecr_error_t *err)
+{
+  return hooks_run_list(c->hooks[kind], c->n_hooks[kind], oci_hook_kind_name(kind), state_json, err);
+}

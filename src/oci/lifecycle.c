@@ -1,0 +1,472 @@
+/* lifecycle.c - OCI operations over the backend interface: ids, state
+ * directories, per-container locking, status checks, runtime-side hooks. */
+#include "lifecycle.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "log.h"
+#include "util.h"
+
+static const struct backend_ops *const backends[] = {
+  &linux_backend_ops,
+};
+
+const char *container_status_name(enum container_status s)
+{
+  static const char *names[] = {"creating", "created", "running", "paused", "stopped"};
+  return names[s];
+}
+
+static void container_free(struct container *c)
+{
+  if (c == NULL)
+    return;
+  if (c->lock_fd >= 0)
+    close(c->lock_fd);
+  free(c->state_root);
+  free(c->id);
+  free(c->dir);
+  state_free(c->state);
+  oci_config_free(c->config);
+  free(c);
+}
+
+static void container_cleanup(struct container **c)
+{
+  container_free(*c);
+  *c = NULL;
+}
+#define cleanup_container __attribute__((cleanup(container_cleanup)))
+
+static const struct backend_ops *backend_named(const char *name)
+{
+  for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+    if (name == NULL || strcmp(backends[i]->name, name) == 0)
+      return backends[i];
+  return NULL;
+}
+
+static const struct backend_ops *backend_for(const struct oci_config *cfg)
+{
+  for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+    if (backends[i]->claims != NULL && backends[i]->claims(cfg))
+      return backends[i];
+  return &linux_backend_ops;
+}
+
+/* Serialise operations on one container: an exclusive flock on its dir. */
+static int lock_dir(const char *dir, int *fd_out, edgecr_error_t *err)
+{
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return edgecr_error_make(err, errno, "open `%s`", dir);
+  if (flock(fd, LOCK_EX) < 0) {
+    int e = errno;
+    close(fd);
+    return edgecr_error_make(err, e, "lock `%s`", dir);
+  }
+  *fd_out = fd;
+  return 0;
+}
+
+static int check_id(const char *id, edgecr_error_t *err)
+{
+  if (id == NULL || !container_id_valid(id))
+    return edgecr_error_make(err, EINVAL, "invalid container id `%s`: use letters, digits, `_`, `+`, `-`, `.`",
+                             id ? id : "");
+  return 0;
+}
+
+static int container_open(const struct lc_context *ctx, const char *id, struct container **out, edgecr_error_t *err)
+{
+  if (check_id(id, err) < 0)
+    return -1;
+  struct container *c = xmalloc0(sizeof *c);
+  c->lock_fd = -1;
+  c->state_root = xstrdup(ctx->state_root);
+  c->id = xstrdup(id);
+  c->dir = xasprintf("%s/%s", ctx->state_root, id);
+  c->systemd_cgroup = ctx->systemd_cgroup;
+  if (access(c->dir, F_OK) < 0) {
+    container_free(c);
+    return edgecr_error_make(err, ENOENT, "container `%s` does not exist", id);
+  }
+  if (lock_dir(c->dir, &c->lock_fd, err) < 0 || state_load(c->dir, &c->state, err) < 0) {
+    int e = edgecr_error_errno(err);
+    container_free(c);
+    if (e == ENOENT)
+      return edgecr_error_make(err, ENOENT, "container `%s` does not exist", id);
+    return -1;
+  }
+  c->ops = backend_named(c->state->backend);
+  if (c->ops == NULL) {
+    container_free(c);
+    return edgecr_error_make(err, EINVAL, "container `%s`: unknown backend in its state", id);
+  }
+  *out = c;
+  return 0;
+}
+
+int container_save_state(struct container *c, edgecr_error_t *err)
+{
+  return state_save(c->dir, c->state, err);
+}
+
+int container_load_config(struct container *c, edgecr_error_t *err)
+{
+  if (c->config != NULL)
+    return 0;
+  cleanup_free char *path = xasprintf("%s/config.json", c->dir);
+  cleanup_free char *text = NULL;
+  if (read_all_file(path, &text, err) < 0)
+    return -1;
+  return oci_config_parse(c->state->bundle ? c->state->bundle : "", path, text, &c->config, err);
+}
+
+json_t *container_state_json(struct container *c, enum container_status st)
+{
+  json_t *o = json_object();
+  json_object_set_new(o, "ociVersion", json_string("1.2.0"));
+  json_object_set_new(o, "id", json_string(c->id));
+  json_object_set_new(o, "pid", json_integer(st == STATUS_STOPPED ? 0 : c->state->pid));
+  json_object_set_new(o, "status", json_string(container_status_name(st)));
+  json_object_set_new(o, "bundle", json_string(c->state->bundle ? c->state->bundle : ""));
+  json_object_set_new(o, "rootfs", json_string(c->state->rootfs ? c->state->rootfs : ""));
+  json_object_set_new(o, "created", json_string(c->state->created ? c->state->created : ""));
+  json_object_set_new(o, "owner", json_string(c->state->owner ? c->state->owner : ""));
+  if (json_object_size(c->state->annotations) > 0)
+    json_object_set(o, "annotations", c->state->annotations);
+  return o;
+}
+
+static char *state_text(struct container *c, enum container_status st)
+{
+  json_t *o = container_state_json(c, st);
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return s;
+}
+
+/* ---- create ---------------------------------------------------------- */
+
+int lc_create(const struct lc_context *ctx, const char *id, const struct lc_create_opts *o, edgecr_error_t *err)
+{
+  if (check_id(id, err) < 0)
+    return -1;
+  cleanup_config struct oci_config *cfg = NULL;
+  if (oci_config_load(o->bundle, &cfg, err) < 0)
+    return -1;
+  if (cfg->process == NULL)
+    return edgecr_error_make(err, EINVAL, "%s: `process`: missing (required to create a container)", cfg->path);
+  if (mkdir_p(ctx->state_root, 0711, err) < 0)
+    return edgecr_error_wrap(err, "state directory (--root)");
+  cleanup_container struct container *c = xmalloc0(sizeof *c);
+  c->lock_fd = -1;
+  c->state_root = xstrdup(ctx->state_root);
+  c->id = xstrdup(id);
+  c->dir = xasprintf("%s/%s", ctx->state_root, id);
+  c->systemd_cgroup = ctx->systemd_cgroup;
+  c->ops = backend_for(cfg);
+  if (mkdir(c->dir, 0700) < 0) {
+    if (errno == EEXIST)
+      return edgecr_error_make(err, EEXIST, "container `%s` already exists", id);
+    return edgecr_error_make(err, errno, "create state directory `%s`", c->dir);
+  }
+  if (lock_dir(c->dir, &c->lock_fd, err) < 0) {
+    rmdir(c->dir);
+    return -1;
+  }
+  /* Record the container before creating anything, so that whatever a
+   * crash leaves behind, `delete --force` finds it. */
+  struct container_state *s = xmalloc0(sizeof *s);
+  s->id = xstrdup(id);
+  s->bundle = xstrdup(cfg->bundle);
+  s->rootfs = xstrdup(cfg->root_path);
+  s->backend = xstrdup(c->ops->name);
+  s->phase = xstrdup("creating");
+  s->created = rfc3339_now();
+  s->owner = xstrdup("");
+  s->annotations = json_incref(cfg->annotations);
+  s->backend_data = json_object();
+  c->state = s;
+  cleanup_free char *cfgtext = json_dumps(cfg->doc, JSON_COMPACT);
+  cleanup_free char *cfgcopy = xasprintf("%s/config.json", c->dir);
+  if (write_file_atomic(cfgcopy, cfgtext, strlen(cfgtext), 0600, err) < 0 || container_save_state(c, err) < 0) {
+    edgecr_error_t ignore = NULL;
+    remove_tree(c->dir, &ignore);
+    edgecr_error_release(&ignore);
+    return -1;
+  }
+  c->config = steal_pointer(&cfg);
+  if (c->ops->create(c, o, err) < 0) {
+    edgecr_error_t ignore = NULL;
+    if (c->ops->destroy(c, &ignore) < 0) {
+      log_warning("cleanup after failed create: %s", ignore->msg);
+      edgecr_error_release(&ignore);
+      /* keep the state so that `delete --force` can finish the job */
+      return -1;
+    }
+    remove_tree(c->dir, &ignore);
+    edgecr_error_release(&ignore);
+    return -1;
+  }
+  free(c->state->phase);
+  c->state->phase = xstrdup("created");
+  if (container_save_state(c, err) < 0)
+    return -1;
+  if (o->pid_file != NULL) {
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%d", (int) c->state->pid);
+    cleanup_free char *abs = o->pid_file[0] == '/' ? xstrdup(o->pid_file) : NULL;
+    if (abs == NULL) {
+      char cwd[4096];
+      abs = xasprintf("%s/%s", getcwd(cwd, sizeof cwd) ? cwd : ".", o->pid_file);
+    }
+    if (write_file_atomic(abs, buf, (size_t) n, 0644, err) < 0)
+      return edgecr_error_wrap(err, "--pid-file");
+  }
+  return 0;
+}
+
+/* ---- start ----------------------------------------------------------- */
+
+int lc_start(const struct lc_context *ctx, const char *id, edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (container_open(ctx, id, &c, err) < 0)
+    return -1;
+  enum container_status st = c->ops->status(c);
+  if (st != STATUS_CREATED)
+    return edgecr_error_make(err, EINVAL, "cannot start container `%s`: it is %s, not created", id,
+                             container_status_name(st));
+  if (container_load_config(c, err) < 0)
+    return -1;
+  if (c->ops->start(c, err) < 0)
+    return -1;
+  free(c->state->phase);
+  c->state->phase = xstrdup("started");
+  if (container_save_state(c, err) < 0)
+    return -1;
+  /* poststart failures are logged, not fatal (spec). */
+  cleanup_free char *stext = state_text(c, STATUS_RUNNING);
+  edgecr_error_t herr = NULL;
+  if (hooks_run(c->config, OCI_HOOK_POSTSTART, stext, &herr) < 0) {
+    log_warning("%s", herr->msg);
+    edgecr_error_release(&herr);
+  }
+  return 0;
+}
+
+/* ---- state, list ----------------------------------------------------- */
+
+int lc_state(const struct lc_context *ctx, const char *id, json_t **out, edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (container_open(ctx, id, &c, err) < 0)
+    return -1;
+  *out = container_state_json(c, c->ops->status(c));
+  return 0;
+}
+
+int lc_init_pid(const struct lc_context *ctx, const char *id, pid_t *pid, edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (container_open(ctx, id, &c, err) < 0)
+    return -1;
+  *pid = c->state->pid;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int lc_list(const struct lc_context *ctx, json_t **out, edgecr_error_t *err)
+{
+  *out = json_array();
+  DIR *d = opendir(ctx->state_root);
+  if (d == NULL)
+    return errno == ENOENT ? 0 : edgecr_error_make(err, errno, "open state directory `%s`", ctx->state_root);
+  char **names = NULL;
+  size_t n = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.' || !container_id_valid(de->d_name))
+      continue;
+    names = xrealloc(names, (n + 1) * sizeof *names);
+    names[n++] = xstrdup(de->d_name);
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, cmp_str);
+  for (size_t i = 0; i < n; i++) {
+    json_t *st = NULL;
+    edgecr_error_t e = NULL;
+    if (lc_state(ctx, names[i], &st, &e) == 0)
+      json_array_append_new(*out, st);
+    edgecr_error_release(&e);
+    free(names[i]);
+  }
+  free(names);
+  return 0;
+}
+
+/* ---- kill, delete ---------------------------------------------------- */
+
+int lc_kill(const struct lc_context *ctx, const char *id, int sig, bool all, edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (container_open(ctx, id, &c, err) < 0)
+    return -1;
+  enum container_status st = c->ops->status(c);
+  if (st == STATUS_STOPPED && !all)
+    return edgecr_error_make(err, ESRCH, "container `%s` is not running", id);
+  if (st == STATUS_CREATING)
+    return edgecr_error_make(err, EINVAL, "container `%s` is still being created", id);
+  return c->ops->kill(c, sig, all, err);
+}
+
+int lc_delete(const struct lc_context *ctx, const char *id, bool force, edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (container_open(ctx, id, &c, err) < 0) {
+    /* A create killed before state.json was complete leaves a bare
+     * directory: with --force, clean it. */
+    if (force && edgecr_error_errno(err) != ENOENT && check_id(id, NULL) == 0) {
+      cleanup_free char *dir = xasprintf("%s/%s", ctx->state_root, id);
+      edgecr_error_release(err);
+      return remove_tree(dir, err);
+    }
+    if (force && edgecr_error_errno(err) == ENOENT) {
+      edgecr_error_release(err);
+      return 0; /* runc: delete --force of a missing container succeeds */
+    }
+    return -1;
+  }
+  enum container_status st = c->ops->status(c);
+  if ((st == STATUS_RUNNING || st == STATUS_PAUSED) && !force)
+    return edgecr_error_make(err, EBUSY, "cannot delete container `%s` that is not stopped: %s", id,
+                             container_status_name(st));
+  edgecr_error_t cfg_err = NULL;
+  bool have_config = container_load_config(c, &cfg_err) == 0;
+  edgecr_error_release(&cfg_err);
+  if (c->ops->destroy(c, err) < 0)
+    return -1;
+  /* poststop hooks: only for containers that got past create. */
+  if (have_config && st != STATUS_CREATING) {
+    cleanup_free char *stext = state_text(c, STATUS_STOPPED);
+    edgecr_error_t herr = NULL;
+    if (hooks_run(c->config, OCI_HOOK_POSTSTOP, stext, &herr) < 0) {
+      log_warning("%s", herr->msg);
+      edgecr_error_release(&herr);
+    }
+  }
+  return remove_tree(c->dir, err);
+}
+
+/* ---- the rest -------------------------------------------------------- */
+
+static int open_running(const struct lc_context *ctx, const char *id, struct container **c, bool allow_created,
+                        edgecr_error_t *err)
+{
+  if (container_open(ctx, id, c, err) < 0)
+    return -1;
+  enum container_status st = (*c)->ops->status(*c);
+  if (st == STATUS_RUNNING || st == STATUS_PAUSED || (allow_created && st == STATUS_CREATED))
+    return 0;
+  edgecr_error_make(err, EINVAL, "container `%s` is %s", id, container_status_name(st));
+  container_free(*c);
+  *c = NULL;
+  return -1;
+}
+
+int lc_pids(const struct lc_context *ctx, const char *id, pid_t **pids, size_t *n, edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (container_open(ctx, id, &c, err) < 0)
+    return -1;
+  return c->ops->pids(c, pids, n, err);
+}
+
+int lc_exec(const struct lc_context *ctx, const char *id, const struct lc_exec_opts *o, pid_t *pid,
+            edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (open_running(ctx, id, &c, true, err) < 0)
+    return -1;
+  if (c->ops->status(c) == STATUS_PAUSED)
+    return edgecr_error_make(err, EINVAL, "cannot exec in paused container `%s`", id);
+  if (container_load_config(c, err) < 0)
+    return -1;
+  return c->ops->exec(c, o, pid, err);
+}
+
+int lc_pause(const struct lc_context *ctx, const char *id, bool pause, edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (open_running(ctx, id, &c, false, err) < 0)
+    return -1;
+  enum container_status st = c->ops->status(c);
+  if (pause && st != STATUS_RUNNING)
+    return edgecr_error_make(err, EINVAL, "container `%s` is not running", id);
+  if (!pause && st != STATUS_PAUSED)
+    return edgecr_error_make(err, EINVAL, "container `%s` is not paused", id);
+  return c->ops->pause(c, pause, err);
+}
+
+int lc_update(const struct lc_context *ctx, const char *id, json_t *resources, edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (container_open(ctx, id, &c, err) < 0)
+    return -1;
+  if (c->ops->status(c) == STATUS_STOPPED)
+    return edgecr_error_make(err, EINVAL, "container `%s` is stopped", id);
+  return c->ops->update(c, resources, err);
+}
+
+int lc_stats(const struct lc_context *ctx, const char *id, json_t **out, edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (container_open(ctx, id, &c, err) < 0)
+    return -1;
+  return c->ops->stats(c, out, err);
+}
+
+int signal_parse(const char *s)
+{
+  static const struct { const char *n; int sig; } sigs[] = {
+    {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"ILL", SIGILL}, {"TRAP", SIGTRAP},
+    {"ABRT", SIGABRT}, {"IOT", SIGIOT}, {"BUS", SIGBUS}, {"FPE", SIGFPE}, {"KILL", SIGKILL},
+    {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
+    {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+    {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG}, {"XCPU", SIGXCPU},
+    {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+    {"POLL", SIGPOLL}, {"PWR", SIGPWR}, {"SYS", SIGSYS},
+  };
+  long long n;
+  if (parse_int64(s, &n) == 0)
+    return (n > 0 && n < 65) ? (int) n : -1;
+  const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    if (strcasecmp(name, sigs[i].n) == 0)
+      return sigs[i].sig;
+  if (strncasecmp(name, "RTMIN", 5) == 0 || strncasecmp(name, "RTMAX", 5) == 0) {
+    long long off = 0;
+    if (name[5] != '\0' && parse_int64(name + 5, &off) < 0)
+      return -1;
+    int sig = (strncasecmp(name, "RTMIN", 5) == 0 ? SIGRTMIN : SIGRTMAX) + (int) off;
+    return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -1;
+  }
+  return -1;
+}

@@ -1,0 +1,37 @@
+/* lifecycle.h - the OCI operations (create, start, state, kill, delete,
+ * ...) over any backend.  This is the library API the CLI is a thin layer
+ * over, and what `plan apply` drives. */
+#ifndef EDGECR_OCI_LIFECYCLE_H
+#define EDGECR_OCI_LIFECYCLE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "backend.h"
+#include "error.h"
+
+struct lc_context {
+  const char *state_root;
+  bool systemd_cgroup;
+};
+
+int lc_create(const struct lc_context *ctx, const char *id, const struct lc_create_opts *o, edgecr_error_t *err);
+int lc_start(const struct lc_context *ctx, const char *id, edgecr_error_t *err);
+int lc_state(const struct lc_context *ctx, const char *id, json_t **out, edgecr_error_t *err);
+int lc_kill(const struct lc_context *ctx, const char *id, int sig, bool all, edgecr_error_t *err);
+int lc_delete(const struct lc_context *ctx, const char *id, bool force, edgecr_error_t *err);
+int lc_list(const struct lc_context *ctx, json_t **out, edgecr_error_t *err);
+int lc_pids(const struct lc_context *ctx, const char *id, pid_t **pids, size_t *n, edgecr_error_t *err);
+int lc_exec(const struct lc_context *ctx, const char *id, const struct lc_exec_opts *o, pid_t *pid,
+            edgecr_error_t *err);
+int lc_pause(const struct lc_context *ctx, const char *id, bool pause, edgecr_error_t *err);
+int lc_update(const struct lc_context *ctx, const char *id, json_t *resources, edgecr_error_t *err);
+int lc_stats(const struct lc_context *ctx, const char *id, json_t **out, edgecr_error_t *err);
+/* Container's init pid (for run/wait). */
+int lc_init_pid(const struct lc_context *ctx, const char *id, pid_t *pid, edgecr_error_t *err);
+
+/* Signal by name ("TERM", "SIGKILL") or number; -1 if unknown. */
+int signal_parse(const char *s);
+
+#endif
