@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export EDGECR_BIN="$ROOT/build/src/cli/edgecr"
 export EDGECR_BUILD="$ROOT/build"
+# Debian's python3 has pytest (a pyenv python3 earlier on PATH may not).
+PY=/usr/bin/python3
 passed=0; failed=0; skipped=0
 tally_meson() { # parse "Ok: N" / "Fail: N" from meson test output
   local out=$1
@@ -32,12 +34,12 @@ echo "== unit tests (build-asan/)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs 2>&1 | tee "$tmp/asan" ; tally_meson "$tmp/asan"
 echo "== integration tests (build/)"
-python3 -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$tmp/py"; tally_pytest "$tmp/py"
+$PY -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$tmp/py"; tally_pytest "$tmp/py"
 if [ -d tests/integration ]; then
   echo "== lifecycle tests under ASan/UBSan (build-asan/)"
   EDGECR_BIN="$ROOT/build-asan/src/cli/edgecr" EDGECR_SANITIZED=1 \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1 \
-    python3 -m pytest -q -p no:cacheprovider -m sanitizer tests/integration 2>&1 | tee "$tmp/pyasan"
+    $PY -m pytest -q -p no:cacheprovider -m sanitizer tests/integration 2>&1 | tee "$tmp/pyasan"
   tally_pytest "$tmp/pyasan"
 fi
 echo

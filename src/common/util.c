@@ -154,14 +154,14 @@ ssize_t read_full(int fd, void *buf, size_t len)
   return (ssize_t) got;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                      edgecr_error_t *err)
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                        edgecr_error_t *err)
 {
   cleanup_free char *tmp = xasprintf("%s.tmp.%d", path, (int) getpid());
   cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
     return edgecr_error_make(err, errno, "create `%s`", tmp);
-  if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+  if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
     int e = errno;
     unlink(tmp);
     return edgecr_error_make(err, e, "write `%s`", tmp);
@@ -253,6 +253,16 @@ int remove_tree(const char *path, edgecr_error_t *err)
   if (lstat(path, &st) < 0)
     return errno == ENOENT ? 0 : edgecr_error_make(err, errno, "stat `%s`", path);
   return remove_tree_at(AT_FDCWD, path, st.st_dev, err);
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, edgecr_error_t *err)
+{
+  return write_atomic(path, data, len, mode, false, err);
+}
+
+int write_file_durable(const char *path, const void *data, size_t len, mode_t mode, edgecr_error_t *err)
+{
+  return write_atomic(path, data, len, mode, true, err);
 }
 
 bool str_has_prefix(const char *s, const char *prefix)

@@ -37,10 +37,15 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 ssize_t read_all_file(const char *path, char **out, edgecr_error_t *err);
 ssize_t read_all_fd(int fd, const char *what, char **out, edgecr_error_t *err);
 
-/* Write data to path through a temporary file, fsync, rename: readers see
- * the old or the new content, never a mix, even after a crash. */
+/* Write data to path through a temporary file and rename: readers see the
+ * old or the new content, never a mix, even if the writer is killed.  Used
+ * for runtime state, which lives on tmpfs (/run) and does not outlive a
+ * reboot, so an fsync would only cost time. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                       edgecr_error_t *err);
+/* The same, plus fsync before the rename: survives power loss too. */
+int write_file_durable(const char *path, const void *data, size_t len, mode_t mode,
+                       edgecr_error_t *err);
 
 /* Plain write (open O_WRONLY|O_TRUNC, no create unless mode != 0); used for
  * cgroup and /proc files where atomic rename is meaningless. */
