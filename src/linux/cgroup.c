@@ -1153,6 +1153,28 @@ static json_t *kv_file(const char *dir, const char *f)
   return o;
 }
 
+/* Statistics in the shape of runc's `events --stats` (types.Stats), so
+ * tools written for runc read them unchanged. */
+static json_t *mem_entry(const char *dir, bool v2, const char *kind)
+{
+  json_t *e = json_object();
+  bool swap = strcmp(kind, "swap") == 0;
+  const char *usage = v2 ? (swap ? "memory.swap.current" : "memory.current")
+                         : (swap ? "memory.memsw.usage_in_bytes" : "memory.usage_in_bytes");
+  const char *limit = v2 ? (swap ? "memory.swap.max" : "memory.max")
+                         : (swap ? "memory.memsw.limit_in_bytes" : "memory.limit_in_bytes");
+  const char *max = v2 ? (swap ? "memory.swap.peak" : "memory.peak")
+                       : (swap ? "memory.memsw.max_usage_in_bytes" : "memory.max_usage_in_bytes");
+  const char *fail = v2 ? NULL : (swap ? "memory.memsw.failcnt" : "memory.failcnt");
+  long long v;
+  if ((v = read_ll(dir, usage)) >= 0) json_object_set_new(e, "usage", json_integer(v));
+  v = read_ll(dir, limit);
+  json_object_set_new(e, "limit", json_integer(v >= 0 ? v : (json_int_t) 0x7fffffffffffffffLL));
+  if ((v = read_ll(dir, max)) >= 0) json_object_set_new(e, "max", json_integer(v));
+  json_object_set_new(e, "failcnt", json_integer(fail && (v = read_ll(dir, fail)) >= 0 ? v : 0));
+  return e;
+}
+
 int cgroup_stats(const struct cgroup_layout *l, const char *path, json_t **out, edgecr_error_t *err)
 {
   (void) err;
@@ -1161,29 +1183,54 @@ int cgroup_stats(const struct cgroup_layout *l, const char *path, json_t **out, 
   cleanup_free char *mem = ctrl_dir(l, "memory", path, &v2);
   if (mem) {
     json_t *m = json_object();
-    json_object_set_new(m, "usage", json_integer(read_ll(mem, v2 ? "memory.current" : "memory.usage_in_bytes")));
-    json_object_set_new(m, "limit", json_integer(read_ll(mem, v2 ? "memory.max" : "memory.limit_in_bytes")));
-    json_object_set_new(m, "max", json_integer(read_ll(mem, v2 ? "memory.peak" : "memory.max_usage_in_bytes")));
+    json_object_set_new(m, "usage", mem_entry(mem, v2, "usage"));
+    json_object_set_new(m, "swap", mem_entry(mem, v2, "swap"));
     json_t *st = kv_file(mem, "memory.stat");
-    if (st)
+    if (st) {
+      json_t *cache = json_object_get(st, v2 ? "file" : "cache");
+      if (json_is_integer(cache))
+        json_object_set_new(m, "cache", json_integer(json_integer_value(cache)));
       json_object_set_new(m, "raw", st);
+    }
     json_object_set_new(o, "memory", m);
   }
+  json_t *cpu = json_object(), *usage = json_object();
   cleanup_free char *acct = ctrl_dir(l, "cpuacct", path, &v2);
   if (acct && !v2) {
-    json_t *c = json_object();
-    json_object_set_new(c, "total", json_integer(read_ll(acct, "cpuacct.usage")));
-    json_object_set_new(c, "user", json_integer(read_ll(acct, "cpuacct.usage_user")));
-    json_object_set_new(c, "kernel", json_integer(read_ll(acct, "cpuacct.usage_sys")));
-    json_object_set_new(o, "cpu", json_pack("{s:o}", "usage", c));
+    json_object_set_new(usage, "total", json_integer(read_ll(acct, "cpuacct.usage")));
+    json_object_set_new(usage, "user", json_integer(read_ll(acct, "cpuacct.usage_user")));
+    json_object_set_new(usage, "kernel", json_integer(read_ll(acct, "cpuacct.usage_sys")));
   }
+  cleanup_free char *cpud = ctrl_dir(l, "cpu", path, &v2);
+  if (cpud) {
+    json_t *st = kv_file(cpud, "cpu.stat");
+    json_t *thr = json_object();
+    if (st && v2) {
+      json_object_set_new(usage, "total", json_integer(json_integer_value(json_object_get(st, "usage_usec")) * 1000));
+      json_object_set_new(usage, "user", json_integer(json_integer_value(json_object_get(st, "user_usec")) * 1000));
+      json_object_set_new(usage, "kernel", json_integer(json_integer_value(json_object_get(st, "system_usec")) * 1000));
+    }
+    if (st) {
+      json_object_set_new(thr, "periods", json_integer(json_integer_value(json_object_get(st, "nr_periods"))));
+      json_object_set_new(thr, "throttled_periods", json_integer(json_integer_value(json_object_get(st, "nr_throttled"))));
+      json_object_set_new(thr, "throttled_time",
+                          json_integer(json_integer_value(json_object_get(st, v2 ? "throttled_usec" : "throttled_time"))));
+      json_decref(st);
+    }
+    json_object_set_new(cpu, "throttling", thr);
+  }
+  json_object_set_new(cpu, "usage", usage);
+  json_object_set_new(o, "cpu", cpu);
   cleanup_free char *pids = ctrl_dir(l, "pids", path, &v2);
   if (pids) {
     json_t *p = json_object();
     json_object_set_new(p, "current", json_integer(read_ll(pids, "pids.current")));
-    json_object_set_new(p, "limit", json_integer(read_ll(pids, "pids.max")));
+    long long lim = read_ll(pids, "pids.max");
+    json_object_set_new(p, "limit", json_integer(lim > 0 ? lim : 0));
     json_object_set_new(o, "pids", p);
   }
+  json_object_set_new(o, "blkio", json_object());
+  json_object_set_new(o, "hugetlb", json_object());
   *out = o;
   return 0;
 }

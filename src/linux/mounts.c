@@ -174,9 +174,10 @@ static int mount_cgroups(const struct oci_mount *m, const char *target, const st
   return 0;
 }
 
-static int do_mount(const struct oci_config *c, const struct oci_mount *m, const struct cgroup_layout *l,
+static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_layout *l,
                     const char *cgpath, edgecr_error_t *err)
 {
+  const struct oci_mount *m = &c->mounts[idx];
   const char *dest = m->destination;
   cleanup_free char *rel = dest[0] == '/' ? xstrdup(dest) : xasprintf("/%s", dest);
   cleanup_free char *target = secure_join(c->root_path, rel);
@@ -201,14 +202,20 @@ static int do_mount(const struct oci_config *c, const struct oci_mount *m, const
         b.recursive = true;
         ret = do_bind(&b, fallback, target, err);
       } else {
-        ret = edgecr_error_make(err, e, "mount `%s` (%s) on `%s`", m->source ? m->source : m->type, m->type, m->destination);
+        if (e == ENODEV)
+          ret = edgecr_error_make(err, e, "unknown filesystem type `%s`", m->type);
+        else if (e == EINVAL && m->data)
+          ret = edgecr_error_make(err, e, "mount %s on `%s`: invalid options `%s`", m->type, m->destination, m->data);
+        else
+          ret = edgecr_error_make(err, e, "mount `%s` (%s) on `%s`", m->source ? m->source : m->type, m->type,
+                                  m->destination);
       }
     }
   }
   if (ret < 0)
-    return edgecr_error_wrap(err, "mounts: `%s`", m->destination);
+    return edgecr_error_wrap(err, "%s: `mounts[%zu]` (%s)", c->path, idx, m->destination);
   if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
-    return edgecr_error_make(err, errno, "mounts: `%s`: set propagation", m->destination);
+    return edgecr_error_make(err, errno, "%s: `mounts[%zu]` (%s): set propagation", c->path, idx, m->destination);
   return 0;
 }
 
@@ -309,7 +316,7 @@ int mounts_setup_rootfs(const struct oci_config *c, const struct cgroup_layout *
   if (mount(c->root_path, c->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
     return edgecr_error_make(err, errno, "bind rootfs `%s`", c->root_path);
   for (size_t i = 0; i < c->n_mounts; i++)
-    if (do_mount(c, &c->mounts[i], l, cgroup_path, err) < 0)
+    if (do_mount(c, i, l, cgroup_path, err) < 0)
       return -1;
   return setup_dev(c, in_userns, err);
 }

@@ -75,8 +75,10 @@ static int add_rule(struct edgecr_seccomp *s, json_t *rule, size_t idx, const ch
     return bad(err, file, f, "must be an object", NULL);
   const char *act = json_string_value(json_object_get(rule, "action"));
   uint32_t action;
-  if (act == NULL || parse_action(act, json_object_get(rule, "errnoRet"), &action, notify) < 0)
-    return bad(err, file, f, "unknown or missing action", act);
+  if (act == NULL || parse_action(act, json_object_get(rule, "errnoRet"), &action, notify) < 0) {
+    cleanup_free char *fa = xasprintf("%s.action", f);
+    return bad(err, file, fa, "unknown or missing action", act);
+  }
   json_t *names = json_object_get(rule, "names");
   json_t *args = json_object_get(rule, "args");
   if (!json_is_array(names))

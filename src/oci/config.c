@@ -575,7 +575,7 @@ static int parse_process(struct pctx *p, json_t *proc, const char *field, struct
   if ((rc = get_strv(p, proc, "args", "process.args", true, &pr->args)) < 0)
     return rc;
   if (pr->args[0] == NULL)
-    return bad(p, "process.args", "must name at least the program to run");
+    return bad(p, "process.args", "must not be empty: it names the program to run");
   if ((rc = get_strv(p, proc, "env", "process.env", false, &pr->env)) < 0)
     return rc;
   if (pr->env == NULL)
@@ -658,9 +658,20 @@ static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
     if (get_strv(p, m, "options", fo, false, &opts) < 0)
       return -1;
     size_t dlen = 0;
+    const char *prop_opt = NULL;
     for (size_t k = 0; opts && opts[k]; k++) {
-      if (oci_mount_option(opts[k], mnt))
+      unsigned long before_set = mnt->flags, before_clear = mnt->clear_flags, before_prop = mnt->propagation;
+      if (oci_mount_option(opts[k], mnt)) {
+        /* ro with rw, nosuid with suid, ...: the later one would silently win. */
+        unsigned long flipped = (before_set & mnt->clear_flags) | (before_clear & mnt->flags);
+        if (flipped)
+          return bad(p, fo, "conflicting options: `%s` contradicts an earlier option", opts[k]);
+        if (before_prop && mnt->propagation != before_prop)
+          return bad(p, fo, "conflicting propagation options `%s` and `%s`", prop_opt, opts[k]);
+        if (mnt->propagation != before_prop)
+          prop_opt = opts[k];
         continue;
+      }
       /* Anything else is filesystem data (size=, mode=, uid=, ...). */
       size_t l = strlen(opts[k]);
       mnt->data = xrealloc(mnt->data, dlen + l + 2);
@@ -678,6 +689,8 @@ static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
       return bad(p, ft, "missing: a mount needs a type unless it is a bind mount");
     if (mnt->bind && mnt->source == NULL)
       return bad(p, fs, "a bind mount needs a source");
+    if (mnt->bind && mnt->data != NULL)
+      return bad(p, fo, "unknown option(s) `%s` for a bind mount", mnt->data);
   }
   return 0;
 }
@@ -773,7 +786,7 @@ static int parse_namespaces(struct pctx *p, json_t *lnx, struct oci_config *c)
     }
     if (oci_config_namespace(c, t) != NULL) {
       free(path);
-      return bad(p, ft, "namespace `%s` is given twice", type);
+      return bad(p, ft, "duplicate namespace `%s`", type);
     }
     if (path != NULL && path[0] == '\0') {
       free(path);
