@@ -85,6 +85,26 @@ def test_stdin_stdout_stderr():
     assert r.stderr.decode() == "to stderr\n"
 
 
+def test_poll_stdin_ready():
+    r = ok(run_wasm(prog("pollfd"), 5000, input="ping\n"))
+    assert r.stdout.startswith("n=1 readable=1 ")
+    assert r.stdout.endswith("read=ping\n")
+
+
+def test_poll_stdin_times_out():
+    rd, wr = os.pipe()          # stdin stays open and empty: poll must time out
+    try:
+        p = subprocess.run([EDGECR_BIN, "wasm", "run", str(prog("pollfd")), "150"], stdin=rd,
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(rd)
+        os.close(wr)
+    assert p.returncode == 0, p.stderr
+    n, readable, waited = p.stdout.split()
+    assert (n, readable) == ("n=0", "readable=0")
+    assert 140 <= int(waited.split("=")[1]) < 5000
+
+
 # ---------------------------------------------------------------- files
 
 @pytest.mark.parametrize("resolver", RESOLVERS)
@@ -102,6 +122,14 @@ def test_file_io_inside_preopen(tmp_path, resolver):
     note = (box / "sub" / "note.txt").read_text().splitlines()
     assert len(note) == 1000 and note[-1] == "line 999"
     assert sorted(p.name for p in (box / "sub").iterdir()) == ["note.txt"]
+
+
+@pytest.mark.parametrize("resolver", RESOLVERS)
+def test_readdir_many_entries(tmp_path, resolver):
+    r = ok(run_wasm(prog("manyfiles"), 700, opts=["--dir", f"{tmp_path}:/data"],
+                    env={"EDGECR_WASI_RESOLVE": resolver}))
+    assert r.stdout == "listed 700 then 700 of 700\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("guest", [None, "/data", "/", "."])
@@ -132,6 +160,9 @@ def make_escape_tree(tmp_path):
     os.symlink(str(secret), box / "link_abs")
     os.symlink("link_out", box / "link_chain")
     os.symlink("..", box / "link_dir")
+    os.symlink("sub/../inside.txt", box / "link_in")      # stays inside: allowed
+    os.symlink("loop_b", box / "loop_a")
+    os.symlink("loop_a", box / "loop_b")
     return outside, box, secret
 
 
@@ -146,6 +177,7 @@ def test_preopen_escapes_fail(tmp_path, resolver):
     assert "inside via ..: ok" in r.stdout
     count = int(r.stdout.split("contained ")[1].split()[0])
     assert count >= 20
+    assert "denied open /data/link_in" not in r.stdout
     # Nothing was created, moved or removed outside the preopen.
     assert sorted(p.name for p in outside.iterdir()) == before
     assert secret.read_text() == "TOP SECRET\n"
@@ -168,6 +200,7 @@ PATH_OPEN_WAT = """
 """
 
 WASI_ENOENT, WASI_EFAULT, WASI_ENOTCAPABLE, WASI_EILSEQ = 44, 21, 76, 25
+WASI_ELOOP, WASI_ENAMETOOLONG, WASI_ENOTDIR = 32, 37, 54
 
 
 def path_open_module(path):
@@ -185,15 +218,21 @@ def path_open_module(path):
     ("link_chain", WASI_ENOTCAPABLE),
     ("link_dir/secret.txt", WASI_ENOTCAPABLE),
     ("nothing_here", WASI_ENOENT),
+    ("loop_a", WASI_ELOOP),
+    ("inside.txt/", WASI_ENOTDIR),
+    ("x" * 300, WASI_ENAMETOOLONG),
+    ("sub/" * 1100 + "x", WASI_ENAMETOOLONG),
     ("inside.txt", 0),
     ("sub/../inside.txt", 0),
     ("./sub/./../inside.txt", 0),
-])
+    ("link_in", 0),
+    ("sub//..//inside.txt", 0),
+], ids=lambda v: str(v)[:24])
 def test_raw_path_open_escapes(tmp_path, resolver, path, errno):
     _, box, _ = make_escape_tree(tmp_path)
     r = run_wasm(path_open_module(path), opts=["--dir", f"{box}:/data"],
                  env={"EDGECR_WASI_RESOLVE": resolver})
-    assert r.returncode == errno, f"{path}: {r.stderr}"
+    assert r.returncode == errno, f"{path[:80]}: {r.stderr}"
 
 
 def test_raw_path_with_nul_byte(tmp_path):
