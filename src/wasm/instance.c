@@ -132,7 +132,7 @@ ew_table *ew_table_new(const ew_allocator *a, ew_tabletype type)
 
 void ew_table_free(ew_table *t)
 {
-  if (!t)
+  if (!t || !t->alloc.free)   /* never initialised (instantiation failed early) */
     return;
   t->alloc.free(t->alloc.ctx, t->elems);
   if (t->standalone)

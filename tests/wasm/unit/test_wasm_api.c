@@ -217,6 +217,24 @@ static void test_linking_per_instance(void **state)
   assert_int_equal(live_blocks, 0);
 }
 
+/* Blocks, if/else, br_table, memory, multi-value: a richer mutation seed.
+ * (func (export "run") (param i32) (result i32) (local i64)
+ *   (block (block (br_table 0 1 (local.get 0))))
+ *   (if (result i32) (local.get 0) (then (i32.load (i32.const 4))) (else (i32.const 7)))
+ *   (i64.store (i32.const 8) (local.tee 1 (i64.extend_i32_u (memory.grow (i32.const 1)))))
+ *   (local.get 0) i32.add) */
+static void build_control_module(buf *m)
+{
+  spec s = { .types = { "i:i" }, .func_type = { 0 }, .memory_min = 1, .memory_max = 2,
+             .exports = { "run" }, .export_func = { 0 } };
+  SET_BODY(s, 0, 0x01, 0x01, 0x7e,
+           0x02, 0x40, 0x02, 0x40, 0x20, 0x00, 0x0e, 0x01, 0x00, 0x01, 0x0b, 0x0b,
+           0x20, 0x00, 0x04, 0x7f, 0x41, 0x04, 0x28, 0x02, 0x00, 0x05, 0x41, 0x07, 0x0b,
+           0x41, 0x08, 0x41, 0x01, 0x40, 0x00, 0xad, 0x22, 0x01, 0x37, 0x03, 0x00,
+           0x20, 0x00, 0x6a, 0x0b);
+  build(m, &s);
+}
+
 /* ---- fuel ---------------------------------------------------------------- */
 
 static void build_sum_module(buf *m)
@@ -529,9 +547,20 @@ static void test_hostile(void **state)
 static void test_mutations(void **state)
 {
   (void)state;
+  for (int base = 0; base < 3; base++) {
   buf *m = newbuf();
-  build_import_module(m);
-  uint32_t seed = 12345;
+  if (base == 0)
+    build_import_module(m);
+  else if (base == 1)
+    build_sum_module(m);
+  else
+    build_control_module(m);
+  ew_error berr;
+  ew_module *valid = load(m, &berr);
+  if (!valid)
+    fail_msg("seed module %d rejected: %s at %u", base, berr.message, berr.offset);
+  ew_module_free(valid);
+  uint32_t seed = 12345u + (uint32_t)base;
   uint8_t copy[256];
   assert_true(m->n <= sizeof copy);
   for (int round = 0; round < 20000; round++) {
@@ -567,6 +596,7 @@ static void test_mutations(void **state)
     }
   }
   free(m);
+  }
   assert_int_equal(live_blocks, 0);
 }
 
