@@ -215,14 +215,18 @@ static ew_module *load_module(const char *path, edgecr_error_t *err)
   return m;
 }
 
+/* A guest exit code as a process exit status (codes above 255 saturate). */
+static int exit_status_of(int code)
+{
+  return code >= 0 && code <= 255 ? code : 255;
+}
+
 /* Status of a run that did not return normally, printing what happened. */
 static int report_stop(ew_instance *inst, ew_status st, const char *what, uint64_t fuel)
 {
   switch (st) {
-  case EW_EXIT: {
-    int code = ew_exit_code(inst);
-    return code >= 0 && code <= 255 ? code : 255;
-  }
+  case EW_EXIT:
+    return exit_status_of(ew_exit_code(inst));
   case EW_OUT_OF_FUEL:
     log_error("wasm trap: out of fuel in %s (budget %llu)", what, (unsigned long long) fuel);
     return EXIT_WASM_OUT_OF_FUEL;
@@ -364,6 +368,9 @@ static int run_command(ew_instance *inst, const struct run_options *o)
 /* Instantiation failed: say why and pick the exit status. */
 static int report_instantiate_error(const struct run_options *o, const ew_error *e, wasi_ctx *wasi)
 {
+  int code;
+  if (e->kind == EW_ERR_TRAP && e->trap == EW_TRAP_HOST && wasi_exit_status(wasi, &code))
+    return exit_status_of(code); /* proc_exit in the start function */
   if (e->kind == EW_ERR_TRAP) {
     if (e->trap == EW_TRAP_OUT_OF_FUEL) {
       log_error("wasm trap: out of fuel in the start function (budget %llu)",

@@ -68,6 +68,25 @@ def test_exit_code_from_proc_exit(code):
     assert r.stdout == f"exiting with {code}\n"
 
 
+def test_exit_code_from_start_function():
+    wat = """(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func $s (call $exit (i32.const 9))) (start $s)
+      (func (export "_start") unreachable))"""
+    r = run_wasm(wat2wasm(wat))
+    assert r.returncode == 9, r.stderr
+
+
+def test_exit_code_above_255_saturates():
+    wat = """(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (call $exit (i32.const 256))))"""
+    r = run_wasm(wat2wasm(wat))
+    assert r.returncode == 255, r.stderr
+
+
 def test_exit_code_from_main_return():
     r = run_wasm(prog("exitcode"))
     assert r.returncode == 7, r.stderr

@@ -58,4 +58,9 @@ int wasi_has_function(const char *name);
  * name, or a type that does not match the WASI signature. */
 const char *wasi_link_error(const wasi_ctx *ctx);
 
+/* 1 and *code set when the guest called proc_exit.  The engine reports a
+ * proc_exit inside a start function as a host trap during instantiation;
+ * this is how the embedder still gets the exit code. */
+int wasi_exit_status(const wasi_ctx *ctx, int *code);
+
 #endif

@@ -29,6 +29,8 @@ struct wasi_binding;
 struct wasi_ctx {
   struct wasi_binding *bindings; /* host_ctx of each granted import (wasi_link.c) */
   char link_error[256];    /* why the last import was refused */
+  bool exited;             /* proc_exit was called, with exit_code */
+  int exit_code;
   char **argv;             /* copies; NULL-terminated */
   size_t argc;
   char **env;
@@ -90,7 +92,8 @@ extern const struct wasi_func_def wasi_defs_misc[];
 extern const struct wasi_func_def wasi_defs_fd[];
 extern const struct wasi_func_def wasi_defs_path[];
 
-/* proc_exit is not a normal call: it ends the run (wasi_misc.c). */
+/* proc_exit is not a normal call: it ends the run (wasi_misc.c).  Its
+ * host_ctx is a binding (wasi_link.c): the context is its first member. */
 int wasi_proc_exit(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results);
 
 #define WASI_ARG_U32(a, i) ((a)[i].u32)

@@ -14,7 +14,7 @@
 #include "wasi_internal.h"
 
 struct wasi_binding {
-  wasi_ctx *ctx;
+  wasi_ctx *ctx;            /* first: wasi_proc_exit reads it through host_ctx */
   const struct wasi_func_def *def;
 };
 
@@ -51,6 +51,13 @@ int wasi_has_function(const char *name)
 const char *wasi_link_error(const wasi_ctx *ctx)
 {
   return ctx->link_error;
+}
+
+int wasi_exit_status(const wasi_ctx *ctx, int *code)
+{
+  if (ctx->exited)
+    *code = ctx->exit_code;
+  return ctx->exited;
 }
 
 static int trampoline(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)

@@ -325,8 +325,13 @@ static uint16_t sock_unsupported(const struct wasi_call *c, const ew_value *a)
 
 int wasi_proc_exit(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
 {
-  (void) host_ctx; (void) results;
-  return ew_host_exit(inst, (int) args[0].u32);
+  (void) results;
+  /* Remembered here too: the engine has no way to report an exit from a
+   * start function (it becomes a host trap), see wasi_exit_status(). */
+  wasi_ctx *ctx = *(wasi_ctx **) host_ctx;
+  ctx->exited = true;
+  ctx->exit_code = (int) args[0].u32;
+  return ew_host_exit(inst, ctx->exit_code);
 }
 
 const struct wasi_func_def wasi_defs_misc[] = {
