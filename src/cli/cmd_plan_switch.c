@@ -43,8 +43,12 @@ static int run_self(struct exec_ctx *x, const char *const *args, const char *env
     for (size_t i = 0; args[i] && n < 15; i++)
       argv[n++] = args[i];
     argv[n] = NULL;
-    if (out)
+    if (out) { /* a query: its "does not exist" is an answer, not an error to show */
       dup2(pipefd[1], STDOUT_FILENO);
+      int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (null >= 0)
+        dup2(null, STDERR_FILENO);
+    }
     if (env)
       setenv("EDGECR_PLAN_CONTAINER", env, 1);
     execv(x->self, (char *const *) argv);

@@ -1,16 +1,10 @@
 """Shared fixtures of the plan tests: the edgecr binary and the example configs."""
 import os
-import pathlib
 import subprocess
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples" / "plans"
-
-
-def edgecr_bin():
-    return os.environ.get("EDGECR_BIN", str(REPO / "build" / "src" / "cli" / "edgecr"))
+from plan_helpers import edgecr_bin
 
 
 @pytest.fixture

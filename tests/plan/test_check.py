@@ -5,9 +5,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
-import pytest
-
-from conftest import EXAMPLES
+from plan_helpers import EXAMPLES
 
 
 def test_schedulable_example(edgecr):

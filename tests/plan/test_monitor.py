@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO
+from plan_helpers import REPO
 
 CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
 

@@ -7,18 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import EXAMPLES
-
-
-def make_bundles(base, names, size=150_000):
-    for i, name in enumerate(names):
-        b = base / "bundles" / name
-        (b / "rootfs" / "bin").mkdir(parents=True, exist_ok=True)
-        (b / "config.json").write_text(json.dumps({"ociVersion": "1.2.0", "process": {"args": [f"/bin/{name}"]}}))
-        (b / "rootfs" / "bin" / name).write_bytes(os.urandom(size))
-
-
-CELL = ["motor-ctl", "sensor", "planner", "vision", "logger", "webui"]
+from plan_helpers import CELL, EXAMPLES, make_bundles
 
 
 @pytest.fixture
