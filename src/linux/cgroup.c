@@ -180,6 +180,7 @@ struct rw {
   const struct cgroup_layout *l;
   const char *path;
   bool dry;
+  int parts; /* RES_DEVICES, RES_LIMITS */
   const char *file;
   edgecr_error_t *err;
 };
@@ -634,14 +635,16 @@ static int apply_unified(struct rw *w, json_t *res)
   return 0;
 }
 
+enum { RES_DEVICES = 1, RES_LIMITS = 2, RES_ALL = 3 };
+
 static int apply_all(struct rw *w, json_t *res)
 {
-  if (res == NULL)
-    return apply_default_devices(w);
-  if (!json_is_object(res))
+  if (res != NULL && !json_is_object(res))
     return edgecr_error_make(w->err, EINVAL, "%s: `linux.resources`: must be an object", w->file);
-  if (apply_devices(w, res) < 0 || apply_default_devices(w) < 0)
+  if ((w->parts & RES_DEVICES) && ((res && apply_devices(w, res) < 0) || apply_default_devices(w) < 0))
     return -1;
+  if (res == NULL || !(w->parts & RES_LIMITS))
+    return 0;
   if (apply_memory(w, res) < 0 || apply_cpu(w, res) < 0 || apply_pids(w, res) < 0 ||
       apply_blkio(w, res) < 0 || apply_hugetlb(w, res) < 0 || apply_network(w, res) < 0 ||
       apply_unified(w, res) < 0)
@@ -652,7 +655,7 @@ static int apply_all(struct rw *w, json_t *res)
 int cgroup_resources_validate(const struct cgroup_layout *l, json_t *resources, const char *file,
                               edgecr_error_t *err)
 {
-  struct rw w = {.l = l, .path = "/", .dry = true, .file = file, .err = err};
+  struct rw w = {.l = l, .path = "/", .dry = true, .parts = RES_ALL, .file = file, .err = err};
   return apply_all(&w, resources);
 }
 
@@ -894,11 +897,13 @@ int cgroup_create(const struct cgroup_layout *l, const char *path, json_t *resou
 {
   struct mk_ctx c = {.path = path, .pid = pid, .err = err, .unified_optional = !l->v2_only};
   *rt_grants = json_array();
-  if (l->unified != NULL)
-    v2_enable_controllers(l, path);
   if (for_each_dir(l, path, mk_one, &c) < 0)
     return -1;
-  struct rw w = {.l = l, .path = path, .dry = false, .file = "config.json", .err = err};
+  if (l->unified != NULL)
+    v2_enable_controllers(l, path);
+  /* Device rules come later (cgroup_apply_devices): the init must first
+   * create the container's device nodes, which a deny-all rule forbids. */
+  struct rw w = {.l = l, .path = path, .dry = false, .parts = RES_LIMITS, .file = "config.json", .err = err};
   if (apply_all(&w, resources) < 0)
     return -1;
   long long runtime, period;
@@ -910,9 +915,15 @@ int cgroup_create(const struct cgroup_layout *l, const char *path, json_t *resou
   return 0;
 }
 
+int cgroup_apply_devices(const struct cgroup_layout *l, const char *path, json_t *resources, edgecr_error_t *err)
+{
+  struct rw w = {.l = l, .path = path, .dry = false, .parts = RES_DEVICES, .file = "config.json", .err = err};
+  return apply_all(&w, resources);
+}
+
 int cgroup_update(const struct cgroup_layout *l, const char *path, json_t *resources, edgecr_error_t *err)
 {
-  struct rw w = {.l = l, .path = path, .dry = true, .file = "update", .err = err};
+  struct rw w = {.l = l, .path = path, .dry = true, .parts = RES_ALL, .file = "update", .err = err};
   if (apply_all(&w, resources) < 0)
     return -1;
   w.dry = false;

@@ -54,6 +54,8 @@ int cgroup_resources_validate(const struct cgroup_layout *l, json_t *resources, 
  * ancestors, to be given back by cgroup_destroy. */
 int cgroup_create(const struct cgroup_layout *l, const char *path, json_t *resources,
                   const struct oci_process *proc, pid_t pid, json_t **rt_grants, edgecr_error_t *err);
+/* Device allow/deny rules (after the init has made its device nodes). */
+int cgroup_apply_devices(const struct cgroup_layout *l, const char *path, json_t *resources, edgecr_error_t *err);
 int cgroup_enter(const struct cgroup_layout *l, const char *path, pid_t pid, edgecr_error_t *err);
 int cgroup_update(const struct cgroup_layout *l, const char *path, json_t *resources,
                   edgecr_error_t *err);

@@ -107,6 +107,7 @@ int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err)
     return edgecr_error_make(err, errno, "process.noNewPrivileges");
   if (chdir(p->cwd) < 0)
     return edgecr_error_make(err, errno, "process.cwd `%s`", p->cwd);
+
   umask(p->user.has_umask ? p->user.umask : 022);
   if (p->no_new_privileges && edgecr_seccomp_install(o->seccomp, o->state_json, err) < 0)
     return -1;
@@ -198,6 +199,9 @@ _Noreturn void linux_container_init(struct init_args *a)
     edgecr_error_make(&err, errno, "linux.personality");
     init_fail(a->sync_fd, &err);
   }
+  /* A missing working directory is created, as runc does. */
+  if (access(c->process->cwd, F_OK) < 0 && mkdir_p(c->process->cwd, 0755, &err) < 0)
+    init_fail(a->sync_fd, &err);
   cleanup_free char *exe = process_find_executable(c->process, &err);
   if (exe == NULL)
     init_fail(a->sync_fd, &err);

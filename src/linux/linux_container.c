@@ -171,6 +171,9 @@ static int await_init(struct container *c, int sync_fd, pid_t pid, edgecr_error_
     if (t == SYNC_ERROR)
       return edgecr_error_make(err, 0, "%s", payload);
     if (t == SYNC_HOOKS) {
+      struct cgroup_layout *l;
+      if (cgroup_layout_get(&l, err) < 0 || cgroup_apply_devices(l, c->state->cgroup_path, c->config->resources, err) < 0)
+        return -1;
       cleanup_free char *st = hook_state(c, "creating");
       if (hooks_run(c->config, OCI_HOOK_PRESTART, st, err) < 0 ||
           hooks_run(c->config, OCI_HOOK_CREATE_RUNTIME, st, err) < 0)

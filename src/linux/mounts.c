@@ -331,9 +331,15 @@ int mounts_enter_rootfs(const struct oci_config *c, bool no_pivot, edgecr_error_
     if (chroot(".") < 0)
       return edgecr_error_make(err, errno, "chroot");
   } else {
+    cleanup_close int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (old_root < 0)
+      return edgecr_error_make(err, errno, "open the old root");
     if (syscall(SYS_pivot_root, ".", ".") < 0)
       return edgecr_error_make(err, errno, "pivot_root `%s`", c->root_path);
-    /* The old root is now stacked under "/": detach it. */
+    /* The old root is now stacked on "/": step onto it (not the new root,
+     * whose mounts keep their propagation) and detach it. */
+    if (fchdir(old_root) < 0)
+      return edgecr_error_make(err, errno, "enter the old root");
     if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
       return edgecr_error_make(err, errno, "make old root a slave");
     if (umount2(".", MNT_DETACH) < 0)

@@ -521,6 +521,10 @@ static int parse_scheduler(struct pctx *p, json_t *proc, struct oci_scheduler *s
       s->period = s->deadline;
     if (s->runtime < 1024)
       return bad(p, "process.scheduler.runtime", "%llu ns is below the kernel's minimum of 1024 ns", s->runtime);
+    /* A deadline task may not fork unless its children drop the
+     * reservation; containers start through shells and helpers that fork,
+     * so children revert to SCHED_OTHER (documented in docs/realtime.md). */
+    s->flags |= 0x01; /* SCHED_FLAG_RESET_ON_FORK */
     if (!(s->runtime <= s->deadline && s->deadline <= s->period))
       return bad(p, "process.scheduler", "SCHED_DEADLINE needs runtime <= deadline <= period (got %llu, %llu, %llu ns)",
                  s->runtime, s->deadline, s->period);

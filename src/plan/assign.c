@@ -202,6 +202,26 @@ static void packing_free(struct packing *p)
   free(p->saved);
 }
 
+/* The memory limits must fit the node's memory (when it is given). */
+static void check_memory(const struct plan_config *c, struct plan_analysis *a)
+{
+  uint64_t sum = 0;
+  for (size_t i = 0; i < c->n; i++)
+    sum += c->containers[i].memory_limit;
+  if (c->node.memory == 0 || sum <= c->node.memory)
+    return;
+  char *msg = xasprintf("memory: the containers' limits add up to %llu MiB but node.memory is %llu MiB",
+                        (unsigned long long) (sum >> 20), (unsigned long long) (c->node.memory >> 20));
+  if (a->problem) {
+    char *both = xasprintf("%s; %s", a->problem, msg);
+    free(a->problem);
+    free(msg);
+    msg = both;
+  }
+  a->problem = msg;
+  a->schedulable = false;
+}
+
 int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr_error_t *err)
 {
   (void) err;
@@ -233,6 +253,7 @@ int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr
       a->schedulable = false;
   }
   packing_free(&p);
+  check_memory(c, a);
   *out = a;
   return 0;
 }

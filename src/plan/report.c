@@ -48,7 +48,8 @@ static void container_table(FILE *out, const struct plan_config *c, const struct
     char cb[32], tb[32], db[32], rb[32] = "unbounded", sb[32] = "-", pb[8] = "-";
     if (t->response != INT64_MAX) {
       plan_format_duration(t->response, rb, sizeof rb);
-      plan_format_duration(t->D - t->response, sb, sizeof sb);
+      if (t->policy == PLAN_POLICY_FP) /* a reservation's response is the EDF bound D */
+        plan_format_duration(t->D - t->response, sb, sizeof sb);
     }
     if (t->policy == PLAN_POLICY_FP)
       snprintf(pb, sizeof pb, "%d", t->prio);
@@ -125,7 +126,8 @@ static json_t *task_json(const struct plan_container *ct, const struct plan_task
                          "deadline_ns", (json_int_t) t->D, "jitter_ns", (json_int_t) t->J,
                          "blocking_ns", (json_int_t) t->B, "utilisation", (double) t->C / t->T,
                          "response_ns", duration_or_null(t->response),
-                         "slack_ns", t->response == INT64_MAX ? json_null() : json_integer(t->D - t->response),
+                         "slack_ns", t->response == INT64_MAX || t->policy == PLAN_POLICY_DEADLINE
+                                         ? json_null() : json_integer(t->D - t->response),
                          "schedulable", t->ok, "reason", t->reason ? json_string(t->reason) : json_null());
   json_object_set_new(rt, "pinned", json_boolean(t->pinned));
   json_object_set_new(rt, "priority_given", json_boolean(t->prio_given));

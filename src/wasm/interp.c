@@ -10,6 +10,17 @@
 #include <math.h>
 
 #include "internal.h"
+#include <stdio.h>
+static unsigned long long prof_[OP_COUNT_], pair_[OP_COUNT_][OP_COUNT_];
+static unsigned prev_;
+#define LBLN(name) #name,
+static const char *const names_[] = { EW_NUM_OPS(LBLN) EW_MEM_OPS(LBLN) EW_LOADADD_OPS(LBLN) EW_SAT_OPS(LBLN) EW_CTL_OPS(LBLN) };
+__attribute__((destructor)) static void dump_(void) {
+  FILE *f = fopen("/tmp/ew/prof.txt", "w");
+  for (int i = 0; i < OP_COUNT_; i++) if (prof_[i]) fprintf(f, "%llu %s\n", prof_[i], names_[i]);
+  for (int i = 0; i < OP_COUNT_; i++) for (int j = 0; j < OP_COUNT_; j++) if (pair_[i][j] > 1000000) fprintf(f, "P %llu %s %s\n", pair_[i][j], names_[i], names_[j]);
+  fclose(f);
+}
 
 /* ---- float helpers (IEEE-754 as the spec wants) -------------------------- */
 
@@ -206,7 +217,7 @@ ew_status ew_interp_run(ew_instance *th)
   };
 #undef LBL
 #define CASE(name) L_##name:
-#define DISPATCH() goto *labels[*pc]
+#define DISPATCH() do { prof_[*pc]++; pair_[prev_][*pc]++; prev_ = *pc; goto *labels[*pc]; } while (0)
 #define NEXT(n) do { pc += (n); DISPATCH(); } while (0)
   DISPATCH();
 #else
