@@ -86,3 +86,12 @@ def test_json_config_is_the_same_model(edgecr, tmp_path):
     for d in (y, j):
         d.pop("file")
     assert y == j
+
+
+def test_memory_must_fit_the_node(edgecr, tmp_path):
+    cfg = tmp_path / "mem.yaml"
+    cfg.write_text("node: {cores: 2, memory: 1GiB}\ncontainers:\n"
+                   "  - {name: a, bundle: x, memory: 768MiB, rt: {period: 10ms, budget: 1ms}}\n"
+                   "  - {name: b, bundle: y, memory: 512MiB}\n")
+    p = edgecr("plan", "check", cfg, check=2)
+    assert "memory: the containers' limits add up to 1280 MiB but node.memory is 1024 MiB" in p.stdout
