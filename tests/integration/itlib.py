@@ -268,8 +268,14 @@ def _build_rootfs(dest):
     return root
 
 
+# Ids start with a per-session tag, so that host-wide probes (e.g. counting
+# cgroup dirs under /edgecr-test) only see this session's containers even
+# when another suite runs on the same host.
+SESSION_TAG = uuid.uuid4().hex[:4]
+
+
 def new_id(prefix="t"):
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
+    return f"{prefix}{SESSION_TAG}{uuid.uuid4().hex[:8]}"
 
 
 def default_config(cid, args, tag):

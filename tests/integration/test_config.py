@@ -344,7 +344,6 @@ def test_root_writable_default(env, rt):
     assert "wrote" in run_out(env, rt, "touch /x && echo wrote")
 
 
-@pytest.mark.sanitizer
 def test_bind_mount_ro(env, rt):
     src = env.tmp / "share"
     src.mkdir()
@@ -701,7 +700,6 @@ def test_no_pid_namespace_shares_host(env, rt):
     assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink("/proc/self/ns/pid")
 
 
-@pytest.mark.sanitizer
 def test_namespaces_are_new(env, rt):
     b, pid = start_bg(env, rt)
     for ns in ("pid", "mnt", "uts", "ipc", "net"):

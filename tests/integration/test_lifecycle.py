@@ -118,8 +118,9 @@ def test_kill_default_signal_is_term(env, rt):
 
 def test_kill_usr1_delivered(env, rt):
     b = started(env, rt, args=["sh", "-c",
-                               "trap 'echo got-usr1' USR1; "
+                               "trap 'echo got-usr1' USR1; echo ready; "
                                "while :; do sleep 0.05; done"])
+    assert wait_until(lambda: "ready" in b.stdout(), 5)  # trap installed
     rt.kill(b.id, "USR1")
     assert wait_until(lambda: "got-usr1" in b.stdout(), 5)
     assert rt.status(b.id) == "running"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from itlib import (CGROUP_PARENT, IS_EDGECR, cgroup_dirs_for, cgroup_mounts,
+from itlib import (CGROUP_PARENT, IS_EDGECR, SESSION_TAG, cgroup_dirs_for, cgroup_mounts,
                    fds_into, mountinfo_lines, mounts_under, pids_with_env,
                    wait_until)
 
@@ -25,7 +25,8 @@ def snapshot(env):
     for m in cgroup_mounts():
         parent = Path(m, CGROUP_PARENT)
         if parent.is_dir():
-            cg += sum(1 for p in parent.iterdir() if p.is_dir())
+            cg += sum(1 for p in parent.iterdir()
+                      if p.is_dir() and p.name.startswith("t" + SESSION_TAG))
     return {"mounts": len(mountinfo_lines()), "cgroups": cg}
 
 
