@@ -1101,6 +1101,72 @@ def test_seccomp_default_errno_allowlist(env, rt):
     assert "rc=1" in out
 
 
+def test_seccomp_notify_listener(env, rt):
+    """SCMP_ACT_NOTIFY: the runtime hands the notify fd plus the container
+    process state to linux.seccomp.listenerPath over SCM_RIGHTS.  The
+    listener here closes the fd, after which the notified syscall fails
+    with ENOSYS instead of hanging."""
+    import array
+    import socket
+    import threading
+    path = str(env.tmp / "seccomp.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(20)
+    got = {}
+
+    def listen():
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                fds = array.array("i")
+                data = b""
+                msg, anc, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(16))
+                data += msg
+                for level, typ, raw in anc:
+                    if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                        fds.frombytes(raw[:len(raw) - len(raw) % 4])
+                conn.settimeout(0.5)
+                try:
+                    while True:
+                        more = conn.recv(65536)
+                        if not more:
+                            break
+                        data += more
+                except OSError:
+                    pass
+                got["state"] = json.loads(data)
+                got["fds"] = list(fds)
+                for fd in fds:
+                    got.setdefault("fdlink", os.readlink(f"/proc/self/fd/{fd}"))
+                    os.close(fd)
+        except Exception as exc:
+            got["error"] = repr(exc)
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+
+    def cfg(b):
+        b.linux["seccomp"] = seccomp_cfg("SCMP_ACT_ALLOW", [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}])
+        b.linux["seccomp"]["listenerPath"] = path
+        b.linux["seccomp"]["listenerMetadata"] = "meta-42"
+    try:
+        out = run_out(env, rt, "sleep 0.3; mkdir /tmp/n 2>&1; echo rc=$?", cfg)
+    finally:
+        t.join(20)
+        srv.close()
+    assert "error" not in got, got
+    assert len(got["fds"]) == 1
+    assert "seccomp" in got["fdlink"], got["fdlink"]
+    st = got["state"]
+    assert st["fds"] == ["seccompFd"]
+    assert st["metadata"] == "meta-42"
+    assert st["pid"] > 0
+    assert st["state"]["id"]
+    assert "rc=1" in out and "Function not implemented" in out, out
+
+
 def test_seccomp_log(env, rt):
     def cfg(b):
         b.linux["seccomp"] = seccomp_cfg("SCMP_ACT_ALLOW", [
