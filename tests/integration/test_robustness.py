@@ -89,7 +89,9 @@ def kill_in_hook(env, rt, kind):
     b.config["hooks"] = {kind: [{
         "path": "/bin/sh",
         "args": ["sh", "-c", f"touch {marker}; i=0; while [ ! -e {release} ] "
-                 f"&& [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"]}]}
+                 f"&& [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"],
+        # tagged, so the leak check waits for the released hook to finish
+        "env": ["PATH=/bin:/usr/bin", f"EDGECR_TEST_TAG={env.tag}"]}]}
     before = snapshot(env)
     proc = popen_create(rt, b)
     try:
