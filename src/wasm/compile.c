@@ -18,7 +18,7 @@
 #define NONE UINT32_MAX
 #define MAX_LOCALS 50000u
 #define MAX_NESTING 100000u
-#define MAX_CONSTS 32u
+#define MAX_CONSTS 256u
 
 typedef struct sval {
   uint8_t type;      /* 0: unknown (polymorphic stack) */
