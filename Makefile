@@ -16,7 +16,7 @@ $(BUILD)/build.ninja:
 
 $(ASAN_BUILD)/build.ninja:
 	@bash scripts/install-deps.sh --build-only
-	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dstatic=false
 
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)

@@ -36,6 +36,7 @@ static const struct command commands[] = {
   {"features", cmd_features, "print the OCI features this runtime implements"},
   {"wasm", cmd_wasm, "run WebAssembly modules and spec scripts"},
   {"plan", cmd_plan, "check, build, apply and switch real-time system plans"},
+  {"monitor", cmd_monitor, "deadline misses, overruns and latency of real-time containers"},
 };
 
 static void usage(FILE *out)
