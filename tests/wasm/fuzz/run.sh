@@ -14,21 +14,37 @@ SECONDS_EACH=${1:-60}
 OUT=${FUZZ_OUT:-/tmp/edgecr-fuzz-$(id -u)}
 mkdir -p "$OUT/crashes"
 
-CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
-        -fno-sanitize-recover=undefined -I "$ROOT/src/wasm")
+SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
+CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 "${SAN[@]}" -I "$ROOT/src/wasm")
 ENGINE=("$ROOT"/src/wasm/*.c)
+
+# The engine is compiled once (instrumented for coverage) and linked into
+# both targets.
+OBJS=()
+build_engine() {
+  mkdir -p "$OUT/obj"
+  local src obj
+  for src in "${ENGINE[@]}"; do
+    obj="$OUT/obj/$(basename "$src" .c).o"
+    OBJS+=("$obj")
+    if [ ! -e "$obj" ] || [ -n "$(find "$src" "$ROOT/src/wasm/wasm.h" "$ROOT/src/wasm/internal.h" \
+          -newer "$obj" 2>/dev/null)" ]; then
+      clang "${CFLAGS[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
+    fi
+  done
+}
 
 build() { # target
   local t=$1 bin="$OUT/$1"
-  if [ ! -x "$bin" ] || [ -n "$(find "$HERE/$t.c" "${ENGINE[@]}" "$ROOT/src/wasm/wasm.h" \
-        "$ROOT/src/wasm/internal.h" -newer "$bin" 2>/dev/null)" ]; then
+  if [ ! -x "$bin" ] || [ -n "$(find "$HERE/$t.c" "${OBJS[@]}" -newer "$bin" 2>/dev/null)" ]; then
     echo "fuzz: building $t" >&2
-    clang "${CFLAGS[@]}" "$HERE/$t.c" "${ENGINE[@]}" -lm -o "$bin.tmp"
+    clang "${CFLAGS[@]}" -fsanitize=fuzzer "$HERE/$t.c" "${OBJS[@]}" -lm -o "$bin.tmp"
     mv "$bin.tmp" "$bin"
   fi
 }
 
 status=0
+build_engine
 for t in fuzz_decode fuzz_run; do
   build "$t"
   # Replay: libFuzzer runs each file given on the command line once.
