@@ -521,11 +521,10 @@ class Runtime:
         return self("exec", *extra, cid, *args, check=check, timeout=timeout)
 
     def cleanup(self):
+        # Always ask, even when `state` fails: a half-created container may
+        # have state that `state` cannot read but `delete --force` can clean.
         for cid in reversed(self.ids):
             try:
-                st = self.state(cid, check=False)
-                if st is None:
-                    continue
                 self("delete", "--force", cid, check=False, timeout=CMD_TIMEOUT)
             except subprocess.TimeoutExpired:
                 pass

@@ -649,6 +649,45 @@ def test_features_json(env):
     assert lin["cgroup"]["v1"] is True
 
 
+def features():
+    return json.loads(subprocess.run([RUNTIME, "features"], capture_output=True,
+                                     text=True, timeout=30).stdout)
+
+
+def test_features_namespaces_work(env, rt):
+    """Every namespace `features` claims can actually be used."""
+    for ns in features()["linux"]["namespaces"]:
+        b = env.bundle("true")
+        types = {n["type"] for n in b.linux["namespaces"]}
+        if ns not in types:
+            b.linux["namespaces"].append({"type": ns})
+        if ns == "user":
+            b.linux["uidMappings"] = [{"containerID": 0, "hostID": 200000,
+                                       "size": 65536}]
+            b.linux["gidMappings"] = [{"containerID": 0, "hostID": 200000,
+                                       "size": 65536}]
+        p = rt.run(b)
+        assert p.returncode == 0, f"namespace {ns}: {p.stderr}"
+
+
+def test_features_seccomp_actions_work(env, rt):
+    """Every seccomp action `features` claims is accepted (on a syscall
+    busybox `true` does not make)."""
+    sc = features()["linux"].get("seccomp", {})
+    if not sc.get("enabled"):
+        pytest.skip("seccomp not enabled")
+    for action in sc.get("actions", []):
+        if action == "SCMP_ACT_NOTIFY":
+            continue  # needs a listener: test_config.py covers it
+        b = env.bundle("true")
+        b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                              "architectures": ["SCMP_ARCH_X86_64"],
+                              "syscalls": [{"names": ["acct"],
+                                            "action": action}]}
+        p = rt.run(b)
+        assert p.returncode == 0, f"seccomp action {action}: {p.stderr}"
+
+
 @pytest.mark.edgecr_only
 def test_features_accurate_for_edgecr(env):
     f = json.loads(subprocess.run([RUNTIME, "features"], capture_output=True,
