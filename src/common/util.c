@@ -193,6 +193,11 @@ int write_file(const char *path, const char *data, size_t len, edgecr_error_t *e
 
 int mkdir_p(const char *path, mode_t mode, edgecr_error_t *err)
 {
+  /* Common case first: only the last component is missing. */
+  if (mkdir(path, mode) == 0 || errno == EEXIST)
+    return 0;
+  if (errno != ENOENT)
+    return edgecr_error_make(err, errno, "mkdir `%s`", path);
   cleanup_free char *p = xstrdup(path);
   size_t n = strlen(p);
   while (n > 1 && p[n - 1] == '/')

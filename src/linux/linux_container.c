@@ -202,11 +202,8 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
   struct edgecr_seccomp *sc = NULL;
   if (edgecr_seccomp_build(cfg->seccomp, cfg->path, &sc, err) < 0)
     return -1;
+  /* Recorded with the pid below, before any cgroup exists. */
   c->state->cgroup_path = xstrdup(cgpath);
-  if (container_save_state(c, err) < 0) {
-    edgecr_seccomp_free(sc);
-    return -1;
-  }
 
   cleanup_free char *fifo = fifo_path(c);
   if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0) {
@@ -272,13 +269,18 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
   }
   if (ret == 0) {
     ret = cgroup_create(layout, cgpath, cfg->resources, cfg->process, pid, &grants, err);
-    json_object_set_new(c->state->backend_data, "rtGrants", grants ? grants : json_array());
-    edgecr_error_t e2 = NULL;
-    if (container_save_state(c, &e2) < 0 && ret == 0) {
-      *err = e2;
-      ret = -1;
+    /* Bandwidth lent to ancestors must be given back even after a crash. */
+    if (grants != NULL && json_array_size(grants) > 0) {
+      json_object_set_new(c->state->backend_data, "rtGrants", grants);
+      edgecr_error_t e2 = NULL;
+      if (container_save_state(c, &e2) < 0 && ret == 0) {
+        *err = e2;
+        ret = -1;
+      }
+      edgecr_error_release(&e2);
+    } else {
+      json_decref(grants);
     }
-    edgecr_error_release(&e2);
   }
   if (ret == 0 && sync_send(sync_fd, SYNC_GO, 0, NULL) < 0)
     ret = edgecr_error_make(err, errno, "signal the container init");

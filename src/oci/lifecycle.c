@@ -199,6 +199,9 @@ int lc_create(const struct lc_context *ctx, const char *id, const struct lc_crea
   s->owner = xstrdup("");
   s->annotations = json_incref(cfg->annotations);
   s->backend_data = json_object();
+  json_object_set_new(s->backend_data, "hooks",
+                      json_pack("{s:b,s:b}", "poststart", cfg->n_hooks[OCI_HOOK_POSTSTART] > 0,
+                                "poststop", cfg->n_hooks[OCI_HOOK_POSTSTOP] > 0));
   c->state = s;
   cleanup_free char *cfgtext = json_dumps(cfg->doc, JSON_COMPACT);
   cleanup_free char *cfgcopy = xasprintf("%s/config.json", c->dir);
@@ -241,6 +244,14 @@ int lc_create(const struct lc_context *ctx, const char *id, const struct lc_crea
 
 /* ---- start ----------------------------------------------------------- */
 
+/* Whether the config has hooks of a kind, as recorded at create (saves
+ * parsing config.json again on every start and delete).  Unknown -> yes. */
+static bool has_hooks(struct container *c, const char *kind)
+{
+  json_t *h = json_object_get(json_object_get(c->state->backend_data, "hooks"), kind);
+  return h == NULL || json_is_true(h);
+}
+
 int lc_start(const struct lc_context *ctx, const char *id, edgecr_error_t *err)
 {
   cleanup_container struct container *c = NULL;
@@ -250,13 +261,15 @@ int lc_start(const struct lc_context *ctx, const char *id, edgecr_error_t *err)
   if (st != STATUS_CREATED)
     return edgecr_error_make(err, EINVAL, "cannot start container `%s`: it is %s, not created", id,
                              container_status_name(st));
-  if (container_load_config(c, err) < 0)
-    return -1;
   if (c->ops->start(c, err) < 0)
     return -1;
   free(c->state->phase);
   c->state->phase = xstrdup("started");
   if (container_save_state(c, err) < 0)
+    return -1;
+  if (!has_hooks(c, "poststart"))
+    return 0;
+  if (container_load_config(c, err) < 0)
     return -1;
   /* poststart failures are logged, not fatal (spec). */
   cleanup_free char *stext = state_text(c, STATUS_RUNNING);
@@ -359,7 +372,7 @@ int lc_delete(const struct lc_context *ctx, const char *id, bool force, edgecr_e
     return edgecr_error_make(err, EBUSY, "cannot delete container `%s` that is not stopped: %s", id,
                              container_status_name(st));
   edgecr_error_t cfg_err = NULL;
-  bool have_config = container_load_config(c, &cfg_err) == 0;
+  bool have_config = has_hooks(c, "poststop") && container_load_config(c, &cfg_err) == 0;
   edgecr_error_release(&cfg_err);
   if (c->ops->destroy(c, err) < 0)
     return -1;

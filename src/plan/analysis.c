@@ -457,6 +457,20 @@ bool plan_core_check(struct plan_task **set, size_t n, double rt_ratio, bool exa
   return r->ok;
 }
 
+/* For the task just added: the closest strictly higher-priority FP task k
+ * is unaffected by it, so its r_base is exact, and R_t >= R_k + C_t + B_t -
+ * B_k (everything that interferes with k interferes with t, and so does k). */
+static int64_t neighbour_bound(struct plan_task **set, size_t n, const struct plan_task *t)
+{
+  const struct plan_task *k = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const struct plan_task *o = set[i];
+    if (o->policy == PLAN_POLICY_FP && o->prio > t->prio && o->r_base > 0 && (k == NULL || o->prio < k->prio))
+      k = o;
+  }
+  return k ? k->r_base + t->C + t->B - k->B : 0;
+}
+
 bool plan_core_accepts(struct plan_task **set, size_t n, double rt_ratio,
                        const struct plan_task *added, bool folded)
 {
@@ -478,11 +492,13 @@ bool plan_core_accepts(struct plan_task **set, size_t n, double rt_ratio,
       continue;
     int64_t start = 0;
     if (t != added) {
-      if (!folded && !interferes(added, t))
+      if (!folded && !interferes(added, t) && t->r_base > 0)
         continue; /* unaffected: its last response still holds */
       start = t->r_base + (interferes(added, t) ? added->C : 0);
       if (start + t->J > t->D)
         return false; /* the new interference alone breaks it */
+    } else if (!folded) {
+      start = neighbour_bound(set, n, t);
     }
     int64_t r = plan_rta_from(set, n, i, t->D - t->J, start);
     if (r == INT64_MAX)

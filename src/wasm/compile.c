@@ -56,6 +56,7 @@ typedef struct comp {
   bool dead;
   bool oom;
   size_t last_op, last_dst;      /* NONE-able positions of the last simple op */
+  size_t prev_op;                /* the simple op right before last_op */
   const uint8_t *op_start;       /* current instruction, for error offsets */
   uint8_t one_type[1];
 } comp;
@@ -110,7 +111,7 @@ static bool reserve(comp *c, size_t n)
 /* Emit an instruction of n words; returns its position or NONE when dead. */
 static size_t emit(comp *c, uint32_t n, const uint32_t *w)
 {
-  c->last_op = c->last_dst = NONE;
+  c->last_op = c->last_dst = c->prev_op = NONE;
   if (c->dead || failed(c) || !reserve(c, n))
     return NONE;
   size_t at = c->len;
@@ -125,8 +126,10 @@ static size_t emit(comp *c, uint32_t n, const uint32_t *w)
 /* A simple op whose word 1 is its destination slot (may be retargeted). */
 static void emit_simple(comp *c, uint32_t n, const uint32_t *w)
 {
+  size_t prev = c->last_op;
   size_t at = emit(c, n, w);
   if (at != NONE) {
+    c->prev_op = prev;
     c->last_op = at;
     c->last_dst = at + 1;
   }
@@ -249,7 +252,7 @@ static void set_unreachable(comp *c)
 /* Bind all forward branches in chain `head` to the current position. */
 static void bind(comp *c, uint32_t head)
 {
-  c->last_op = c->last_dst = NONE;
+  c->last_op = c->last_dst = c->prev_op = NONE;
   while (head != NONE) {
     uint32_t next = c->code[head];
     c->code[head] = (uint32_t)((int32_t)c->len - (int32_t)head);
@@ -377,8 +380,17 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
     uint32_t op = c->code[c->last_op];
     if (op >= OP_I32_EQ && op <= OP_I32_GE_U) {
       uint32_t a = c->code[c->last_op + 2], b = c->code[c->last_op + 3];
+      uint32_t fused = fused_for(op, when_true);
+      size_t add = c->prev_op;
       c->len = c->last_op;
-      size_t at = EMIT(c, fused_for(op, when_true), a, b, NONE);
+      if (add != NONE && add + 4 == c->len && c->code[add] == OP_I32_ADD) {
+        /* loop counters: `i = i + k; if (i != n) continue` in one op */
+        uint32_t d = c->code[add + 1], x = c->code[add + 2], y = c->code[add + 3];
+        c->len = add;
+        size_t at = EMIT(c, fused - OP_BR_EQ32 + OP_ADD_BR_EQ32, d, x, y, a, b, NONE);
+        return at == NONE ? NONE : at + 6;
+      }
+      size_t at = EMIT(c, fused, a, b, NONE);
       return at == NONE ? NONE : at + 3;
     }
     if (op == OP_I32_EQZ) {
@@ -1318,7 +1330,7 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
   c.a = &m->alloc;
   c.code = *scratch;
   c.cap = *scratch_cap;
-  c.last_op = c.last_dst = NONE;
+  c.last_op = c.last_dst = c.prev_op = NONE;
   const ew_functype *t = &m->types[m->func_type[m->nfunc_imports + fi]];
   if (read_locals(&c, t) == 0) {
     /* upper bound of const instructions: bytes that could be their opcode */

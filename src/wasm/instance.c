@@ -266,10 +266,13 @@ static int alloc_instance_arrays(ew_instance *inst, ew_error *err)
   inst->dropped_elem = zalloc(inst, m->nelems);
   inst->dropped_data = zalloc(inst, m->ndatas);
   inst->elem_refs = zalloc(inst, m->nelems * sizeof(void **));
+  /* The stacks are not zeroed: frames initialise what they use, and pages
+   * never touched by a shallow program stay out of the resident set. */
   size_t slots = inst->limits.value_stack_bytes / sizeof(ew_value);
-  inst->stack = zalloc(inst, slots * sizeof(ew_value));
+  inst->stack = inst->alloc.alloc(inst->alloc.ctx, slots * sizeof(ew_value));
   inst->stack_end = inst->stack + slots;
-  inst->frames = zalloc(inst, ((size_t)inst->limits.max_call_depth + 1) * sizeof(ew_frame));
+  inst->frames = inst->alloc.alloc(inst->alloc.ctx,
+                                   ((size_t)inst->limits.max_call_depth + 1) * sizeof(ew_frame));
   inst->frames_end = inst->frames + inst->limits.max_call_depth + 1;
   if (!inst->funcs || !inst->own_funcs || !inst->tables || !inst->own_tables || !inst->mems ||
       !inst->globals || !inst->own_globals || !inst->dropped_elem || !inst->dropped_data ||

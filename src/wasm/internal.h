@@ -337,6 +337,9 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(BR_EQ32)  X(BR_NE32)  X(BR_LT_S32) X(BR_LT_U32) X(BR_GT_S32) \
   X(BR_GT_U32) X(BR_LE_S32) X(BR_LE_U32) X(BR_GE_S32) X(BR_GE_U32) \
               /* a b rel : fused compare + branch (taken when true) */ \
+  X(ADD_BR_EQ32) X(ADD_BR_NE32) X(ADD_BR_LT_S32) X(ADD_BR_LT_U32) X(ADD_BR_GT_S32) \
+  X(ADD_BR_GT_U32) X(ADD_BR_LE_S32) X(ADD_BR_LE_U32) X(ADD_BR_GE_S32) X(ADD_BR_GE_U32) \
+              /* d x y a b rel : d = x + y, then the fused compare + branch */ \
   X(END_)
 
 #define EW_ENUM_OP(name) OP_##name,

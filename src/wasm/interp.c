@@ -10,17 +10,6 @@
 #include <math.h>
 
 #include "internal.h"
-#include <stdio.h>
-static unsigned long long prof_[OP_COUNT_], pair_[OP_COUNT_][OP_COUNT_];
-static unsigned prev_;
-#define LBLN(name) #name,
-static const char *const names_[] = { EW_NUM_OPS(LBLN) EW_MEM_OPS(LBLN) EW_LOADADD_OPS(LBLN) EW_SAT_OPS(LBLN) EW_CTL_OPS(LBLN) };
-__attribute__((destructor)) static void dump_(void) {
-  FILE *f = fopen("/tmp/ew/prof.txt", "w");
-  for (int i = 0; i < OP_COUNT_; i++) if (prof_[i]) fprintf(f, "%llu %s\n", prof_[i], names_[i]);
-  for (int i = 0; i < OP_COUNT_; i++) for (int j = 0; j < OP_COUNT_; j++) if (pair_[i][j] > 1000000) fprintf(f, "P %llu %s %s\n", pair_[i][j], names_[i], names_[j]);
-  fclose(f);
-}
 
 /* ---- float helpers (IEEE-754 as the spec wants) -------------------------- */
 
@@ -217,7 +206,7 @@ ew_status ew_interp_run(ew_instance *th)
   };
 #undef LBL
 #define CASE(name) L_##name:
-#define DISPATCH() do { prof_[*pc]++; pair_[prev_][*pc]++; prev_ = *pc; goto *labels[*pc]; } while (0)
+#define DISPATCH() goto *labels[*pc]
 #define NEXT(n) do { pc += (n); DISPATCH(); } while (0)
   DISPATCH();
 #else
@@ -419,6 +408,14 @@ dispatch:
   BRCMP(BR_GT_S32, S32(a) > S32(b)) BRCMP(BR_GT_U32, a > b)
   BRCMP(BR_LE_S32, S32(a) <= S32(b)) BRCMP(BR_LE_U32, a <= b)
   BRCMP(BR_GE_S32, S32(a) >= S32(b)) BRCMP(BR_GE_U32, a >= b)
+#define ADDBRCMP(name, expr) CASE(name) { S(1).u32 = S(2).u32 + S(3).u32; \
+    uint32_t a = S(4).u32, b = S(5).u32; \
+    if (expr) { JUMP(6); } NEXT(7); }
+  ADDBRCMP(ADD_BR_EQ32, a == b) ADDBRCMP(ADD_BR_NE32, a != b)
+  ADDBRCMP(ADD_BR_LT_S32, S32(a) < S32(b)) ADDBRCMP(ADD_BR_LT_U32, a < b)
+  ADDBRCMP(ADD_BR_GT_S32, S32(a) > S32(b)) ADDBRCMP(ADD_BR_GT_U32, a > b)
+  ADDBRCMP(ADD_BR_LE_S32, S32(a) <= S32(b)) ADDBRCMP(ADD_BR_LE_U32, a <= b)
+  ADDBRCMP(ADD_BR_GE_S32, S32(a) >= S32(b)) ADDBRCMP(ADD_BR_GE_U32, a >= b)
   CASE(BR_TABLE) {
     uint32_t i = S(1).u32, n = pc[2];
     if (i > n) i = n;
