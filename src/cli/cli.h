@@ -51,6 +51,7 @@ int cmd_spec(struct edgecr_global *g, int argc, char **argv);
 int cmd_features(struct edgecr_global *g, int argc, char **argv);
 
 /* edgecr's own. Each lives in its own file, owned by its area. */
+int cmd_logs(struct edgecr_global *g, int argc, char **argv);   /* cmd_logs.c */
 int cmd_wasm(struct edgecr_global *g, int argc, char **argv);   /* cmd_wasm.c */
 int cmd_plan(struct edgecr_global *g, int argc, char **argv);   /* cmd_plan.c (edgecr-plan) */
 int cmd_monitor(struct edgecr_global *g, int argc, char **argv); /* cmd_monitor.c (edgecr-plan) */

@@ -34,6 +34,7 @@ static const struct command commands[] = {
   {"events", cmd_events, "print container events and statistics"},
   {"spec", cmd_spec, "write a default config.json"},
   {"features", cmd_features, "print the OCI features this runtime implements"},
+  {"logs", cmd_logs, "print (or follow) a container's log, e.g. a remote core's firmware output"},
   {"wasm", cmd_wasm, "run WebAssembly modules and spec scripts"},
   {"plan", cmd_plan, "check, build, apply and switch real-time system plans"},
   {"monitor", cmd_monitor, "deadline misses, overruns and latency of real-time containers"},
