@@ -268,8 +268,10 @@ def test_scheduler_deadline(env, rt):
         b.process["scheduler"] = {"policy": "SCHED_DEADLINE",
                                   "runtime": 2000000, "deadline": 10000000,
                                   "period": 10000000}
-    out = run_out(env, rt, "cat /proc/self/stat; grep -E '^(policy|dl.runtime)' "
-                  "/proc/self/sched", cfg)
+    # Read the shell's own entries: a SCHED_DEADLINE task may only fork with
+    # SCHED_FLAG_RESET_ON_FORK, so its children (cat, grep) run SCHED_OTHER.
+    out = run_out(env, rt, "cat /proc/$$/stat; grep -E '^(policy|dl.runtime)' "
+                  "/proc/$$/sched", cfg)
     lines = out.splitlines()
     assert stat_fields(lines[0])[41 - 3] == "6"
     sched = {l.split(":")[0].strip(): l.split(":")[1].strip() for l in lines[1:]}
