@@ -99,6 +99,57 @@ def test_state_stopped_after_exit(env, rt):
     rt.delete(b.id)
 
 
+def run_with_fds(env, rt, b, *extra):
+    """`run` with fds 3 and 7 open in the runtime (as containerd's shim
+    leaves some); returns CompletedProcess."""
+    b.write()
+    rt.track(b)
+    src = env.tmp / "fdsource"
+    src.write_text("from-fd3\n")
+    return subprocess.run(
+        ["/bin/sh", "-c", f'exec "$@" 3<{src} 7<{src}', "sh",
+         *rt.argv("run", *extra, "--bundle", b.path, b.id)],
+        capture_output=True, text=True, timeout=30, env=rt.env(),
+        stdin=subprocess.DEVNULL)
+
+
+def test_inherited_fds_not_leaked(env, rt):
+    # ls opens its directory at the lowest free fd: 3 if nothing leaked.
+    b = env.bundle("ls", "/proc/self/fd")
+    p = run_with_fds(env, rt, b)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["0", "1", "2", "3"]
+
+
+def test_preserve_fds(env, rt):
+    b = env.bundle("sh", "-c", "cat <&3; ls /proc/self/fd")
+    p = run_with_fds(env, rt, b, "--preserve-fds", "1")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.split()
+    assert lines[0] == "from-fd3"
+    assert "3" in lines[1:] and "7" not in lines[1:]
+
+
+def test_no_pivot(env, rt):
+    b = env.bundle("sh", "-c", "ls /; cat /etc/hostname")
+    p = rt.run(b, None, "--no-pivot")
+    assert p.returncode == 0, p.stderr
+    assert "bin" in p.stdout.split() and "rootfs" in p.stdout
+
+
+def test_no_new_keyring(env, rt):
+    def keys(*extra):
+        b = env.bundle("cat", "/proc/keys")
+        b.linux["maskedPaths"] = []
+        p = rt.run(b, None, *extra)
+        assert p.returncode == 0, p.stderr
+        return {l.split(None, 8)[-1].split(":")[0] for l in p.stdout.splitlines()
+                if " keyring " in l}
+    fresh = keys()
+    shared = keys("--no-new-keyring")
+    assert fresh - shared, "no new session keyring without --no-new-keyring"
+
+
 # ---------------------------------------------------------------- kill
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "TERM", "15"])
