@@ -361,6 +361,22 @@ def test_max_pages_limits_memory():
     assert "malloc(48 MB) failed" in r.stdout
 
 
+def test_memory_minimum_above_max_pages_is_refused():
+    r = run_wasm(wat2wasm('(module (memory 300) (func (export "_start")))'),
+                 opts=["--max-pages", "256"])
+    assert r.returncode == EXIT_RUN_ERROR
+    assert "limit" in r.stderr
+
+
+def test_memory_grow_past_max_pages_fails_in_guest():
+    wat = """(module (memory 1)
+      (func (export "grow") (result i32) (memory.grow (i32.const 10))))"""
+    r = ok(run_wasm(wat2wasm(wat), opts=["--max-pages", "8", "--invoke", "grow"]))
+    assert r.stdout == "-1\n"
+    r = ok(run_wasm(wat2wasm(wat), opts=["--max-pages", "11", "--invoke", "grow"]))
+    assert r.stdout == "1\n"
+
+
 def test_clock_and_sleep():
     t0 = time.monotonic()
     r = ok(run_wasm(prog("clock"), int(time.time())))
