@@ -68,6 +68,7 @@ struct backend_ops {
 };
 
 extern const struct backend_ops linux_backend_ops;
+extern const struct backend_ops remoteproc_backend_ops;
 
 const char *container_status_name(enum container_status s);
 /* The container's state as the OCI `state` operation reports it. */

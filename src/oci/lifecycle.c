@@ -19,6 +19,7 @@
 #include "util.h"
 
 static const struct backend_ops *const backends[] = {
+  &remoteproc_backend_ops,
   &linux_backend_ops,
 };
 

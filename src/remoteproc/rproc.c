@@ -314,12 +314,29 @@ static bool tag_ok(const char *tag)
   return true;
 }
 
-int rproc_stage_firmware(const char *root, const char *src, const char *tag, char **fw_name,
-                         edgecr_error_t *err)
+int rproc_staged_name(const char *tag, char **fw_name, edgecr_error_t *err)
 {
   if (!tag_ok(tag))
     return edgecr_error_make(err, EINVAL, "stage firmware: bad tag `%s` (1-64 of A-Za-z0-9_.-)",
                              tag);
+  unsigned char rnd[4];
+  if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
+    return edgecr_error_make(err, errno, "stage firmware: getrandom");
+  *fw_name = xasprintf("edgecr/%s-%02x%02x%02x%02x.elf", tag, rnd[0], rnd[1], rnd[2], rnd[3]);
+  return 0;
+}
+
+static bool staged_name_ok(const char *fw_name)
+{
+  return str_has_prefix(fw_name, "edgecr/") && strchr(fw_name + 7, '/') == NULL &&
+         tag_ok(fw_name + 7);
+}
+
+int rproc_stage_firmware_as(const char *root, const char *src, const char *fw_name,
+                            edgecr_error_t *err)
+{
+  if (!staged_name_ok(fw_name))
+    return edgecr_error_make(err, EINVAL, "stage firmware: `%s` is not a staged name", fw_name);
   cleanup_free char *data = NULL;
   ssize_t len = read_all_file(src, &data, err);
   if (len < 0)
@@ -328,24 +345,27 @@ int rproc_stage_firmware(const char *root, const char *src, const char *tag, cha
   cleanup_free char *dir = xasprintf("%s/" STAGE_DIR, norm);
   if (mkdir_p(dir, 0755, err) < 0)
     return edgecr_error_wrap(err, "stage firmware");
-  unsigned char rnd[4];
-  if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
-    return edgecr_error_make(err, errno, "stage firmware: getrandom");
-  cleanup_free char *name = xasprintf("edgecr/%s-%02x%02x%02x%02x.elf", tag, rnd[0], rnd[1],
-                                      rnd[2], rnd[3]);
-  cleanup_free char *path = xasprintf("%s/lib/firmware/%s", norm, name);
+  cleanup_free char *path = xasprintf("%s/lib/firmware/%s", norm, fw_name);
   if (access(path, F_OK) == 0)
     return edgecr_error_make(err, EEXIST, "stage firmware: `%s` exists", path);
   if (write_file_atomic(path, data, (size_t) len, 0644, err) < 0)
     return edgecr_error_wrap(err, "stage firmware `%s`", src);
+  return 0;
+}
+
+int rproc_stage_firmware(const char *root, const char *src, const char *tag, char **fw_name,
+                         edgecr_error_t *err)
+{
+  cleanup_free char *name = NULL;
+  if (rproc_staged_name(tag, &name, err) < 0 || rproc_stage_firmware_as(root, src, name, err) < 0)
+    return -1;
   *fw_name = steal_pointer(&name);
   return 0;
 }
 
 int rproc_unstage_firmware(const char *root, const char *fw_name, edgecr_error_t *err)
 {
-  if (!str_has_prefix(fw_name, "edgecr/") || strchr(fw_name + 7, '/') != NULL ||
-      !tag_ok(fw_name + 7))
+  if (!staged_name_ok(fw_name))
     return edgecr_error_make(err, EINVAL, "unstage firmware: `%s` is not a staged name", fw_name);
   cleanup_free char *norm = normalise_root(root);
   cleanup_free char *path = xasprintf("%s/lib/firmware/%s", norm, fw_name);

@@ -80,6 +80,12 @@ int rproc_read_model(const char *root, char **out, edgecr_error_t *err);
  * `firmware`, "edgecr/<tag>-<random>.elf".  tag: [A-Za-z0-9_.-], 1..64. */
 int rproc_stage_firmware(const char *root, const char *src, const char *tag, char **fw_name,
                          edgecr_error_t *err);
+/* The same in two steps, so that a caller can record the name before the
+ * file exists (a runtime killed in between leaves a name to clean up, never
+ * an unknown file): a fresh "edgecr/<tag>-<random>.elf", then the copy. */
+int rproc_staged_name(const char *tag, char **fw_name, edgecr_error_t *err);
+int rproc_stage_firmware_as(const char *root, const char *src, const char *fw_name,
+                            edgecr_error_t *err);
 /* Removes a staged file; a missing one is fine.  Only names under edgecr/. */
 int rproc_unstage_firmware(const char *root, const char *fw_name, edgecr_error_t *err);
 

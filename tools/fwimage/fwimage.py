@@ -217,7 +217,6 @@ def build_bundle(args):
                     "args": ["/" + args.name], "cwd": "/",
                     "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
         "root": {"path": "rootfs", "readonly": True},
-        "hostname": "firmware",
         "annotations": labels,
     }
     with open(os.path.join(bundle, "config.json"), "w") as f:
