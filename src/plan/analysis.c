@@ -348,8 +348,9 @@ static bool check_fp(struct plan_task **set, size_t n, bool exact, struct plan_c
     if (prev && prev_r != INT64_MAX && prev->prio > t->prio)
       start = prev_r + t->C + t->B - prev->B;
     int64_t r = plan_rta_from(set, n, pos[k], t->D - t->J, start);
-    if (r == INT64_MAX && exact)
-      r = plan_rta_from(set, n, pos[k], rta_limit(set, n, pos[k]), start);
+    int64_t limit = r == INT64_MAX && exact ? rta_limit(set, n, pos[k]) : INT64_MAX;
+    if (limit != INT64_MAX) /* converges: report the true response of the miss */
+      r = plan_rta_from(set, n, pos[k], limit, start);
     t->r_base = r == INT64_MAX ? t->r_base : r;
     t->response = r == INT64_MAX ? INT64_MAX : r + t->J;
     t->ok = t->response <= t->D;
