@@ -25,7 +25,7 @@
 
 #define STATE_CHECK_MS 25       /* how often the core's state is read */
 #define RECOVERY_GRACE_MS 3000  /* a core `crashed` this long with recovery enabled has not recovered */
-#define DRAIN_IDLE_MS 30        /* output still in flight when the core stops */
+#define DRAIN_IDLE_MS 10        /* output still in flight when the core stops */
 
 static volatile sig_atomic_t stop_requested;
 
