@@ -114,8 +114,12 @@ subprocess.run([sys.executable, "tools/fwimage/fwimage.py", "bundle", "--firmwar
                 "cm3-0", "--out", bundle], check=True, stdout=subprocess.DEVNULL)
 subprocess.run([emu_bin, "start", "--root", root], check=True)
 try:
-    emu = [emu_alone(root) for _ in range(runs)]
-    ours = [edgecr_run(root, state, bundle, i) for i in range(runs)]
+    # Interleaved, so that load from elsewhere hits both paths alike; the
+    # overhead is taken per pair of runs.
+    emu, ours = [], []
+    for i in range(runs):
+        emu.append(emu_alone(root))
+        ours.append(edgecr_run(root, state, bundle, i))
 finally:
     subprocess.run([edgecr, "--root", state, "delete", "--force", f"bench{len(create_ms)}"],
                    env=dict(os.environ, EDGECR_REMOTEPROC_ROOT=root), capture_output=True)
@@ -141,6 +145,8 @@ row("edgecr kill -> core offline", kill_ms, "target < 20 ms")
 row("edgecr kill -> log process exited", exit_ms)
 row("remoteproc-emu stop -> offline", emu_stop)
 row("edgecr delete", delete_ms)
-overhead = statistics.median(ours) - statistics.median(emu)
-print(f"edgecr overhead over the emulated core alone (median): {overhead * 1000:+.1f} ms (target < 10 ms)")
+pairs = sorted((o - e) * 1000 for o, e in zip(ours, emu))
+print(f"edgecr overhead over the emulated core alone, per interleaved pair: median {statistics.median(pairs):+.1f} ms,"
+      f" min {pairs[0]:+.1f} ms; of the medians: {(statistics.median(ours) - statistics.median(emu)) * 1000:+.1f} ms"
+      f" (target < 10 ms)")
 PY
