@@ -57,6 +57,7 @@ typedef struct comp {
   bool oom;
   size_t last_op, last_dst;      /* NONE-able positions of the last simple op */
   size_t prev_op;                /* the simple op right before last_op */
+  size_t last_mov;               /* a MOV/MOV32 just emitted (for pairing) */
   const uint8_t *op_start;       /* current instruction, for error offsets */
   uint8_t one_type[1];
 } comp;
@@ -111,7 +112,7 @@ static bool reserve(comp *c, size_t n)
 /* Emit an instruction of n words; returns its position or NONE when dead. */
 static size_t emit(comp *c, uint32_t n, const uint32_t *w)
 {
-  c->last_op = c->last_dst = c->prev_op = NONE;
+  c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
   if (c->dead || failed(c) || !reserve(c, n))
     return NONE;
   size_t at = c->len;
@@ -188,7 +189,17 @@ static sval pop(comp *c, uint8_t want)
  * 64-bit reload of them would defeat store forwarding. */
 static void emit_mov(comp *c, uint32_t dst, uint32_t src, uint8_t type)
 {
-  EMIT(c, type == EW_I32 || type == EW_F32 ? OP_MOV32 : OP_MOV, dst, src);
+  uint32_t op = type == EW_I32 || type == EW_F32 ? OP_MOV32 : OP_MOV;
+  size_t prev = c->last_mov;
+  if (prev != NONE && prev + 3 == c->len && c->code[prev] == op && reserve(c, 2)) {
+    /* pair with the copy just emitted: one dispatch for both */
+    c->code[prev] = op == OP_MOV32 ? OP_MOV32_X2 : OP_MOV_X2;
+    c->code[c->len++] = dst;
+    c->code[c->len++] = src;
+    c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    return;
+  }
+  c->last_mov = EMIT(c, op, dst, src);
 }
 
 static void materialize(comp *c, uint32_t i)
@@ -252,7 +263,7 @@ static void set_unreachable(comp *c)
 /* Bind all forward branches in chain `head` to the current position. */
 static void bind(comp *c, uint32_t head)
 {
-  c->last_op = c->last_dst = c->prev_op = NONE;
+  c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
   while (head != NONE) {
     uint32_t next = c->code[head];
     c->code[head] = (uint32_t)((int32_t)c->len - (int32_t)head);
@@ -346,6 +357,15 @@ static void emit_jump(comp *c, ctrl *f)
     EMIT(c, OP_RETURN);
     return;
   }
+  size_t mov = c->last_mov;
+  if (!c->dead && mov != NONE && mov + 3 == c->len && c->code[mov] == OP_MOV32 && reserve(c, 1)) {
+    /* the copy that places a block result, and the jump, in one op */
+    c->code[mov] = OP_MOV32_BR;
+    c->code[c->len++] = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    link_label(c, f, mov + 3, true);
+    return;
+  }
   size_t at = EMIT(c, OP_BR, NONE);
   link_label(c, f, at == NONE ? NONE : at + 1, true);
 }
@@ -399,6 +419,16 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
       size_t at = EMIT(c, when_true ? OP_BR_IFZ : OP_BR_IF, a, NONE);
       return at == NONE ? NONE : at + 2;
     }
+  }
+  if (c->last_op != NONE && c->last_dst != NONE && c->code[c->last_dst] == cond.slot &&
+      c->code[c->last_op] == OP_I32_ADD && c->last_op + 4 == c->len && reserve(c, 1)) {
+    /* `br_if (local.tee n (i32.add ...))` count-down loops: keep the add,
+     * branch on its result */
+    size_t at = c->last_op;
+    c->code[at] = when_true ? OP_ADD_BR_IF : OP_ADD_BR_IFZ;
+    c->code[c->len++] = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    return at + 4;
   }
   size_t at = EMIT(c, when_true ? OP_BR_IF : OP_BR_IFZ, cond.slot, NONE);
   return at == NONE ? NONE : at + 2;
@@ -588,6 +618,35 @@ static void numeric_sig(uint8_t op, uint8_t *in, int *nin, uint8_t *out)
   }
 }
 
+/* i32 op pairs where the second (commutative) op consumes the first's
+ * result: one fused op computes `z OPB (x OPA y)`. */
+static const uint16_t fused_pairs[][3] = {
+  { OP_I32_MUL, OP_I32_ADD, OP_MUL_ADD32 },   { OP_I32_ROTL, OP_I32_XOR, OP_ROTL_XOR32 },
+  { OP_I32_SHL, OP_I32_ADD, OP_SHL_ADD32 },   { OP_I32_SHR_U, OP_I32_XOR, OP_SHRU_XOR32 },
+  { OP_I32_XOR, OP_I32_ADD, OP_XOR_ADD32 },   { OP_I32_AND, OP_I32_ADD, OP_AND_ADD32 },
+  { OP_I32_AND, OP_I32_XOR, OP_AND_XOR32 },   { OP_I32_XOR, OP_I32_AND, OP_XOR_AND32 },
+  { OP_I32_ADD, OP_I32_ADD, OP_ADD_ADD32 },   { OP_I32_XOR, OP_I32_XOR, OP_XOR_XOR32 },
+};
+
+static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
+{
+  size_t at = c->last_op;
+  if (c->dead || at == NONE || c->last_dst == NONE || at + 4 != c->len)
+    return false;
+  uint32_t first = c->code[at], t = c->code[at + 1];
+  if (t < c->stack_base || (t != a.slot && t != b.slot))
+    return false;
+  for (size_t i = 0; i < sizeof fused_pairs / sizeof fused_pairs[0]; i++)
+    if (fused_pairs[i][0] == first && fused_pairs[i][1] == irop) {
+      uint32_t x = c->code[at + 2], y = c->code[at + 3];
+      uint32_t z = t == a.slot ? b.slot : a.slot;
+      c->len = at;
+      EMIT_SIMPLE(c, fused_pairs[i][2], d.slot, x, y, z);
+      return true;
+    }
+  return false;
+}
+
 static void op_numeric(comp *c, uint8_t op)
 {
   uint8_t in, out;
@@ -607,7 +666,8 @@ static void op_numeric(comp *c, uint8_t op)
     sval b = pop(c, in);
     sval a = pop(c, in);
     sval d = push(c, out);
-    EMIT_SIMPLE(c, irop, d.slot, a.slot, b.slot);
+    if (!fuse_pair(c, irop, a, b, d))
+      EMIT_SIMPLE(c, irop, d.slot, a.slot, b.slot);
   }
 }
 
@@ -1330,7 +1390,7 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
   c.a = &m->alloc;
   c.code = *scratch;
   c.cap = *scratch_cap;
-  c.last_op = c.last_dst = c.prev_op = NONE;
+  c.last_op = c.last_dst = c.prev_op = c.last_mov = NONE;
   const ew_functype *t = &m->types[m->func_type[m->nfunc_imports + fi]];
   if (read_locals(&c, t) == 0) {
     /* upper bound of const instructions: bytes that could be their opcode */

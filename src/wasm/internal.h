@@ -313,6 +313,14 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(CALL_INDIRECT) /* typeidx table base a */ \
   X(MOV)          /* d a */ \
   X(MOV32)        /* d a : i32/f32 values (32-bit copy) */ \
+  X(MOV_X2)       /* d a d2 a2 : two copies in one dispatch */ \
+  X(MOV32_X2)     /* d a d2 a2 */ \
+  X(MOV32_BR)     /* d a rel : copy then jump (block results) */ \
+  X(ADD_BR_IF)    /* d x y rel : d = x + y, jump if d != 0 */ \
+  X(MUL_ADD32) X(ROTL_XOR32) X(SHL_ADD32) X(SHRU_XOR32) X(XOR_ADD32) \
+  X(AND_ADD32) X(AND_XOR32) X(XOR_AND32) X(ADD_ADD32) X(XOR_XOR32) \
+              /* d x y z : d = z OPB (x OPA y), an i32 op feeding the next */ \
+  X(ADD_BR_IFZ)   /* d x y rel : d = x + y, jump if d == 0 */ \
   X(CONST32)      /* d lo */ \
   X(CONST64)      /* d lo hi */ \
   X(SELECT)       /* d c a b */ \

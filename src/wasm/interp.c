@@ -429,6 +429,17 @@ dispatch:
   }
   CASE(MOV) { S(1) = S(2); NEXT(3); }
   CASE(MOV32) { S(1).u32 = S(2).u32; NEXT(3); }
+#define PAIR32(name, expr) CASE(name) { uint32_t x = S(2).u32, y = S(3).u32, z = S(4).u32; \
+    S(1).u32 = (expr); NEXT(5); }
+  PAIR32(MUL_ADD32, z + x * y) PAIR32(ROTL_XOR32, z ^ rotl32(x, y))
+  PAIR32(SHL_ADD32, z + (x << (y & 31))) PAIR32(SHRU_XOR32, z ^ (x >> (y & 31)))
+  PAIR32(XOR_ADD32, z + (x ^ y)) PAIR32(AND_ADD32, z + (x & y)) PAIR32(AND_XOR32, z ^ (x & y))
+  PAIR32(XOR_AND32, z & (x ^ y)) PAIR32(ADD_ADD32, z + (x + y)) PAIR32(XOR_XOR32, z ^ (x ^ y))
+  CASE(MOV_X2) { S(1) = S(2); S(3) = S(4); NEXT(5); }
+  CASE(MOV32_X2) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; NEXT(5); }
+  CASE(MOV32_BR) { S(1).u32 = S(2).u32; JUMP(3); }
+  CASE(ADD_BR_IF) { uint32_t d = S(1).u32 = S(2).u32 + S(3).u32; if (d) { JUMP(4); } NEXT(5); }
+  CASE(ADD_BR_IFZ) { uint32_t d = S(1).u32 = S(2).u32 + S(3).u32; if (!d) { JUMP(4); } NEXT(5); }
   CASE(CONST32) { S(1).u32 = pc[2]; NEXT(3); }
   CASE(CONST64) { S(1).u64 = (uint64_t)pc[2] | ((uint64_t)pc[3] << 32); NEXT(4); }
   CASE(SELECT) { S(1) = S(2).u32 ? S(3) : S(4); NEXT(5); }
