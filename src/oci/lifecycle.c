@@ -477,7 +477,7 @@ int signal_parse(const char *s)
       return sigs[i].sig;
   if (strncasecmp(name, "RTMIN", 5) == 0 || strncasecmp(name, "RTMAX", 5) == 0) {
     long long off = 0;
-    if (name[5] != '\0' && parse_int64(name + 5, &off) < 0)
+    if (name[5] != '\0' && (parse_int64(name + 5, &off) < 0 || off < -64 || off > 64))
       return -1;
     int sig = (strncasecmp(name, "RTMIN", 5) == 0 ? SIGRTMIN : SIGRTMAX) + (int) off;
     return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -1;
