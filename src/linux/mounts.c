@@ -56,8 +56,10 @@ char *secure_join(const char *root, const char *unsafe)
     ssize_t n = readlink(full, target, sizeof target - 1);
     if (n < 0)
       continue; /* not a symlink, or not there yet */
-    if (++links > 255)
+    if (++links > 255) {
+      resolved[rl] = '\0'; /* never hand back the unresolved link itself */
       break;
+    }
     target[n] = '\0';
     resolved[rl] = '\0'; /* drop the link itself */
     if (target[0] == '/')
