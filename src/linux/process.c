@@ -246,8 +246,8 @@ char *process_find_executable(const struct oci_process *p, edgecr_error_t *err)
   if (path == NULL)
     path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   cleanup_free char *dirs = xstrdup(path);
-  char *save = NULL;
-  for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+  char *rest = dirs;
+  for (char *d = strsep(&rest, ":"); d; d = strsep(&rest, ":")) {
     char *cand = xasprintf("%s/%s", *d ? d : ".", name);
     if (is_executable(cand))
       return cand;
