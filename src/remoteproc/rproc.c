@@ -348,8 +348,15 @@ int rproc_stage_firmware_as(const char *root, const char *src, const char *fw_na
   cleanup_free char *path = xasprintf("%s/lib/firmware/%s", norm, fw_name);
   if (access(path, F_OK) == 0)
     return edgecr_error_make(err, EEXIST, "stage firmware: `%s` exists", path);
-  if (write_file_atomic(path, data, (size_t) len, 0644, err) < 0)
-    return edgecr_error_wrap(err, "stage firmware `%s`", src);
+  /* Our own temporary name (not write_file_atomic's per-pid one), so that
+   * unstaging after a runtime killed mid-copy finds it too. */
+  cleanup_free char *tmp = xasprintf("%s.tmp", path);
+  cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write_all(fd, data, (size_t) len) < 0 || rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return edgecr_error_make(err, e, "stage firmware `%s` as `%s`", src, path);
+  }
   return 0;
 }
 
@@ -369,6 +376,8 @@ int rproc_unstage_firmware(const char *root, const char *fw_name, edgecr_error_t
     return edgecr_error_make(err, EINVAL, "unstage firmware: `%s` is not a staged name", fw_name);
   cleanup_free char *norm = normalise_root(root);
   cleanup_free char *path = xasprintf("%s/lib/firmware/%s", norm, fw_name);
+  cleanup_free char *tmp = xasprintf("%s.tmp", path);
+  unlink(tmp); /* left by a stage that was killed mid-copy */
   if (unlink(path) < 0 && errno != ENOENT)
     return edgecr_error_make(err, errno, "unstage firmware `%s`", path);
   return 0;
