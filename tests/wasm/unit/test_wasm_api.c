@@ -239,12 +239,20 @@ static void build_control_module(buf *m)
 
 static void build_sum_module(buf *m)
 {
+  /* ...and (func (export "count") (param i32) (result i32) (local i32 i32)
+   *   (loop (local.set 2 (i32.add (local.get 2) (local.get 1)))
+   *         (br_if 0 (i32.ne (local.tee 1 (i32.add (local.get 1) (i32.const 1)))
+   *                          (local.get 0))))
+   *   (local.get 2))   - compiled to fused add+compare+branch ops */
   /* (func (export "sum") (param i32) (result i32) (local i32)
    *   (loop (local.set 1 (i32.add (local.get 1) (local.get 0)))
    *         (br_if 0 (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
    *   (local.get 1)) */
-  spec s = { .types = { "i:i" }, .func_type = { 0 }, .memory_min = -1,
-             .exports = { "sum" }, .export_func = { 0 } };
+  spec s = { .types = { "i:i" }, .func_type = { 0, 0 }, .memory_min = -1,
+             .exports = { "sum", "count" }, .export_func = { 0, 1 } };
+  SET_BODY(s, 1, 0x01, 0x02, 0x7f, 0x03, 0x40, 0x20, 0x02, 0x20, 0x01, 0x6a, 0x21, 0x02,
+           0x20, 0x01, 0x41, 0x01, 0x6a, 0x22, 0x01, 0x20, 0x00, 0x47, 0x0d, 0x00, 0x0b,
+           0x20, 0x02, 0x0b);
   SET_BODY(s, 0, 0x01, 0x01, 0x7f, 0x03, 0x40, 0x20, 0x01, 0x20, 0x00, 0x6a, 0x21, 0x01,
                      0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00, 0x0b, 0x20, 0x01, 0x0b);
   build(m, &s);
@@ -282,6 +290,23 @@ static void test_fuel_suspend_resume(void **state)
   assert_int_equal(st, EW_OK);
   assert_int_equal(metered.i32, unmetered.i32);
   assert_true(suspensions >= 99 && suspensions <= 101);
+
+  /* the same through fused add+compare+branch ops */
+  ew_func *count = ew_instance_func(inst, "count");
+  assert_non_null(count);
+  ew_value plain, sliced;
+  ew_set_fuel(inst, EW_FUEL_UNLIMITED);
+  assert_int_equal(ew_call(inst, count, &arg, 1, &plain, 1), EW_OK);
+  assert_int_equal(plain.i32, 49995000);
+  ew_set_fuel(inst, 7);
+  suspensions = 0;
+  for (st = ew_call(inst, count, &arg, 1, &sliced, 1); st == EW_OUT_OF_FUEL; st = ew_resume(inst)) {
+    suspensions++;
+    ew_set_fuel(inst, 7);
+  }
+  assert_int_equal(st, EW_OK);
+  assert_int_equal(sliced.i32, plain.i32);
+  assert_true(suspensions >= 1400 && suspensions <= 1450);
 
   /* abort drops the suspended call */
   ew_set_fuel(inst, 5);
