@@ -1397,10 +1397,24 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
     uint32_t candidates = 0;
     for (const uint8_t *p = r->p; p < r->end && candidates < MAX_CONSTS; p++)
       candidates += *p >= 0x41 && *p <= 0x44;
-    c.const_room = candidates;
-    c.stack_base = c.nlocals + candidates;
-    push_ctrl(&c, K_FUNC, 0, NULL, t->nresults, t->results);
-    body(&c);
+    const uint8_t *start = r->p;
+    for (;;) {
+      c.const_room = candidates;
+      c.stack_base = c.nlocals + candidates;
+      push_ctrl(&c, K_FUNC, 0, NULL, t->nresults, t->results);
+      body(&c);
+      /* Far fewer distinct constants than reserved slots: compile again
+       * with the exact count so deep recursion does not pay for them. */
+      if (failed(&c) || c.nconst + 8 >= candidates)
+        break;
+      candidates = c.nconst;
+      r->p = start;
+      c.len = 0;
+      c.height = c.max_height = c.nctrl = c.nconst = 0;
+      c.dead = false;
+      c.op_start = NULL;
+      c.last_op = c.last_dst = c.prev_op = c.last_mov = NONE;
+    }
   }
   int rc = -1;
   if (!failed(&c)) {
