@@ -167,7 +167,8 @@ static char *ctrl_dir(const struct cgroup_layout *l, const char *ctrl, const cha
     *is_v2 = false;
     return xasprintf("%s%s", m, path);
   }
-  if (v2_has(l, ctrl)) {
+  /* cgroup v2 calls the block I/O controller "io". */
+  if (v2_has(l, strcmp(ctrl, "blkio") == 0 ? "io" : ctrl)) {
     *is_v2 = true;
     return xasprintf("%s%s", l->unified, path);
   }
@@ -350,7 +351,7 @@ static int apply_cpu(struct rw *w, json_t *res)
     return field_error(w, "cpu.realtimeRuntime", "%lld us exceeds realtimePeriod %lld us", rt_runtime, rt_period);
   char buf[64];
   bool v2 = false;
-  cleanup_free char *dir = ctrl_dir(w->l, "cpu", w->path, &v2);
+  free(ctrl_dir(w->l, "cpu", w->path, &v2)); /* which spelling: v1 or v2 */
   if (hs && shares > 0) {
     if (v2)
       snprintf(buf, sizeof buf, "%llu", 1 + ((unsigned long long) (shares < 2 ? 2 : shares) - 2) * 9999 / 262142);
@@ -447,20 +448,17 @@ static int apply_blkio(struct rw *w, json_t *res)
     return -1;
   bool v2 = false;
   cleanup_free char *dir = ctrl_dir(w->l, "blkio", w->path, &v2);
-  if (dir == NULL && (v2_has(w->l, "io"))) {
-    free(dir);
-    dir = NULL;
-  }
   if (h) {
     if (weight < 10 || weight > 1000)
       return field_error(w, "blockIO.weight", "must be 10..1000");
     char buf[32];
-    snprintf(buf, sizeof buf, "%lld", weight);
+    /* v2's io.weight runs 1..10000 where blkio.weight ran 10..1000. */
+    snprintf(buf, sizeof buf, "%lld", v2 ? 1 + (weight - 10) * 9999 / 990 : weight);
     /* Kernels with BFQ expose blkio.bfq.weight instead of blkio.weight. */
     const char *f = "blkio.weight";
-    if (dir && !w->dry && !file_exists(dir, "blkio.weight") && file_exists(dir, "blkio.bfq.weight"))
+    if (dir && !v2 && !w->dry && !file_exists(dir, "blkio.weight") && file_exists(dir, "blkio.bfq.weight"))
       f = "blkio.bfq.weight";
-    if (dir && !w->dry && !file_exists(dir, f)) {
+    if (dir && !w->dry && !file_exists(dir, v2 ? "io.weight" : f)) {
       log_warning("linux.resources.blockIO.weight ignored: no proportional I/O scheduler on this host");
     } else if (put(w, "blkio", "blockIO.weight", f, "io.weight", buf) < 0) {
       return -1;
@@ -817,9 +815,9 @@ static int write_ll(const char *dir, const char *f, long long v, edgecr_error_t 
 static int rt_budget_apply(const struct cgroup_layout *l, const char *path, long long runtime, long long period,
                            json_t *grants, edgecr_error_t *err)
 {
-  const char *mount = v1_mount_of(l, "cpu");
-  if (mount == NULL || l->v2_only)
-    return edgecr_error_make(err, ENOTSUP, "real-time budget: no cgroup v1 cpu controller on this host");
+  const char *mount = l->v2_only ? NULL : v1_mount_of(l, "cpu");
+  if (mount == NULL)
+    return 0; /* no v1 cpu controller (pure v2): there are no group budgets to give */
   if (read_ll(mount, "cpu.rt_runtime_us") == -2)
     return 0; /* kernel without CONFIG_RT_GROUP_SCHED: SCHED_FIFO needs no group budget */
   long long root_period = read_ll(mount, "cpu.rt_period_us");
@@ -1225,7 +1223,8 @@ int cgroup_stats(const struct cgroup_layout *l, const char *path, json_t **out, 
       json_object_set_new(thr, "periods", json_integer(json_integer_value(json_object_get(st, "nr_periods"))));
       json_object_set_new(thr, "throttled_periods", json_integer(json_integer_value(json_object_get(st, "nr_throttled"))));
       json_object_set_new(thr, "throttled_time",
-                          json_integer(json_integer_value(json_object_get(st, v2 ? "throttled_usec" : "throttled_time"))));
+                          json_integer(v2 ? json_integer_value(json_object_get(st, "throttled_usec")) * 1000
+                                         : json_integer_value(json_object_get(st, "throttled_time"))));
       json_decref(st);
     }
     json_object_set_new(cpu, "throttling", thr);

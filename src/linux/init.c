@@ -13,6 +13,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "console.h"
@@ -170,6 +171,13 @@ _Noreturn void linux_container_init(struct init_args *a)
   }
   if (userns != NULL && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
     edgecr_error_make(&err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
+    init_fail(a->sync_fd, &err);
+  }
+  /* Each container gets its own session keyring (unless --no-new-keyring),
+   * so containers cannot read each other's or the host's session keys. */
+  if (!a->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, a->id) < 0 &&
+      errno != ENOSYS) {
+    edgecr_error_make(&err, errno, "create the container's session keyring (--no-new-keyring skips it)");
     init_fail(a->sync_fd, &err);
   }
   if (c->sysctl && apply_sysctl(c, &err) < 0)

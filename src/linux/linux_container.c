@@ -245,7 +245,8 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
     close(c->lock_fd); /* the flock must not outlive the runtime's operation */
     struct init_args a = {
       .cfg = cfg, .layout = layout, .cgroup_path = cgpath, .sync_fd = sv[1], .console_fd = console_fd,
-      .fifo_fd = fifo_fd, .no_pivot = o->no_pivot, .preserve_fds = o->preserve_fds, .seccomp = sc,
+      .fifo_fd = fifo_fd, .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring, .id = c->id,
+      .preserve_fds = o->preserve_fds, .seccomp = sc,
       .new_userns = (clone_flags(cfg) & CLONE_NEWUSER) != 0,
     };
     linux_container_init(&a);

@@ -18,6 +18,8 @@ struct init_args {
   int console_fd;        /* connected console socket, or -1 */
   int fifo_fd;           /* O_PATH descriptor of <state>/exec.fifo */
   bool no_pivot;
+  bool no_new_keyring;
+  const char *id;
   int preserve_fds;
   struct edgecr_seccomp *seccomp;
   bool new_userns;

@@ -109,11 +109,21 @@ static int add_rule(struct edgecr_seccomp *s, json_t *rule, size_t idx, const ch
       log_debug("seccomp: unknown syscall `%s` ignored", name);
       continue;
     }
-    /* Several comparisons on one argument need one rule each (AND vs OR
-     * semantics as runc applies them): libseccomp ANDs a rule's args. */
-    int r = seccomp_rule_add_array(s->ctx, action, nr, ncmp, cmps);
-    if (r < 0 && r != -EEXIST)
-      return edgecr_error_make(err, -r, "%s: `linux.seccomp.%s`: add rule for `%s`", file, f, name);
+    /* libseccomp ANDs the comparisons of one rule and refuses two on the
+     * same argument; runc gives those OR semantics (any listed value
+     * matches) by adding one rule per comparison, and so do we. */
+    bool repeated = false;
+    for (unsigned a = 0; a < ncmp; a++)
+      for (unsigned b = a + 1; b < ncmp; b++)
+        if (cmps[a].arg == cmps[b].arg)
+          repeated = true;
+    unsigned rules = repeated ? ncmp : 1;
+    for (unsigned k = 0; k < rules; k++) {
+      int r = repeated ? seccomp_rule_add_array(s->ctx, action, nr, 1, &cmps[k])
+                       : seccomp_rule_add_array(s->ctx, action, nr, ncmp, cmps);
+      if (r < 0 && r != -EEXIST)
+        return edgecr_error_make(err, -r, "%s: `linux.seccomp.%s`: add rule for `%s`", file, f, name);
+    }
   }
   return 0;
 }

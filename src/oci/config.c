@@ -1003,12 +1003,61 @@ static int parse_document(struct pctx *p, json_t *doc, struct oci_config *c)
   return 0;
 }
 
+/* jansson keeps integers as int64 and refuses larger ones, but the OCI spec
+ * has uint64 fields whose "unlimited" is 2^64-1 (docker writes it for
+ * rlimits).  Integer literals above INT64_MAX get a ".0" so they parse as
+ * reals; get_u64() maps those back (anything that large means unlimited). */
+static char *widen_big_integers(const char *text)
+{
+  size_t n = strlen(text);
+  char *out = xmalloc0(n + n / 8 + 16);
+  size_t o = 0;
+  bool in_str = false;
+  for (size_t i = 0; i < n;) {
+    char ch = text[i];
+    if (in_str) {
+      out[o++] = ch;
+      if (ch == '\\' && i + 1 < n)
+        out[o++] = text[++i];
+      else if (ch == '"')
+        in_str = false;
+      i++;
+      continue;
+    }
+    if (ch == '"') {
+      in_str = true;
+      out[o++] = text[i++];
+      continue;
+    }
+    bool starts_number = (ch >= '0' && ch <= '9') && (i == 0 || !strchr("0123456789.eE+-", text[i - 1]));
+    if (!starts_number) {
+      out[o++] = text[i++];
+      continue;
+    }
+    size_t j = i;
+    while (j < n && text[j] >= '0' && text[j] <= '9')
+      j++;
+    bool is_integer = j >= n || !strchr(".eE", text[j]);
+    bool big = (j - i > 19) || (j - i == 19 && strncmp(text + i, "9223372036854775807", 19) > 0);
+    memcpy(out + o, text + i, j - i);
+    o += j - i;
+    if (is_integer && big && o + 3 < n + n / 8 + 16) {
+      out[o++] = '.';
+      out[o++] = '0';
+    }
+    i = j;
+  }
+  out[o] = '\0';
+  return out;
+}
+
 int oci_config_parse(const char *bundle, const char *name, const char *text, struct oci_config **out,
                      edgecr_error_t *err)
 {
   json_error_t jerr;
   struct pctx p = {.file = name, .err = err};
-  json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+  cleanup_free char *widened = widen_big_integers(text);
+  json_t *doc = json_loads(widened, JSON_REJECT_DUPLICATES, &jerr);
   if (doc == NULL)
     return edgecr_error_make(err, EINVAL, "%s:%d:%d: invalid JSON: %s", name, jerr.line, jerr.column, jerr.text);
   struct oci_config *c = xmalloc0(sizeof *c);

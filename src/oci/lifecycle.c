@@ -323,7 +323,8 @@ int lc_list(const struct lc_context *ctx, json_t **out, edgecr_error_t *err)
     names[n++] = xstrdup(de->d_name);
   }
   closedir(d);
-  qsort(names, n, sizeof *names, cmp_str);
+  if (n > 0)
+    qsort(names, n, sizeof *names, cmp_str);
   for (size_t i = 0; i < n; i++) {
     json_t *st = NULL;
     edgecr_error_t e = NULL;
@@ -355,18 +356,14 @@ int lc_delete(const struct lc_context *ctx, const char *id, bool force, edgecr_e
 {
   cleanup_container struct container *c = NULL;
   if (container_open(ctx, id, &c, err) < 0) {
-    /* A create killed before state.json was complete leaves a bare
-     * directory: with --force, clean it. */
-    if (force && edgecr_error_errno(err) != ENOENT && check_id(id, NULL) == 0) {
-      cleanup_free char *dir = xasprintf("%s/%s", ctx->state_root, id);
-      edgecr_error_release(err);
-      return remove_tree(dir, err);
-    }
-    if (force && edgecr_error_errno(err) == ENOENT) {
-      edgecr_error_release(err);
-      return 0; /* runc: delete --force of a missing container succeeds */
-    }
-    return -1;
+    if (!force || check_id(id, NULL) < 0)
+      return -1;
+    /* A create killed before state.json was complete leaves a bare (or
+     * unreadable) directory: --force removes it; a missing container is
+     * fine (runc: delete --force of a missing container succeeds). */
+    edgecr_error_release(err);
+    cleanup_free char *dir = xasprintf("%s/%s", ctx->state_root, id);
+    return remove_tree(dir, err);
   }
   enum container_status st = c->ops->status(c);
   if ((st == STATUS_RUNNING || st == STATUS_PAUSED) && !force)

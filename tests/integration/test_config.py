@@ -276,7 +276,9 @@ def test_scheduler_deadline(env, rt):
     assert stat_fields(lines[0])[41 - 3] == "6"
     sched = {l.split(":")[0].strip(): l.split(":")[1].strip() for l in lines[1:]}
     assert sched["policy"] == "6"
-    assert sched["dl.runtime"] == "2000000"
+    # /proc/<pid>/sched shows the budget *left* in the current period, so
+    # it is at most the configured 2 ms reservation (and not zero).
+    assert 0 < int(sched["dl.runtime"]) <= 2000000
 
 
 @pytest.mark.edgecr_only
