@@ -1,6 +1,7 @@
-"""The wasm engine's libFuzzer targets (tests/wasm/fuzz/): build them, replay
-every saved regression input through both, and fuzz each for a short
-bounded time (EDGECR_FUZZ_SECONDS, default 20) from the seed corpus.
+"""The libFuzzer targets of the wasm engine and its WASI layer
+(tests/wasm/fuzz/): build them, replay every saved regression input and the
+seed corpus through each, and fuzz each for a short bounded time
+(EDGECR_FUZZ_SECONDS, default 20) from the seed corpus.
 
 Longer runs are by hand: tests/wasm/fuzz/run.sh 600
 """
@@ -14,7 +15,7 @@ import pytest
 
 FUZZ = Path(__file__).resolve().parent / "fuzz"
 SECONDS = int(os.environ.get("EDGECR_FUZZ_SECONDS", "20"))
-TARGETS = ["fuzz_decode", "fuzz_run"]
+TARGETS = ["fuzz_decode", "fuzz_run", "fuzz_wasi"]
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def fuzz_out():
     # Build only (0 seconds of fuzzing); run.sh also replays the regressions.
     r = subprocess.run(["bash", str(FUZZ / "run.sh"), "0"], capture_output=True, text=True,
                        env={**os.environ, "FUZZ_OUT": str(out)}, timeout=900)
-    assert (out / "fuzz_decode").exists() and (out / "fuzz_run").exists(), r.stderr
+    assert all((out / t).exists() for t in TARGETS), r.stderr
     yield out
     if not os.environ.get("FUZZ_OUT"):
         shutil.rmtree(out, ignore_errors=True)

@@ -36,6 +36,8 @@ struct wasi_config {
   size_t npreopens;
   const struct wasi_preopen *preopens;
   int stdio[3];            /* host fds for guest fds 0, 1, 2 (not owned) */
+  uint64_t max_sleep_ns;   /* cap on one poll_oneoff wait; 0 = none (a
+                            * fuzzer, or a host that must stay responsive) */
 };
 
 /* Copy the configuration and open the preopened directories.  Fails (with

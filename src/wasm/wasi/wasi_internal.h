@@ -29,6 +29,7 @@ struct wasi_binding;
 struct wasi_ctx {
   struct wasi_binding *bindings; /* host_ctx of each granted import (wasi_link.c) */
   char link_error[256];    /* why the last import was refused */
+  uint64_t max_sleep_ns;   /* see struct wasi_config */
   bool exited;             /* proc_exit was called, with exit_code */
   int exit_code;
   char **argv;             /* copies; NULL-terminated */

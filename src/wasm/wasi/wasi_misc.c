@@ -3,11 +3,13 @@
  * sched_yield, proc_exit/proc_raise, and the socket calls (not offered:
  * they answer ENOTSUP so a module importing them still links). */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/param.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -258,13 +260,16 @@ static uint16_t poll_oneoff(const struct wasi_call *c, const ew_value *a)
       e = WASI_EINVAL;
     }
   }
+  if (e == 0 && c->ctx->max_sleep_ns != 0 && earliest > now &&
+      earliest - now > c->ctx->max_sleep_ns)
+    earliest = now + c->ctx->max_sleep_ns;
   if (e == 0) {
     if (npfds > 0) {
       int timeout_ms = -1;
       if (ready_now)
         timeout_ms = 0;
       else if (earliest != UINT64_MAX)
-        timeout_ms = earliest <= now ? 0 : (int) ((earliest - now + 999999) / 1000000);
+        timeout_ms = earliest <= now ? 0 : (int) MIN((earliest - now + 999999) / 1000000, (uint64_t) INT_MAX);
       while (poll(pfds, (nfds_t) npfds, timeout_ms) < 0 && errno == EINTR) {
       }
     } else if (!ready_now && earliest != UINT64_MAX) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# tests/wasm/fuzz/run.sh [SECONDS] - build the two libFuzzer targets of the
-# wasm engine (clang -fsanitize=fuzzer,address,undefined) and run each for
+# tests/wasm/fuzz/run.sh [SECONDS] - build the libFuzzer targets of the wasm
+# engine and its WASI layer (clang -fsanitize=fuzzer,address,undefined):
+# fuzz_decode (decode+validate), fuzz_run (instantiate+run under fuel),
+# fuzz_wasi (run with the real WASI layer in a scratch preopen); run each for
 # SECONDS (default 60) on a scratch copy of the seed corpus, after replaying
 # every saved regression input.  Crashing inputs land in $FUZZ_OUT/crashes/;
 # once the bug is fixed, copy them to tests/wasm/fuzz/regressions/.
@@ -15,20 +17,21 @@ OUT=${FUZZ_OUT:-/tmp/edgecr-fuzz-$(id -u)}
 mkdir -p "$OUT/crashes"
 
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
-CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 "${SAN[@]}" -I "$ROOT/src/wasm")
+CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 "${SAN[@]}" -I "$ROOT/src/wasm" -I "$ROOT/src/wasm/wasi"
+        -I "$ROOT/src/common")
 ENGINE=("$ROOT"/src/wasm/*.c)
+WASI=("$ROOT"/src/wasm/wasi/*.c "$ROOT/src/common/util.c" "$ROOT/src/common/error.c")
 
-# The engine is compiled once (instrumented for coverage) and linked into
-# both targets.
-OBJS=()
-build_engine() {
+# Each source is compiled once (instrumented for coverage) into $OUT/obj;
+# compile_all SRC... sets OBJS to their objects.
+compile_all() {
   mkdir -p "$OUT/obj"
+  OBJS=()
   local src obj
-  for src in "${ENGINE[@]}"; do
-    obj="$OUT/obj/$(basename "$src" .c).o"
+  for src in "$@"; do
+    obj="$OUT/obj/$(basename "$(dirname "$src")")-$(basename "$src" .c).o"
     OBJS+=("$obj")
-    if [ ! -e "$obj" ] || [ -n "$(find "$src" "$ROOT/src/wasm/wasm.h" "$ROOT/src/wasm/internal.h" \
-          -newer "$obj" 2>/dev/null)" ]; then
+    if [ ! -e "$obj" ] || [ -n "$(find "$src" "$(dirname "$src")"/*.h -newer "$obj" 2>/dev/null)" ]; then
       clang "${CFLAGS[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
     fi
   done
@@ -36,6 +39,7 @@ build_engine() {
 
 build() { # target
   local t=$1 bin="$OUT/$1"
+  if [ "$t" = fuzz_wasi ]; then compile_all "${ENGINE[@]}" "${WASI[@]}"; else compile_all "${ENGINE[@]}"; fi
   if [ ! -x "$bin" ] || [ -n "$(find "$HERE/$t.c" "${OBJS[@]}" -newer "$bin" 2>/dev/null)" ]; then
     echo "fuzz: building $t" >&2
     clang "${CFLAGS[@]}" -fsanitize=fuzzer "$HERE/$t.c" "${OBJS[@]}" -lm -o "$bin.tmp"
@@ -44,8 +48,7 @@ build() { # target
 }
 
 status=0
-build_engine
-for t in fuzz_decode fuzz_run; do
+for t in fuzz_decode fuzz_run fuzz_wasi; do
   build "$t"
   # Replay: libFuzzer runs each file given on the command line once.
   regs=("$HERE"/regressions/*.wasm)
