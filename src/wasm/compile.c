@@ -618,14 +618,17 @@ static void numeric_sig(uint8_t op, uint8_t *in, int *nin, uint8_t *out)
   }
 }
 
-/* i32 op pairs where the second (commutative) op consumes the first's
- * result: one fused op computes `z OPB (x OPA y)`. */
+/* Op pairs where the second (commutative) op consumes the first's result:
+ * one fused op computes `z OPB (x OPA y)` (or `z OPB load(x + y)`). */
 static const uint16_t fused_pairs[][3] = {
   { OP_I32_MUL, OP_I32_ADD, OP_MUL_ADD32 },   { OP_I32_ROTL, OP_I32_XOR, OP_ROTL_XOR32 },
   { OP_I32_SHL, OP_I32_ADD, OP_SHL_ADD32 },   { OP_I32_SHR_U, OP_I32_XOR, OP_SHRU_XOR32 },
   { OP_I32_XOR, OP_I32_ADD, OP_XOR_ADD32 },   { OP_I32_AND, OP_I32_ADD, OP_AND_ADD32 },
   { OP_I32_AND, OP_I32_XOR, OP_AND_XOR32 },   { OP_I32_XOR, OP_I32_AND, OP_XOR_AND32 },
   { OP_I32_ADD, OP_I32_ADD, OP_ADD_ADD32 },   { OP_I32_XOR, OP_I32_XOR, OP_XOR_XOR32 },
+  /* a load (words: d addr offset) consumed by the next op */
+  { OP_F64_LOAD, OP_F64_ADD, OP_F64_LD_ADD }, { OP_F64_LOAD, OP_F64_MUL, OP_F64_LD_MUL },
+  { OP_I32_LOAD, OP_I32_ADD, OP_I32_LD_ADD },
 };
 
 static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)

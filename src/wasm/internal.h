@@ -320,6 +320,8 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(MUL_ADD32) X(ROTL_XOR32) X(SHL_ADD32) X(SHRU_XOR32) X(XOR_ADD32) \
   X(AND_ADD32) X(AND_XOR32) X(XOR_AND32) X(ADD_ADD32) X(XOR_XOR32) \
               /* d x y z : d = z OPB (x OPA y), an i32 op feeding the next */ \
+  X(F64_LD_ADD) X(F64_LD_MUL) X(I32_LD_ADD) \
+              /* d a off z : d = z OP load(a + off), a load feeding the next */ \
   X(ADD_BR_IFZ)   /* d x y rel : d = x + y, jump if d == 0 */ \
   X(CONST32)      /* d lo */ \
   X(CONST64)      /* d lo hi */ \

@@ -435,6 +435,11 @@ dispatch:
   PAIR32(SHL_ADD32, z + (x << (y & 31))) PAIR32(SHRU_XOR32, z ^ (x >> (y & 31)))
   PAIR32(XOR_ADD32, z + (x ^ y)) PAIR32(AND_ADD32, z + (x & y)) PAIR32(AND_XOR32, z ^ (x & y))
   PAIR32(XOR_AND32, z & (x ^ y)) PAIR32(ADD_ADD32, z + (x + y)) PAIR32(XOR_XOR32, z ^ (x ^ y))
+#define LOAD_OP(name, T, field, op) CASE(name) { uint64_t ea = (uint64_t)S(2).u32 + pc[3]; \
+    if (EW_UNLIKELY(ea + sizeof(T) > memsz)) TRAP(MEMORY_OOB); \
+    T v; memcpy(&v, mem + ea, sizeof v); S(1).field = S(4).field op v; NEXT(5); }
+  LOAD_OP(F64_LD_ADD, double, f64, +) LOAD_OP(F64_LD_MUL, double, f64, *)
+  LOAD_OP(I32_LD_ADD, uint32_t, u32, +)
   CASE(MOV_X2) { S(1) = S(2); S(3) = S(4); NEXT(5); }
   CASE(MOV32_X2) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; NEXT(5); }
   CASE(MOV32_BR) { S(1).u32 = S(2).u32; JUMP(3); }

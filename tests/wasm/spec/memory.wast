@@ -91,3 +91,23 @@
 (assert_invalid (module (memory 2 1)) "size minimum must not be greater than maximum")
 (assert_invalid (module (memory 65537)) "memory size must be at most 65536 pages (4GiB)")
 (assert_invalid (module (memory 1) (func (memory.init 1 (i32.const 0) (i32.const 0) (i32.const 0))) (data "")) "unknown data segment")
+
+;; loads consumed by the next op (fused in the IR) keep their bounds checks
+(module
+  (memory 1)
+  (data (i32.const 8) "\00\00\00\00\00\00\f0\3f")
+  (func (export "add_at") (param i32 i32) (result i32) (i32.add (local.get 1) (i32.load (local.get 0))))
+  (func (export "fadd_at") (param i32 f64) (result f64) (f64.add (local.get 1) (f64.load (local.get 0))))
+  (func (export "fmul_at") (param i32 f64) (result f64) (f64.mul (f64.load (local.get 0)) (local.get 1)))
+  (func (export "idx_load") (param i32 i32) (result i32) (i32.load (i32.add (local.get 0) (local.get 1))))
+)
+(assert_return (invoke "add_at" (i32.const 12) (i32.const 5)) (i32.const 0x3ff00005))
+(assert_trap (invoke "add_at" (i32.const 65533) (i32.const 5)) "out of bounds memory access")
+(assert_return (invoke "fadd_at" (i32.const 8) (f64.const 2)) (f64.const 3))
+(assert_trap (invoke "fadd_at" (i32.const 65529) (f64.const 2)) "out of bounds memory access")
+(assert_return (invoke "fmul_at" (i32.const 8) (f64.const -2.5)) (f64.const -2.5))
+(assert_return (invoke "fmul_at" (i32.const 0) (f64.const nan)) (f64.const nan:canonical))
+(assert_return (invoke "idx_load" (i32.const 4) (i32.const 8)) (i32.const 0x3ff00000))
+;; the address add wraps at 32 bits before the bounds check
+(assert_return (invoke "idx_load" (i32.const -4) (i32.const 16)) (i32.const 0x3ff00000))
+(assert_trap (invoke "idx_load" (i32.const -4) (i32.const 0)) "out of bounds memory access")
