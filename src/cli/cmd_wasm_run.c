@@ -72,12 +72,12 @@ static int add_dir(struct run_options *o, char *spec)
 {
   char *colon = strchr(spec, ':');
   const char *host = spec, *guest = spec;
+  if (spec[0] == 0 || spec[0] == ':' || (colon != NULL && colon[1] == 0))
+    return cli_usage("wasm run", "--dir needs HOST[:GUEST], got `%s`", spec);
   if (colon != NULL) {
-    *colon = 0;
+    *colon = 0; /* split in place: argv outlives the run */
     guest = colon + 1;
   }
-  if (*host == 0 || *guest == 0)
-    return cli_usage("wasm run", "--dir needs HOST[:GUEST], got `%s`", spec);
   o->dirs = xrealloc(o->dirs, (o->ndirs + 1) * sizeof *o->dirs);
   o->dirs[o->ndirs++] = (struct wasi_preopen){host, guest};
   return 0;
