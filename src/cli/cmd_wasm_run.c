@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -245,14 +246,24 @@ static int report_stop(ew_instance *inst, ew_status st, const char *what, uint64
   }
 }
 
-/* ew_call, carrying on over suspensions (WASI never asks for one, but an
- * embedder-level host function might). */
+/* ew_call, carrying on over suspensions.  WASI suspends the call when the
+ * guest sleeps (suspend_sleep): this thread sleeps until the deadline and
+ * resumes it, which is what a scheduler of many instances would do while
+ * running others in between. */
 static ew_status call_to_end(ew_instance *inst, ew_func *f, const ew_value *args, uint32_t nargs,
                              ew_value *results, uint32_t nresults)
 {
+  wasi_ctx *wasi = ew_instance_user_data(inst);
   ew_status st = ew_call(inst, f, args, nargs, results, nresults);
-  while (st == EW_SUSPENDED)
+  while (st == EW_SUSPENDED) {
+    uint64_t deadline;
+    if (wasi != NULL && wasi_sleep_deadline(wasi, &deadline)) {
+      struct timespec ts = {(time_t) (deadline / 1000000000u), (long) (deadline % 1000000000u)};
+      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+      }
+    }
     st = ew_resume(inst);
+  }
   if (st == EW_OUT_OF_FUEL)
     ew_abort(inst);
   return st;
@@ -406,6 +417,7 @@ static int run(const struct run_options *o)
     .envc = o->nenv, .env = o->env,
     .npreopens = o->ndirs, .preopens = o->dirs,
     .stdio = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
+    .suspend_sleep = 1,
   };
   __attribute__((cleanup(wasi_freep))) wasi_ctx *wasi = NULL;
   if (wasi_ctx_new(&wc, &wasi, &err) < 0) {
@@ -419,7 +431,7 @@ static int run(const struct run_options *o)
   if (o->max_pages > 0)
     limits.max_memory_pages = o->max_pages;
   ew_instance_config cfg = {
-    .limits = &limits, .resolve = wasi_resolve, .resolve_ctx = wasi,
+    .limits = &limits, .resolve = wasi_resolve, .resolve_ctx = wasi, .user_data = wasi,
     .start_fuel = o->fuel == EW_FUEL_UNLIMITED ? 0 : o->fuel,
   };
   ew_error e = {0};

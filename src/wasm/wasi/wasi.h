@@ -38,6 +38,10 @@ struct wasi_config {
   int stdio[3];            /* host fds for guest fds 0, 1, 2 (not owned) */
   uint64_t max_sleep_ns;   /* cap on one poll_oneoff wait; 0 = none (a
                             * fuzzer, or a host that must stay responsive) */
+  int suspend_sleep;       /* 1: a sleep (poll_oneoff on clocks only) does
+                            * not block the thread: the call ends with
+                            * EW_SUSPENDED and the embedder resumes it after
+                            * wasi_sleep_deadline() (running others meanwhile) */
 };
 
 /* Copy the configuration and open the preopened directories.  Fails (with
@@ -64,5 +68,10 @@ const char *wasi_link_error(const wasi_ctx *ctx);
  * proc_exit inside a start function as a host trap during instantiation;
  * this is how the embedder still gets the exit code. */
 int wasi_exit_status(const wasi_ctx *ctx, int *code);
+
+/* After ew_call/ew_resume returned EW_SUSPENDED with suspend_sleep set: 1
+ * and *deadline_ns (CLOCK_MONOTONIC) when the guest is sleeping; resume it
+ * with ew_resume() once that time has passed.  0 for other suspensions. */
+int wasi_sleep_deadline(const wasi_ctx *ctx, uint64_t *deadline_ns);
 
 #endif

@@ -189,6 +189,7 @@ int wasi_ctx_new(const struct wasi_config *cfg, wasi_ctx **out, edgecr_error_t *
   ctx->argv = copy_strv(cfg->argv, cfg->argc);
   ctx->envc = cfg->envc;
   ctx->max_sleep_ns = cfg->max_sleep_ns;
+  ctx->suspend_sleep = cfg->suspend_sleep != 0;
   ctx->env = copy_strv(cfg->env, cfg->envc);
   ctx->nfds = (uint32_t) (3 + cfg->npreopens + 8);
   ctx->fds = xmalloc0(ctx->nfds * sizeof *ctx->fds);

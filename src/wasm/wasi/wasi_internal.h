@@ -30,6 +30,9 @@ struct wasi_ctx {
   struct wasi_binding *bindings; /* host_ctx of each granted import (wasi_link.c) */
   char link_error[256];    /* why the last import was refused */
   uint64_t max_sleep_ns;   /* see struct wasi_config */
+  bool suspend_sleep;      /* see struct wasi_config */
+  bool suspend_requested;  /* the current call must end with ew_host_suspend */
+  uint64_t sleep_deadline; /* CLOCK_MONOTONIC ns, while suspended in a sleep */
   bool exited;             /* proc_exit was called, with exit_code */
   int exit_code;
   char **argv;             /* copies; NULL-terminated */

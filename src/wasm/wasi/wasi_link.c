@@ -60,11 +60,24 @@ int wasi_exit_status(const wasi_ctx *ctx, int *code)
   return ctx->exited;
 }
 
+int wasi_sleep_deadline(const wasi_ctx *ctx, uint64_t *deadline_ns)
+{
+  if (ctx->sleep_deadline == 0)
+    return 0;
+  *deadline_ns = ctx->sleep_deadline;
+  return 1;
+}
+
 static int trampoline(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
 {
   const struct wasi_binding *b = host_ctx;
   struct wasi_call c = {inst, b->ctx};
+  b->ctx->sleep_deadline = 0;
   results[0].i32 = b->def->impl(&c, args);
+  if (b->ctx->suspend_requested) {
+    b->ctx->suspend_requested = false;
+    return ew_host_suspend(inst); /* the errno result is taken first */
+  }
   return 0;
 }
 

@@ -214,6 +214,35 @@ static void sleep_until(uint64_t deadline)
   }
 }
 
+/* Block until a descriptor is ready or the earliest deadline passes, and
+ * return the time at which clock subscriptions are judged.  A pure sleep
+ * with suspend_sleep set does not block: it asks the engine to suspend the
+ * call and leaves the deadline for the embedder (wasi_sleep_deadline());
+ * the clock events are written as of that deadline, which is when the
+ * embedder resumes the instance. */
+static uint64_t wait_for(wasi_ctx *ctx, struct pollfd *pfds, int npfds, bool ready_now,
+                         uint64_t earliest, uint64_t now)
+{
+  if (npfds > 0) {
+    int timeout_ms = -1;
+    if (ready_now)
+      timeout_ms = 0;
+    else if (earliest != UINT64_MAX)
+      timeout_ms = earliest <= now ? 0
+                                   : (int) MIN((earliest - now + 999999) / 1000000, (uint64_t) INT_MAX);
+    while (poll(pfds, (nfds_t) npfds, timeout_ms) < 0 && errno == EINTR) {
+    }
+  } else if (!ready_now && earliest != UINT64_MAX) {
+    if (ctx->suspend_sleep && earliest > now) {
+      ctx->sleep_deadline = earliest;
+      ctx->suspend_requested = true;
+      return earliest;
+    }
+    sleep_until(earliest);
+  }
+  return clock_now(CLOCK_MONOTONIC);
+}
+
 static void put_event(uint8_t *ev, uint64_t userdata, uint16_t error, uint8_t type, uint64_t nbytes,
                       uint16_t flags)
 {
@@ -264,18 +293,7 @@ static uint16_t poll_oneoff(const struct wasi_call *c, const ew_value *a)
       earliest - now > c->ctx->max_sleep_ns)
     earliest = now + c->ctx->max_sleep_ns;
   if (e == 0) {
-    if (npfds > 0) {
-      int timeout_ms = -1;
-      if (ready_now)
-        timeout_ms = 0;
-      else if (earliest != UINT64_MAX)
-        timeout_ms = earliest <= now ? 0 : (int) MIN((earliest - now + 999999) / 1000000, (uint64_t) INT_MAX);
-      while (poll(pfds, (nfds_t) npfds, timeout_ms) < 0 && errno == EINTR) {
-      }
-    } else if (!ready_now && earliest != UINT64_MAX) {
-      sleep_until(earliest);
-    }
-    now = clock_now(CLOCK_MONOTONIC);
+    now = wait_for(c->ctx, pfds, npfds, ready_now, earliest, now);
     uint32_t n = 0;
     bool any_fd = false;
     for (uint32_t i = 0; i < nsubs; i++) {
