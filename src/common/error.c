@@ -44,6 +44,17 @@ int edgecr_error_make(edgecr_error_t *err, int errnum, const char *fmt, ...)
   return -1;
 }
 
+int edgecr_error_invalid(edgecr_error_t *err, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  edgecr_error_makev(err, 0, fmt, ap);
+  va_end(ap);
+  if (err != NULL && *err != NULL)
+    (*err)->status = EINVAL;
+  return -1;
+}
+
 int edgecr_error_wrap(edgecr_error_t *err, const char *fmt, ...)
 {
   char *ctx = NULL;

@@ -22,6 +22,10 @@ int edgecr_error_make(edgecr_error_t *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int edgecr_error_makev(edgecr_error_t *err, int errnum, const char *fmt, va_list ap);
 
+/* An invalid-input error: status EINVAL, but no strerror suffix (the
+ * message already says what is wrong with which field). */
+int edgecr_error_invalid(edgecr_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Prefix the existing error with more context ("create `x`: <old msg>").
  * Returns -1.  If *err is NULL (caller forgot to set one) a generic error is
  * created so nothing is lost. */

@@ -195,7 +195,7 @@ static int field_error(struct rw *w, const char *field, const char *fmt, ...)
   if (vasprintf(&why, fmt, ap) < 0)
     why = NULL;
   va_end(ap);
-  return edgecr_error_make(w->err, EINVAL, "%s: `linux.resources.%s`: %s", w->file, field, why ? why : "invalid");
+  return edgecr_error_invalid(w->err, "%s: `linux.resources.%s`: %s", w->file, field, why ? why : "invalid");
 }
 
 /* Write value to <ctrl hierarchy>/<path>/<file>, choosing the v1 or v2 file

@@ -20,7 +20,7 @@
 
 static int bad(edgecr_error_t *err, const char *file, const char *field, const char *why, const char *what)
 {
-  return edgecr_error_make(err, EINVAL, "%s: `linux.seccomp.%s`: %s%s%s%s", file, field, why,
+  return edgecr_error_invalid(err, "%s: `linux.seccomp.%s`: %s%s%s%s", file, field, why,
                            what ? " `" : "", what ? what : "", what ? "`" : "");
 }
 

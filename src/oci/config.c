@@ -49,7 +49,7 @@ static int bad(struct pctx *p, const char *field, const char *fmt, ...)
   if (vasprintf(&why, fmt, ap) < 0)
     why = NULL;
   va_end(ap);
-  return edgecr_error_make(p->err, EINVAL, "%s: `%s`: %s", p->file, field, why ? why : "invalid");
+  return edgecr_error_invalid(p->err, "%s: `%s`: %s", p->file, field, why ? why : "invalid");
 }
 
 /* ---- typed getters: absent is fine unless `required` ---------------- */
@@ -828,7 +828,7 @@ static int parse_devices(struct pctx *p, json_t *lnx, struct oci_config *c)
     if (dev->path[0] != '/')
       return bad(p, fp, "must be an absolute path");
     if (strlen(type) != 1 || strchr("cbup", type[0]) == NULL)
-      return bad(p, ft, "must be one of c, b, u, p (got `%s`)", type);
+      return bad(p, ft, "unknown device type `%s` (c, b, u or p)", type);
     dev->type = type[0];
     long long v;
     cleanup_free char *fma = xasprintf("%s.major", f);
@@ -1059,7 +1059,7 @@ int oci_config_parse(const char *bundle, const char *name, const char *text, str
   cleanup_free char *widened = widen_big_integers(text);
   json_t *doc = json_loads(widened, JSON_REJECT_DUPLICATES, &jerr);
   if (doc == NULL)
-    return edgecr_error_make(err, EINVAL, "%s:%d:%d: invalid JSON: %s", name, jerr.line, jerr.column, jerr.text);
+    return edgecr_error_invalid(err, "%s:%d:%d: invalid JSON: %s", name, jerr.line, jerr.column, jerr.text);
   struct oci_config *c = xmalloc0(sizeof *c);
   c->path = xstrdup(name);
   c->bundle = xstrdup(bundle);

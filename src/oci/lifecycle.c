@@ -260,7 +260,7 @@ int lc_start(const struct lc_context *ctx, const char *id, edgecr_error_t *err)
     return -1;
   enum container_status st = c->ops->status(c);
   if (st != STATUS_CREATED)
-    return edgecr_error_make(err, EINVAL, "cannot start container `%s`: it is %s, not created", id,
+    return edgecr_error_invalid(err, "cannot start container `%s`: it is %s, not created", id,
                              container_status_name(st));
   if (c->ops->start(c, err) < 0)
     return -1;
@@ -367,7 +367,7 @@ int lc_delete(const struct lc_context *ctx, const char *id, bool force, edgecr_e
   }
   enum container_status st = c->ops->status(c);
   if ((st == STATUS_RUNNING || st == STATUS_PAUSED) && !force)
-    return edgecr_error_make(err, EBUSY, "cannot delete container `%s` that is not stopped: %s", id,
+    return edgecr_error_invalid(err, "cannot delete container `%s` that is not stopped: %s", id,
                              container_status_name(st));
   edgecr_error_t cfg_err = NULL;
   bool have_config = has_hooks(c, "poststop") && container_load_config(c, &cfg_err) == 0;
@@ -417,7 +417,7 @@ int lc_exec(const struct lc_context *ctx, const char *id, const struct lc_exec_o
   if (open_running(ctx, id, &c, true, err) < 0)
     return -1;
   if (c->ops->status(c) == STATUS_PAUSED)
-    return edgecr_error_make(err, EINVAL, "cannot exec in paused container `%s`", id);
+    return edgecr_error_invalid(err, "cannot exec in paused container `%s`", id);
   if (container_load_config(c, err) < 0)
     return -1;
   return c->ops->exec(c, o, pid, err);

@@ -681,7 +681,7 @@ static void test_v1_create(void **state)
   edgecr_error_t err = NULL;
   assert_int_equal(cgroup_create(layout(), "/edgecr/c4", res, NULL, 0, &g, &err), -1);
   assert_string_equal(err->msg, "config.json: `linux.resources.hugepageLimits[0]`: page size `1GB` is not supported "
-                                "by this host: Invalid argument");
+                                "by this host");
   edgecr_error_release(&err);
   json_decref(res);
   json_decref(g);

@@ -548,7 +548,7 @@ static void test_bad_documents(void **state)
   assert_non_null(strstr(m2, "invalid JSON"));
   assert_non_null(strstr(m2, "root"));
   cleanup_free char *m3 = parse_error("[1, 2]");
-  assert_string_equal(m3, FILE_NAME ": `(top level)`: must be a JSON object: Invalid argument");
+  assert_string_equal(m3, FILE_NAME ": `(top level)`: must be a JSON object");
   cleanup_free char *m4 = parse_error("");
   assert_non_null(strstr(m4, "invalid JSON"));
 }
@@ -773,7 +773,7 @@ static void test_process_parse(void **state)
   p = NULL;
   assert_int_equal(oci_process_parse(doc, "/tmp/p.json", "process", &p, &err), -1);
   assert_null(p);
-  assert_string_equal(err->msg, "/tmp/p.json: `process.cwd`: must be an absolute path (got `tmp`): Invalid argument");
+  assert_string_equal(err->msg, "/tmp/p.json: `process.cwd`: must be an absolute path (got `tmp`)");
   edgecr_error_release(&err);
   json_decref(doc);
 
