@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# bench/run-all.sh - every benchmark, one after the other (`make bench`).
+# Benchmarks are never part of `make check`; each prints its own table with
+# ratios to its anchors (crun/runc, native code, QEMU booting directly).
+# Results measured by the developers are in docs/benchmarks.md.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export EDGECR_BIN=${EDGECR_BIN:-$PWD/build/src/cli/edgecr}
+export EDGECR_BUILD=${EDGECR_BUILD:-$PWD/build}
+status=0
+run() {
+  echo
+  echo "######## $*"
+  "$@" || { echo "(benchmark failed: $*)"; status=1; }
+}
+run bash bench/runtime/run-bench.sh
+run bash bench/wasm/run.sh
+run bash bench/plan/run.sh "$EDGECR_BUILD"
+[ -x bench/plan/switch.sh ] && run bash bench/plan/switch.sh
+run bash bench/remoteproc/qemu-direct.sh
+run bash bench/remoteproc/backend.sh
+exit $status
