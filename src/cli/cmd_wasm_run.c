@@ -417,7 +417,6 @@ static int run(const struct run_options *o)
     .envc = o->nenv, .env = o->env,
     .npreopens = o->ndirs, .preopens = o->dirs,
     .stdio = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
-    .suspend_sleep = 1,
   };
   __attribute__((cleanup(wasi_freep))) wasi_ctx *wasi = NULL;
   if (wasi_ctx_new(&wc, &wasi, &err) < 0) {
@@ -439,6 +438,8 @@ static int run(const struct run_options *o)
       ew_instance_new(module, &heap, &cfg, &e);
   if (inst == NULL)
     return report_instantiate_error(o, &e, wasi);
+  /* Sleeps suspend the call from now on (a start function cannot be). */
+  wasi_set_suspend_sleep(wasi, 1);
   ew_set_fuel(inst, o->fuel);
   int status = o->invoke ? invoke(inst, o) : run_command(inst, o);
   fflush(stdout);

@@ -387,6 +387,26 @@ def test_clock_and_sleep():
     assert elapsed >= 0.07
 
 
+def test_sleep_in_start_function():
+    # poll_oneoff on a 1 ms clock from the start function: it must block
+    # there (the engine cannot suspend a start function), not fail.
+    wat = """(module
+      (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 512) "\\01\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00"
+                            "\\01\\00\\00\\00\\00\\00\\00\\00\\40\\42\\0f\\00\\00\\00\\00\\00")
+      (global $e (mut i32) (i32.const -1))
+      (func $s (global.set $e (call $poll (i32.const 512) (i32.const 600) (i32.const 1) (i32.const 56))))
+      (start $s)
+      (func (export "_start")
+        (if (global.get $e) (then (call $exit (i32.const 10))))
+        (if (i32.ne (i32.load (i32.const 56)) (i32.const 1)) (then (call $exit (i32.const 11))))
+        (call $exit (i32.load8_u (i32.const 610)))))"""
+    r = run_wasm(wat2wasm(wat))
+    assert r.returncode == 0, r.stderr     # one event, of type clock (0)
+
+
 def test_random():
     r = ok(run_wasm(prog("random")))
     assert r.stdout.startswith("differ=1 nonzero=1 plausible=1"), r.stdout

@@ -41,8 +41,13 @@ struct wasi_config {
   int suspend_sleep;       /* 1: a sleep (poll_oneoff on clocks only) does
                             * not block the thread: the call ends with
                             * EW_SUSPENDED and the embedder resumes it after
-                            * wasi_sleep_deadline() (running others meanwhile) */
+                            * wasi_sleep_deadline() (running others meanwhile).
+                            * Leave it 0 until ew_instance_new() returned: the
+                            * engine cannot suspend a start function. */
 };
+
+/* Turn suspend_sleep on or off, e.g. once instantiation is done. */
+void wasi_set_suspend_sleep(wasi_ctx *ctx, int on);
 
 /* Copy the configuration and open the preopened directories.  Fails (with
  * *err naming the directory) when a preopen is not a readable directory. */

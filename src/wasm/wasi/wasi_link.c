@@ -60,6 +60,11 @@ int wasi_exit_status(const wasi_ctx *ctx, int *code)
   return ctx->exited;
 }
 
+void wasi_set_suspend_sleep(wasi_ctx *ctx, int on)
+{
+  ctx->suspend_sleep = on != 0;
+}
+
 int wasi_sleep_deadline(const wasi_ctx *ctx, uint64_t *deadline_ns)
 {
   if (ctx->sleep_deadline == 0)
