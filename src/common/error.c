@@ -55,6 +55,17 @@ int edgecr_error_invalid(edgecr_error_t *err, const char *fmt, ...)
   return -1;
 }
 
+int edgecr_error_fieldv(edgecr_error_t *err, const char *file, const char *prefix, const char *field,
+                        const char *fmt, va_list ap)
+{
+  char *why = NULL;
+  if (vasprintf(&why, fmt, ap) < 0)
+    why = NULL;
+  edgecr_error_invalid(err, "%s: `%s%s`: %s", file, prefix, field, why ? why : "invalid");
+  free(why);
+  return -1;
+}
+
 int edgecr_error_wrap(edgecr_error_t *err, const char *fmt, ...)
 {
   char *ctx = NULL;

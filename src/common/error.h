@@ -26,6 +26,11 @@ int edgecr_error_makev(edgecr_error_t *err, int errnum, const char *fmt, va_list
  * message already says what is wrong with which field). */
 int edgecr_error_invalid(edgecr_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The invalid-input error of a configuration field, in the one format all
+ * of edgecr uses: "<file>: `<prefix><field>`: <reason>". */
+int edgecr_error_fieldv(edgecr_error_t *err, const char *file, const char *prefix, const char *field,
+                        const char *fmt, va_list ap);
+
 /* Prefix the existing error with more context ("create `x`: <old msg>").
  * Returns -1.  If *err is NULL (caller forgot to set one) a generic error is
  * created so nothing is lost. */

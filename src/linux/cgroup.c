@@ -189,13 +189,11 @@ struct rw {
 static int field_error(struct rw *w, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int field_error(struct rw *w, const char *field, const char *fmt, ...)
 {
-  cleanup_free char *why = NULL;
   va_list ap;
   va_start(ap, fmt);
-  if (vasprintf(&why, fmt, ap) < 0)
-    why = NULL;
+  edgecr_error_fieldv(w->err, w->file, "linux.resources.", field, fmt, ap);
   va_end(ap);
-  return edgecr_error_invalid(w->err, "%s: `linux.resources.%s`: %s", w->file, field, why ? why : "invalid");
+  return -1;
 }
 
 /* Write value to <ctrl hierarchy>/<path>/<file>, choosing the v1 or v2 file

@@ -1,6 +1,8 @@
 /* seccomp_filter.c - OCI seccomp profile -> libseccomp filter. */
 #include "seccomp_filter.h"
 
+#include "console.h"
+
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -244,16 +246,8 @@ int edgecr_seccomp_install(struct edgecr_seccomp *s, const char *state_json, edg
   json_object_set_new(msg, "state", st ? st : json_object());
   cleanup_free char *text = json_dumps(msg, JSON_COMPACT);
   json_decref(msg);
-  struct iovec iov = {.iov_base = text, .iov_len = strlen(text)};
-  char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &nfd, sizeof(int));
-  if (sendmsg(s->listener_sock, &mh, 0) < 0)
-    return edgecr_error_make(err, errno, "linux.seccomp.listenerPath: send the notification fd");
+  if (send_fd(s->listener_sock, nfd, text, err) < 0)
+    return edgecr_error_wrap(err, "linux.seccomp.listenerPath");
   close(s->listener_sock);
   s->listener_sock = -1;
   close(nfd);

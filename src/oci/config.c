@@ -43,13 +43,11 @@ static int bad(struct pctx *p, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int bad(struct pctx *p, const char *field, const char *fmt, ...)
 {
-  cleanup_free char *why = NULL;
   va_list ap;
   va_start(ap, fmt);
-  if (vasprintf(&why, fmt, ap) < 0)
-    why = NULL;
+  edgecr_error_fieldv(p->err, p->file, "", field, fmt, ap);
   va_end(ap);
-  return edgecr_error_invalid(p->err, "%s: `%s`: %s", p->file, field, why ? why : "invalid");
+  return -1;
 }
 
 /* ---- typed getters: absent is fine unless `required` ---------------- */
