@@ -16,6 +16,14 @@ int cmd_plan_switch(struct edgecr_global *g, int argc, char **argv);
 int cmd_plan_status(struct edgecr_global *g, int argc, char **argv);
 int cmd_plan_recover(struct edgecr_global *g, int argc, char **argv);
 
+/* The executor of apply/switch/recover over the lifecycle library
+ * (cmd_plan_lifecycle.c); state_dir is the plan state directory (generated
+ * bundles and container logs live under it).  Free with
+ * plan_executor_free (which frees ex->ctx). */
+struct plan_executor;
+struct plan_executor *plan_lifecycle_executor(struct edgecr_global *g, const char *state_dir);
+void plan_executor_free(struct plan_executor *ex);
+
 /* `edgecr monitor` (cmd_monitor.c); the command table in main.c and cli.h
  * belong to the CLI owner, who adds {"monitor", cmd_monitor, ...}. */
 int cmd_monitor(struct edgecr_global *g, int argc, char **argv);

@@ -1,13 +1,12 @@
 /* cmd_plan_switch.c - `edgecr plan apply|switch|status|recover`: bring the
  * node to a plan through the crash-safe switch of src/plan/switch.c.
  *
- * First version of the executor: it runs this same binary's lifecycle
- * commands (`create`, `start`, `state`, `delete --force`), found as
- * $EDGECR_SELF or /proc/self/exe, with the container's plan entry (realtime
- * settings, limits, devices) in the environment variable
- * EDGECR_PLAN_CONTAINER for `create` to apply.  When the Linux lifecycle
- * offers a library interface, a struct plan_executor over it replaces this
- * one (see docs/plan.md). */
+ * The executor is the lifecycle library (cmd_plan_lifecycle.c).  For the
+ * crash tests an external lifecycle program can stand in for it: when
+ * $EDGECR_PLAN_LIFECYCLE names one, the switch runs `PROG --root ROOT
+ * create|start|state|delete --force ...` (the container's plan entry in
+ * the environment variable EDGECR_PLAN_CONTAINER), so a fake can SIGKILL
+ * the switching process at any step (tests/plan/test_switch_cli.py). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -144,12 +143,18 @@ static int parse_switch_opts(struct edgecr_global *g, const char *cmd, int argc,
   return -1;
 }
 
-static struct plan_executor exec_executor(struct exec_ctx *x, struct edgecr_global *g)
+/* The lifecycle library, or the external program of $EDGECR_PLAN_LIFECYCLE. */
+static struct plan_executor *make_executor(struct edgecr_global *g, const char *state_dir)
 {
-  const char *self = getenv("EDGECR_SELF");
-  x->self = self && *self ? self : "/proc/self/exe";
+  const char *prog = getenv("EDGECR_PLAN_LIFECYCLE");
+  if (prog == NULL || *prog == '\0')
+    return plan_lifecycle_executor(g, state_dir);
+  struct exec_ctx *x = xmalloc0(sizeof *x);
+  x->self = prog;
   x->root = g->root;
-  return (struct plan_executor){x, exec_start, exec_stop, exec_is_running};
+  struct plan_executor *ex = xmalloc0(sizeof *ex);
+  *ex = (struct plan_executor){x, exec_start, exec_stop, exec_is_running};
+  return ex;
 }
 
 static int apply_or_switch(struct edgecr_global *g, int argc, char **argv, bool need_current)
@@ -175,14 +180,14 @@ static int apply_or_switch(struct edgecr_global *g, int argc, char **argv, bool 
     fprintf(stderr, "edgecr: plan switch: no plan runs on this node yet (use `edgecr plan apply`)\n");
     rc = 1;
   } else {
-    struct exec_ctx x;
-    struct plan_executor ex = exec_executor(&x, g);
+    struct plan_executor *ex = make_executor(g, o.state);
     const char *name = json_string_value(json_object_get(plan, "name"));
     struct plan_located to = {name ? name : argv[optind], commit, checkout, plan};
-    if (plan_switch_run(o.state, &to, &ex, &err) < 0)
+    if (plan_switch_run(o.state, &to, ex, &err) < 0)
       rc = cli_fail(&err);
     else
       printf("node runs plan `%s` %.12s\n", to.name, commit);
+    plan_executor_free(ex);
   }
   json_decref(status);
   json_decref(plan);
@@ -237,10 +242,11 @@ int cmd_plan_recover(struct edgecr_global *g, int argc, char **argv)
   if (r >= 0)
     return r;
   edgecr_error_t err = NULL;
-  struct exec_ctx x;
-  struct plan_executor ex = exec_executor(&x, g);
+  struct plan_executor *ex = make_executor(g, o.state);
   bool did = false;
-  if (plan_switch_recover(o.state, o.rollback, &ex, &did, &err) < 0)
+  int r2 = plan_switch_recover(o.state, o.rollback, ex, &did, &err);
+  plan_executor_free(ex);
+  if (r2 < 0)
     return cli_fail(&err);
   printf("%s\n", !did ? "nothing to recover" : o.rollback ? "rolled back to the previous plan" : "switch completed");
   return 0;

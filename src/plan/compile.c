@@ -35,8 +35,9 @@ static json_t *realtime_json(const struct plan_task *t)
   char cpus[16];
   snprintf(cpus, sizeof cpus, "%d", t->core);
   json_t *sched;
-  json_t *cgroup = json_pack("{s:s}", "cpuset.cpus", cpus);
+  json_t *cgroup = json_object();
   if (t->policy == PLAN_POLICY_FP) {
+    json_object_set_new(cgroup, "cpuset.cpus", json_string(cpus));
     sched = json_pack("{s:s,s:i}", "policy", "SCHED_FIFO", "priority", t->prio);
     int64_t period_us = (t->T + 999) / 1000, runtime_us = (2 * t->C + 999) / 1000;
     if (runtime_us > period_us * 95 / 100)
@@ -46,7 +47,9 @@ static json_t *realtime_json(const struct plan_task *t)
   } else {
     sched = json_pack("{s:s,s:I,s:I,s:I}", "policy", "SCHED_DEADLINE", "runtime_ns", (json_int_t) t->C,
                       "deadline_ns", (json_int_t) (t->D - t->J), "period_ns", (json_int_t) t->T);
-    json_object_set_new(cgroup, "cpuset.cpus.partition", json_string("root"));
+    /* No cpuset: the kernel refuses SCHED_DEADLINE (EPERM) for a task whose
+     * affinity is narrower than its root domain; the reservation runs on
+     * the whole root domain (docs/plan.md section 5). */
   }
   return json_pack("{s:i,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:o,s:I}}", "core", t->core, "sched", sched,
                    "cgroup", cgroup, "requirements", "period_ns", (json_int_t) t->T, "budget_ns",

@@ -44,7 +44,17 @@ int plan_monitor_read(const char *path, struct plan_monitor *m, edgecr_error_t *
   if (s == MAP_FAILED)
     return edgecr_error_make(err, errno, "map rt page `%s`", path);
   int r = 0;
-  if (__atomic_load_n(&s->magic, __ATOMIC_ACQUIRE) != ERTLOOP_MAGIC || s->version != ERTLOOP_VERSION ||
+  uint32_t magic = __atomic_load_n(&s->magic, __ATOMIC_ACQUIRE);
+  if (magic == 0) {
+    /* Created by the runtime, not yet claimed by the container's loop (or
+     * being reset by ertloop_init): a container with no job yet, named
+     * after its file. */
+    const char *base = strrchr(path, '/');
+    m->name = xstrdup(base ? base + 1 : path);
+    if (str_has_suffix(m->name, ".rt"))
+      m->name[strlen(m->name) - 3] = '\0';
+    m->path = xstrdup(path);
+  } else if (magic != ERTLOOP_MAGIC || s->version != ERTLOOP_VERSION ||
       s->size != ERTLOOP_PAGE) {
     r = edgecr_error_make(err, 0, "rt page `%s`: not an edgecr rt.h page (magic/version/size)", path);
   } else {

@@ -3,6 +3,7 @@
 #include "switch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,13 +106,27 @@ json_t *plan_switch_actions(const struct plan_located *from, const struct plan_l
 
 static char *state_path(const char *dir, const char *file) { return xasprintf("%s/%s", dir, file); }
 
+/* The rename (or unlink) of a state file is only durable once the
+ * directory entry is on disk: fsync the directory. */
+static int sync_dir(const char *dir, edgecr_error_t *err)
+{
+  cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || (fsync(fd) < 0 && errno != EINVAL))
+    return edgecr_error_make(err, errno, "sync plan state directory `%s`", dir);
+  return 0;
+}
+
+/* The journal and current.json must survive power loss, not only a killed
+ * process: data fsync'd before the rename, directory fsync'd after it. */
 static int save_json(const char *dir, const char *file, const json_t *j, edgecr_error_t *err)
 {
   cleanup_free char *path = state_path(dir, file);
   cleanup_free char *text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
   if (text == NULL)
     return edgecr_error_make(err, ENOMEM, "serialise %s", file);
-  return write_file_atomic(path, text, strlen(text), 0644, err);
+  if (write_file_durable(path, text, strlen(text), 0644, err) < 0)
+    return -1;
+  return sync_dir(dir, err);
 }
 
 /* Missing file: *out = NULL and 0. */
@@ -182,13 +197,15 @@ static int run_journal(const char *dir, json_t *journal, const struct plan_execu
   if (json_is_null(end) || end == NULL) {
     if (unlink(cur) < 0 && errno != ENOENT)
       return edgecr_error_make(err, errno, "remove `%s`", cur);
+    if (sync_dir(dir, err) < 0)
+      return -1;
   } else if (save_json(dir, "current.json", end, err) < 0) {
     return -1;
   }
   cleanup_free char *jp = state_path(dir, "journal.json");
   if (unlink(jp) < 0)
     return edgecr_error_make(err, errno, "remove `%s`", jp);
-  return 0;
+  return sync_dir(dir, err);
 }
 
 int plan_switch_run(const char *state_dir, const struct plan_located *to, const struct plan_executor *ex,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A stand-in for `edgecr create/start/state/delete`, used as EDGECR_SELF by
+"""A stand-in for `edgecr create/start/state/delete`, used as EDGECR_PLAN_LIFECYCLE by
 test_switch_cli.py until the Linux lifecycle lands: it keeps each
 container's state in ROOT/fake/NAME.json and logs every call.  With
 FAKE_KILL_AT=N it SIGKILLs its caller (the `edgecr plan` process) at its Nth

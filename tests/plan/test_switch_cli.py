@@ -1,5 +1,5 @@
 """`edgecr plan apply/switch/status/recover` through the CLI, with the
-lifecycle replaced by tests/plan/fake_lifecycle.py (EDGECR_SELF), and a
+lifecycle replaced by tests/plan/fake_lifecycle.py (EDGECR_PLAN_LIFECYCLE), and a
 SIGKILL of the switching process at every step, before and after the
 step's effect: `recover` always ends with exactly one plan running."""
 import json
@@ -25,7 +25,7 @@ def node(tmp_path, edgecr):
 
 
 def run(edgecr, node, *args, env=None, check=None):
-    full = {"EDGECR_SELF": str(FAKE), "EDGECR_PLAN_REPO": str(node / "store")}
+    full = {"EDGECR_PLAN_LIFECYCLE": str(FAKE), "EDGECR_PLAN_REPO": str(node / "store")}
     full.update(env or {})
     return edgecr("--root", node / "root", "plan", *args, env=full, check=check)
 
