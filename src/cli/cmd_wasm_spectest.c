@@ -138,7 +138,7 @@ static int resolve(void *ctx, const ew_import_info *imp, ew_extern *out)
   for (size_t i = r->nmods; i-- > 0;) {
     loaded *l = &r->mods[i];
     if (l->registered && l->inst && strcmp(l->registered, imp->module) == 0)
-      return ew_instance_export(l->inst, imp->name, out) == 0 ? 0 : -1;
+      return ew_instance_export_len(l->inst, imp->name, imp->name_len, out) == 0 ? 0 : -1;
   }
   return -1;
 }
@@ -370,7 +370,9 @@ static int run_action(runner *r, json_t *cmd, ew_value *res, size_t *nres, char 
 {
   json_t *act = json_object_get(cmd, "action");
   const char *type = json_string_value(json_object_get(act, "type"));
-  const char *field = json_string_value(json_object_get(act, "field"));
+  json_t *jfield = json_object_get(act, "field");
+  const char *field = json_string_value(jfield);
+  size_t field_len = json_string_length(jfield);
   const char *modname = json_string_value(json_object_get(act, "module"));
   loaded *l = find_loaded(r, modname);
   ew_instance *inst = modname ? (l ? l->inst : NULL) : r->current;
@@ -379,7 +381,7 @@ static int run_action(runner *r, json_t *cmd, ew_value *res, size_t *nres, char 
     return ACT_ERROR;
   }
   ew_extern ext;
-  if (ew_instance_export(inst, field, &ext) < 0) {
+  if (ew_instance_export_len(inst, field, field_len, &ext) < 0) {
     snprintf(why, whylen, "no export \"%s\"", field);
     return ACT_ERROR;
   }
@@ -560,7 +562,7 @@ int wasm_cmd_spectest(struct edgecr_global *g, int argc, char **argv)
   if (argc != 2 || argv[1][0] == '-')
     return cli_usage("wasm spectest", "expected exactly one FILE.json (from wast2json)");
   json_error_t jerr;
-  json_t *root = json_load_file(argv[1], 0, &jerr);
+  json_t *root = json_load_file(argv[1], JSON_ALLOW_NUL, &jerr);
   if (!root) {
     log_error("wasm spectest: %s:%d: %s", argv[1], jerr.line, jerr.text);
     return 1;

@@ -455,8 +455,13 @@ const ew_module *ew_instance_module(const ew_instance *inst) { return inst->modu
 
 int ew_instance_export(ew_instance *inst, const char *name, ew_extern *out)
 {
+  return ew_instance_export_len(inst, name, strlen(name), out);
+}
+
+int ew_instance_export_len(ew_instance *inst, const char *name, size_t len,
+                           ew_extern *out)
+{
   const ew_module *m = inst->module;
-  size_t len = strlen(name);
   for (uint32_t i = 0; i < m->nexports; i++) {
     const ew_export *e = &m->exports[i];
     if (e->name_len != len || memcmp(e->name, name, len) != 0)

@@ -269,6 +269,9 @@ const ew_module *ew_instance_module(const ew_instance *inst);
 /* Export lookup by name (NUL-terminated).  Returns 0 and fills *out, or -1
  * if there is no such export. */
 int ew_instance_export(ew_instance *inst, const char *name, ew_extern *out);
+/* Same with an explicit length (names may contain NUL bytes). */
+int ew_instance_export_len(ew_instance *inst, const char *name, size_t len,
+                           ew_extern *out);
 /* Shortcut: the exported function `name`, or NULL. */
 ew_func *ew_instance_func(ew_instance *inst, const char *name);
 ew_functype ew_func_type(const ew_func *f);

@@ -1,0 +1,20 @@
+;; Export and import names: empty, with NUL bytes, non-ASCII UTF-8.
+(module
+  (func (export "\00a") (result i32) (i32.const 3))
+  (func (export "\00b") (result i32) (i32.const 4))
+  (func (export "") (result i32) (i32.const 5))
+  (global (export "\00") i32 (i32.const 9)))
+(assert_return (invoke "\00a") (i32.const 3))
+(assert_return (invoke "\00b") (i32.const 4))
+(assert_return (invoke "") (i32.const 5))
+(assert_return (get "\00") (i32.const 9))
+(register "N\00x")
+(module (import "N\00x" "\00b" (func $f (result i32))) (func (export "g") (result i32) (call $f)))
+(assert_return (invoke "g") (i32.const 4))
+(module
+  (func (export "\e2\82\ac") (result i32) (i32.const 1))
+  (func (export "\f0\9f\98\80") (result i32) (i32.const 2))
+  (func (export "a b") (result i32) (i32.const 3)))
+(assert_return (invoke "\e2\82\ac") (i32.const 1))
+(assert_return (invoke "\f0\9f\98\80") (i32.const 2))
+(assert_return (invoke "a b") (i32.const 3))
