@@ -72,3 +72,16 @@ def test_failures_are_reported_with_wast_line(tmp_path):
     assert any(":2:" in l and "FAIL" in l for l in lines), got.stdout
     assert any(":3:" in l and "FAIL" in l for l in lines), got.stdout
     assert any(":4:" in l and "SKIP" in l and "text" in l for l in lines), got.stdout
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
+                    reason="gcc-arm-none-eabi not installed")
+def test_engine_builds_freestanding_for_cortex_m3_within_budget():
+    """The engine (no WASI) cross-builds with -Os -ffreestanding for
+    Cortex-M3 and its code stays within the issue's 48 KiB budget."""
+    got = subprocess.run([str(REPO / "scripts" / "wasm-size.sh")], capture_output=True,
+                         text=True, timeout=120)
+    assert got.returncode == 0, got.stderr
+    m = re.search(r"code\+rodata: (\d+) bytes", got.stdout)
+    assert m, got.stdout
+    assert 10 * 1024 < int(m.group(1)) <= 48 * 1024, got.stdout
