@@ -52,7 +52,7 @@ static int resolve_root(json_t *cfg, const char *bundle, const char *cfg_path, e
   return 0;
 }
 
-/* process.scheduler and, for fixed priorities, RLIMIT_RTPRIO. */
+/* process.scheduler from the plan's sched entry. */
 static void set_scheduler(json_t *process, const json_t *sched)
 {
   const char *policy = json_string_value(json_object_get(sched, "policy"));
@@ -213,9 +213,9 @@ int plan_runtime_config(const json_t *entry, const char *bundle, const char *rt_
   const json_t *rt = json_object_get(entry, "realtime");
   const json_t *sched = json_object_get(rt, "sched");
   set_scheduler(process, sched);
-  const char *policy = json_string_value(json_object_get(sched, "policy"));
-  if (policy && strcmp(policy, "SCHED_FIFO") == 0)
-    set_rlimit(process, "RLIMIT_RTPRIO", json_integer(int_of(sched, "priority")));
+  /* No RLIMIT_RTPRIO: the runtime sets the policy itself (with its own
+   * privileges) before it execs the container's process; raising the hard
+   * limit would need CAP_SYS_RESOURCE, for nothing. */
   const json_t *memlock = json_object_get(json_object_get(entry, "limits"), "RLIMIT_MEMLOCK");
   if (json_is_integer(memlock))
     set_rlimit(process, "RLIMIT_MEMLOCK", json_integer(json_integer_value(memlock)));

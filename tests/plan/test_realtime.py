@@ -1,0 +1,207 @@
+"""The real thing on this machine: plans of periodic containers applied by
+`edgecr plan apply` through the lifecycle library, enforced by the kernel
+(SCHED_FIFO with cgroup real-time budgets, SCHED_DEADLINE reservations,
+cpusets) and watched with `edgecr monitor`.
+
+- a schedulable plan (one SCHED_FIFO, one SCHED_DEADLINE, one more FIFO)
+  runs ~3 s with jobs recorded and no deadline miss;
+- `plan switch` to a plan that changes one container restarts only it;
+- an overloaded plan, forced past the analysis with --force, shows misses;
+- everything is stopped and cleaned (no cgroup, process or state left).
+
+The workload is tests/plan/rtjob.c, built with `cc -static` against
+include/edgecr/rt.h and run in a busybox rootfs."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from plan_helpers import REPO, edgecr_bin
+
+BUSYBOX = shutil.which("busybox") or "/bin/busybox"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def make_rootfs(dest, rtjob):
+    """A busybox rootfs with the periodic program as /bin/rtjob."""
+    for d in ("bin", "proc", "dev", "tmp", "run", "etc"):
+        (dest / d).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BUSYBOX, dest / "bin" / "busybox")
+    os.symlink("busybox", dest / "bin" / "sh")
+    shutil.copy2(rtjob, dest / "bin" / "rtjob")
+
+
+def bundle_config(args):
+    return {
+        "ociVersion": "1.2.0",
+        "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args, "cwd": "/",
+                    "env": ["PATH=/bin"]},
+        "root": {"path": "rootfs"},
+        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+                   {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]}],
+        "linux": {"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount")]},
+    }
+
+
+def write_bundle(base, name, args, rtjob):
+    b = base / "bundles" / name
+    if not (b / "rootfs").exists():
+        make_rootfs(b / "rootfs", rtjob)
+    (b / "config.json").write_text(json.dumps(bundle_config(args)))
+
+
+def edgecr_plan_leftovers():
+    return [str(p) for p in CGROUP_ROOT.glob("*/edgecr-plan/*") if p.is_dir()]
+
+
+def wait_rt_bandwidth(runtime_us=500_000, timeout=15.0):
+    """Wait until the root cpu cgroup can lend `runtime_us` per second: the
+    kernel frees the real-time bandwidth of removed groups asynchronously
+    (after their RCU grace period), so right after another test (or suite)
+    deleted its real-time containers the bandwidth may still be taken."""
+    probe = CGROUP_ROOT / "cpu" / f"edgecr-plan-probe-{os.getpid()}"
+    if not (CGROUP_ROOT / "cpu" / "cpu.rt_runtime_us").exists():
+        return
+    probe.mkdir(exist_ok=True)
+    try:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                (probe / "cpu.rt_runtime_us").write_text(str(runtime_us))
+                (probe / "cpu.rt_runtime_us").write_text("0")
+                return
+            except OSError:
+                if time.monotonic() > end:
+                    pytest.fail(f"no {runtime_us} us/s of real-time bandwidth free on this host")
+                time.sleep(0.2)
+    finally:
+        probe.rmdir()
+
+
+@pytest.fixture
+def node(tmp_path, edgecr):
+    wait_rt_bandwidth()
+    rtjob = tmp_path / "rtjob"
+    subprocess.run(["cc", "-static", "-O2", "-I", str(REPO / "include"), "-o", str(rtjob),
+                    str(REPO / "tests" / "plan" / "rtjob.c")], check=True)
+    root = tmp_path / "root"
+    env = {"EDGECR_PLAN_REPO": str(tmp_path / "store")}
+
+    def run(*args, check=None, timeout=60):
+        return edgecr("--root", root, *args, env=env, check=check, timeout=timeout)
+
+    class Node:
+        pass
+    n = Node()
+    n.tmp, n.root, n.run, n.rtjob = tmp_path, root, run, rtjob
+    n.names = set()
+    yield n
+    # Stop whatever the test started (kill only our containers), then check
+    # that nothing is left behind.
+    for name in n.names:
+        run("delete", "--force", name)
+    assert not [d for d in os.listdir(root) if d in n.names] if root.exists() else True
+    assert edgecr_plan_leftovers() == [], "cgroups left behind"
+
+
+def state(node, name):
+    p = node.run("state", name, check=0)
+    return json.loads(p.stdout)
+
+
+def monitor(node):
+    p = node.run("monitor", "--format", "json", check=0)
+    return {m["name"]: m for m in json.loads(p.stdout)}
+
+
+SCHEDULABLE = """
+name: {name}
+node: {{cores: 2}}
+containers:
+  - name: ctl
+    bundle: bundles/ctl
+    rt: {{period: 10ms, budget: 2ms, priority: 80, core: 1}}
+  - name: resv
+    bundle: bundles/resv
+    rt: {{policy: deadline, period: 10ms, budget: 3ms}}
+  - name: logger
+    bundle: bundles/logger
+    rt: {{period: {log_period}, budget: 2ms, core: 0}}
+"""
+
+
+def build(node, name, text, *extra, check=0):
+    cfg = node.tmp / f"{name}.yaml"
+    cfg.write_text(text)
+    return node.run("plan", "build", cfg, *extra, check=check)
+
+
+def test_schedulable_plan_then_switch_one_container(node):
+    for name, args in (("ctl", ["rtjob", "ctl", "10000", "10000", "2000", "1000"]),
+                       ("resv", ["rtjob", "resv", "10000", "10000", "3000", "1000"]),
+                       ("logger", ["rtjob", "logger", "20000", "20000", "2000", "1000"])):
+        write_bundle(node.tmp, name, args, node.rtjob)
+    node.names |= {"ctl", "resv", "logger"}
+    build(node, "cell", SCHEDULABLE.format(name="cell", log_period="20ms"))
+    node.run("plan", "apply", "cell", check=0)
+    pids = {n: state(node, n)["pid"] for n in ("ctl", "resv", "logger")}
+    assert all(state(node, n)["status"] == "running" for n in pids)
+    # The kernel enforces the plan: policies, priorities, cpuset, budget.
+    sched = {n: subprocess.run(["chrt", "-p", str(p)], capture_output=True, text=True, check=True).stdout
+             for n, p in pids.items()}
+    assert "policy: SCHED_FIFO" in sched["ctl"] and "priority: 80" in sched["ctl"], sched["ctl"]
+    assert "policy: SCHED_DEADLINE" in sched["resv"], sched["resv"]
+    assert "parameters: 3000000/10000000/10000000" in sched["resv"], sched["resv"]
+    assert "policy: SCHED_FIFO" in sched["logger"], sched["logger"]
+    ctl_status = Path(f"/proc/{pids['ctl']}/status").read_text()
+    assert "Cpus_allowed_list:\t1\n" in ctl_status
+    assert (CGROUP_ROOT / "cpu/edgecr-plan/ctl/cpu.rt_runtime_us").read_text().strip() == "4000"
+    time.sleep(3)
+    m = monitor(node)
+    for name in ("ctl", "resv", "logger"):
+        assert m[name]["jobs"] >= (100 if name == "logger" else 200), m[name]
+        assert m[name]["deadline_misses"] == 0, m[name]
+    # Switch: only logger changes (its period); ctl and resv keep running.
+    write_bundle(node.tmp, "logger", ["rtjob", "logger", "25000", "25000", "2000", "1000"], node.rtjob)
+    build(node, "cell", SCHEDULABLE.format(name="cell", log_period="25ms"))
+    out = node.run("plan", "switch", "cell", check=0).stdout
+    assert "node runs plan `cell`" in out
+    after = {n: state(node, n)["pid"] for n in ("ctl", "resv", "logger")}
+    assert after["ctl"] == pids["ctl"] and after["resv"] == pids["resv"]
+    assert after["logger"] != pids["logger"]
+    st = json.loads(node.run("plan", "status", "--format", "json", check=0).stdout)
+    assert st["journal"] is None and st["current"]["name"] == "cell"
+    listed = json.loads(node.run("plan", "list", "--format", "json", check=0).stdout)
+    assert any(b.get("name", b.get("branch")) == "cell" for b in (listed if isinstance(listed, list)
+                                                                  else listed.get("plans", [])))
+    time.sleep(0.5)
+    assert monitor(node)["logger"]["jobs"] > 0
+
+
+OVERLOADED = """
+name: overload
+node: {cores: 2}
+containers:
+  - {name: hi, bundle: bundles/hi, rt: {period: 10ms, budget: 2ms, priority: 90, core: 0}}
+  - {name: lo, bundle: bundles/lo, rt: {period: 10ms, budget: 2ms, deadline: 3ms, priority: 80, core: 0}}
+"""
+
+
+def test_overloaded_plan_forced_shows_misses(node):
+    write_bundle(node.tmp, "hi", ["rtjob", "hi", "10000", "10000", "2000", "2000"], node.rtjob)
+    write_bundle(node.tmp, "lo", ["rtjob", "lo", "10000", "3000", "2000", "2000"], node.rtjob)
+    node.names |= {"hi", "lo"}
+    build(node, "overload", OVERLOADED, check=2)
+    p = node.run("plan", "check", node.tmp / "overload.yaml", check=2)
+    assert "lo: response time 4ms exceeds deadline 3ms on core 0" in p.stdout
+    build(node, "overload", OVERLOADED, "--force", check=0)
+    node.run("plan", "apply", "overload", check=0)
+    time.sleep(2)
+    m = monitor(node)
+    assert m["hi"]["jobs"] >= 100 and m["hi"]["deadline_misses"] == 0, m["hi"]
+    assert m["lo"]["jobs"] >= 100 and m["lo"]["deadline_misses"] >= m["lo"]["jobs"] // 2, m["lo"]
