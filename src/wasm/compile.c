@@ -800,7 +800,7 @@ static void op_end(comp *c)
   ctrl *f = top_ctrl(c);
   if (f->kind == K_IF) {
     /* no else: params must equal results and pass through */
-    if (f->np != f->nr || memcmp(f->params, f->results, f->np) != 0) {
+    if (f->np != f->nr || (f->np && memcmp(f->params, f->results, f->np) != 0)) {
       invalid(c, "type mismatch");
       return;
     }

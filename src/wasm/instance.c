@@ -550,7 +550,7 @@ ew_status ew_call(ew_instance *inst, ew_func *f, const ew_value *args,
       inst->trap_msg = f->inst->trap_msg;
       return fail_call(inst, rc > 0 && rc < EW_TRAP_COUNT_ ? rc : EW_TRAP_HOST);
     }
-    if (res != results)
+    if (res != results && nresults)
       memcpy(results, res, nresults * sizeof *results);
     return EW_OK;
   }
