@@ -8,8 +8,8 @@
  * in reverse start order of the current plan, then start the new and
  * changed ones in the start order of the target plan; unchanged containers
  * (same content checksum) are kept running.  Before the first action a
- * journal is written (durably: temporary file, fsync, rename, fsync of the directory) and it is
- * rewritten after every action with the number of actions done.  Every
+ * journal is written durably (temporary file, fsync, rename, fsync of the
+ * directory) and it is rewritten after every action with the number of actions done.  Every
  * action is idempotent (a stop of a stopped container, a start of a running
  * one, do nothing), so after a crash at any point `recover` either finishes
  * the switch (forward) or undoes the actions done (rollback), and the node
