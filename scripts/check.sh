@@ -21,7 +21,8 @@ tally_meson() { # parse "Ok: N" / "Fail: N" from meson test output
 }
 tally_pytest() { # parse pytest's summary line
   local out=$1 line n
-  line=$(grep -E '^=+ .*(passed|failed|error|skipped).* in [0-9.]+s' "$out" | tail -1)
+  # pytest's closing line, with or without the ===== frame (-q drops it)
+  line=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?|skipped|deselected).* in [0-9.]+s' "$out" | tail -1)
   n=$(grep -oE '[0-9]+ passed' <<<"$line" | awk '{print $1}'); passed=$((passed + ${n:-0}))
   n=$(grep -oE '[0-9]+ failed' <<<"$line" | awk '{print $1}'); failed=$((failed + ${n:-0}))
   n=$(grep -oE '[0-9]+ errors?' <<<"$line" | awk '{print $1}'); failed=$((failed + ${n:-0}))

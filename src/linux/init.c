@@ -115,10 +115,10 @@ int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err)
   return 0;
 }
 
-_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds)
+_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds, int keep_fd)
 {
   int keep_max = 3 + preserve_fds;
-  close_fds_from(keep_max, NULL, 0);
+  close_fds_from(keep_max, &keep_fd, keep_fd >= 0 ? 1 : 0);
   /* preserved fds must survive exec */
   for (int fd = 3; fd < keep_max; fd++) {
     int fl = fcntl(fd, F_GETFD);
@@ -228,15 +228,17 @@ _Noreturn void linux_container_init(struct init_args *a)
   int wfd = open(fifo_path, O_WRONLY | O_CLOEXEC);
   if (wfd < 0)
     _exit(126);
-  if (write(wfd, "0", 1) != 1)
-    _exit(126);
-  close(wfd);
   close(a->fifo_fd);
   if (c->n_hooks[OCI_HOOK_START_CONTAINER] > 0 &&
       hooks_run(c, OCI_HOOK_START_CONTAINER, state_json, &err) < 0) {
     fprintf(stderr, "edgecr: %s\n", err->msg);
-    _exit(127);
+    _exit(127); /* `start` sees EOF without the byte and reports it */
   }
+  /* The byte tells `start` the hooks are done; the descriptor itself is
+   * close-on-exec, so `start` sees EOF exactly when execve succeeds, and
+   * only then runs the poststart hooks (spec: after the process runs). */
+  if (write(wfd, "0", 1) != 1)
+    _exit(126);
   reset_signals();
-  linux_process_exec(c->process, exe, a->preserve_fds);
+  linux_process_exec(c->process, exe, a->preserve_fds, wfd);
 }

@@ -303,17 +303,33 @@ static int linux_start(struct container *c, edgecr_error_t *err)
   cleanup_close int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return edgecr_error_make(err, errno, "open `%s`", fifo);
+  /* First the init's byte (startContainer hooks done), then EOF: its
+   * close-on-exec end closes when execve succeeds. */
+  bool got_byte = false;
   for (;;) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     int r = poll(&p, 1, 100);
     if (r > 0) {
       char b;
       ssize_t n = read(fd, &b, 1);
-      if (n == 1)
-        break;
+      if (n == 1) {
+        got_byte = true;
+        continue;
+      }
+      if (n == 0 && got_byte)
+        break; /* exec happened */
+      if (n == 0) {
+        /* EOF before the byte: a writer has not opened yet, or the init
+         * gave up (a startContainer hook failed, or it died). */
+        if (!proc_alive(c->state->pid, c->state->pid_start_time))
+          return edgecr_error_make(err, ESRCH, "container `%s`: its process failed to start (a startContainer "
+                                               "hook or the process setup failed; see its stderr)", c->id);
+        usleep(1000);
+        continue;
+      }
     }
     if (!proc_alive(c->state->pid, c->state->pid_start_time))
-      return edgecr_error_make(err, ESRCH, "container `%s`: its init process has exited before start", c->id);
+      return edgecr_error_make(err, ESRCH, "container `%s`: its process exited before start completed", c->id);
   }
   unlink(fifo);
   return 0;
@@ -421,7 +437,7 @@ _Noreturn static void exec_child(const struct lc_exec_opts *o, int ns_fds[], int
   /* sync_fd is close-on-exec: the runtime sees EOF when exec succeeded. */
   int keep = sync_fd;
   (void) keep;
-  linux_process_exec(o->process, exe, o->preserve_fds);
+  linux_process_exec(o->process, exe, o->preserve_fds, -1);
 }
 
 static int linux_exec(struct container *c, const struct lc_exec_opts *o, pid_t *pid_out, edgecr_error_t *err)

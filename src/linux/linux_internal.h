@@ -39,7 +39,8 @@ struct finalize_opts {
   const char *state_json;
 };
 int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err);
-_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds);
+/* keep_fd (close-on-exec, or -1) stays open until execve itself. */
+_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds, int keep_fd);
 
 _Noreturn void init_fail(int sync_fd, edgecr_error_t *err);
 

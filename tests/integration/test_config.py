@@ -685,9 +685,10 @@ def test_poststop_failure_still_deletes(env, rt):
 
 def test_annotations_in_state(env, rt):
     b = env.bundle("sleep", "100")
-    b.config["annotations"] = {"remoteproc.name": "m4", "x": "y z"}
+    # (not remoteproc.name: that one selects the remote-core backend)
+    b.config["annotations"] = {"org.example.board": "m4", "x": "y z"}
     rt.create(b)
-    assert rt.state(b.id)["annotations"] == {"remoteproc.name": "m4", "x": "y z"}
+    assert rt.state(b.id)["annotations"] == {"org.example.board": "m4", "x": "y z"}
 
 
 # ================================================================ namespaces
