@@ -807,6 +807,29 @@ static int write_ll(const char *dir, const char *f, long long v, edgecr_error_t 
   return write_file(p, buf, strlen(buf), err);
 }
 
+/* The kernel releases a removed group's real-time bandwidth asynchronously
+ * (after an RCU grace period and a work item), so for a moment after a
+ * delete, raising or lowering a budget can be refused (EINVAL/EBUSY) though
+ * the numbers add up.  Retry such writes for up to a second. */
+static int write_rt(const char *dir, const char *f, long long v, edgecr_error_t *err)
+{
+  for (int i = 0;; i++) {
+    edgecr_error_t e = NULL;
+    if (write_ll(dir, f, v, &e) == 0)
+      return 0;
+    int code = edgecr_error_errno(&e);
+    if ((code != EINVAL && code != EBUSY) || i == 50) {
+      if (err)
+        *err = e;
+      else
+        edgecr_error_release(&e);
+      return -1;
+    }
+    edgecr_error_release(&e);
+    usleep(20000);
+  }
+}
+
 /* Give the leaf `runtime` us every `period` us.  Each ancestor we pass needs
  * at least as much bandwidth as it hands down, so it is raised first (top
  * down); what was added is recorded in `grants` for cgroup_destroy. */
@@ -836,7 +859,7 @@ static int rt_budget_apply(const struct cgroup_layout *l, const char *path, long
     if (ap <= 0)
       ap = root_period;
     long long add = (runtime * ap + period - 1) / period;
-    if (write_ll(cur, "cpu.rt_runtime_us", ar + add, err) < 0)
+    if (write_rt(cur, "cpu.rt_runtime_us", ar + add, err) < 0)
       return edgecr_error_wrap(err, "real-time budget: cannot raise `%s` from %lld to %lld us per %lld us "
                                     "(not enough real-time bandwidth left in its parent; see cpu.rt_runtime_us)",
                                cur + strlen(mount), ar, ar + add, ap);
@@ -848,9 +871,10 @@ static int rt_budget_apply(const struct cgroup_layout *l, const char *path, long
   }
   if (write_ll(cur, "cpu.rt_period_us", period, err) < 0)
     return edgecr_error_wrap(err, "real-time budget: set period %lld us", period);
-  if (write_ll(cur, "cpu.rt_runtime_us", runtime, err) < 0)
+  if (write_rt(cur, "cpu.rt_runtime_us", runtime, err) < 0)
     return edgecr_error_wrap(err, "real-time budget: cannot give %lld us per %lld us to the container "
-                                  "(the host's real-time bandwidth is exhausted)", runtime, period);
+                                  "(the host's real-time bandwidth is exhausted: every group's runtime/period "
+                                  "counts against kernel.sched_rt_runtime_us/sched_rt_period_us)", runtime, period);
   return 0;
 }
 
@@ -864,8 +888,8 @@ static void rt_budget_release(json_t *grants)
     if (dir == NULL)
       continue;
     long long cur = read_ll(dir, "cpu.rt_runtime_us");
-    if (cur >= add)
-      (void) write_ll(dir, "cpu.rt_runtime_us", cur - add, NULL);
+    if (cur >= add && write_rt(dir, "cpu.rt_runtime_us", cur - add, NULL) < 0)
+      log_warning("real-time budget: could not give %lld us back to `%s`", add, dir);
   }
 }
 

@@ -24,9 +24,14 @@ int process_apply_rlimits(const struct oci_process *p, edgecr_error_t *err)
 {
   for (size_t i = 0; i < p->n_rlimits; i++) {
     struct rlimit r = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
-    if (setrlimit(p->rlimits[i].resource, &r) < 0)
-      return edgecr_error_make(err, errno, "process.rlimits[%zu]: set %s to %llu/%llu", i,
-                               oci_rlimit_name(p->rlimits[i].resource), p->rlimits[i].soft, p->rlimits[i].hard);
+    if (setrlimit(p->rlimits[i].resource, &r) < 0) {
+      int e = errno;
+      struct rlimit cur;
+      bool raise = e == EPERM && getrlimit(p->rlimits[i].resource, &cur) == 0 && r.rlim_max > cur.rlim_max;
+      return edgecr_error_make(err, e, "process.rlimits[%zu]: set %s to %llu/%llu%s", i,
+                               oci_rlimit_name(p->rlimits[i].resource), p->rlimits[i].soft, p->rlimits[i].hard,
+                               raise ? " (raising a hard limit above the runtime's own needs CAP_SYS_RESOURCE)" : "");
+    }
   }
   return 0;
 }
