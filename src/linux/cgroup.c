@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup_bpf.h"
 #include "log.h"
 #include "util.h"
 
@@ -512,65 +513,94 @@ static int apply_hugetlb(struct rw *w, json_t *res)
   return 0;
 }
 
-/* Device cgroup rules (v1 files; v2 would need an eBPF program). */
-static int apply_devices(struct rw *w, json_t *res)
+/* Devices every container may use, whatever its rules (the spec's default
+ * devices plus the pty multiplexer and its slaves). */
+static const struct dev_rule default_device_rules[] = {
+  {true, 'c', 1, 3, 7}, {true, 'c', 1, 5, 7}, {true, 'c', 1, 7, 7}, {true, 'c', 1, 8, 7}, {true, 'c', 1, 9, 7},
+  {true, 'c', 5, 0, 7}, {true, 'c', 5, 1, 7}, {true, 'c', 5, 2, 7}, {true, 'c', 136, -1, 7},
+};
+
+static int parse_device_rule(struct rw *w, json_t *e, const char *f, struct dev_rule *r)
 {
-  json_t *arr = json_object_get(res, "devices");
-  if (arr == NULL || json_is_null(arr))
-    return 0;
-  if (!json_is_array(arr))
-    return field_error(w, "devices", "must be an array");
-  if (w->l->v2_only)
-    return field_error(w, "devices", "device rules on a pure cgroup v2 host need an eBPF device program, "
-                                     "which edgecr does not implement yet");
-  for (size_t i = 0; i < json_array_size(arr); i++) {
-    json_t *e = json_array_get(arr, i);
-    cleanup_free char *f = xasprintf("devices[%zu]", i);
-    if (!json_is_object(e))
-      return field_error(w, f, "must be an object");
-    json_t *allow = json_object_get(e, "allow");
-    if (!json_is_boolean(allow))
-      return field_error(w, f, "needs `allow`: true or false");
-    const char *type = json_string_value(json_object_get(e, "type"));
-    if (type == NULL)
-      type = "a";
-    if (strlen(type) != 1 || strchr("acb", type[0]) == NULL)
-      return field_error(w, f, "type must be a, c or b");
-    const char *access = json_string_value(json_object_get(e, "access"));
-    if (access == NULL || *access == '\0')
-      access = "rwm";
-    if (strspn(access, "rwm") != strlen(access))
-      return field_error(w, f, "access must be made of r, w, m");
-    long long maj = -1, min = -1;
-    if (get_num(w, e, "major", f, true, &maj) < 0 || get_num(w, e, "minor", f, true, &min) < 0)
-      return -1;
-    char ma[24], mi[24], rule[80];
-    if (maj < 0) strcpy(ma, "*"); else snprintf(ma, sizeof ma, "%lld", maj);
-    if (min < 0) strcpy(mi, "*"); else snprintf(mi, sizeof mi, "%lld", min);
-    if (type[0] == 'a')
-      snprintf(rule, sizeof rule, "a");
-    else
-      snprintf(rule, sizeof rule, "%s %s:%s %s", type, ma, mi, access);
-    if (put(w, "devices", f, json_is_true(allow) ? "devices.allow" : "devices.deny", NULL, rule) < 0)
-      return -1;
-  }
+  if (!json_is_object(e))
+    return field_error(w, f, "must be an object");
+  json_t *allow = json_object_get(e, "allow");
+  if (!json_is_boolean(allow))
+    return field_error(w, f, "needs `allow`: true or false");
+  const char *type = json_string_value(json_object_get(e, "type"));
+  if (type == NULL)
+    type = "a";
+  if (strlen(type) != 1 || strchr("acb", type[0]) == NULL)
+    return field_error(w, f, "type must be a, c or b");
+  const char *access = json_string_value(json_object_get(e, "access"));
+  if (access == NULL || *access == '\0')
+    access = "rwm";
+  if (strspn(access, "rwm") != strlen(access))
+    return field_error(w, f, "access must be made of r, w, m");
+  long long maj = -1, min = -1;
+  if (get_num(w, e, "major", f, true, &maj) < 0 || get_num(w, e, "minor", f, true, &min) < 0)
+    return -1;
+  r->allow = json_is_true(allow);
+  r->type = type[0];
+  r->major = maj < 0 ? -1 : maj;
+  r->minor = min < 0 ? -1 : min;
+  r->access = (strchr(access, 'r') ? DEV_ACC_READ : 0) | (strchr(access, 'w') ? DEV_ACC_WRITE : 0) |
+              (strchr(access, 'm') ? DEV_ACC_MKNOD : 0);
   return 0;
 }
 
-/* Devices every container may use, whatever its rules (the spec's default
- * devices plus the pty multiplexer and its slaves). */
-static const char *const default_device_rules[] = {
-  "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-  "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
-};
-
-static int apply_default_devices(struct rw *w)
+static void rule_text(const struct dev_rule *r, char *buf, size_t len)
 {
-  if (w->dry || w->l->v2_only || v1_mount_of(w->l, "devices") == NULL)
-    return 0;
-  for (size_t i = 0; i < sizeof default_device_rules / sizeof default_device_rules[0]; i++)
-    if (put(w, "devices", "devices", "devices.allow", NULL, default_device_rules[i]) < 0)
+  char ma[24], mi[24], acc[4];
+  size_t k = 0;
+  if (r->major < 0) strcpy(ma, "*"); else snprintf(ma, sizeof ma, "%lld", r->major);
+  if (r->minor < 0) strcpy(mi, "*"); else snprintf(mi, sizeof mi, "%lld", r->minor);
+  if (r->access & DEV_ACC_READ) acc[k++] = 'r';
+  if (r->access & DEV_ACC_WRITE) acc[k++] = 'w';
+  if (r->access & DEV_ACC_MKNOD) acc[k++] = 'm';
+  acc[k] = '\0';
+  if (r->type == 'a' && r->major < 0 && r->minor < 0)
+    snprintf(buf, len, "a");
+  else
+    snprintf(buf, len, "%c %s:%s %s", r->type, ma, mi, acc);
+}
+
+/* Device rules: linux.resources.devices, then the default devices.  On v1
+ * they are written to devices.allow/deny; on v2 compiled to eBPF. */
+static int apply_devices(struct rw *w, json_t *res)
+{
+  json_t *arr = res ? json_object_get(res, "devices") : NULL;
+  if (arr != NULL && json_is_null(arr))
+    arr = NULL;
+  if (arr != NULL && !json_is_array(arr))
+    return field_error(w, "devices", "must be an array");
+  size_t n_user = json_array_size(arr);
+  size_t n_def = sizeof default_device_rules / sizeof default_device_rules[0];
+  cleanup_free struct dev_rule *rules = xmalloc0((n_user + n_def) * sizeof *rules);
+  for (size_t i = 0; i < n_user; i++) {
+    cleanup_free char *f = xasprintf("devices[%zu]", i);
+    if (parse_device_rule(w, json_array_get(arr, i), f, &rules[i]) < 0)
       return -1;
+  }
+  memcpy(rules + n_user, default_device_rules, sizeof default_device_rules);
+  size_t n = n_user + n_def;
+  if (w->dry)
+    return 0;
+  if (w->l->v2_only) {
+    cleanup_free char *dir = xasprintf("%s%s", w->l->unified, w->path);
+    if (devices_bpf_apply(dir, rules, n, w->err) < 0)
+      return -1;
+    return 0;
+  }
+  if (v1_mount_of(w->l, "devices") == NULL)
+    return n_user ? field_error(w, "devices", "no devices cgroup controller on this host") : 0;
+  for (size_t i = 0; i < n; i++) {
+    char rule[96];
+    rule_text(&rules[i], rule, sizeof rule);
+    cleanup_free char *f = i < n_user ? xasprintf("devices[%zu]", i) : xstrdup("devices (defaults)");
+    if (put(w, "devices", f, rules[i].allow ? "devices.allow" : "devices.deny", NULL, rule) < 0)
+      return -1;
+  }
   return 0;
 }
 
@@ -637,7 +667,7 @@ static int apply_all(struct rw *w, json_t *res)
 {
   if (res != NULL && !json_is_object(res))
     return edgecr_error_make(w->err, EINVAL, "%s: `linux.resources`: must be an object", w->file);
-  if ((w->parts & RES_DEVICES) && ((res && apply_devices(w, res) < 0) || apply_default_devices(w) < 0))
+  if ((w->parts & RES_DEVICES) && apply_devices(w, res) < 0)
     return -1;
   if (res == NULL || !(w->parts & RES_LIMITS))
     return 0;
@@ -1124,12 +1154,10 @@ static int rm_one(const char *mount, const char *dir, bool v2, void *ud)
   }
   /* Remove now-empty ancestors that edgecr owns (below `<mount>/edgecr`). */
   cleanup_free char *p = xstrdup(dir);
-  cleanup_free char *own = xasprintf("%s/edgecr", mount);
+  cleanup_free char *own = xasprintf("%s/edgecr/", mount);
   for (char *slash = strrchr(p, '/'); slash && slash > p; slash = strrchr(p, '/')) {
     *slash = '\0';
-    if (strcmp(p, own) == 0 || strlen(p) <= strlen(mount))
-      break;
-    if (!str_has_prefix(p, own))
+    if (strlen(p) <= strlen(mount) || !str_has_prefix(p, own))
       break;
     if (rmdir(p) < 0)
       break;
