@@ -183,6 +183,7 @@ struct rw {
   const char *path;
   bool dry;
   int parts; /* RES_DEVICES, RES_LIMITS */
+  bool is_update; /* `update`: device rules only when it names them */
   const char *file;
   edgecr_error_t *err;
 };
@@ -572,6 +573,8 @@ static int apply_devices(struct rw *w, json_t *res)
   json_t *arr = res ? json_object_get(res, "devices") : NULL;
   if (arr != NULL && json_is_null(arr))
     arr = NULL;
+  if (w->is_update && arr == NULL)
+    return 0;
   if (arr != NULL && !json_is_array(arr))
     return field_error(w, "devices", "must be an array");
   size_t n_user = json_array_size(arr);
@@ -973,7 +976,8 @@ int cgroup_apply_devices(const struct cgroup_layout *l, const char *path, json_t
 
 int cgroup_update(const struct cgroup_layout *l, const char *path, json_t *resources, edgecr_error_t *err)
 {
-  struct rw w = {.l = l, .path = path, .dry = true, .parts = RES_ALL, .file = "update", .err = err};
+  struct rw w = {.l = l, .path = path, .dry = true, .parts = RES_ALL, .is_update = true, .file = "update",
+                 .err = err};
   if (apply_all(&w, resources) < 0)
     return -1;
   w.dry = false;

@@ -459,7 +459,8 @@ static void test_v2_validate(void **state)
   expect_invalid("{\"hugepageLimits\": [{\"pageSize\": \"2MB\"}]}", "hugepageLimits[0]", "needs limit");
   expect_invalid("{\"network\": {\"classID\": 1}}", "network.classID",
                  "the `net_cls` cgroup controller is not available on this host (v2 cgroups)");
-  expect_invalid("{\"devices\": [{\"allow\": false}]}", "devices", "need an eBPF device program");
+  /* device rules are valid on v2 too (compiled to an eBPF program) */
+  expect_valid("{\"devices\": [{\"allow\": false}]}");
   expect_invalid("{\"unified\": {\"a/b\": \"1\"}}", "unified.a/b", "not a cgroup file name");
   expect_invalid("{\"unified\": {\"..\": \"1\"}}", "unified...", "not a cgroup file name");
   expect_invalid("{\"unified\": {\"memory.high\": 1}}", "unified.memory.high", "must be a string");
