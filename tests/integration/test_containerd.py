@@ -196,6 +196,15 @@ class Containerd:
             mp = line.split()[4]
             if mp.startswith(str(self.tmp) + "/"):
                 subprocess.run(["umount", "-l", mp], capture_output=True)
+        # the shim's cgroupsPath is /<namespace>/<id>: the (now empty)
+        # namespace directories in every hierarchy are ours to remove
+        for parent in Path("/sys/fs/cgroup").iterdir():
+            d = parent / self.ns
+            if d.is_dir() and not parent.is_symlink():
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
 
 
 @pytest.fixture(scope="module")
