@@ -75,7 +75,7 @@ static int set_names(const struct oci_config *c, edgecr_error_t *err)
   return 0;
 }
 
-static void reset_signals(void)
+static void reset_signals(const struct oci_process *p)
 {
   sigset_t all;
   sigemptyset(&all);
@@ -83,6 +83,12 @@ static void reset_signals(void)
   for (int s = 1; s < NSIG; s++)
     if (s != SIGKILL && s != SIGSTOP)
       signal(s, SIG_DFL);
+  /* With SCHED_FLAG_DL_OVERRUN the kernel sends SIGXCPU when a deadline
+   * reservation overruns.  Its default action would kill a program that
+   * does not expect it, so it starts ignored (the disposition survives
+   * execve); include/edgecr/rt.h installs a handler that counts them. */
+  if (p->scheduler.present && (p->scheduler.flags & 0x04))
+    signal(SIGXCPU, SIG_IGN);
 }
 
 int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err)
@@ -239,6 +245,6 @@ _Noreturn void linux_container_init(struct init_args *a)
    * only then runs the poststart hooks (spec: after the process runs). */
   if (write(wfd, "0", 1) != 1)
     _exit(126);
-  reset_signals();
+  reset_signals(c->process);
   linux_process_exec(c->process, exe, a->preserve_fds, wfd);
 }
