@@ -39,6 +39,8 @@
  *                                  [2^k, 2^(k+1)) microseconds (k = 0 also < 1us)
  *      352   256  jitter_hist[32]  start - release, same buckets
  *      608    64  name             NUL-terminated
+ *      672     8  dl_overruns      SCHED_DEADLINE overruns the kernel signalled
+ *                                  (SIGXCPU; the plan sets SCHED_FLAG_DL_OVERRUN)
  *      768  3320  ring[83]         struct ertloop_job, job `seq` at ring[seq % 83]
  * struct ertloop_job (40 bytes): seq+1 (written last; 0 = empty), release_ns,
  * start_ns, finish_ns (CLOCK_MONOTONIC), lateness_ns = finish - (release + deadline).
@@ -54,6 +56,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -87,7 +90,8 @@ struct ertloop_shm {
   uint64_t response_hist[ERTLOOP_HIST];
   uint64_t jitter_hist[ERTLOOP_HIST];
   char name[64];
-  uint8_t reserved[96];
+  uint64_t dl_overruns;
+  uint8_t reserved[88];
   struct ertloop_job ring[ERTLOOP_RING];
   uint8_t tail[8];
 };
@@ -97,6 +101,35 @@ _Static_assert(offsetof(struct ertloop_shm, jobs) == 48, "layout");
 _Static_assert(offsetof(struct ertloop_shm, response_hist) == 96, "layout");
 _Static_assert(offsetof(struct ertloop_shm, name) == 608, "layout");
 _Static_assert(offsetof(struct ertloop_shm, ring) == 768, "layout");
+_Static_assert(offsetof(struct ertloop_shm, dl_overruns) == 672, "layout");
+
+/* The page the SIGXCPU handler counts into (one loop per process). */
+static struct ertloop_shm *ertloop_signal_page;
+
+static inline void ertloop_on_overrun(int sig)
+{
+  (void) sig;
+  struct ertloop_shm *s = ertloop_signal_page;
+  if (s != NULL)
+    __atomic_fetch_add(&s->dl_overruns, 1, __ATOMIC_RELAXED);
+}
+
+/* edgecr starts a process whose deadline reservation has
+ * SCHED_FLAG_DL_OVERRUN with SIGXCPU ignored; the loop then counts the
+ * kernel's overrun signals.  A disposition the program chose is left alone. */
+static inline void ertloop_count_overruns(struct ertloop_shm *s)
+{
+  struct sigaction old;
+  if (s == NULL || sigaction(SIGXCPU, NULL, &old) < 0 || old.sa_handler != SIG_IGN)
+    return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = ertloop_on_overrun;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  ertloop_signal_page = s;
+  sigaction(SIGXCPU, &sa, NULL);
+}
 
 struct ertloop {
   int64_t period_ns, deadline_ns, budget_ns;
@@ -172,6 +205,7 @@ static inline int ertloop_init(struct ertloop *l, int64_t period_ns, int64_t dea
     if (name)
       strncpy(s->name, name, sizeof s->name - 1);
     __atomic_store_n(&s->magic, ERTLOOP_MAGIC, __ATOMIC_RELEASE);
+    ertloop_count_overruns(s);
   }
   return 0;
 }
