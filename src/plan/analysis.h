@@ -59,10 +59,26 @@ struct plan_analysis {
                                "none found (worst-fit placement shown)" */
   bool schedulable;
   char *problem;            /* plan-wide problem (assignment, global admission), or NULL */
+  /* The SCHED_FIFO containers' cgroup budgets, summed as the kernel does
+   * (CONFIG_RT_GROUP_SCHED: siblings' runtime/period must fit the parent's,
+   * on every CPU at once): must not exceed rt_ratio. */
+  double fifo_budget_sum;
+  bool fifo_budget_ok;
+  char **warnings;          /* NULL-terminated: things that pass but deserve a word */
 };
 
 int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr_error_t *err);
 void plan_analysis_free(struct plan_analysis *a);
+
+/* The cgroup real-time budget that never throttles SCHED_FIFO task `t`
+ * (docs/plan.md section 4): period P = the longest multiple k T of its
+ * period up to `window` (the node's rt_period; at least T), rounded up to
+ * microseconds, and runtime = the most the task can execute in any window
+ * of length P: W(P) = N C + min(C, P + R - C - N T), N = floor((P + R - C)
+ * / T), R its analysed response time (so k C + min(C, R - C) when P = k T).
+ * Without a bounded response (R > T or unbounded): min(2C, P).  Runtime in
+ * microseconds, rounded up. */
+void plan_fifo_budget(const struct plan_task *t, int64_t window, int64_t *period_us, int64_t *runtime_us);
 
 /* ---- building blocks (exported for the tests and the benchmark) ---- */
 

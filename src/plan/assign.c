@@ -202,6 +202,8 @@ static void packing_free(struct packing *p)
   free(p->saved);
 }
 
+static void add_problem(struct plan_analysis *a, char *msg);
+
 /* The memory limits must fit the node's memory (when it is given). */
 static void check_memory(const struct plan_config *c, struct plan_analysis *a)
 {
@@ -210,8 +212,12 @@ static void check_memory(const struct plan_config *c, struct plan_analysis *a)
     sum += c->containers[i].memory_limit;
   if (c->node.memory == 0 || sum <= c->node.memory)
     return;
-  char *msg = xasprintf("memory: the containers' limits add up to %llu MiB but node.memory is %llu MiB",
-                        (unsigned long long) (sum >> 20), (unsigned long long) (c->node.memory >> 20));
+  add_problem(a, xasprintf("memory: the containers' limits add up to %llu MiB but node.memory is %llu MiB",
+                           (unsigned long long) (sum >> 20), (unsigned long long) (c->node.memory >> 20)));
+}
+
+static void add_problem(struct plan_analysis *a, char *msg)
+{
   if (a->problem) {
     char *both = xasprintf("%s; %s", a->problem, msg);
     free(a->problem);
@@ -220,6 +226,74 @@ static void check_memory(const struct plan_config *c, struct plan_analysis *a)
   }
   a->problem = msg;
   a->schedulable = false;
+}
+
+static void add_warning(struct plan_analysis *a, char *msg)
+{
+  size_t n = 0;
+  while (a->warnings && a->warnings[n])
+    n++;
+  a->warnings = xrealloc(a->warnings, (n + 2) * sizeof *a->warnings);
+  a->warnings[n] = msg;
+  a->warnings[n + 1] = NULL;
+}
+
+/* The kernel's to_ratio(): bandwidth as a 20-bit fixed-point fraction. */
+static uint64_t kernel_ratio(int64_t period_ns, int64_t runtime_ns)
+{
+  return period_ns <= 0 ? 0 : ((uint64_t) runtime_ns << 20) / (uint64_t) period_ns;
+}
+
+/* With CONFIG_RT_GROUP_SCHED a group's rt_runtime/rt_period applies on
+ * every CPU, and the sum over sibling groups must fit the parent's ratio,
+ * up to the root's sched_rt_runtime_us/sched_rt_period_us: the budgets of
+ * all SCHED_FIFO containers share that one ratio whatever their cores. */
+static void check_fifo_budgets(const struct plan_config *c, struct plan_analysis *a)
+{
+  uint64_t sum = 0, limit = kernel_ratio(c->node.rt_period_us * 1000, c->node.rt_runtime_us * 1000);
+  double sum_d = 0;
+  size_t n_fifo = 0;
+  const struct plan_task *big = NULL;
+  double big_bw = 0;
+  for (size_t i = 0; i < a->n; i++) {
+    const struct plan_task *t = &a->tasks[i];
+    if (t->policy != PLAN_POLICY_FP)
+      continue;
+    int64_t p_us, r_us;
+    plan_fifo_budget(t, c->node.rt_period_us * 1000, &p_us, &r_us);
+    sum += kernel_ratio(p_us * 1000, r_us * 1000);
+    double bw = (double) r_us / (double) p_us;
+    sum_d += bw;
+    n_fifo++;
+    if (bw > big_bw) {
+      big_bw = bw;
+      big = t;
+    }
+  }
+  a->fifo_budget_sum = sum_d;
+  a->fifo_budget_ok = sum <= limit;
+  if (a->fifo_budget_ok)
+    return;
+  add_problem(a, xasprintf("the cgroup real-time budgets of the %zu SCHED_FIFO containers add up to %.3f of a CPU "
+                           "but the kernel allows %.3f in total (sched_rt_runtime_us/sched_rt_period_us = %lld/%lld; "
+                           "with CONFIG_RT_GROUP_SCHED every group's budget counts on every CPU, whatever its core); "
+                           "the largest is %s with %.3f", n_fifo, sum_d, a->rt_ratio,
+                           (long long) c->node.rt_runtime_us, (long long) c->node.rt_period_us,
+                           big ? big->name : "?", big_bw));
+}
+
+/* rt.core of a deadline container cannot be enforced (no cpuset for
+ * SCHED_DEADLINE, see compile.c): say so instead of silently ignoring it. */
+static void warn_pinned_reservations(const struct plan_config *c, struct plan_analysis *a)
+{
+  for (size_t i = 0; i < a->n; i++) {
+    const struct plan_task *t = &a->tasks[i];
+    if (t->policy == PLAN_POLICY_DEADLINE && t->pinned)
+      add_warning(a, xasprintf("%s: rt.core %d is not enforced for a deadline reservation: the kernel refuses "
+                               "SCHED_DEADLINE for a task whose affinity is narrower than its root domain, so it "
+                               "runs under global EDF on all %d cores of the node (and is analysed that way)",
+                               t->name, c->containers[t->id].rt.core, c->node.cores));
+  }
 }
 
 int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr_error_t *err)
@@ -253,6 +327,8 @@ int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr
       a->schedulable = false;
   }
   packing_free(&p);
+  check_fifo_budgets(c, a);
+  warn_pinned_reservations(c, a);
   check_memory(c, a);
   *out = a;
   return 0;
@@ -269,5 +345,6 @@ void plan_analysis_free(struct plan_analysis *a)
   free(a->tasks);
   free(a->cores);
   free(a->problem);
+  edgecr_cleanup_strvp(&a->warnings);
   free(a);
 }

@@ -3,15 +3,19 @@
  * Real-time settings, per container:
  *  - fixed priority: SCHED_FIFO at the analysed priority, pinned to its core
  *    (cpuset.cpus), and a cgroup real-time budget so that SCHED_FIFO is
- *    allowed at all: cpu.rt_period_us = the period, cpu.rt_runtime_us =
- *    min(2 x budget, 95% of the period).  Twice the budget because the
- *    kernel's budget windows are not aligned with the job releases: a job
- *    finishing at its deadline and the next one starting at once may run 2C
- *    inside one window, and throttling it there would break the analysis.
+ *    allowed at all: cpu.rt_period_us = the longest multiple k T of the
+ *    period up to the node's rt_period, cpu.rt_runtime_us = the most the
+ *    container can run in any window of that length, k C + min(C, R - C)
+ *    for response time R (plan_fifo_budget).  The kernel's budget windows
+ *    are not aligned with the job releases: a job finishing at R and the
+ *    next one starting at once run C + (R - C) inside one period, and
+ *    throttling them there would break the analysis.  The long window keeps
+ *    the ratio close to C/T, which matters because all the groups' ratios
+ *    share the root's 0.95 (docs/plan.md section 4).
  *  - deadline: SCHED_DEADLINE (runtime = budget, deadline = deadline -
- *    jitter, period), on a core that is its own root domain (an exclusive
- *    cpuset partition), because the kernel's admission test is per root
- *    domain and it refuses affinity narrower than the root domain.
+ *    jitter, period) with no cpuset: the kernel refuses a deadline task
+ *    whose affinity is narrower than its root domain, so it runs under the
+ *    kernel's global EDF over all the node's CPUs.
  *  - no rt section: the cores not reserved for real-time. */
 #include "compile.h"
 
@@ -30,7 +34,7 @@ static char *core_list(const struct plan_node *n, bool rt)
   return s;
 }
 
-static json_t *realtime_json(const struct plan_task *t)
+static json_t *realtime_json(const struct plan_task *t, int64_t window)
 {
   char cpus[16];
   snprintf(cpus, sizeof cpus, "%d", t->core);
@@ -39,9 +43,8 @@ static json_t *realtime_json(const struct plan_task *t)
   if (t->policy == PLAN_POLICY_FP) {
     json_object_set_new(cgroup, "cpuset.cpus", json_string(cpus));
     sched = json_pack("{s:s,s:i}", "policy", "SCHED_FIFO", "priority", t->prio);
-    int64_t period_us = (t->T + 999) / 1000, runtime_us = (2 * t->C + 999) / 1000;
-    if (runtime_us > period_us * 95 / 100)
-      runtime_us = period_us * 95 / 100;
+    int64_t period_us, runtime_us;
+    plan_fifo_budget(t, window, &period_us, &runtime_us);
     json_object_set_new(cgroup, "cpu.rt_period_us", json_integer(period_us));
     json_object_set_new(cgroup, "cpu.rt_runtime_us", json_integer(runtime_us));
   } else {
@@ -82,7 +85,7 @@ static json_t *container_json(const struct plan_config *c, const struct plan_ana
   for (size_t j = 0; j < a->n && t == NULL; j++)
     if (a->tasks[j].id == i)
       t = &a->tasks[j];
-  json_object_set_new(o, "realtime", t ? realtime_json(t) : json_null());
+  json_object_set_new(o, "realtime", t ? realtime_json(t, c->node.rt_period_us * 1000) : json_null());
   if (t == NULL)
     json_object_set_new(o, "cgroup", json_pack("{s:s}", "cpuset.cpus", best_effort_cpus));
   json_t *limits = json_object();

@@ -68,8 +68,10 @@ void plan_report_text(FILE *out, const struct plan_config *c, const struct plan_
     rt += c->node.rt_core[k];
   fprintf(out, "plan `%s` (%s): %d cores (%d for real-time), %zu containers (%zu real-time)\n", c->name,
           c->file, c->node.cores, rt, c->n, a->n);
-  fprintf(out, "core assignment: %s; real-time share per core %.2f (rt_runtime/rt_period)\n\n",
+  fprintf(out, "core assignment: %s; real-time share per core %.2f (rt_runtime/rt_period)\n",
           a->assignment, a->rt_ratio);
+  fprintf(out, "SCHED_FIFO cgroup budgets: %.3f of the %.2f the kernel shares among all groups (%s)\n\n",
+          a->fifo_budget_sum, a->rt_ratio, a->fifo_budget_ok ? "ok" : "FAIL");
   core_table(out, a);
   fprintf(out, "  (* bound shown for information: it assumes D = T, no jitter, no blocking, no reservations)\n\n");
   container_table(out, c, a);
@@ -90,6 +92,8 @@ void plan_report_text(FILE *out, const struct plan_config *c, const struct plan_
       if (a->tasks[i].reason)
         fprintf(out, "  %s\n", a->tasks[i].reason);
   }
+  for (size_t i = 0; a->warnings && a->warnings[i]; i++)
+    fprintf(out, "%swarning: %s\n", i ? "" : "\n", a->warnings[i]);
   if (a->schedulable)
     fprintf(out, "\nverdict: schedulable (%zu real-time containers on %d cores)\n", a->n, rt);
   else
@@ -150,8 +154,12 @@ json_t *plan_report_json(const struct plan_config *c, const struct plan_analysis
       json_array_append_new(failures, json_string(a->tasks[i].reason));
   if (a->problem)
     json_array_insert_new(failures, 0, json_string(a->problem));
-  return json_pack("{s:s,s:s,s:b,s:s,s:f,s:i,s:o,s:o,s:o}", "name", c->name, "file", c->file,
+  json_t *warnings = json_array();
+  for (size_t i = 0; a->warnings && a->warnings[i]; i++)
+    json_array_append_new(warnings, json_string(a->warnings[i]));
+  return json_pack("{s:s,s:s,s:b,s:s,s:f,s:i,s:{s:f,s:b},s:o,s:o,s:o,s:o}", "name", c->name, "file", c->file,
                    "schedulable", a->schedulable, "assignment", a->assignment, "rt_ratio", a->rt_ratio,
-                   "cores_total", c->node.cores, "cores", cores, "containers", containers,
-                   "failures", failures);
+                   "cores_total", c->node.cores, "fifo_budgets", "sum", a->fifo_budget_sum, "ok",
+                   a->fifo_budget_ok, "cores", cores, "containers", containers, "failures", failures,
+                   "warnings", warnings);
 }

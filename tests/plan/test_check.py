@@ -95,3 +95,33 @@ def test_memory_must_fit_the_node(edgecr, tmp_path):
                    "  - {name: b, bundle: y, memory: 512MiB}\n")
     p = edgecr("plan", "check", cfg, check=2)
     assert "memory: the containers' limits add up to 1280 MiB but node.memory is 1024 MiB" in p.stdout
+
+
+def test_fifo_budgets_share_one_ratio(edgecr, tmp_path):
+    """CONFIG_RT_GROUP_SCHED: the FIFO groups' runtime/period add up over the
+    whole node against the root's 0.95, even on different cores."""
+    cfg = tmp_path / "fifo.yaml"
+    cfg.write_text("node: {cores: 2}\ncontainers:\n"
+                   "  - {name: a, bundle: x, rt: {period: 10ms, budget: 5ms, core: 0}}\n"
+                   "  - {name: b, bundle: y, rt: {period: 10ms, budget: 5ms, core: 1}}\n")
+    p = edgecr("plan", "check", cfg, check=2)
+    assert "the cgroup real-time budgets of the 2 SCHED_FIFO containers add up to 1.000 of a CPU " \
+           "but the kernel allows 0.950 in total (sched_rt_runtime_us/sched_rt_period_us = 950000/1000000" in p.stdout
+    j = json.loads(edgecr("plan", "check", cfg, "--format", "json", check=2).stdout)
+    assert j["fifo_budgets"] == {"sum": 1.0, "ok": False}
+    assert all(c["rt"]["schedulable"] for c in j["containers"])  # each core alone is fine
+    # the same pair fits when the node's share is raised to 100%
+    cfg.write_text(cfg.read_text().replace("cores: 2}", "cores: 2, rt_runtime: 1s}"))
+    j = json.loads(edgecr("plan", "check", cfg, "--format", "json", check=0).stdout)
+    assert j["fifo_budgets"]["ok"] and j["fifo_budgets"]["sum"] == 1.0
+
+
+def test_deadline_pin_is_a_warning(edgecr, tmp_path):
+    cfg = tmp_path / "pin.yaml"
+    cfg.write_text("node: {cores: 2}\ncontainers:\n"
+                   "  - {name: r, bundle: x, rt: {policy: deadline, period: 10ms, budget: 1ms, core: 1}}\n")
+    p = edgecr("plan", "check", cfg, check=0)
+    assert "warning: r: rt.core 1 is not enforced for a deadline reservation: the kernel refuses " \
+           "SCHED_DEADLINE for a task whose affinity is narrower than its root domain" in p.stdout
+    j = json.loads(edgecr("plan", "check", cfg, "--format", "json", check=0).stdout)
+    assert len(j["warnings"]) == 1 and j["failures"] == []

@@ -160,6 +160,49 @@ static void test_mixed(void **state)
   free(r.reason);
 }
 
+/* The cgroup budget: a task with R = 3 (C = 2, T = 10) can run 2 + min(2,
+ * 1) = 3ms in one 10ms window (the tail of one job, then the next job);
+ * over a 1s window 100 x 2 + 1 = 201ms; with no interference (R = C) just
+ * C per period; unbounded: 2C. */
+static void test_fifo_budget(void **state)
+{
+  (void) state;
+  struct plan_task t = fp("x", 2, 10, 10, 50);
+  int64_t p, r;
+  t.response = 3 * MS;
+  plan_fifo_budget(&t, 10 * MS, &p, &r);
+  assert_int_equal(p, 10000);
+  assert_int_equal(r, 3000);
+  plan_fifo_budget(&t, 1000 * MS, &p, &r);
+  assert_int_equal(p, 1000000);
+  assert_int_equal(r, 201000);
+  plan_fifo_budget(&t, 15 * MS, &p, &r); /* one period: 15ms is not a multiple */
+  assert_int_equal(p, 10000);
+  t.response = 2 * MS;
+  plan_fifo_budget(&t, 10 * MS, &p, &r);
+  assert_int_equal(r, 2000);
+  t.response = INT64_MAX;
+  plan_fifo_budget(&t, 10 * MS, &p, &r);
+  assert_int_equal(r, 4000);
+  /* Never below what the task can really run in a window: slide a window
+   * of P over a schedule where each job ends exactly at R and starts at
+   * R - C (the worst case), and compare. */
+  t.response = 7 * MS;
+  plan_fifo_budget(&t, 30 * MS, &p, &r);
+  int64_t worst = 0;
+  for (int64_t w = 0; w < 10 * MS; w += MS / 10) {
+    int64_t ran = 0;
+    for (int k = 0; k < 6; k++) {
+      int64_t a = k * 10 * MS + 5 * MS, b = a + 2 * MS; /* runs [kT + R - C, kT + R] */
+      int64_t lo = a > w ? a : w, hi = b < w + p * 1000 ? b : w + p * 1000;
+      ran += hi > lo ? hi - lo : 0;
+    }
+    worst = ran > worst ? ran : worst;
+  }
+  assert_true(r * 1000 >= worst);
+  assert_int_equal(r, 8000); /* 3 x 2 + min(2, 5) */
+}
+
 /* ---- analysis vs simulation ---- */
 
 static uint64_t rng_state;
@@ -335,7 +378,8 @@ int main(void)
     cmocka_unit_test(test_burns_wellings),   cmocka_unit_test(test_bounds_vs_exact),
     cmocka_unit_test(test_jitter_blocking),  cmocka_unit_test(test_failure_reason),
     cmocka_unit_test(test_qpa),              cmocka_unit_test(test_dl_admission),
-    cmocka_unit_test(test_mixed),            cmocka_unit_test(test_random_fp),
+    cmocka_unit_test(test_mixed),            cmocka_unit_test(test_fifo_budget),
+    cmocka_unit_test(test_random_fp),
     cmocka_unit_test(test_random_dl),        cmocka_unit_test(test_random_mixed),
     cmocka_unit_test(test_sim_detects_miss), cmocka_unit_test(test_packing_agrees_with_exact),
   };
