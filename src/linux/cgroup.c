@@ -26,12 +26,20 @@ static bool file_exists(const char *dir, const char *name)
   return access(p, F_OK) == 0;
 }
 
+/* Control files are small: read at most a page (a bounded read also keeps
+ * a wrong path, say to a device, from reading forever). */
 static char *read_trimmed(const char *path)
 {
-  char *s = NULL;
-  if (read_all_file(path, &s, NULL) < 0)
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     return NULL;
-  size_t n = strlen(s);
+  char *s = xmalloc0(4097);
+  ssize_t n = read_full(fd, s, 4096);
+  if (n < 0) {
+    free(s);
+    return NULL;
+  }
+  s[n] = '\0';
   while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
     s[--n] = '\0';
   return s;
@@ -863,6 +871,28 @@ static int write_rt(const char *dir, const char *f, long long v, edgecr_error_t 
   }
 }
 
+/* Sum of the children's real-time runtimes of a cpu cgroup directory,
+ * each scaled to the parent's period (rounded up, as the kernel checks
+ * ratios). */
+static long long rt_children_sum(const char *dir, long long period)
+{
+  long long sum = 0;
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+      continue;
+    cleanup_free char *child = xasprintf("%s/%s", dir, de->d_name);
+    long long r = read_ll(child, "cpu.rt_runtime_us"), p = read_ll(child, "cpu.rt_period_us");
+    if (r > 0 && p > 0)
+      sum += (r * period + p - 1) / p;
+  }
+  closedir(d);
+  return sum;
+}
+
 /* Give the leaf `runtime` us every `period` us.  Each ancestor we pass needs
  * at least as much bandwidth as it hands down, so it is raised first (top
  * down); what was added is recorded in `grants` for cgroup_destroy. */
@@ -886,16 +916,19 @@ static int rt_budget_apply(const struct cgroup_layout *l, const char *path, long
     cur = child;
     if (next == NULL)
       break;
-    /* ancestor: add the leaf's bandwidth, scaled to this group's period */
+    /* ancestor: it must hold what its children already have plus the
+     * leaf's bandwidth, scaled to its own period (computed from the tree,
+     * so bandwidth leaked by an earlier crash does not accumulate) */
     long long ap = read_ll(cur, "cpu.rt_period_us");
     long long ar = read_ll(cur, "cpu.rt_runtime_us");
     if (ap <= 0)
       ap = root_period;
     long long add = (runtime * ap + period - 1) / period;
-    if (write_rt(cur, "cpu.rt_runtime_us", ar + add, err) < 0)
+    long long need = rt_children_sum(cur, ap) + add;
+    if (need > ar && write_rt(cur, "cpu.rt_runtime_us", need, err) < 0)
       return edgecr_error_wrap(err, "real-time budget: cannot raise `%s` from %lld to %lld us per %lld us "
                                     "(not enough real-time bandwidth left in its parent; see cpu.rt_runtime_us)",
-                               cur + strlen(mount), ar, ar + add, ap);
+                               cur + strlen(mount), ar, need, ap);
     json_t *g = json_object();
     json_object_set_new(g, "dir", json_string(cur));
     json_object_set_new(g, "add", json_integer(add));
@@ -911,18 +944,21 @@ static int rt_budget_apply(const struct cgroup_layout *l, const char *path, long
   return 0;
 }
 
+/* Give bandwidth back: each ancestor edgecr raised is set to exactly what
+ * its remaining children hold (bottom-up, the reverse of rt_budget_apply).
+ * Recomputing instead of subtracting also heals what a crash leaked. */
 static void rt_budget_release(json_t *grants)
 {
-  /* bottom-up: the reverse order of rt_budget_apply */
   for (size_t i = json_array_size(grants); i-- > 0;) {
     json_t *g = json_array_get(grants, i);
     const char *dir = json_string_value(json_object_get(g, "dir"));
-    long long add = json_integer_value(json_object_get(g, "add"));
-    if (dir == NULL)
+    if (dir == NULL || access(dir, F_OK) < 0)
       continue;
+    long long ap = read_ll(dir, "cpu.rt_period_us");
     long long cur = read_ll(dir, "cpu.rt_runtime_us");
-    if (cur >= add && write_rt(dir, "cpu.rt_runtime_us", cur - add, NULL) < 0)
-      log_warning("real-time budget: could not give %lld us back to `%s`", add, dir);
+    long long need = rt_children_sum(dir, ap > 0 ? ap : 1000000);
+    if (cur > need && write_rt(dir, "cpu.rt_runtime_us", need, NULL) < 0)
+      log_warning("real-time budget: could not lower `%s` to %lld us", dir, need);
   }
 }
 

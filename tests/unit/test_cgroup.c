@@ -776,6 +776,31 @@ static void test_v1_freezer(void **state)
 }
 
 /* Real-time budgets: CONFIG_RT_GROUP_SCHED files in the v1 cpu hierarchy. */
+/* Remove the files of group edgecr/<name> in every v1 hierarchy. */
+static void empty_all(const char *name)
+{
+  for (size_t k = 0; v1_ctrls[k]; k++) {
+    cleanup_free char *d = xasprintf("%s/edgecr/%s", v1_ctrls[k], name);
+    empty_group(d);
+  }
+}
+
+/* Leaked bandwidth heals: an ancestor holding more than its children need
+ * is brought back to their sum at the next give-back. */
+static void test_v1_rt_leak_heals(void **state)
+{
+  (void) state;
+  edgecr_error_t err = NULL;
+  v1_group("edgecr/lk1");
+  json_t *g = NULL;
+  create_ok("/edgecr/lk1", "{\"cpu\": {\"realtimeRuntime\": 50000}}", NULL, &g);
+  put(CPU "/edgecr/cpu.rt_runtime_us", "650000\n"); /* as if a crash leaked 600 ms */
+  empty_all("lk1");
+  assert_int_equal(cgroup_destroy(layout(), "/edgecr/lk1", g, &err), 0);
+  expect_file(CPU "/edgecr/cpu.rt_runtime_us", "0");
+  json_decref(g);
+}
+
 static void test_v1_rt_budget(void **state)
 {
   (void) state;
@@ -850,22 +875,23 @@ static void test_v1_rt_budget(void **state)
   assert_int_equal(unlink(leaf), 0);
   empty_group(CPU "/edgecr/rt6");
 
-  /* destroy gives the bandwidth back, in any order, and removes the groups */
-  static const char *const names[] = {"rt1", "rt2", "rt3", "rt5", "rt6"};
-  for (size_t i = 0; i < 5; i++) {
-    for (size_t k = 0; v1_ctrls[k]; k++) {
-      cleanup_free char *d = xasprintf("%s/edgecr/%s", v1_ctrls[k], names[i]);
-      empty_group(d);
-    }
-  }
+  /* destroy gives the bandwidth back, in any order, and removes the groups.
+   * The ancestor is recomputed from the children that remain, so each group
+   * keeps its files until it is destroyed (as in the kernel, where they go
+   * with the rmdir); empty_group() lets rmdir work on the fake tree. */
+  empty_all("rt5");
+  empty_all("rt6");
   assert_int_equal(cgroup_destroy(layout(), "/edgecr/rt6", g6, &err), 0);
   expect_file(CPU "/edgecr/cpu.rt_runtime_us", "403000");
+  empty_all("rt2");
   assert_int_equal(cgroup_destroy(layout(), "/edgecr/rt2", g2, &err), 0);
   expect_file(CPU "/edgecr/cpu.rt_runtime_us", "203000");
   assert_false(exists(CPU "/edgecr/rt2"));
   assert_false(exists("memory/edgecr/rt2"));
+  empty_all("rt1");
   assert_int_equal(cgroup_destroy(layout(), "/edgecr/rt1", g1, &err), 0);
   expect_file(CPU "/edgecr/cpu.rt_runtime_us", "103000");
+  empty_all("rt3");
   assert_int_equal(cgroup_destroy(layout(), "/edgecr/rt3", g3, &err), 0);
   expect_file(CPU "/edgecr/cpu.rt_runtime_us", "3000");
   for (size_t k = 0; v1_ctrls[k]; k++) {
@@ -999,6 +1025,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_v1_validate),
     cmocka_unit_test(test_v1_freezer),
     cmocka_unit_test(test_v1_rt_budget),
+    cmocka_unit_test(test_v1_rt_leak_heals),
   };
   const struct CMUnitTest hybrid[] = {
     cmocka_unit_test(test_hybrid_layout),
