@@ -1071,6 +1071,19 @@ static void op_store(comp *c, uint8_t op)
   uint32_t off = read_memarg(c, nat[k]);
   sval v = pop(c, type[k]);
   sval a = pop(c, EW_I32);
+  size_t at = c->last_op;
+  if (!c->dead && at != NONE && c->last_dst != NONE && at + 5 == c->len &&
+      v.slot >= c->stack_base && a.slot != v.slot && c->code[at + 1] == v.slot &&
+      c->code[at + 2] == a.slot && c->code[at + 3] == off &&
+      ((k == 3 && c->code[at] == OP_F64_LD_ADD) || (k == 0 && c->code[at] == OP_I32_LD_ADD))) {
+    /* `mem[a] = mem[a] + z` (the load-add just emitted reads the same
+     * address): one read-modify-write op, one bounds check */
+    uint32_t z = c->code[at + 4];
+    c->len = at;
+    EMIT(c, k == 3 ? OP_F64_ADD_MEM : OP_I32_ADD_MEM, a.slot, off, z);
+    c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    return;
+  }
   EMIT(c, OP_I32_STORE + k, a.slot, v.slot, off);
 }
 

@@ -323,6 +323,8 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(F64_LD_ADD) X(F64_LD_MUL) X(I32_LD_ADD) \
               /* d a off z : d = z OP load(a + off), a load feeding the next */ \
   X(ADD_BR_IFZ)   /* d x y rel : d = x + y, jump if d == 0 */ \
+  X(F64_ADD_MEM) X(I32_ADD_MEM) \
+              /* a off z : store(a + off, load(a + off) + z), read-modify-write */ \
   X(CONST32)      /* d lo */ \
   X(CONST64)      /* d lo hi */ \
   X(SELECT)       /* d c a b */ \

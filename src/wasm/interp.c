@@ -440,6 +440,11 @@ dispatch:
     T v; memcpy(&v, mem + ea, sizeof v); S(1).field = S(4).field op v; NEXT(5); }
   LOAD_OP(F64_LD_ADD, double, f64, +) LOAD_OP(F64_LD_MUL, double, f64, *)
   LOAD_OP(I32_LD_ADD, uint32_t, u32, +)
+#define RMW(name, T, field, op) CASE(name) { uint64_t ea = (uint64_t)S(1).u32 + pc[2]; \
+    if (EW_UNLIKELY(ea + sizeof(T) > memsz)) TRAP(MEMORY_OOB); \
+    ew_value v; memcpy(&v.field, mem + ea, sizeof(T)); v.field = v.field op S(3).field; \
+    memcpy(mem + ea, &v.field, sizeof(T)); NEXT(4); }
+  RMW(F64_ADD_MEM, double, f64, +) RMW(I32_ADD_MEM, uint32_t, u32, +)
   CASE(MOV_X2) { S(1) = S(2); S(3) = S(4); NEXT(5); }
   CASE(MOV32_X2) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; NEXT(5); }
   CASE(MOV32_BR) { S(1).u32 = S(2).u32; JUMP(3); }
