@@ -669,8 +669,22 @@ static void op_numeric(comp *c, uint8_t op)
     sval b = pop(c, in);
     sval a = pop(c, in);
     sval d = push(c, out);
-    if (!fuse_pair(c, irop, a, b, d))
-      EMIT_SIMPLE(c, irop, d.slot, a.slot, b.slot);
+    if (fuse_pair(c, irop, a, b, d))
+      return;
+    size_t at = c->last_op;
+    if (irop == OP_I32_ADD && !c->dead && at != NONE && c->last_dst == at + 1 &&
+        at + 4 == c->len && c->code[at] == OP_I32_ADD && reserve(c, 3)) {
+      /* two independent adds in a row (pointer and counter increments):
+       * one dispatch; the second's destination can still be retargeted */
+      c->code[at] = OP_ADD32_X2;
+      c->code[c->len++] = d.slot;
+      c->code[c->len++] = a.slot;
+      c->code[c->len++] = b.slot;
+      c->prev_op = NONE;
+      c->last_dst = at + 4;
+      return;
+    }
+    EMIT_SIMPLE(c, irop, d.slot, a.slot, b.slot);
   }
 }
 

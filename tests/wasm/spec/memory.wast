@@ -148,3 +148,19 @@
 (assert_return (invoke "imove" (i32.const 20) (i32.const 1)))
 (assert_return (invoke "i" (i32.const 28)) (i32.const 0x80000001))
 (assert_trap (invoke "imove" (i32.const 65529) (i32.const 1)) "out of bounds memory access")
+
+;; two i32 adds in a row are one op in the IR; the second may read the first
+;; result, and both wrap at 32 bits
+(module
+  (func (export "add2") (param i32 i32) (result i32) (local i32 i32)
+    (local.set 2 (i32.add (local.get 0) (i32.const 8)))
+    (local.set 3 (i32.add (local.get 1) (local.get 2)))
+    (i32.sub (local.get 3) (i32.mul (local.get 2) (i32.const 3))))
+  (func (export "add3") (param i32 i32 i32) (result i32)
+    (i32.add (i32.add (local.get 0) (local.get 1)) (i32.add (local.get 1) (local.get 2))))
+)
+(assert_return (invoke "add2" (i32.const 1) (i32.const 100)) (i32.const 82))
+(assert_return (invoke "add2" (i32.const -8) (i32.const 5)) (i32.const 5))
+(assert_return (invoke "add2" (i32.const 0x7ffffffc) (i32.const 0x7fffffff)) (i32.const 0x7ffffff7))
+(assert_return (invoke "add3" (i32.const 1) (i32.const 2) (i32.const 3)) (i32.const 8))
+(assert_return (invoke "add3" (i32.const -1) (i32.const 1) (i32.const -1)) (i32.const 0))
