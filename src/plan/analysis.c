@@ -432,21 +432,27 @@ bool plan_core_check(struct plan_task **set, size_t n, double rt_ratio, bool exa
   struct plan_core_result local = {0};
   struct plan_core_result *r = res ? res : &local;
   int core = r->core;
-  bool rt = r->rt;
+  bool rt = r->rt, global = r->dl_global;
   free(r->reason);
-  *r = (struct plan_core_result){.core = core, .rt = rt};
+  *r = (struct plan_core_result){.core = core, .rt = rt, .dl_global = global};
   core_utilisation(set, n, r);
   /* SCHED_FIFO time beyond rt_runtime/rt_period is throttled by the kernel. */
   r->throttle_ok = r->u_fp <= rt_ratio + EPS;
   if (res == NULL && (!r->throttle_ok || r->u_dl > rt_ratio + EPS || r->u > 1.0 + EPS))
     return false;
-  check_dl(set, n, rt_ratio, res, &r->qpa_ok, &r->dl_admission_ok);
+  if (global) /* the reservations are tested together (global EDF); here they only interfere */
+    r->qpa_ok = r->dl_admission_ok = true;
+  else
+    check_dl(set, n, rt_ratio, res, &r->qpa_ok, &r->dl_admission_ok);
   if (res == NULL && !(r->qpa_ok && r->dl_admission_ok))
     return false;
   r->rta_ok = check_fp(set, n, exact_responses, res);
   r->ok = r->throttle_ok && r->qpa_ok && r->dl_admission_ok && r->rta_ok && r->u <= 1.0 + EPS;
   if (res && !r->ok) {
-    if (r->u > 1.0 + EPS)
+    if (r->u > 1.0 + EPS && global && r->n_dl)
+      r->reason = xasprintf("core %d is overloaded: utilisation %.3f > 1 (fixed priorities %.3f + every "
+                            "reservation %.3f: reservations run on any core)", core, r->u, r->u_fp, r->u_dl);
+    else if (r->u > 1.0 + EPS)
       r->reason = xasprintf("core %d is overloaded: utilisation %.3f > 1", core, r->u);
     else if (!r->throttle_ok)
       r->reason = xasprintf("core %d: fixed-priority utilisation %.3f exceeds the real-time throttling "
@@ -480,10 +486,10 @@ bool plan_core_accepts(struct plan_task **set, size_t n, double rt_ratio,
     u += util(set[i]);
     *(set[i]->policy == PLAN_POLICY_DEADLINE ? &u_dl : &u_fp) += util(set[i]);
   }
-  if (u > 1.0 + EPS || u_fp > rt_ratio + EPS || u_dl > rt_ratio + EPS)
+  if (u > 1.0 + EPS || u_fp > rt_ratio + EPS)
     return false;
-  int64_t ft, fh;
-  if (added->policy == PLAN_POLICY_DEADLINE && !plan_qpa(set, n, &ft, &fh))
+  int64_t ft, fh; /* (partitioned reservations only; global ones are never packed) */
+  if (added->policy == PLAN_POLICY_DEADLINE && (u_dl > rt_ratio + EPS || !plan_qpa(set, n, &ft, &fh)))
     return false;
   /* Lowest priority first (packing keeps sets in deadline-monotonic
    * order): that is where a placement fails, and failing fast is cheap. */
@@ -531,4 +537,96 @@ void plan_fifo_budget(const struct plan_task *t, int64_t window, int64_t *period
   }
   *period_us = p_us;
   *runtime_us = (W + 999) / 1000;
+}
+
+/* ---- deadline reservations: global EDF on the root domain ---- */
+
+static double density(const struct plan_task *t)
+{
+  int64_t d = dl_deadline(t) < t->T ? dl_deadline(t) : t->T;
+  return (double) t->C / (double) d;
+}
+
+/* BCL: for every task k, sum over i != k of min(beta_i, 1 - lambda_k) <
+ * m (1 - lambda_k), beta_i = W_i(D_k) / D_k with the carry-in workload
+ * W_i(D_k) = N C_i + min(C_i, max(0, D_k - N T_i)), N = floor((D_k -
+ * D_i) / T_i) + 1 (Bertogna, Cirinei & Lipari, ECRTS 2005, Theorem 4,
+ * strict form).  Returns the first failing task or NULL. */
+static const struct plan_task *bcl_fails(struct plan_task **dl, size_t n, int m)
+{
+  for (size_t k = 0; k < n; k++) {
+    int64_t Dk = dl_deadline(dl[k]);
+    double lambda = (double) dl[k]->C / (double) Dk, sum = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (i == k)
+        continue;
+      int64_t diff = Dk - dl_deadline(dl[i]);
+      int64_t N = diff >= 0 ? diff / dl[i]->T + 1 : 0; /* D_i <= T_i: diff > -T_i */
+      int64_t rest = Dk - N * dl[i]->T;
+      int64_t W = N * dl[i]->C + (rest <= 0 ? 0 : rest < dl[i]->C ? rest : dl[i]->C);
+      double beta = (double) W / (double) Dk;
+      sum += beta < 1.0 - lambda ? beta : 1.0 - lambda;
+    }
+    if (!(sum < (double) m * (1.0 - lambda) - EPS))
+      return dl[k];
+  }
+  return NULL;
+}
+
+static void dl_verdicts(struct plan_task **dl, size_t n, const struct plan_dl_result *res)
+{
+  for (size_t i = 0; i < n; i++) {
+    dl[i]->response = dl[i]->D;
+    dl[i]->ok = res->ok;
+    if (!res->ok)
+      set_reason(&dl[i]->reason, xasprintf("%s: %s", dl[i]->name, res->reason));
+  }
+}
+
+bool plan_global_edf_check(struct plan_task **set, size_t n, int m, double rt_ratio, struct plan_dl_result *res)
+{
+  free(res->reason);
+  *res = (struct plan_dl_result){.m = m};
+  cleanup_free struct plan_task **dl = xmalloc0((n + 1) * sizeof *dl);
+  for (size_t i = 0; i < n; i++)
+    if (set[i]->policy == PLAN_POLICY_DEADLINE) {
+      dl[res->n++] = set[i];
+      res->u += util(set[i]);
+      res->density += density(set[i]);
+      res->density_max = fmax(res->density_max, density(set[i]));
+    }
+  res->admission_limit = rt_ratio * m;
+  res->gfb_bound = m - (m - 1) * res->density_max;
+  if (res->n == 0) {
+    res->admission_ok = res->gfb_ok = res->bcl_ok = res->qpa_ok = res->ok = true;
+    return true;
+  }
+  res->admission_ok = res->u <= res->admission_limit + EPS;
+  res->gfb_ok = res->density <= res->gfb_bound + EPS;
+  const struct plan_task *bcl_bad = bcl_fails(dl, res->n, m);
+  res->bcl_ok = bcl_bad == NULL;
+  int64_t ft = 0, fh = 0;
+  res->qpa_ok = m == 1 && plan_qpa(dl, res->n, &ft, &fh);
+  res->test = res->qpa_ok ? "QPA (one CPU: exact)" : res->gfb_ok ? "GFB density bound"
+              : res->bcl_ok ? "BCL (Bertogna, Cirinei & Lipari)" : NULL;
+  res->ok = res->admission_ok && res->test != NULL;
+  if (!res->admission_ok)
+    res->reason = xasprintf("the kernel would refuse the reservations: their bandwidth %.3f exceeds %.2f x %d CPUs "
+                            "= %.3f (SCHED_DEADLINE admission, rt_runtime/rt_period x CPUs of the root domain)",
+                            res->u, rt_ratio, m, res->admission_limit);
+  else if (!res->ok && m == 1 && ft > 0) {
+    char a[32], b[32];
+    cleanup_free char *who = dl_names(dl, res->n, ft);
+    res->reason = xasprintf("deadline reservations (EDF on the one CPU) demand %s of work due within the first %s (%s)",
+                            plan_format_duration(fh, a, sizeof a), plan_format_duration(ft, b, sizeof b), who);
+  } else if (!res->ok && m == 1)
+    res->reason = xasprintf("deadline reservations need %.3f of the one CPU (more than all of it)", res->u);
+  else if (!res->ok)
+    res->reason = xasprintf("global EDF on %d CPUs is not shown schedulable: GFB needs density %.3f <= %d - %d x "
+                            "%.3f (densest task) = %.3f, and BCL fails for %s (bandwidth %.3f fits the kernel's "
+                            "admission %.3f, which is necessary, not sufficient: Dhall's effect)",
+                            m, res->density, m, m - 1, res->density_max, res->gfb_bound, bcl_bad->name, res->u,
+                            res->admission_limit);
+  dl_verdicts(dl, res->n, res);
+  return res->ok;
 }

@@ -44,9 +44,24 @@ struct plan_core_result {
   double hyperbolic;       /* prod(U_i + 1) for the FP tasks, must be <= 2 */
   bool hyp_ok;
   bool bounds_apply;       /* D = T, no jitter/blocking, no reservations */
+  bool dl_global;          /* input: reservations in the set are global
+                              interference only (their test is global EDF) */
   bool rta_ok, qpa_ok, dl_admission_ok, throttle_ok, ok;
   int64_t qpa_fail_t, qpa_fail_h; /* first t with h(t) > t when !qpa_ok */
   char *reason;            /* core-level failure in words */
+};
+
+/* The deadline reservations as one global EDF task set on the m CPUs of
+ * the root domain (docs/plan.md section 2, "Deadline reservations"). */
+struct plan_dl_result {
+  int m;                   /* CPUs of the root domain */
+  size_t n;
+  double u, density, density_max; /* sums of C/T and C/min(D - J, T); largest density */
+  double admission_limit;  /* rt_ratio x m */
+  double gfb_bound;        /* m - (m - 1) density_max */
+  bool admission_ok, gfb_ok, bcl_ok, qpa_ok, ok;
+  const char *test;        /* the sufficient test that passed, or NULL */
+  char *reason;            /* why not, in words */
 };
 
 struct plan_analysis {
@@ -59,6 +74,7 @@ struct plan_analysis {
                                "none found (worst-fit placement shown)" */
   bool schedulable;
   char *problem;            /* plan-wide problem (assignment, global admission), or NULL */
+  struct plan_dl_result dl; /* the deadline reservations, global EDF */
   /* The SCHED_FIFO containers' cgroup budgets, summed as the kernel does
    * (CONFIG_RT_GROUP_SCHED: siblings' runtime/period must fit the parent's,
    * on every CPU at once): must not exceed rt_ratio. */
@@ -97,6 +113,13 @@ bool plan_assign_priorities_folded(struct plan_task **set, size_t n);
  * the true response time of a failing task.  Returns true if schedulable. */
 bool plan_core_check(struct plan_task **set, size_t n, double rt_ratio,
                      bool exact_responses, struct plan_core_result *res);
+
+/* Global EDF test of the deadline reservations of the set on m CPUs: the
+ * kernel's admission rule (sum C/T <= rt_ratio m, necessary), then the
+ * sufficient tests GFB (Goossens, Funk & Baruah 2003) and BCL (Bertogna,
+ * Cirinei & Lipari 2005), and on one CPU the exact QPA.  Sets every
+ * reservation's response (D), verdict and reason.  Returns res->ok. */
+bool plan_global_edf_check(struct plan_task **set, size_t n, int m, double rt_ratio, struct plan_dl_result *res);
 
 /* qsort order of deadline-monotonic priority (shortest deadline first) on
  * an array of struct plan_task pointers. */

@@ -117,11 +117,19 @@ static void reset_packing(struct packing *p, struct plan_task *tasks, size_t n)
     p->cores[c].u = p->cores[c].u_fp = p->cores[c].u_dl = 0;
   }
   for (size_t i = 0; i < n; i++) {
-    tasks[i].r_base = 0;
-    if (tasks[i].pinned)
-      set_add(&p->cores[tasks[i].core], &tasks[i]);
-    else
-      tasks[i].core = -1;
+    struct plan_task *t = &tasks[i];
+    t->r_base = 0;
+    if (t->policy == PLAN_POLICY_DEADLINE) {
+      /* Global EDF: a reservation may run on any core, so it interferes
+       * with the fixed-priority tasks of every real-time core. */
+      t->core = -1;
+      for (int k = 0; k < p->n_rt; k++)
+        set_add(&p->cores[p->rt_cores[k]], t);
+    } else if (t->pinned) {
+      set_add(&p->cores[t->core], t);
+    } else {
+      t->core = -1;
+    }
   }
 }
 
@@ -174,7 +182,7 @@ static const char *assign_cores(struct packing *p, const struct plan_config *c,
   cleanup_free struct plan_task **todo = xmalloc0((n + 1) * sizeof *todo);
   size_t n_todo = 0;
   for (size_t i = 0; i < n; i++)
-    if (!tasks[i].pinned)
+    if (!tasks[i].pinned && tasks[i].policy == PLAN_POLICY_FP)
       todo[n_todo++] = &tasks[i];
   qsort(todo, n_todo, sizeof *todo, cmp_util_desc);
   *found = true;
@@ -318,10 +326,17 @@ int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr
                            "(tried %s)", c->node.assign == PLAN_ASSIGN_FIRST_FIT ? "first-fit decreasing"
                            : c->node.assign == PLAN_ASSIGN_WORST_FIT ? "worst-fit decreasing"
                            : "first-fit and worst-fit decreasing");
+  cleanup_free struct plan_task **all = xmalloc0((a->n + 1) * sizeof *all);
+  for (size_t i = 0; i < a->n; i++)
+    all[i] = &a->tasks[i];
+  /* No cpuset partition: the root domain is every CPU of the node. */
+  if (!plan_global_edf_check(all, a->n, c->node.cores, a->rt_ratio, &a->dl))
+    a->schedulable = false;
   for (int k = 0; k < a->n_cores; k++) {
     struct core_set *s = &p.cores[k];
     a->cores[k].core = k;
     a->cores[k].rt = c->node.rt_core[k];
+    a->cores[k].dl_global = true;
     plan_assign_priorities(s->t, s->n);
     if (!plan_core_check(s->t, s->n, a->rt_ratio, true, &a->cores[k]))
       a->schedulable = false;
@@ -345,6 +360,7 @@ void plan_analysis_free(struct plan_analysis *a)
   free(a->tasks);
   free(a->cores);
   free(a->problem);
+  free(a->dl.reason);
   edgecr_cleanup_strvp(&a->warnings);
   free(a);
 }

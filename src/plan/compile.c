@@ -54,7 +54,8 @@ static json_t *realtime_json(const struct plan_task *t, int64_t window)
      * affinity is narrower than its root domain; the reservation runs on
      * the whole root domain (docs/plan.md section 5). */
   }
-  return json_pack("{s:i,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:o,s:I}}", "core", t->core, "sched", sched,
+  return json_pack("{s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:o,s:I}}", "core",
+                   t->core >= 0 ? json_integer(t->core) : json_null(), "sched", sched,
                    "cgroup", cgroup, "requirements", "period_ns", (json_int_t) t->T, "budget_ns",
                    (json_int_t) t->C, "deadline_ns", (json_int_t) t->D, "jitter_ns", (json_int_t) t->J,
                    "blocking_ns", (json_int_t) t->B, "analysis", "response_ns",

@@ -28,8 +28,9 @@ static void core_table(FILE *out, const struct plan_analysis *a)
       snprintf(hy, sizeof hy, "%.3f %s%s", r->hyperbolic, r->hyp_ok ? "ok" : "no", r->bounds_apply ? "" : "*");
     }
     fprintf(out, "%-5d %-3s %5zu %6.3f %6.3f %6.3f %-13s %-13s %-4s %-4s %-9s %s\n", k, r->rt ? "yes" : "no",
-            r->n_fp + r->n_dl, r->u, r->u_fp, r->u_dl, ll, hy, r->n_fp ? yes_no(r->rta_ok) : "-",
-            r->n_dl ? yes_no(r->qpa_ok) : "-", r->n_dl ? yes_no(r->dl_admission_ok) : "-",
+            r->dl_global ? r->n_fp : r->n_fp + r->n_dl, r->u, r->u_fp, r->u_dl, ll, hy,
+            r->n_fp ? yes_no(r->rta_ok) : "-", r->n_dl && !r->dl_global ? yes_no(r->qpa_ok) : "-",
+            r->n_dl && !r->dl_global ? yes_no(r->dl_admission_ok) : "-",
             r->ok ? "schedulable" : "NOT SCHEDULABLE");
   }
 }
@@ -45,7 +46,7 @@ static void container_table(FILE *out, const struct plan_config *c, const struct
               "-", "-", "-", "-", "-", "-", "-", "best effort");
       continue;
     }
-    char cb[32], tb[32], db[32], rb[32] = "unbounded", sb[32] = "-", pb[8] = "-";
+    char cb[32], tb[32], db[32], rb[32] = "unbounded", sb[32] = "-", pb[8] = "-", kb[16] = "all";
     if (t->response != INT64_MAX) {
       plan_format_duration(t->response, rb, sizeof rb);
       if (t->policy == PLAN_POLICY_FP) /* a reservation's response is the EDF bound D */
@@ -53,12 +54,32 @@ static void container_table(FILE *out, const struct plan_config *c, const struct
     }
     if (t->policy == PLAN_POLICY_FP)
       snprintf(pb, sizeof pb, "%d", t->prio);
-    fprintf(out, "%-16s %4d %-8s %4s %9s %9s %9s %6.3f %s%8s %9s %s\n", t->name, t->core,
+    if (t->core >= 0)
+      snprintf(kb, sizeof kb, "%d", t->core);
+    fprintf(out, "%-16s %4s %-8s %4s %9s %9s %9s %6.3f %s%8s %9s %s\n", t->name, kb,
             t->policy == PLAN_POLICY_FP ? "fifo" : "deadline", pb, plan_format_duration(t->C, cb, sizeof cb),
             plan_format_duration(t->T, tb, sizeof tb), plan_format_duration(t->D, db, sizeof db),
             (double) t->C / t->T, t->policy == PLAN_POLICY_DEADLINE ? "<=" : "  ", rb, sb,
             t->ok ? "ok" : "MISS");
   }
+}
+
+/* The reservations as one global EDF set: which test passed, or why not. */
+static void dl_summary(FILE *out, const struct plan_analysis *a)
+{
+  const struct plan_dl_result *d = &a->dl;
+  if (d->n == 0)
+    return;
+  fprintf(out, "\ndeadline reservations: %zu, global EDF on the %d CPUs of the root domain: U %.3f, density %.3f "
+          "(max %.3f)\n", d->n, d->m, d->u, d->density, d->density_max);
+  fprintf(out, "  kernel admission  U %.3f <= %.2f x %d = %.3f: %s (necessary, not sufficient)\n", d->u,
+          a->rt_ratio, d->m, d->admission_limit, d->admission_ok ? "ok" : "FAIL");
+  fprintf(out, "  GFB               density %.3f <= %d - %d x %.3f = %.3f: %s\n", d->density, d->m, d->m - 1,
+          d->density_max, d->gfb_bound, d->gfb_ok ? "ok" : "no");
+  fprintf(out, "  BCL               %s\n", d->bcl_ok ? "ok" : "no");
+  if (d->m == 1)
+    fprintf(out, "  QPA (one CPU)     %s\n", d->qpa_ok ? "ok" : "no");
+  fprintf(out, "  verdict: %s\n", d->ok ? d->test : "NOT SHOWN SCHEDULABLE");
 }
 
 void plan_report_text(FILE *out, const struct plan_config *c, const struct plan_analysis *a)
@@ -73,7 +94,11 @@ void plan_report_text(FILE *out, const struct plan_config *c, const struct plan_
   fprintf(out, "SCHED_FIFO cgroup budgets: %.3f of the %.2f the kernel shares among all groups (%s)\n\n",
           a->fifo_budget_sum, a->rt_ratio, a->fifo_budget_ok ? "ok" : "FAIL");
   core_table(out, a);
-  fprintf(out, "  (* bound shown for information: it assumes D = T, no jitter, no blocking, no reservations)\n\n");
+  fprintf(out, "  (* bound shown for information: it assumes D = T, no jitter, no blocking, no reservations)\n");
+  if (a->dl.n)
+    fprintf(out, "  (U and U(dl) of a core count every reservation: they run on any core)\n");
+  dl_summary(out, a);
+  fputc('\n', out);
   container_table(out, c, a);
   size_t failures = 0;
   for (size_t i = 0; i < a->n; i++)
@@ -85,6 +110,8 @@ void plan_report_text(FILE *out, const struct plan_config *c, const struct plan_
     fprintf(out, "\nwhy it fails:\n");
     if (a->problem)
       fprintf(out, "  %s\n", a->problem);
+    if (a->dl.reason)
+      fprintf(out, "  deadline reservations: %s\n", a->dl.reason);
     for (int k = 0; k < a->n_cores; k++)
       if (a->cores[k].reason)
         fprintf(out, "  %s\n", a->cores[k].reason);
@@ -123,7 +150,8 @@ static json_t *task_json(const struct plan_container *ct, const struct plan_task
                         "realtime", t != NULL);
   if (t == NULL)
     return o;
-  json_t *rt = json_pack("{s:i,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:f,s:o,s:o,s:b,s:o}", "core", t->core,
+  json_t *rt = json_pack("{s:o,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:f,s:o,s:o,s:b,s:o}", "core",
+                         t->core >= 0 ? json_integer(t->core) : json_null(),
                          "policy", plan_policy_name(t->policy),
                          "priority", t->policy == PLAN_POLICY_FP ? json_integer(t->prio) : json_null(),
                          "budget_ns", (json_int_t) t->C, "period_ns", (json_int_t) t->T,
@@ -154,12 +182,19 @@ json_t *plan_report_json(const struct plan_config *c, const struct plan_analysis
       json_array_append_new(failures, json_string(a->tasks[i].reason));
   if (a->problem)
     json_array_insert_new(failures, 0, json_string(a->problem));
+  const struct plan_dl_result *d = &a->dl;
+  json_t *dl = json_pack("{s:i,s:i,s:f,s:f,s:f,s:{s:f,s:b},s:{s:f,s:b},s:b,s:b,s:b,s:o,s:o}", "cpus", d->m,
+                         "reservations", (int) d->n, "utilisation", d->u, "density", d->density, "density_max",
+                         d->density_max, "admission", "limit", d->admission_limit, "ok", d->admission_ok, "gfb",
+                         "bound", d->gfb_bound, "ok", d->gfb_ok, "bcl_ok", d->bcl_ok, "qpa_ok", d->qpa_ok,
+                         "schedulable", d->ok, "test", d->test ? json_string(d->test) : json_null(), "reason",
+                         d->reason ? json_string(d->reason) : json_null());
   json_t *warnings = json_array();
   for (size_t i = 0; a->warnings && a->warnings[i]; i++)
     json_array_append_new(warnings, json_string(a->warnings[i]));
-  return json_pack("{s:s,s:s,s:b,s:s,s:f,s:i,s:{s:f,s:b},s:o,s:o,s:o,s:o}", "name", c->name, "file", c->file,
+  return json_pack("{s:s,s:s,s:b,s:s,s:f,s:i,s:{s:f,s:b},s:o,s:o,s:o,s:o,s:o}", "name", c->name, "file", c->file,
                    "schedulable", a->schedulable, "assignment", a->assignment, "rt_ratio", a->rt_ratio,
                    "cores_total", c->node.cores, "fifo_budgets", "sum", a->fifo_budget_sum, "ok",
-                   a->fifo_budget_ok, "cores", cores, "containers", containers, "failures", failures,
+                   a->fifo_budget_ok, "deadline_reservations", dl, "cores", cores, "containers", containers, "failures", failures,
                    "warnings", warnings);
 }

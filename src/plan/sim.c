@@ -1,6 +1,8 @@
 /* sim.c - the discrete-event simulator of sim.h.  Time jumps from event to
- * event (a release or the completion of the running job); every task keeps
- * its jobs in order, so job k is released at k*T and due at k*T + D. */
+ * event (a release or the completion of a running job); every task keeps
+ * its jobs in order, so job k is released at k*T and due at k*T + D.  All
+ * cores are simulated together: the reservations are scheduled by global
+ * EDF over every CPU, above the fixed-priority tasks pinned to each CPU. */
 #include "sim.h"
 
 #include <stdlib.h>
@@ -16,6 +18,8 @@ struct task_state {
   size_t idx;
   int64_t released, done; /* jobs released, jobs finished */
   int64_t remaining;      /* execution left for job `done` */
+  int cpu;                /* reservations: the CPU it last ran on, -1 none */
+  bool chosen;            /* scratch of pick_dl */
 };
 
 static int64_t gcd64(int64_t a, int64_t b)
@@ -40,34 +44,70 @@ int64_t plan_hyperperiod(const struct plan_task *tasks, size_t n, int64_t cap)
   return h > cap ? cap : h;
 }
 
-/* Which pending job runs: a reservation (earliest absolute deadline) before
- * any fixed priority; then highest priority, earliest release. */
-static struct task_state *pick(struct task_state *s, size_t n)
+/* Which pending fixed-priority job of `cpu` runs: highest priority, then
+ * earliest release (FIFO among equals). */
+static struct task_state *pick_fp(struct task_state *s, size_t n, int cpu)
 {
   struct task_state *best = NULL;
   for (size_t i = 0; i < n; i++) {
     struct task_state *c = &s[i];
-    if (c->done >= c->released)
+    if (c->done >= c->released || c->t->policy != PLAN_POLICY_FP || c->t->core != cpu)
       continue;
-    if (best == NULL) {
+    int64_t c_rel = c->done * c->t->T;
+    if (best == NULL || c->t->prio > best->t->prio ||
+        (c->t->prio == best->t->prio && c_rel < best->done * best->t->T))
       best = c;
-      continue;
-    }
-    bool c_dl = c->t->policy == PLAN_POLICY_DEADLINE, b_dl = best->t->policy == PLAN_POLICY_DEADLINE;
-    if (c_dl != b_dl) {
-      if (c_dl)
-        best = c;
-      continue;
-    }
-    int64_t c_rel = c->done * c->t->T, b_rel = best->done * best->t->T;
-    if (c_dl) {
-      if (c_rel + c->t->D < b_rel + best->t->D)
-        best = c;
-    } else if (c->t->prio > best->t->prio || (c->t->prio == best->t->prio && c_rel < b_rel)) {
-      best = c;
-    }
   }
   return best;
+}
+
+/* EDF order of two pending reservations: absolute deadline (the kernel's
+ * D - J), then index. */
+static bool earlier(const struct task_state *a, const struct task_state *b)
+{
+  int64_t da = a->done * a->t->T + a->t->D - a->t->J, db = b->done * b->t->T + b->t->D - b->t->J;
+  return da != db ? da < db : a->idx < b->idx;
+}
+
+/* Global EDF: the m earliest-deadline pending reservations run, one per
+ * CPU.  A reservation stays on the CPU it last ran on when that CPU is
+ * not taken by an earlier one, else it takes the lowest free CPU (the
+ * kernel pushes to a CPU without deadline work; which one it picks does
+ * not matter to a sound analysis).  run[cpu] receives the reservation or
+ * NULL; `chosen` is scratch for m entries. */
+static void pick_dl(struct task_state *s, size_t n, int m, struct task_state **run, struct task_state **chosen)
+{
+  int n_chosen = 0;
+  for (int c = 0; c < m; c++)
+    run[c] = NULL;
+  for (int k = 0; k < m; k++) {
+    struct task_state *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+      struct task_state *c = &s[i];
+      if (c->done >= c->released || c->t->policy != PLAN_POLICY_DEADLINE || c->chosen)
+        continue;
+      if (best == NULL || earlier(c, best))
+        best = c;
+    }
+    if (best == NULL)
+      break;
+    best->chosen = true;
+    chosen[n_chosen++] = best;
+  }
+  for (int k = 0; k < n_chosen; k++)
+    if (chosen[k]->cpu >= 0 && chosen[k]->cpu < m && run[chosen[k]->cpu] == NULL)
+      run[chosen[k]->cpu] = chosen[k];
+  for (int k = 0; k < n_chosen; k++) {
+    struct task_state *t = chosen[k];
+    t->chosen = false;
+    if (t->cpu >= 0 && t->cpu < m && run[t->cpu] == t)
+      continue;
+    int c = 0;
+    while (run[c])
+      c++;
+    run[c] = t;
+    t->cpu = c;
+  }
 }
 
 /* Arrays grow by doubling from `first`: full exactly at 0, first, 2*first... */
@@ -106,12 +146,29 @@ static void record_miss(struct plan_sim *out, const struct task_state *r, int64_
   out->miss[out->n_miss++] = (struct plan_sim_miss){r->idx, rel, rel + r->t->D, finish};
 }
 
-static void simulate_core(struct task_state *s, size_t n, int core, int64_t horizon, bool record,
-                          struct plan_sim *out)
+static void finish_job(struct task_state *r, int64_t now, struct plan_sim *out)
 {
+  int64_t rel = r->done * r->t->T, resp = now - rel;
+  if (resp > out->worst_response[r->idx])
+    out->worst_response[r->idx] = resp;
+  out->jobs[r->idx]++;
+  if (resp > r->t->D)
+    record_miss(out, r, now);
+  r->done++;
+  if (r->done < r->released)
+    r->remaining = r->t->C;
+}
+
+/* All cores at once: each step releases the due jobs, lets global EDF
+ * place the reservations, gives every other CPU to its highest-priority
+ * fixed-priority job, and runs until the next release or completion. */
+static void simulate_all(struct task_state *s, size_t n, int m, int64_t horizon, bool record, struct plan_sim *out)
+{
+  cleanup_free struct task_state **run = xmalloc0((size_t) (m + 1) * sizeof *run);
+  cleanup_free struct task_state **chosen = xmalloc0((size_t) (m + 1) * sizeof *chosen);
   int64_t now = 0;
   while (now < horizon) {
-    int64_t next_release = INT64_MAX;
+    int64_t next = horizon;
     for (size_t i = 0; i < n; i++) {
       while (s[i].released * s[i].t->T <= now) {
         if (s[i].released == s[i].done)
@@ -119,30 +176,26 @@ static void simulate_core(struct task_state *s, size_t n, int core, int64_t hori
         s[i].released++;
       }
       int64_t nr = s[i].released * s[i].t->T;
-      next_release = nr < next_release ? nr : next_release;
+      next = nr < next ? nr : next;
     }
-    struct task_state *r = pick(s, n);
-    int64_t until = next_release < horizon ? next_release : horizon;
-    if (r == NULL) {
-      now = until;
-      continue;
+    pick_dl(s, n, m, run, chosen);
+    for (int c = 0; c < m; c++) {
+      if (run[c] == NULL)
+        run[c] = pick_fp(s, n, c);
+      if (run[c] && now + run[c]->remaining < next)
+        next = now + run[c]->remaining;
     }
-    int64_t end = now + r->remaining < until ? now + r->remaining : until;
-    if (record)
-      record_segment(out, core, r, now, end);
-    r->remaining -= end - now;
-    now = end;
-    if (r->remaining > 0)
-      continue;
-    int64_t rel = r->done * r->t->T, resp = now - rel;
-    if (resp > out->worst_response[r->idx])
-      out->worst_response[r->idx] = resp;
-    out->jobs[r->idx]++;
-    if (resp > r->t->D)
-      record_miss(out, r, now);
-    r->done++;
-    if (r->done < r->released)
-      r->remaining = r->t->C;
+    for (int c = 0; c < m; c++) {
+      struct task_state *r = run[c];
+      if (r == NULL)
+        continue;
+      if (record)
+        record_segment(out, c, r, now, next);
+      r->remaining -= next - now;
+      if (r->remaining == 0)
+        finish_job(r, next, out);
+    }
+    now = next;
   }
   /* Jobs due inside the horizon that did not finish are misses too. */
   for (size_t i = 0; i < n; i++)
@@ -161,14 +214,9 @@ void plan_simulate(const struct plan_task *tasks, size_t n, int n_cores, int64_t
   out->jobs = xmalloc0((n + 1) * sizeof *out->jobs);
   out->misses = xmalloc0((n + 1) * sizeof *out->misses);
   cleanup_free struct task_state *s = xmalloc0((n + 1) * sizeof *s);
-  for (int core = 0; core < n_cores; core++) {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-      if (tasks[i].core == core)
-        s[k++] = (struct task_state){.t = &tasks[i], .idx = i};
-    if (k)
-      simulate_core(s, k, core, horizon, record, out);
-  }
+  for (size_t i = 0; i < n; i++)
+    s[i] = (struct task_state){.t = &tasks[i], .idx = i, .cpu = -1};
+  simulate_all(s, n, n_cores, horizon, record, out);
 }
 
 void plan_sim_free(struct plan_sim *s)

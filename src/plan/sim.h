@@ -1,8 +1,10 @@
 /* sim.h - discrete-event simulation of the task sets of plan analysis:
  * synchronous release at 0, strictly periodic jobs that each run for their
- * full budget, partitioned per core.  On a core, deadline reservations are
- * scheduled EDF above all fixed-priority tasks (as SCHED_DEADLINE runs
- * before SCHED_FIFO), fixed priorities preemptive with FIFO among equals.
+ * full budget.  Deadline reservations are scheduled by global EDF over all
+ * n_cores CPUs (the m earliest deadlines run; a reservation keeps its last
+ * CPU when it can, else takes the lowest free one), above the
+ * fixed-priority tasks, which are pinned to their core (as SCHED_DEADLINE
+ * runs before SCHED_FIFO); fixed priorities preemptive, FIFO among equals.
  * Used to draw the SVG timeline and, in the tests, to check the analysis. */
 #ifndef EDGECR_PLAN_SIM_H
 #define EDGECR_PLAN_SIM_H
@@ -38,8 +40,8 @@ struct plan_sim {
   bool truncated;           /* more segments than recorded */
 };
 
-/* Simulate [0, horizon).  Tasks must carry their core and priority (as
- * after plan_analyse).  record: keep segments and misses for drawing. */
+/* Simulate [0, horizon).  Fixed-priority tasks must carry their core and
+ * priority (as after plan_analyse); a reservation's core is ignored.  record: keep segments and misses for drawing. */
 void plan_simulate(const struct plan_task *tasks, size_t n, int n_cores, int64_t horizon,
                    bool record, struct plan_sim *out);
 void plan_sim_free(struct plan_sim *s);

@@ -5,7 +5,9 @@
  * boxes in the container's colour (so idle time and preemption are seen at
  * a glance), and under it one thin row per container with its releases
  * (up arrows), deadlines (down ticks) and its own jobs; late execution and
- * missed deadlines in red.  A time axis and a legend with each container's
+ * missed deadlines in red.  Deadline reservations run under global EDF:
+ * their boxes appear in the CPU row of whichever core ran them, and their
+ * own rows in a last "global EDF" lane.  A time axis and a legend with each container's
  * parameters and verdict close the picture. */
 #include "svg.h"
 
@@ -178,7 +180,10 @@ static void legend(const struct canvas *cv, const struct plan_analysis *a, const
     fprintf(o, "<rect x='%d' y='%d' width='14' height='14' fill='%s'/>\n", x, yy, colour(i));
     fprintf(o, "<text x='%d' y='%d' class='legend'%s>", x + 20, yy + 12, t->ok && !s->misses[i] ? "" : " fill='" MISS_RED "'");
     xml_text(o, t->name);
-    fprintf(o, " — core %d, %s, C %s / T %s / D %s, R %s%s%s</text>\n", t->core, pr,
+    char where[24] = "global EDF";
+    if (t->core >= 0)
+      snprintf(where, sizeof where, "core %d", t->core);
+    fprintf(o, " — %s, %s, C %s / T %s / D %s, R %s%s%s</text>\n", where, pr,
             plan_format_duration(t->C, c, sizeof c), plan_format_duration(t->T, p, sizeof p),
             plan_format_duration(t->D, d, sizeof d), r, t->ok ? "" : " MISS",
             s->misses[i] ? " (simulated miss)" : "");
@@ -213,10 +218,18 @@ void plan_svg_write(FILE *out, const struct plan_config *c, const struct plan_an
   plan_simulate(a->tasks, a->n, a->n_cores, window, true, &s);
   struct canvas cv = {.out = out, .window = window,
                       .scale = (double) (WIDTH - LEFT - RIGHT) / (double) (window > 0 ? window : 1)};
+  /* A core gets a lane when it has fixed-priority tasks, or when there are
+   * reservations at all (they may run on any core); the reservations'
+   * own rows come last, in one lane of their own. */
+  size_t n_dl = 0;
+  for (size_t i = 0; i < a->n; i++)
+    n_dl += a->tasks[i].core < 0;
   int height = 70;
   for (int k = 0; k < a->n_cores; k++)
-    if (a->cores[k].n_fp + a->cores[k].n_dl)
-      height += CPU_ROW + 8 + (int) (a->cores[k].n_fp + a->cores[k].n_dl) * TASK_ROW + LANE_GAP;
+    if (a->cores[k].n_fp || n_dl)
+      height += CPU_ROW + 8 + (int) a->cores[k].n_fp * TASK_ROW + LANE_GAP;
+  if (n_dl)
+    height += 14 + (int) n_dl * TASK_ROW + LANE_GAP;
   int axis_y = height - LANE_GAP + 6, legend_y = height + 40;
   height = legend_y + 30 + (int) ((a->n + 1) / 2) * 20;
   header(&cv, c, a, height, &s);
@@ -225,7 +238,7 @@ void plan_svg_write(FILE *out, const struct plan_config *c, const struct plan_an
   int y = 70;
   for (int k = 0; k < a->n_cores; k++) {
     const struct plan_core_result *r = &a->cores[k];
-    if (r->n_fp + r->n_dl == 0)
+    if (r->n_fp == 0 && n_dl == 0)
       continue;
     fprintf(out, "<text x='%d' y='%d' class='core' text-anchor='end'%s>core %d</text>\n", LEFT - 8,
             y + CPU_ROW / 2 + 5, r->ok ? "" : " fill='" MISS_RED "'", k);
@@ -239,6 +252,17 @@ void plan_svg_write(FILE *out, const struct plan_config *c, const struct plan_an
         y += TASK_ROW;
       }
     y += LANE_GAP;
+  }
+  if (n_dl) {
+    fprintf(out, "<text x='%d' y='%d' class='core' text-anchor='end'%s>global EDF</text>\n", LEFT - 8, y + 10,
+            a->dl.ok ? "" : " fill='" MISS_RED "'");
+    y += 14;
+    for (size_t i = 0; i < a->n; i++)
+      if (a->tasks[i].core < 0) {
+        row_y[i] = y;
+        task_row(&cv, a, &s, i, y);
+        y += TASK_ROW;
+      }
   }
   misses(&cv, a, &s, row_y);
   legend(&cv, a, &s, legend_y);

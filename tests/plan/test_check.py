@@ -30,12 +30,16 @@ def test_overloaded_example_explains(edgecr):
 def test_mixed_and_auto_assignment(edgecr):
     j = json.loads(edgecr("plan", "check", EXAMPLES / "mixed.yaml", "--format", "json", check=0).stdout)
     core0 = j["cores"][0]
-    assert core0["deadline"] == 2 and core0["fixed_priority"] == 1 and core0["qpa_ok"]
+    assert core0["fixed_priority"] == 1 and core0["deadline"] == 3  # every reservation interferes everywhere
+    dl = j["deadline_reservations"]
+    assert dl["cpus"] == 2 and dl["reservations"] == 3 and dl["schedulable"] and dl["test"] == "GFB density bound"
+    assert all(c["rt"]["core"] is None for c in j["containers"] if c["rt"]["policy"] == "deadline")
+    assert j["warnings"] == []
     fusion = next(c for c in j["containers"] if c["name"] == "fusion")["rt"]
     assert fusion["priority_given"] is False and 1 <= fusion["priority"] <= 98
     j = json.loads(edgecr("plan", "check", EXAMPLES / "auto-assign.yaml", "--format", "json", check=0).stdout)
     assert j["assignment"] in ("first-fit decreasing", "worst-fit decreasing")
-    cores = {c["rt"]["core"] for c in j["containers"]}
+    cores = {c["rt"]["core"] for c in j["containers"] if c["rt"]["policy"] == "fixed-priority"}
     assert cores <= {1, 2, 3} and len(cores) >= 2
     # deadline-monotonic: shorter deadline, higher priority, on every core
     by_core = {}
@@ -88,11 +92,16 @@ def test_json_config_is_the_same_model(edgecr, tmp_path):
     assert y == j
 
 
+def config(tmp_path, name, *containers, node="{cores: 2}"):
+    """A configuration file with the given node and container lines."""
+    cfg = tmp_path / name
+    cfg.write_text(f"node: {node}\ncontainers:\n" + "".join(f"  - {c}\n" for c in containers))
+    return cfg
+
+
 def test_memory_must_fit_the_node(edgecr, tmp_path):
-    cfg = tmp_path / "mem.yaml"
-    cfg.write_text("node: {cores: 2, memory: 1GiB}\ncontainers:\n"
-                   "  - {name: a, bundle: x, memory: 768MiB, rt: {period: 10ms, budget: 1ms}}\n"
-                   "  - {name: b, bundle: y, memory: 512MiB}\n")
+    cfg = config(tmp_path, "mem.yaml", "{name: a, bundle: x, memory: 768MiB, rt: {period: 10ms, budget: 1ms}}",
+                 "{name: b, bundle: y, memory: 512MiB}", node="{cores: 2, memory: 1GiB}")
     p = edgecr("plan", "check", cfg, check=2)
     assert "memory: the containers' limits add up to 1280 MiB but node.memory is 1024 MiB" in p.stdout
 
@@ -100,10 +109,8 @@ def test_memory_must_fit_the_node(edgecr, tmp_path):
 def test_fifo_budgets_share_one_ratio(edgecr, tmp_path):
     """CONFIG_RT_GROUP_SCHED: the FIFO groups' runtime/period add up over the
     whole node against the root's 0.95, even on different cores."""
-    cfg = tmp_path / "fifo.yaml"
-    cfg.write_text("node: {cores: 2}\ncontainers:\n"
-                   "  - {name: a, bundle: x, rt: {period: 10ms, budget: 5ms, core: 0}}\n"
-                   "  - {name: b, bundle: y, rt: {period: 10ms, budget: 5ms, core: 1}}\n")
+    cfg = config(tmp_path, "fifo.yaml", "{name: a, bundle: x, rt: {period: 10ms, budget: 5ms, core: 0}}",
+                 "{name: b, bundle: y, rt: {period: 10ms, budget: 5ms, core: 1}}")
     p = edgecr("plan", "check", cfg, check=2)
     assert "the cgroup real-time budgets of the 2 SCHED_FIFO containers add up to 1.000 of a CPU " \
            "but the kernel allows 0.950 in total (sched_rt_runtime_us/sched_rt_period_us = 950000/1000000" in p.stdout
@@ -117,11 +124,35 @@ def test_fifo_budgets_share_one_ratio(edgecr, tmp_path):
 
 
 def test_deadline_pin_is_a_warning(edgecr, tmp_path):
-    cfg = tmp_path / "pin.yaml"
-    cfg.write_text("node: {cores: 2}\ncontainers:\n"
-                   "  - {name: r, bundle: x, rt: {policy: deadline, period: 10ms, budget: 1ms, core: 1}}\n")
+    cfg = config(tmp_path, "pin.yaml", "{name: r, bundle: x, rt: {policy: deadline, period: 10ms, budget: 1ms, core: 1}}")
     p = edgecr("plan", "check", cfg, check=0)
     assert "warning: r: rt.core 1 is not enforced for a deadline reservation: the kernel refuses " \
            "SCHED_DEADLINE for a task whose affinity is narrower than its root domain" in p.stdout
     j = json.loads(edgecr("plan", "check", cfg, "--format", "json", check=0).stdout)
     assert len(j["warnings"]) == 1 and j["failures"] == []
+
+
+def test_dhall_effect_explained(edgecr, tmp_path):
+    """U = 1.03 on 2 CPUs passes the kernel's admission but not global EDF."""
+    cfg = config(tmp_path, "dhall.yaml", "{name: l1, bundle: x, rt: {policy: deadline, period: 100ms, budget: 2ms}}",
+                 "{name: l2, bundle: x, rt: {policy: deadline, period: 100ms, budget: 2ms}}",
+                 "{name: heavy, bundle: x, rt: {policy: deadline, period: 101ms, budget: 100ms}}")
+    p = edgecr("plan", "check", cfg, check=2)
+    assert "kernel admission  U 1.030 <= 0.95 x 2 = 1.900: ok (necessary, not sufficient)" in p.stdout
+    assert "GFB               density 1.030 <= 2 - 1 x 0.990 = 1.010: no" in p.stdout
+    assert "heavy: global EDF on 2 CPUs is not shown schedulable" in p.stdout
+    j = json.loads(edgecr("plan", "check", cfg, "--format", "json", check=2).stdout)
+    d = j["deadline_reservations"]
+    assert d["admission"]["ok"] and not d["gfb"]["ok"] and not d["bcl_ok"] and d["test"] is None
+    out = tmp_path / "d.svg"
+    edgecr("plan", "check", cfg, "--svg", out, "--window", "202ms", check=2)
+    assert "global EDF" in out.read_text() and "simulated miss" in out.read_text()
+
+
+def test_reservations_interfere_on_every_core(edgecr, tmp_path):
+    """A reservation can run on any core: the FIFO task on core 0 counts it
+    (R = 6 + ceil((R + 5)/10) x 5: 11 -> 16 -> 21 > 10)."""
+    cfg = config(tmp_path, "x.yaml", "{name: f, bundle: x, rt: {period: 10ms, budget: 6ms, core: 0}}",
+                 "{name: r, bundle: x, rt: {policy: deadline, period: 10ms, budget: 5ms}}")
+    p = edgecr("plan", "check", cfg, check=2)
+    assert "f: response time 21ms exceeds deadline 10ms on core 0 (interference from reservation r)" in p.stdout

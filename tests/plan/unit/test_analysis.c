@@ -203,6 +203,113 @@ static void test_fifo_budget(void **state)
   assert_int_equal(r, 8000); /* 3 x 2 + min(2, 5) */
 }
 
+/* ---- deadline reservations: global EDF ---- */
+
+static bool global_check(struct plan_task *t, size_t n, int m, struct plan_dl_result *res)
+{
+  struct plan_task *set[16];
+  for (size_t i = 0; i < n; i++) {
+    set[i] = &t[i];
+    t[i].id = i;
+    t[i].core = -1;
+  }
+  *res = (struct plan_dl_result){0};
+  return plan_global_edf_check(set, n, m, 0.95, res);
+}
+
+static void free_reasons(struct plan_task *t, size_t n, struct plan_dl_result *res)
+{
+  for (size_t i = 0; i < n; i++) {
+    free(t[i].reason);
+    t[i].reason = NULL;
+  }
+  free(res->reason);
+}
+
+/* Dhall's effect (Dhall & Liu 1978): on m = 2 CPUs, two light tasks (2 per
+ * 100) and a heavy one (100 per 101).  U = 1.03 passes the kernel's
+ * admission (1.9) but global EDF misses: at 0 the light tasks (earlier
+ * deadlines) take both CPUs, the heavy one starts at 2 and ends at 102 >
+ * 101.  GFB: density 1.030 > 2 - 0.990 = 1.010; BCL fails too. */
+static void test_dhall_effect(void **state)
+{
+  (void) state;
+  struct plan_task t[] = {dl("light1", 2, 100, 100), dl("light2", 2, 100, 100), dl("heavy", 100, 101, 101)};
+  struct plan_dl_result r;
+  assert_false(global_check(t, 3, 2, &r));
+  assert_true(r.admission_ok);
+  assert_false(r.gfb_ok);
+  assert_false(r.bcl_ok);
+  assert_null(r.test);
+  assert_float_equal(r.gfb_bound, 2 - 100.0 / 101, 1e-9);
+  assert_non_null(strstr(r.reason, "global EDF on 2 CPUs is not shown schedulable"));
+  assert_non_null(strstr(r.reason, "Dhall"));
+  assert_false(t[2].ok);
+  struct plan_sim s;
+  plan_simulate(t, 3, 2, 202 * MS, false, &s);
+  assert_true(s.misses[2] >= 1);
+  assert_int_equal(s.misses[0] + s.misses[1], 0);
+  assert_int_equal(s.worst_response[2], 102 * MS);
+  plan_sim_free(&s);
+  free_reasons(t, 3, &r);
+  /* the same set on one CPU: U = 1.03 > 0.95, the kernel refuses it */
+  assert_false(global_check(t, 3, 1, &r));
+  assert_false(r.admission_ok);
+  assert_non_null(strstr(r.reason, "the kernel would refuse the reservations"));
+  free_reasons(t, 3, &r);
+}
+
+/* Four tasks of density 0.2 on 2 CPUs: GFB 0.8 <= 2 - 0.2; the admission
+ * rule alone would accept 1.9.  One CPU: QPA (exact) decides. */
+static void test_gfb_and_one_cpu(void **state)
+{
+  (void) state;
+  struct plan_task t[] = {dl("a", 2, 10, 10), dl("b", 2, 10, 10), dl("c", 2, 10, 10), dl("d", 2, 10, 10)};
+  struct plan_dl_result r;
+  assert_true(global_check(t, 4, 2, &r));
+  assert_true(r.gfb_ok);
+  assert_string_equal(r.test, "GFB density bound");
+  assert_int_equal(t[0].response, 10 * MS);
+  free_reasons(t, 4, &r);
+  assert_true(global_check(t, 4, 1, &r)); /* U 0.8 */
+  assert_string_equal(r.test, "QPA (one CPU: exact)");
+  free_reasons(t, 4, &r);
+  /* QPA's textbook failure, now as the one-CPU case of the global test */
+  struct plan_task q[] = {dl("a", 2, 6, 4), dl("b", 2, 8, 5), dl("c", 3, 9, 6)};
+  assert_false(global_check(q, 3, 1, &r));
+  assert_non_null(strstr(r.reason, "demand 7ms of work due within the first 6ms"));
+  free_reasons(q, 3, &r);
+}
+
+/* A reservation "placed" on core 1 can still run on core 0: the FIFO task
+ * there counts it (R = 6 + ceil((R + 5)/10) x 5: 11 -> 16 -> 21 > 10). */
+static void test_fifo_sees_every_reservation(void **state)
+{
+  (void) state;
+  const char *text = "node: {cores: 2}\ncontainers:\n"
+                     "  - {name: f, bundle: b, rt: {period: 10ms, budget: 6ms, core: 0}}\n"
+                     "  - {name: r, bundle: b, rt: {policy: deadline, period: 10ms, budget: 5ms, core: 1}}\n";
+  struct plan_config *c = NULL;
+  struct plan_analysis *a = NULL;
+  edgecr_error_t err = NULL;
+  assert_int_equal(plan_config_parse("x.yaml", text, strlen(text), false, &c, &err), 0);
+  assert_int_equal(plan_analyse(c, &a, &err), 0);
+  assert_false(a->schedulable);
+  assert_true(a->dl.ok);
+  assert_false(a->tasks[0].ok);
+  assert_int_equal(a->tasks[1].core, -1);
+  assert_non_null(strstr(a->tasks[0].reason, "reservation r"));
+  assert_non_null(a->warnings);
+  assert_non_null(strstr(a->warnings[0], "r: rt.core 1 is not enforced"));
+  /* and the simulation agrees: with both on the node, f misses */
+  struct plan_sim s;
+  plan_simulate(a->tasks, a->n, a->n_cores, 20 * MS, false, &s);
+  assert_true(s.misses[0] >= 1);
+  plan_sim_free(&s);
+  plan_analysis_free(a);
+  plan_config_free(c);
+}
+
 /* ---- analysis vs simulation ---- */
 
 static uint64_t rng_state;
@@ -216,19 +323,27 @@ static const int64_t periods[] = {4, 5, 6, 8, 10, 12, 15, 20, 24, 30, 40, 60};
 
 /* A random set on one core: periods from a small harmonic-ish list so the
  * hyperperiod stays small; utilisation 0.5..1.05, constrained deadlines. */
+/* One random task: a period from the list, utilisation u x (u_lo +
+ * [0, u_span)) / 100, deadline C + (T - C) x (d_lo + [0, d_span)) / 100. */
+static struct plan_task random_task(double u, int u_lo, int u_span, int d_lo, int d_span)
+{
+  int64_t T = periods[rnd() % 12] * MS;
+  u *= (u_lo + (int) (rnd() % (uint32_t) u_span)) / 100.0;
+  int64_t C = (int64_t) (u * (double) T);
+  C = C < 100000 ? 100000 : C > T ? T : C;
+  int64_t D = C + (int64_t) ((T - C) * ((d_lo + (int) (rnd() % (uint32_t) d_span)) / 100.0));
+  return (struct plan_task){.name = "x", .C = C, .T = T, .D = D};
+}
+
 static size_t random_set(struct plan_task *t, int mode)
 {
   size_t n = 2 + rnd() % 5;
   double target = 0.5 + (rnd() % 56) / 100.0;
   for (size_t i = 0; i < n; i++) {
-    int64_t T = periods[rnd() % 12] * MS;
-    double u = target / (double) n * (0.5 + (rnd() % 100) / 100.0);
-    int64_t C = (int64_t) (u * (double) T);
-    C = C < 100000 ? 100000 : C > T ? T : C;
-    int64_t D = C + (int64_t) ((T - C) * (0.6 + (rnd() % 41) / 100.0));
+    t[i] = random_task(target / (double) n, 50, 100, 60, 41);
     bool is_dl = mode == 1 || (mode == 2 && rnd() % 2);
-    t[i] = (struct plan_task){.name = "x", .id = i, .C = C, .T = T, .D = D, .core = 0,
-                              .policy = is_dl ? PLAN_POLICY_DEADLINE : PLAN_POLICY_FP};
+    t[i].id = i;
+    t[i].policy = is_dl ? PLAN_POLICY_DEADLINE : PLAN_POLICY_FP;
   }
   return n;
 }
@@ -301,6 +416,42 @@ static void test_random_mixed(void **state)
   assert_true(ok > 20);
 }
 
+/* Random global EDF sets on 2..4 CPUs: whatever the tests accept never
+ * misses in the simulation; both verdicts occur; BCL accepts some sets
+ * GFB rejects. */
+static void test_random_global(void **state)
+{
+  (void) state;
+  rng_state = 2024;
+  int ok = 0, bcl_only = 0;
+  for (int round = 0; round < 300; round++) {
+    int m = 2 + (int) (rnd() % 3);
+    size_t n = (size_t) m + 1 + rnd() % 5;
+    struct plan_task t[12];
+    double target = m * (0.3 + (rnd() % 60) / 100.0);
+    for (size_t i = 0; i < n; i++) {
+      t[i] = random_task(target / (double) n, 30, 140, 50, 51);
+      t[i].policy = PLAN_POLICY_DEADLINE;
+    }
+    struct plan_dl_result r;
+    bool pass = global_check(t, n, m, &r);
+    if (pass) {
+      ok++;
+      bcl_only += !r.gfb_ok;
+      struct plan_sim s;
+      plan_simulate(t, n, m, plan_hyperperiod(t, n, 2000 * MS), false, &s);
+      for (size_t i = 0; i < n; i++)
+        if (s.misses[i])
+          fail_msg("round %d: global EDF test accepts (%s) but task %zu misses", round, r.test, i);
+      plan_sim_free(&s);
+    }
+    free_reasons(t, n, &r);
+  }
+  fprintf(stderr, "global: %d of 300 accepted, %d by BCL only\n", ok, bcl_only);
+  assert_true(ok > 30 && ok < 270);
+  assert_true(bcl_only > 0);
+}
+
 /* The simulator finds the miss the analysis predicts. */
 static void test_sim_detects_miss(void **state)
 {
@@ -328,7 +479,7 @@ static void test_packing_agrees_with_exact(void **state)
     char text[8192];
     size_t len = (size_t) snprintf(text, sizeof text, "node: {cores: 4}\ncontainers:\n");
     int n = 8 + (int) (rnd() % 25);
-    double load = 0.5 + (rnd() % 45) / 100.0;
+    double load = 0.3 + (rnd() % 50) / 100.0;
     for (int i = 0; i < n; i++) {
       int64_t T = periods[rnd() % 12];
       int64_t c_us = (int64_t) (load * 4.0 / n * (0.5 + (rnd() % 100) / 100.0) * (double) T * 1000.0);
@@ -336,7 +487,7 @@ static void test_packing_agrees_with_exact(void **state)
       int64_t d_us = c_us + (T * 1000 - c_us) * (60 + (int64_t) (rnd() % 41)) / 100;
       len += (size_t) snprintf(text + len, sizeof text - len,
                                "  - {name: t%d, bundle: b, rt: {policy: %s, period: %lldms, budget: %lldus, deadline: %lldus%s}}\n",
-                               i, rnd() % 5 == 0 ? "deadline" : "fixed-priority", (long long) T, (long long) c_us,
+                               i, rnd() % 8 == 0 ? "deadline" : "fixed-priority", (long long) T, (long long) c_us,
                                (long long) d_us, rnd() % 7 == 0 ? ", core: 1" : "");
     }
     struct plan_config *c = NULL;
@@ -369,6 +520,7 @@ static void test_packing_agrees_with_exact(void **state)
     plan_analysis_free(a);
     plan_config_free(c);
   }
+  fprintf(stderr, "packing: %d of 300 placed\n", found);
   assert_true(found > 50);
 }
 
@@ -379,6 +531,8 @@ int main(void)
     cmocka_unit_test(test_jitter_blocking),  cmocka_unit_test(test_failure_reason),
     cmocka_unit_test(test_qpa),              cmocka_unit_test(test_dl_admission),
     cmocka_unit_test(test_mixed),            cmocka_unit_test(test_fifo_budget),
+    cmocka_unit_test(test_dhall_effect),     cmocka_unit_test(test_gfb_and_one_cpu),
+    cmocka_unit_test(test_fifo_sees_every_reservation), cmocka_unit_test(test_random_global),
     cmocka_unit_test(test_random_fp),
     cmocka_unit_test(test_random_dl),        cmocka_unit_test(test_random_mixed),
     cmocka_unit_test(test_sim_detects_miss), cmocka_unit_test(test_packing_agrees_with_exact),
