@@ -1,7 +1,9 @@
 /* bench_analysis.c - time the analysis of a large configuration: N
  * unpinned containers (random periods 1..100ms, utilisation drawn so the
- * total is a given share of the real-time cores, 15% deadline
- * reservations) assigned to C cores with the exact test per core.
+ * total is a given share of the real-time cores) assigned to C cores with
+ * the exact test per core, plus 1% small deadline reservations (20us per
+ * 100ms: every reservation interferes with every fixed-priority task on
+ * every core, so a realistic node has few of them; docs/plan.md section 2).
  * Prints parse and analysis times; bench/plan/run.sh drives it. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +36,12 @@ static char *make_config(int n, int cores, double load)
     if (c_us < 1)
       c_us = 1;
     long long d_us = c_us + (long long) ((t * 1000 - c_us) * (0.7 + 0.3 * frand()));
-    bool dl = frand() < 0.15;
+    bool dl = frand() < 0.01;
+    if (dl) {
+      t = 100;
+      c_us = 20;
+      d_us = 100000;
+    }
     len += (size_t) sprintf(s + len, "  - {name: c%d, bundle: b, rt: {policy: %s, period: %dms, budget: %lldus, deadline: %lldus}}\n",
                             i, dl ? "deadline" : "fixed-priority", t, c_us, d_us);
   }
