@@ -195,7 +195,11 @@ containers:
 
 
 def test_overloaded_plan_forced_shows_misses(node):
-    write_bundle(node.tmp, "hi", ["rtjob", "hi", "10000", "10000", "2000", "2000"], node.rtjob)
+    # hi stays inside its declared 2ms (1.5ms of work): its cgroup budget is
+    # the analysed bound with no margin (100 x 2ms per 1s), so a job running
+    # past the declared budget would rightly be throttled.  lo still misses
+    # (1.5 + 2 > 3ms).
+    write_bundle(node.tmp, "hi", ["rtjob", "hi", "10000", "10000", "2000", "1500"], node.rtjob)
     write_bundle(node.tmp, "lo", ["rtjob", "lo", "10000", "3000", "2000", "2000"], node.rtjob)
     node.names |= {"hi", "lo"}
     build(node, "overload", OVERLOADED, check=2)
