@@ -1073,6 +1073,16 @@ static void op_load(comp *c, uint8_t op)
     EMIT_SIMPLE(c, OP_I32_LOAD_ADD + k, d.slot, x, y, off);
     return;
   }
+  if (!c->dead && (k == 0 || k == 3) && c->last_op != NONE && c->last_dst == c->last_op + 1 &&
+      c->last_op + 4 == c->len && c->code[c->last_op] == OP_I32_ADD &&
+      c->code[c->last_dst] == a.slot && a.slot < c->stack_base && reserve(c, 2)) {
+    /* `p = x + y; load(p)` with p a local kept for later (a store back
+     * through the same pointer): the add and the load in one op */
+    uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3];
+    c->len = c->last_op;
+    EMIT_SIMPLE(c, k == 0 ? OP_I32_LOAD_ADDT : OP_F64_LOAD_ADDT, d.slot, x, y, off, a.slot);
+    return;
+  }
   EMIT_SIMPLE(c, OP_I32_LOAD + k, d.slot, a.slot, off);
 }
 

@@ -445,6 +445,9 @@ dispatch:
     ew_value v; memcpy(&v.field, mem + ea, sizeof(T)); v.field = v.field op S(3).field; \
     memcpy(mem + ea, &v.field, sizeof(T)); NEXT(4); }
   RMW(F64_ADD_MEM, double, f64, +) RMW(I32_ADD_MEM, uint32_t, u32, +)
+#define LOAD_ADDT(name, T, field) CASE(name) { uint32_t s_ = S(5).u32 = S(2).u32 + S(3).u32; \
+    LOAD_AT((uint64_t)s_ + pc[4], 6, T, field) }
+  LOAD_ADDT(I32_LOAD_ADDT, uint32_t, u32) LOAD_ADDT(F64_LOAD_ADDT, uint64_t, u64)
   CASE(ADD32_X2) { S(1).u32 = S(2).u32 + S(3).u32; S(4).u32 = S(5).u32 + S(6).u32; NEXT(7); }
   CASE(MOV_X2) { S(1) = S(2); S(3) = S(4); NEXT(5); }
   CASE(MOV32_X2) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; NEXT(5); }

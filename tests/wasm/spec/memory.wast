@@ -149,6 +149,34 @@
 (assert_return (invoke "i" (i32.const 28)) (i32.const 0x80000001))
 (assert_trap (invoke "imove" (i32.const 65529) (i32.const 1)) "out of bounds memory access")
 
+;; `p = x + y; load(p)` with p a local used again (a store back through the
+;; same pointer) is one op in the IR: the local is written, the add wraps at
+;; 32 bits, the load keeps its bounds check
+(module
+  (memory 1)
+  (data (i32.const 16) "\00\00\00\00\00\00\f0\3f\05\00\00\00")
+  (func (export "iinc") (param i32 i32) (result i32) (local i32)
+    (i32.store offset=4 (local.tee 2 (i32.add (local.get 0) (local.get 1)))
+      (i32.add (i32.load offset=4 (local.get 2)) (i32.const 1)))
+    (local.get 2))
+  (func (export "fdouble") (param i32 i32) (result f64) (local i32)
+    (local.set 2 (i32.add (local.get 0) (local.get 1)))
+    (f64.store (local.get 2) (f64.mul (f64.load (local.get 2)) (f64.const 2)))
+    (f64.load (local.get 2)))
+  (func (export "i") (param i32) (result i32) (i32.load (local.get 0)))
+)
+(assert_return (invoke "iinc" (i32.const 16) (i32.const 4)) (i32.const 20))
+(assert_return (invoke "i" (i32.const 24)) (i32.const 6))
+(assert_return (invoke "iinc" (i32.const -4) (i32.const 24)) (i32.const 20))
+(assert_return (invoke "i" (i32.const 24)) (i32.const 7))
+(assert_trap (invoke "iinc" (i32.const 65530) (i32.const 3)) "out of bounds memory access")
+(assert_trap (invoke "iinc" (i32.const -4) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "fdouble" (i32.const 8) (i32.const 8)) (f64.const 2))
+(assert_return (invoke "fdouble" (i32.const 24) (i32.const -8)) (f64.const 4))
+(assert_return (invoke "fdouble" (i32.const 65528) (i32.const 0)) (f64.const 0))
+(assert_trap (invoke "fdouble" (i32.const 65529) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "fdouble" (i32.const 0) (i32.const -8)) "out of bounds memory access")
+
 ;; two i32 adds in a row are one op in the IR; the second may read the first
 ;; result, and both wrap at 32 bits
 (module
