@@ -197,6 +197,20 @@ static void emit_mov(comp *c, uint32_t dst, uint32_t src, uint8_t type)
     c->code[c->len++] = dst;
     c->code[c->len++] = src;
     c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    if (op == OP_MOV32)
+      c->last_mov = prev;
+    return;
+  }
+  if (op == OP_MOV32 && prev != NONE && reserve(c, 2) &&
+      ((prev + 5 == c->len && c->code[prev] == OP_MOV32_X2) ||
+       (prev + 7 == c->len && c->code[prev] == OP_MOV32_X3))) {
+    /* runs of copies (rotating variables at the end of a loop body): up to
+     * four in one dispatch, done in order */
+    c->code[prev] = c->code[prev] == OP_MOV32_X2 ? OP_MOV32_X3 : OP_MOV32_X4;
+    c->code[c->len++] = dst;
+    c->code[c->len++] = src;
+    c->last_op = c->last_dst = c->prev_op = NONE;
+    c->last_mov = c->code[prev] == OP_MOV32_X3 ? prev : NONE;
     return;
   }
   c->last_mov = EMIT(c, op, dst, src);

@@ -451,6 +451,9 @@ dispatch:
   CASE(ADD32_X2) { S(1).u32 = S(2).u32 + S(3).u32; S(4).u32 = S(5).u32 + S(6).u32; NEXT(7); }
   CASE(MOV_X2) { S(1) = S(2); S(3) = S(4); NEXT(5); }
   CASE(MOV32_X2) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; NEXT(5); }
+  CASE(MOV32_X3) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32; NEXT(7); }
+  CASE(MOV32_X4) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32;
+    S(7).u32 = S(8).u32; NEXT(9); }
   CASE(MOV32_BR) { S(1).u32 = S(2).u32; JUMP(3); }
   CASE(ADD_BR_IF) { uint32_t d = S(1).u32 = S(2).u32 + S(3).u32; if (d) { JUMP(4); } NEXT(5); }
   CASE(ADD_BR_IFZ) { uint32_t d = S(1).u32 = S(2).u32 + S(3).u32; if (!d) { JUMP(4); } NEXT(5); }

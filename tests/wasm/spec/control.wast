@@ -123,3 +123,35 @@
 (module (func (result i32) (unreachable) (i32.add)))
 (module (func (result i32) (block (result i32) (br 0 (unreachable)))))
 (module (func (unreachable) (select) (drop)))
+
+;; runs of local-to-local copies are merged into one op in the IR (up to
+;; four, then a new run); they must still happen in order
+(module
+  (func (export "rotate") (param i32 i32 i32 i32 i32 i32) (param $n i32) (result i32)
+    (loop $l
+      (local.set 5 (local.get 4))
+      (local.set 4 (local.get 3))
+      (local.set 3 (local.get 2))
+      (local.set 2 (local.get 1))
+      (local.set 1 (local.get 0))
+      (local.set 0 (i32.add (local.get 5) (i32.const 1)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (i32.add
+      (i32.add (i32.mul (local.get 0) (i32.const 100000)) (i32.mul (local.get 1) (i32.const 10000)))
+      (i32.add (i32.add (i32.mul (local.get 2) (i32.const 1000)) (i32.mul (local.get 3) (i32.const 100)))
+               (i32.add (i32.mul (local.get 4) (i32.const 10)) (local.get 5)))))
+  (func (export "chain") (param i32 i32 i32) (result i32) (local i32 i32)
+    (local.set 3 (local.get 0))
+    (local.set 0 (local.get 1))
+    (local.set 1 (local.get 2))
+    (local.set 2 (local.get 3))
+    (local.set 4 (local.get 0))
+    (local.set 3 (local.get 4))
+    (local.set 4 (local.get 1))
+    (i32.add (i32.add (i32.mul (local.get 0) (i32.const 10000)) (i32.mul (local.get 1) (i32.const 1000)))
+             (i32.add (i32.mul (local.get 2) (i32.const 100))
+                      (i32.add (i32.mul (local.get 3) (i32.const 10)) (local.get 4)))))
+)
+(assert_return (invoke "rotate" (i32.const 0) (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5) (i32.const 1)) (i32.const 501234))
+(assert_return (invoke "rotate" (i32.const 0) (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5) (i32.const 7)) (i32.const 561234))
+(assert_return (invoke "chain" (i32.const 1) (i32.const 2) (i32.const 3)) (i32.const 23123))
