@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "compile.h"
 #include "model.h"
 #include "sim.h"
 
@@ -201,6 +202,39 @@ static void test_fifo_budget(void **state)
   }
   assert_true(r * 1000 >= worst);
   assert_int_equal(r, 8000); /* 3 x 2 + min(2, 5) */
+}
+
+/* The compiled plan carries those budgets: f (C = 2, T = 10, R = 2 + 2 x
+ * 1 = 4 with the reservation) gets 100 x 2 + min(2, 2) = 202ms per 1s; the
+ * reservation gets no core and no cpuset. */
+static void test_compiled_budgets(void **state)
+{
+  (void) state;
+  const char *text = "node: {cores: 2}\ncontainers:\n"
+                     "  - {name: f, bundle: b, rt: {period: 10ms, budget: 2ms, core: 0}}\n"
+                     "  - {name: r, bundle: b, rt: {policy: deadline, period: 10ms, budget: 1ms}}\n";
+  struct plan_config *c = NULL;
+  struct plan_analysis *a = NULL;
+  edgecr_error_t err = NULL;
+  assert_int_equal(plan_config_parse("x.yaml", text, strlen(text), false, &c, &err), 0);
+  assert_int_equal(plan_analyse(c, &a, &err), 0);
+  assert_true(a->schedulable);
+  assert_int_equal(a->tasks[0].response, 4 * MS);
+  json_t *plan = plan_compile(c, a, &err);
+  assert_non_null(plan);
+  json_t *list = json_object_get(plan, "containers");
+  json_t *f = json_object_get(json_array_get(list, 0), "realtime");
+  json_t *r = json_object_get(json_array_get(list, 1), "realtime");
+  json_t *cg = json_object_get(f, "cgroup");
+  assert_int_equal(json_integer_value(json_object_get(cg, "cpu.rt_period_us")), 1000000);
+  assert_int_equal(json_integer_value(json_object_get(cg, "cpu.rt_runtime_us")), 202000);
+  assert_string_equal(json_string_value(json_object_get(cg, "cpuset.cpus")), "0");
+  assert_true(json_is_null(json_object_get(r, "core")));
+  assert_int_equal(json_object_size(json_object_get(r, "cgroup")), 0);
+  assert_float_equal(a->fifo_budget_sum, 0.202, 1e-9);
+  json_decref(plan);
+  plan_analysis_free(a);
+  plan_config_free(c);
 }
 
 /* ---- deadline reservations: global EDF ---- */
@@ -531,7 +565,8 @@ int main(void)
     cmocka_unit_test(test_jitter_blocking),  cmocka_unit_test(test_failure_reason),
     cmocka_unit_test(test_qpa),              cmocka_unit_test(test_dl_admission),
     cmocka_unit_test(test_mixed),            cmocka_unit_test(test_fifo_budget),
-    cmocka_unit_test(test_dhall_effect),     cmocka_unit_test(test_gfb_and_one_cpu),
+    cmocka_unit_test(test_compiled_budgets), cmocka_unit_test(test_dhall_effect),
+    cmocka_unit_test(test_gfb_and_one_cpu),
     cmocka_unit_test(test_fifo_sees_every_reservation), cmocka_unit_test(test_random_global),
     cmocka_unit_test(test_random_fp),
     cmocka_unit_test(test_random_dl),        cmocka_unit_test(test_random_mixed),
