@@ -204,22 +204,30 @@ static void test_fifo_budget(void **state)
   assert_int_equal(r, 8000); /* 3 x 2 + min(2, 5) */
 }
 
+/* Parse and analyse a two-core node with two containers (YAML flow maps). */
+static struct plan_analysis *analyse_two(const char *first, const char *second, struct plan_config **c)
+{
+  char text[512];
+  int len = snprintf(text, sizeof text, "node: {cores: 2}\ncontainers:\n  - %s\n  - %s\n", first, second);
+  struct plan_analysis *a = NULL;
+  edgecr_error_t err = NULL;
+  assert_int_equal(plan_config_parse("x.yaml", text, (size_t) len, false, c, &err), 0);
+  assert_int_equal(plan_analyse(*c, &a, &err), 0);
+  return a;
+}
+
 /* The compiled plan carries those budgets: f (C = 2, T = 10, R = 2 + 2 x
  * 1 = 4 with the reservation) gets 100 x 2 + min(2, 2) = 202ms per 1s; the
  * reservation gets no core and no cpuset. */
 static void test_compiled_budgets(void **state)
 {
   (void) state;
-  const char *text = "node: {cores: 2}\ncontainers:\n"
-                     "  - {name: f, bundle: b, rt: {period: 10ms, budget: 2ms, core: 0}}\n"
-                     "  - {name: r, bundle: b, rt: {policy: deadline, period: 10ms, budget: 1ms}}\n";
   struct plan_config *c = NULL;
-  struct plan_analysis *a = NULL;
-  edgecr_error_t err = NULL;
-  assert_int_equal(plan_config_parse("x.yaml", text, strlen(text), false, &c, &err), 0);
-  assert_int_equal(plan_analyse(c, &a, &err), 0);
+  struct plan_analysis *a = analyse_two("{name: f, bundle: b, rt: {period: 10ms, budget: 2ms, core: 0}}",
+                                        "{name: r, bundle: b, rt: {policy: deadline, period: 10ms, budget: 1ms}}", &c);
   assert_true(a->schedulable);
   assert_int_equal(a->tasks[0].response, 4 * MS);
+  edgecr_error_t err = NULL;
   json_t *plan = plan_compile(c, a, &err);
   assert_non_null(plan);
   json_t *list = json_object_get(plan, "containers");
@@ -320,14 +328,9 @@ static void test_gfb_and_one_cpu(void **state)
 static void test_fifo_sees_every_reservation(void **state)
 {
   (void) state;
-  const char *text = "node: {cores: 2}\ncontainers:\n"
-                     "  - {name: f, bundle: b, rt: {period: 10ms, budget: 6ms, core: 0}}\n"
-                     "  - {name: r, bundle: b, rt: {policy: deadline, period: 10ms, budget: 5ms, core: 1}}\n";
   struct plan_config *c = NULL;
-  struct plan_analysis *a = NULL;
-  edgecr_error_t err = NULL;
-  assert_int_equal(plan_config_parse("x.yaml", text, strlen(text), false, &c, &err), 0);
-  assert_int_equal(plan_analyse(c, &a, &err), 0);
+  struct plan_analysis *a = analyse_two("{name: f, bundle: b, rt: {period: 10ms, budget: 6ms, core: 0}}",
+                                        "{name: r, bundle: b, rt: {policy: deadline, period: 10ms, budget: 5ms, core: 1}}", &c);
   assert_false(a->schedulable);
   assert_true(a->dl.ok);
   assert_false(a->tasks[0].ok);
