@@ -657,7 +657,17 @@ static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
     if (fused_pairs[i][0] == first && fused_pairs[i][1] == irop) {
       uint32_t x = c->code[at + 2], y = c->code[at + 3];
       uint32_t z = t == a.slot ? b.slot : a.slot;
+      size_t p = c->prev_op;
       c->len = at;
+      if (fused_pairs[i][2] == OP_ROTL_XOR32 && p != NONE && p + 4 == at &&
+          c->code[p] == OP_I32_ROTL && c->code[p + 1] == z && z >= c->stack_base &&
+          x != z && y != z) {
+        /* `rotl(a, k) ^ rotl(b, j)`, the core of ARX hashes: one op */
+        uint32_t x0 = c->code[p + 2], y0 = c->code[p + 3];
+        c->len = p;
+        EMIT_SIMPLE(c, OP_ROTL2_XOR32, d.slot, x0, y0, x, y);
+        return true;
+      }
       EMIT_SIMPLE(c, fused_pairs[i][2], d.slot, x, y, z);
       return true;
     }

@@ -87,3 +87,18 @@
 (assert_invalid (module (func (result i32) (i32.add (i64.const 0) (i32.const 0)))) "type mismatch")
 (assert_invalid (module (func (result i32) (i32.eqz))) "type mismatch")
 (assert_invalid (module (func (i32.const 0))) "type mismatch")
+
+;; `rotl(a, k) ^ rotl(b, j)` (and the three-way form of hash round functions)
+;; is one op in the IR; rotate counts are taken mod 32
+(module
+  (func (export "rotl2") (param i32 i32 i32 i32) (result i32)
+    (i32.xor (i32.rotl (local.get 0) (local.get 1)) (i32.rotl (local.get 2) (local.get 3))))
+  (func (export "sigma") (param i32) (result i32)
+    (i32.xor (i32.xor (i32.rotl (local.get 0) (i32.const 30)) (i32.rotl (local.get 0) (i32.const 19)))
+             (i32.rotl (local.get 0) (i32.const 10))))
+)
+(assert_return (invoke "rotl2" (i32.const 0x80000001) (i32.const 1) (i32.const 0x00000010) (i32.const 4)) (i32.const 0x00000103))
+(assert_return (invoke "rotl2" (i32.const 0x12345678) (i32.const 36) (i32.const 0x12345678) (i32.const 4)) (i32.const 0))
+(assert_return (invoke "rotl2" (i32.const 0xf0000000) (i32.const -4) (i32.const 1) (i32.const 0)) (i32.const 0x0f000001))
+(assert_return (invoke "sigma" (i32.const 0x6a09e667)) (i32.const 0xce20b47e))
+(assert_return (invoke "sigma" (i32.const 0)) (i32.const 0))
