@@ -1,7 +1,8 @@
-/* analysis.c - per-core exact tests (RTA, QPA, admission), priority
- * assignment and the whole-configuration analysis with core assignment.
- * The methods and the rule for mixing policies on one core are explained
- * in docs/plan.md ("Analysis"). */
+/* analysis.c - per-core exact tests (RTA, and QPA/admission for
+ * reservations kept on one core), the global EDF tests of the deadline
+ * reservations (admission, GFB, BCL), priority assignment and the cgroup
+ * budget of a SCHED_FIFO container.  The methods and the rule for mixing
+ * policies are explained in docs/plan.md ("Analysis"). */
 #include "analysis.h"
 
 #include <math.h>

@@ -1,10 +1,13 @@
 /* analysis.h - schedulability analysis of a system configuration.
  *
- * Per core: utilisation, Liu & Layland and hyperbolic bounds (sufficient,
- * for information), exact response-time analysis for fixed priorities
- * (with release jitter and blocking), Zhang & Burns' QPA processor-demand
- * test for deadline reservations, the kernel's SCHED_DEADLINE admission
- * rule and the real-time throttling limit.  Assignment of unpinned
+ * Per core, for the SCHED_FIFO containers: utilisation, Liu & Layland and
+ * hyperbolic bounds (sufficient, for information), exact response-time
+ * analysis (with release jitter and blocking) counting every deadline
+ * reservation of the node as interference, and the real-time throttling
+ * limit.  The deadline reservations, which the kernel runs unpinned, as
+ * one global EDF set on all CPUs: the kernel's admission rule, the GFB and
+ * BCL tests, QPA (Zhang & Burns) on a one-CPU node.  The FIFO containers'
+ * cgroup budgets and their node-wide sum.  Assignment of unpinned FIFO
  * containers to cores (first-fit / worst-fit decreasing, exact test per
  * core) and deadline-monotonic priorities.  See docs/plan.md. */
 #ifndef EDGECR_PLAN_ANALYSIS_H

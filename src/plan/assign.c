@@ -1,7 +1,8 @@
-/* assign.c - the whole-configuration analysis: place unpinned real-time
+/* assign.c - the whole-configuration analysis: place unpinned SCHED_FIFO
  * containers on cores (first-fit / worst-fit decreasing by utilisation,
- * each placement confirmed by the exact per-core test), then analyse every
- * core and collect the verdicts. */
+ * each placement confirmed by the exact per-core test with every deadline
+ * reservation as interference), test the reservations as one global EDF
+ * set, check the FIFO budgets' node-wide sum, and collect the verdicts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
