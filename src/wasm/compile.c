@@ -1132,6 +1132,16 @@ static void op_store(comp *c, uint8_t op)
     c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
     return;
   }
+  if (!c->dead && k == 0 && at != NONE && c->last_dst == at + 1 && at + 5 == c->len &&
+      c->code[at] == OP_MUL_ADD32 && c->code[at + 1] == v.slot && v.slot >= c->stack_base &&
+      a.slot != v.slot) {
+    /* `mem[a] = z + x * y` (multiply-accumulate stored to memory): one op */
+    uint32_t x = c->code[at + 2], y = c->code[at + 3], z = c->code[at + 4];
+    c->len = at;
+    EMIT(c, OP_MUL_ADD_STORE32, a.slot, off, x, y, z);
+    c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    return;
+  }
   EMIT(c, OP_I32_STORE + k, a.slot, v.slot, off);
 }
 

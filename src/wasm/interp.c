@@ -451,6 +451,9 @@ dispatch:
   CASE(ADD32_X2) { S(1).u32 = S(2).u32 + S(3).u32; S(4).u32 = S(5).u32 + S(6).u32; NEXT(7); }
   CASE(MOV_X2) { S(1) = S(2); S(3) = S(4); NEXT(5); }
   CASE(MOV32_X2) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; NEXT(5); }
+  CASE(MUL_ADD_STORE32) { uint64_t ea = (uint64_t)S(1).u32 + pc[2];
+    if (EW_UNLIKELY(ea + 4 > memsz)) TRAP(MEMORY_OOB);
+    uint32_t v = S(5).u32 + S(3).u32 * S(4).u32; memcpy(mem + ea, &v, 4); NEXT(6); }
   CASE(ROTL2_XOR32) { S(1).u32 = rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32); NEXT(6); }
   CASE(MOV32_X3) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32; NEXT(7); }
   CASE(MOV32_X4) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32;

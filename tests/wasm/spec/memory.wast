@@ -177,6 +177,28 @@
 (assert_trap (invoke "fdouble" (i32.const 65529) (i32.const 0)) "out of bounds memory access")
 (assert_trap (invoke "fdouble" (i32.const 0) (i32.const -8)) "out of bounds memory access")
 
+;; `mem[a] = z + x * y` (a multiply-accumulate stored) is one op in the IR
+(module
+  (memory 1)
+  (func (export "mas") (param i32 i32 i32 i32)
+    (i32.store offset=4 (local.get 0) (i32.add (local.get 1) (i32.mul (local.get 2) (local.get 3)))))
+  (func (export "macc") (param i32 i32 i32)
+    (i32.store (local.get 0) (i32.add (i32.load (local.get 0)) (i32.mul (local.get 1) (local.get 2)))))
+  (func (export "i") (param i32) (result i32) (i32.load (local.get 0)))
+)
+(assert_return (invoke "mas" (i32.const 0) (i32.const 5) (i32.const 6) (i32.const 7)))
+(assert_return (invoke "i" (i32.const 4)) (i32.const 47))
+(assert_return (invoke "mas" (i32.const 65528) (i32.const 1) (i32.const 0x10000) (i32.const 0x10001)))
+(assert_return (invoke "i" (i32.const 65532)) (i32.const 0x10001))
+(assert_trap (invoke "mas" (i32.const 65529) (i32.const 1) (i32.const 1) (i32.const 1)) "out of bounds memory access")
+(assert_trap (invoke "mas" (i32.const -4) (i32.const 1) (i32.const 1) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "i" (i32.const 65532)) (i32.const 0x10001))
+(assert_return (invoke "macc" (i32.const 4) (i32.const -3) (i32.const 5)))
+(assert_return (invoke "i" (i32.const 4)) (i32.const 32))
+(assert_return (invoke "macc" (i32.const 4) (i32.const 0x7fffffff) (i32.const 2)))
+(assert_return (invoke "i" (i32.const 4)) (i32.const 30))
+(assert_trap (invoke "macc" (i32.const 65533) (i32.const 1) (i32.const 1)) "out of bounds memory access")
+
 ;; two i32 adds in a row are one op in the IR; the second may read the first
 ;; result, and both wrap at 32 bits
 (module
