@@ -448,12 +448,15 @@ bool plan_core_check(struct plan_task **set, size_t n, double rt_ratio, bool exa
   if (res == NULL && !(r->qpa_ok && r->dl_admission_ok))
     return false;
   r->rta_ok = check_fp(set, n, exact_responses, res);
-  r->ok = r->throttle_ok && r->qpa_ok && r->dl_admission_ok && r->rta_ok && r->u <= 1.0 + EPS;
+  /* With global reservations, the core's load matters only to its own
+   * fixed-priority tasks (the reservations have their own global test). */
+  bool load_ok = r->u <= 1.0 + EPS || (global && r->n_fp == 0);
+  r->ok = r->throttle_ok && r->qpa_ok && r->dl_admission_ok && r->rta_ok && load_ok;
   if (res && !r->ok) {
-    if (r->u > 1.0 + EPS && global && r->n_dl)
+    if (!load_ok && global && r->n_dl)
       r->reason = xasprintf("core %d is overloaded: utilisation %.3f > 1 (fixed priorities %.3f + every "
                             "reservation %.3f: reservations run on any core)", core, r->u, r->u_fp, r->u_dl);
-    else if (r->u > 1.0 + EPS)
+    else if (!load_ok)
       r->reason = xasprintf("core %d is overloaded: utilisation %.3f > 1", core, r->u);
     else if (!r->throttle_ok)
       r->reason = xasprintf("core %d: fixed-priority utilisation %.3f exceeds the real-time throttling "

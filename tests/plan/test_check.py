@@ -134,9 +134,7 @@ def test_deadline_pin_is_a_warning(edgecr, tmp_path):
 
 def test_dhall_effect_explained(edgecr, tmp_path):
     """U = 1.03 on 2 CPUs passes the kernel's admission but not global EDF."""
-    cfg = config(tmp_path, "dhall.yaml", "{name: l1, bundle: x, rt: {policy: deadline, period: 100ms, budget: 2ms}}",
-                 "{name: l2, bundle: x, rt: {policy: deadline, period: 100ms, budget: 2ms}}",
-                 "{name: heavy, bundle: x, rt: {policy: deadline, period: 101ms, budget: 100ms}}")
+    cfg = EXAMPLES / "global-edf.yaml"
     p = edgecr("plan", "check", cfg, check=2)
     assert "kernel admission  U 1.030 <= 0.95 x 2 = 1.900: ok (necessary, not sufficient)" in p.stdout
     assert "GFB               density 1.030 <= 2 - 1 x 0.990 = 1.010: no" in p.stdout
