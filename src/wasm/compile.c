@@ -1093,7 +1093,25 @@ static void op_load(comp *c, uint8_t op)
   if (!c->dead && c->last_dst != NONE && c->code[c->last_op] == OP_I32_ADD &&
       c->code[c->last_dst] == a.slot && a.slot >= c->stack_base) {
     uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3];
+    size_t p = c->prev_op;
     c->len = c->last_op;
+    uint32_t x2 = k == 0 ? OP_I32_LOAD_ADD_X2 : k == 4 ? OP_I32_LOAD8_S_ADD_X2 :
+                  k == 5 ? OP_I32_LOAD8_U_ADD_X2 : 0;
+    if (x2 && p != NONE && p + 5 == c->len && c->code[p] == OP_I32_LOAD_ADD + k &&
+        reserve(c, 4)) {
+      /* two indexed loads of the same kind in a row (both operands of a
+       * product, unrolled loops): one dispatch, done in order */
+      c->code[p] = x2;
+      size_t at = c->len;
+      c->code[c->len++] = d.slot;
+      c->code[c->len++] = x;
+      c->code[c->len++] = y;
+      c->code[c->len++] = off;
+      c->last_op = p;
+      c->last_dst = at;
+      c->prev_op = NONE;
+      return;
+    }
     EMIT_SIMPLE(c, OP_I32_LOAD_ADD + k, d.slot, x, y, off);
     return;
   }

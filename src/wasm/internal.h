@@ -316,6 +316,8 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(MOV_X2)       /* d a d2 a2 : two copies in one dispatch */ \
   X(MOV32_X2)     /* d a d2 a2 */ \
   X(MUL_ADD_STORE32) /* a off x y z : store(a + off, z + x * y) */ \
+  X(I32_LOAD_ADD_X2) X(I32_LOAD8_S_ADD_X2) X(I32_LOAD8_U_ADD_X2) \
+              /* (d x y off) x2 : two indexed loads, in order */ \
   X(ROTL2_XOR32)  /* d x y x2 y2 : d = rotl(x, y) ^ rotl(x2, y2) */ \
   X(MOV32_X3) X(MOV32_X4) /* (d a) x3, x4: runs of copies, in order */ \
   X(MOV32_BR)     /* d a rel : copy then jump (block results) */ \

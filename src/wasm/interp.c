@@ -454,6 +454,15 @@ dispatch:
   CASE(MUL_ADD_STORE32) { uint64_t ea = (uint64_t)S(1).u32 + pc[2];
     if (EW_UNLIKELY(ea + 4 > memsz)) TRAP(MEMORY_OOB);
     uint32_t v = S(5).u32 + S(3).u32 * S(4).u32; memcpy(mem + ea, &v, 4); NEXT(6); }
+#define LOAD_ADD_X2(name, T) CASE(name) { \
+    uint64_t ea = (uint64_t)(uint32_t)(S(2).u32 + S(3).u32) + pc[4]; \
+    if (EW_UNLIKELY(ea + sizeof(T) > memsz)) TRAP(MEMORY_OOB); \
+    T v; memcpy(&v, mem + ea, sizeof v); S(1).u32 = (uint32_t)v; \
+    ea = (uint64_t)(uint32_t)(S(6).u32 + S(7).u32) + pc[8]; \
+    if (EW_UNLIKELY(ea + sizeof(T) > memsz)) TRAP(MEMORY_OOB); \
+    memcpy(&v, mem + ea, sizeof v); S(5).u32 = (uint32_t)v; NEXT(9); }
+  LOAD_ADD_X2(I32_LOAD_ADD_X2, uint32_t) LOAD_ADD_X2(I32_LOAD8_S_ADD_X2, int8_t)
+  LOAD_ADD_X2(I32_LOAD8_U_ADD_X2, uint8_t)
   CASE(ROTL2_XOR32) { S(1).u32 = rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32); NEXT(6); }
   CASE(MOV32_X3) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32; NEXT(7); }
   CASE(MOV32_X4) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32;

@@ -199,6 +199,40 @@
 (assert_return (invoke "i" (i32.const 4)) (i32.const 30))
 (assert_trap (invoke "macc" (i32.const 65533) (i32.const 1) (i32.const 1)) "out of bounds memory access")
 
+;; two indexed loads of the same kind in a row are one op in the IR; each
+;; keeps its bounds check, and the second may use the first's result
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\02\fe\ff\10\20\30\40")
+  (func (export "dot_s") (param i32 i32 i32) (result i32)
+    (i32.mul (i32.load8_s (i32.add (local.get 0) (local.get 2)))
+             (i32.load8_s offset=1 (i32.add (local.get 1) (local.get 2)))))
+  (func (export "dot_u") (param i32 i32 i32) (result i32)
+    (i32.sub (i32.load8_u (i32.add (local.get 0) (local.get 2)))
+             (i32.load8_u (i32.add (local.get 1) (local.get 2)))))
+  (func (export "pair32") (param i32 i32 i32) (result i32)
+    (i32.xor (i32.load (i32.add (local.get 0) (local.get 2)))
+             (i32.load offset=2 (i32.add (local.get 1) (local.get 2)))))
+  (func (export "chase") (param i32 i32) (result i32) (local i32)
+    (local.set 2 (i32.load8_u (i32.add (local.get 0) (local.get 1))))
+    (i32.load8_u (i32.add (local.get 2) (local.get 1))))
+)
+(assert_return (invoke "dot_s" (i32.const 2) (i32.const 0) (i32.const 1)) (i32.const 2))
+(assert_return (invoke "dot_s" (i32.const 0) (i32.const 2) (i32.const 0)) (i32.const -1))
+(assert_return (invoke "dot_s" (i32.const 3) (i32.const 4) (i32.const 1)) (i32.const 768))
+(assert_return (invoke "dot_s" (i32.const -1) (i32.const 0) (i32.const 1)) (i32.const -2))
+(assert_trap (invoke "dot_s" (i32.const 65536) (i32.const 0) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "dot_s" (i32.const 0) (i32.const 65535) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "dot_s" (i32.const 65535) (i32.const 65534) (i32.const 0)) (i32.const 0))
+(assert_return (invoke "dot_u" (i32.const 2) (i32.const 0) (i32.const 1)) (i32.const 253))
+(assert_trap (invoke "dot_u" (i32.const 0) (i32.const 65535) (i32.const 1)) "out of bounds memory access")
+(assert_trap (invoke "dot_u" (i32.const 0) (i32.const 65536) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "pair32" (i32.const 0) (i32.const 2) (i32.const 2)) (i32.const 537968590))
+(assert_trap (invoke "pair32" (i32.const 65533) (i32.const 0) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "pair32" (i32.const 0) (i32.const 65531) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "chase" (i32.const 0) (i32.const 0)) (i32.const 2))
+(assert_trap (invoke "chase" (i32.const 2) (i32.const 65535)) "out of bounds memory access")
+
 ;; two i32 adds in a row are one op in the IR; the second may read the first
 ;; result, and both wrap at 32 bits
 (module
