@@ -669,6 +669,7 @@ static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
         return true;
       }
       EMIT_SIMPLE(c, fused_pairs[i][2], d.slot, x, y, z);
+      c->prev_op = p;
       return true;
     }
   return false;
@@ -1145,7 +1146,17 @@ static void op_store(comp *c, uint8_t op)
     /* `mem[a] = mem[a] + z` (the load-add just emitted reads the same
      * address): one read-modify-write op, one bounds check */
     uint32_t z = c->code[at + 4];
+    size_t p = c->prev_op;
     c->len = at;
+    if (k == 3 && p != NONE && p + 5 == at && c->code[p] == OP_F64_LD_MUL &&
+        c->code[p + 1] == z && z >= c->stack_base && z != a.slot) {
+      /* `mem[a] += y * mem[b]` (axpy): the load-multiply folds in too */
+      uint32_t b = c->code[p + 2], boff = c->code[p + 3], y = c->code[p + 4];
+      c->len = p;
+      EMIT(c, OP_F64_MULADD_MEM, a.slot, off, b, boff, y);
+      c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+      return;
+    }
     EMIT(c, k == 3 ? OP_F64_ADD_MEM : OP_I32_ADD_MEM, a.slot, off, z);
     c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
     return;

@@ -442,12 +442,18 @@ dispatch:
   LOAD_OP(I32_LD_ADD, uint32_t, u32, +)
 #define RMW(name, T, field, op) CASE(name) { uint64_t ea = (uint64_t)S(1).u32 + pc[2]; \
     if (EW_UNLIKELY(ea + sizeof(T) > memsz)) TRAP(MEMORY_OOB); \
-    ew_value v; memcpy(&v.field, mem + ea, sizeof(T)); v.field = v.field op S(3).field; \
+    ew_value v; memcpy(&v.field, mem + ea, sizeof(T)); v.field = S(3).field op v.field; \
     memcpy(mem + ea, &v.field, sizeof(T)); NEXT(4); }
   RMW(F64_ADD_MEM, double, f64, +) RMW(I32_ADD_MEM, uint32_t, u32, +)
 #define LOAD_ADDT(name, T, field) CASE(name) { uint32_t s_ = S(5).u32 = S(2).u32 + S(3).u32; \
     LOAD_AT((uint64_t)s_ + pc[4], 6, T, field) }
   LOAD_ADDT(I32_LOAD_ADDT, uint32_t, u32) LOAD_ADDT(F64_LOAD_ADDT, uint64_t, u64)
+  CASE(F64_MULADD_MEM) { uint64_t eb = (uint64_t)S(3).u32 + pc[4];
+    if (EW_UNLIKELY(eb + 8 > memsz)) TRAP(MEMORY_OOB);
+    uint64_t ea = (uint64_t)S(1).u32 + pc[2];
+    if (EW_UNLIKELY(ea + 8 > memsz)) TRAP(MEMORY_OOB);
+    double b, a; memcpy(&b, mem + eb, 8); memcpy(&a, mem + ea, 8);
+    double t = S(5).f64 * b; a = t + a; memcpy(mem + ea, &a, 8); NEXT(6); }
   CASE(ADD32_X2) { S(1).u32 = S(2).u32 + S(3).u32; S(4).u32 = S(5).u32 + S(6).u32; NEXT(7); }
   CASE(MOV_X2) { S(1) = S(2); S(3) = S(4); NEXT(5); }
   CASE(MOV32_X2) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; NEXT(5); }

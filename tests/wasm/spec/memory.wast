@@ -233,6 +233,29 @@
 (assert_return (invoke "chase" (i32.const 0) (i32.const 0)) (i32.const 2))
 (assert_trap (invoke "chase" (i32.const 2) (i32.const 65535)) "out of bounds memory access")
 
+;; `mem[a] += y * mem[b]` (axpy) is one op in the IR: the load of b is
+;; checked first, then a; nothing is written on a trap
+(module
+  (memory 1)
+  (data (i32.const 0) "\00\00\00\00\00\00\f0\3f\00\00\00\00\00\00\00\40")
+  (func (export "axpy") (param i32 i32 f64)
+    (f64.store offset=8 (local.get 0)
+      (f64.add (f64.mul (local.get 2) (f64.load (local.get 1))) (f64.load offset=8 (local.get 0)))))
+  (func (export "f") (param i32) (result f64) (f64.load (local.get 0)))
+)
+(assert_return (invoke "axpy" (i32.const 0) (i32.const 0) (f64.const 3)))
+(assert_return (invoke "f" (i32.const 8)) (f64.const 5))
+(assert_return (invoke "axpy" (i32.const 0) (i32.const 8) (f64.const -0.5)))
+(assert_return (invoke "f" (i32.const 8)) (f64.const 2.5))
+(assert_return (invoke "axpy" (i32.const 65520) (i32.const 0) (f64.const 2)))
+(assert_return (invoke "f" (i32.const 65528)) (f64.const 2))
+(assert_trap (invoke "axpy" (i32.const 0) (i32.const 65529) (f64.const 1)) "out of bounds memory access")
+(assert_trap (invoke "axpy" (i32.const 65521) (i32.const 0) (f64.const 1)) "out of bounds memory access")
+(assert_trap (invoke "axpy" (i32.const -8) (i32.const 0) (f64.const 1)) "out of bounds memory access")
+(assert_return (invoke "f" (i32.const 8)) (f64.const 2.5))
+(assert_return (invoke "axpy" (i32.const 0) (i32.const 0) (f64.const nan)))
+(assert_return (invoke "f" (i32.const 8)) (f64.const nan:arithmetic))
+
 ;; two i32 adds in a row are one op in the IR; the second may read the first
 ;; result, and both wrap at 32 bits
 (module
