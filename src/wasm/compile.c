@@ -1117,6 +1117,15 @@ static void op_load(comp *c, uint8_t op)
     return;
   }
   if (!c->dead && (k == 0 || k == 3) && c->last_op != NONE && c->last_dst == c->last_op + 1 &&
+      c->last_op + 5 == c->len && c->code[c->last_op] == OP_SHL_ADD32 &&
+      c->code[c->last_dst] == a.slot && a.slot >= c->stack_base) {
+    /* `load(base + (i << k))`, a scaled array index: one op */
+    uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3], z = c->code[c->last_op + 4];
+    c->len = c->last_op;
+    EMIT_SIMPLE(c, k == 0 ? OP_I32_LOAD_SHL : OP_F64_LOAD_SHL, d.slot, x, y, z, off);
+    return;
+  }
+  if (!c->dead && (k == 0 || k == 3) && c->last_op != NONE && c->last_dst == c->last_op + 1 &&
       c->last_op + 4 == c->len && c->code[c->last_op] == OP_I32_ADD &&
       c->code[c->last_dst] == a.slot && a.slot < c->stack_base && reserve(c, 2)) {
     /* `p = x + y; load(p)` with p a local kept for later (a store back

@@ -331,6 +331,7 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(F64_ADD_MEM) X(I32_ADD_MEM) \
               /* a off z : store(a + off, load(a + off) + z), read-modify-write */ \
   X(F64_MULADD_MEM) /* a off b boff y : store(a + off, load(a + off) + y * load(b + boff)) */ \
+  X(I32_LOAD_SHL) X(F64_LOAD_SHL) /* d x y z off : d = load(z + (x << y) + off) */ \
   X(ADD32_X2)     /* d x y d2 x2 y2 : two independent i32 adds, in order */ \
   X(I32_LOAD_ADDT) X(F64_LOAD_ADDT) \
               /* d x y off s : s = x + y (a local), then d = load(s + off) */ \

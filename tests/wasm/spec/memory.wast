@@ -256,6 +256,29 @@
 (assert_return (invoke "axpy" (i32.const 0) (i32.const 0) (f64.const nan)))
 (assert_return (invoke "f" (i32.const 8)) (f64.const nan:arithmetic))
 
+;; `load(base + (i << k))` (a scaled array index) is one op in the IR; the
+;; index arithmetic wraps at 32 bits and the shift count is taken mod 32
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\00\00\00\02\00\00\00\00\00\00\00\00\00\f0\3f")
+  (func (export "at") (param i32 i32 i32) (result i32)
+    (i32.load offset=4 (i32.add (local.get 0) (i32.shl (local.get 1) (local.get 2)))))
+  (func (export "fat") (param i32 i32) (result f64)
+    (f64.load (i32.add (i32.shl (local.get 1) (i32.const 3)) (local.get 0))))
+)
+(assert_return (invoke "at" (i32.const 0) (i32.const 0) (i32.const 2)) (i32.const 2))
+(assert_return (invoke "at" (i32.const -4) (i32.const 1) (i32.const 2)) (i32.const 2))
+;; the index add wraps, the offset is added after it without wrapping
+(assert_trap (invoke "at" (i32.const -8) (i32.const 1) (i32.const 2)) "out of bounds memory access")
+(assert_return (invoke "at" (i32.const 0) (i32.const 0x40000000) (i32.const 2)) (i32.const 2))
+(assert_return (invoke "at" (i32.const 4) (i32.const 1) (i32.const 34)) (i32.const 0x3ff00000))
+(assert_trap (invoke "at" (i32.const 0) (i32.const 16383) (i32.const 2)) "out of bounds memory access")
+(assert_trap (invoke "at" (i32.const -8) (i32.const 0) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "fat" (i32.const 0) (i32.const 1)) (f64.const 1))
+(assert_return (invoke "fat" (i32.const 16) (i32.const 0x1fffffff)) (f64.const 1))
+(assert_trap (invoke "fat" (i32.const 65529) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "fat" (i32.const 0) (i32.const 8192)) "out of bounds memory access")
+
 ;; two i32 adds in a row are one op in the IR; the second may read the first
 ;; result, and both wrap at 32 bits
 (module
