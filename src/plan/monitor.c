@@ -151,7 +151,8 @@ json_t *plan_monitor_json(const struct plan_monitor *m)
                                             (json_int_t) j->start_ns, "finish_ns", (json_int_t) j->finish_ns,
                                             "lateness_ns", (json_int_t) j->lateness_ns));
   }
-  return json_pack("{s:s,s:s,s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "name", m->name, "path",
+  return json_pack("{s:s,s:I,s:s,s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "name", m->name,
+                   "kernel_overruns", (json_int_t) p->dl_overruns, "path",
                    m->path, "pid", p->pid, "running", m->writer_alive, "period_ns", (json_int_t) p->period_ns,
                    "deadline_ns", (json_int_t) p->deadline_ns, "budget_ns", (json_int_t) p->budget_ns,
                    "jobs", (json_int_t) p->jobs, "deadline_misses", (json_int_t) p->misses,
@@ -177,13 +178,14 @@ static void histogram_text(FILE *out, const char *what, const uint64_t *h, uint6
 
 void plan_monitor_text(FILE *out, const struct plan_monitor *m, size_t n)
 {
-  fprintf(out, "%-16s %7s %8s %8s %9s %9s %12s %12s %10s\n", "container", "running", "jobs", "misses",
-          "overruns", "period", "max response", "max lateness", "max jitter");
+  fprintf(out, "%-16s %7s %8s %8s %9s %9s %9s %12s %12s %10s\n", "container", "running", "jobs", "misses",
+          "overruns", "dl-signal", "period", "max response", "max lateness", "max jitter");
   for (size_t i = 0; i < n; i++) {
     const struct ertloop_shm *p = &m[i].page;
     char a[32], b[32], c[32], d[32];
-    fprintf(out, "%-16s %7s %8llu %8llu %9llu %9s %12s %12s %10s\n", m[i].name, m[i].writer_alive ? "yes" : "no",
-            (unsigned long long) p->jobs, (unsigned long long) p->misses, (unsigned long long) p->overruns,
+    fprintf(out, "%-16s %7s %8llu %8llu %9llu %9llu %9s %12s %12s %10s\n", m[i].name,
+            m[i].writer_alive ? "yes" : "no", (unsigned long long) p->jobs, (unsigned long long) p->misses,
+            (unsigned long long) p->overruns, (unsigned long long) p->dl_overruns,
             plan_format_duration(p->period_ns, a, sizeof a), plan_format_duration(p->max_response_ns, b, sizeof b),
             plan_format_duration(p->max_lateness_ns, c, sizeof c), plan_format_duration(p->max_jitter_ns, d, sizeof d));
   }

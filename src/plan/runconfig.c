@@ -58,8 +58,12 @@ static void set_scheduler(json_t *process, const json_t *sched)
   const char *policy = json_string_value(json_object_get(sched, "policy"));
   if (policy && strcmp(policy, "SCHED_DEADLINE") == 0) {
     json_object_set_new(process, "scheduler",
-                        json_pack("{s:s,s:I,s:I,s:I}", "policy", "SCHED_DEADLINE", "runtime", int_of(sched, "runtime_ns"),
-                                  "deadline", int_of(sched, "deadline_ns"), "period", int_of(sched, "period_ns")));
+                        json_pack("{s:s,s:I,s:I,s:I,s:[s]}", "policy", "SCHED_DEADLINE", "runtime",
+                                  int_of(sched, "runtime_ns"), "deadline", int_of(sched, "deadline_ns"), "period",
+                                  int_of(sched, "period_ns"),
+                                  /* the kernel signals overruns (SIGXCPU); the runtime starts
+                                   * the process with it ignored and rt.h counts them */
+                                  "flags", "SCHED_FLAG_DL_OVERRUN"));
   } else if (policy) {
     json_object_set_new(process, "scheduler",
                         json_pack("{s:s,s:I}", "policy", policy, "priority", int_of(sched, "priority")));

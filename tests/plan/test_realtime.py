@@ -211,3 +211,29 @@ def test_overloaded_plan_forced_shows_misses(node):
     m = monitor(node)
     assert m["hi"]["jobs"] >= 100 and m["hi"]["deadline_misses"] == 0, m["hi"]
     assert m["lo"]["jobs"] >= 100 and m["lo"]["deadline_misses"] >= m["lo"]["jobs"] // 2, m["lo"]
+
+
+OVERRUN = """
+name: overrun
+node: {cores: 2}
+containers:
+  - {name: greedy, bundle: bundles/greedy, rt: {policy: deadline, period: 10ms, budget: 5ms}}
+"""
+
+
+def test_deadline_overrun_signalled_by_kernel(node):
+    """A reservation whose jobs need more than their runtime: the kernel
+    throttles it and, with the SCHED_FLAG_DL_OVERRUN the plan sets, signals
+    each overrun (SIGXCPU); the process keeps running (it starts with the
+    signal ignored) and rt.h counts the signals into the monitor's page.
+    The kernel raises the signal from the scheduler tick while the task
+    runs, so the runtime (5 ms) is longer than a tick (at most 4 ms)."""
+    write_bundle(node.tmp, "greedy", ["rtjob", "greedy", "10000", "10000", "5000", "12000"], node.rtjob)
+    node.names |= {"greedy"}
+    build(node, "overrun", OVERRUN, check=0)
+    node.run("plan", "apply", "overrun", check=0)
+    time.sleep(1.5)
+    assert state(node, "greedy")["status"] == "running"
+    m = monitor(node)["greedy"]
+    assert m["jobs"] > 10, m
+    assert m["kernel_overruns"] > 0, m
