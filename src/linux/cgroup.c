@@ -1227,6 +1227,15 @@ int cgroup_destroy(const struct cgroup_layout *l, const char *path, json_t *rt_g
     }
     free(pids);
   }
+  /* A removed group's real-time budget stays counted until the kernel
+   * frees it, which waits for its last (zombie) task to be reaped; drop the
+   * leaf's budget first so the dying group holds none. */
+  const char *cpu = l->v2_only ? NULL : v1_mount_of(l, "cpu");
+  if (cpu != NULL && json_array_size(rt_grants) > 0) {
+    cleanup_free char *leaf = xasprintf("%s%s", cpu, path);
+    if (access(leaf, F_OK) == 0 && read_ll(leaf, "cpu.rt_runtime_us") > 0)
+      (void) write_rt(leaf, "cpu.rt_runtime_us", 0, NULL);
+  }
   int ret = for_each_dir(l, path, rm_one, err);
   rt_budget_release(rt_grants);
   return ret;
