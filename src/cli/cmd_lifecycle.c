@@ -79,7 +79,7 @@ static int parse_create(const char *cmd, int argc, char **argv, struct lc_create
     case O_PRESERVE: {
       long long n;
       if (parse_int64(optarg, &n) < 0 || n < 0 || n > 4096)
-        return cli_usage(cmd, "--preserve-fds: `%s` is not a count of descriptors", optarg) ? -1 : -1;
+        return cli_usage(cmd, "--preserve-fds: `%s` is not a count of descriptors", optarg), -1;
       o->preserve_fds = (int) n;
       break;
     }

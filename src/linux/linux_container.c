@@ -55,8 +55,6 @@ static int validate(struct container *c, const struct cgroup_layout *l, edgecr_e
   if (user && user->path && pid && !pid->path)
     return edgecr_error_make(err, ENOTSUP, "%s: `linux.namespaces`: a new pid namespace inside a joined user "
                                            "namespace is not supported", f);
-  if (cfg->process->terminal && !c->config->process->args)
-    return -1;
   if (cgroup_resources_validate(l, cfg->resources, f, err) < 0)
     return -1;
   for (size_t i = 0; i < cfg->n_namespaces; i++) {
@@ -435,8 +433,6 @@ _Noreturn static void exec_child(const struct lc_exec_opts *o, int ns_fds[], int
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   /* sync_fd is close-on-exec: the runtime sees EOF when exec succeeded. */
-  int keep = sync_fd;
-  (void) keep;
   linux_process_exec(o->process, exe, o->preserve_fds, -1);
 }
 
