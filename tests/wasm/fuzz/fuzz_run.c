@@ -98,9 +98,12 @@ static void run_first_export(ew_instance *inst, const ew_module *m)
     ew_export_info e;
     if (ew_module_export(m, i, &e) != 0 || e.kind != EW_EXTERN_FUNC)
       continue;
-    ew_func *f = ew_instance_func(inst, e.name);
-    if (f == NULL)
+    /* By name and length: export names may contain NUL bytes. */
+    ew_extern ext;
+    if (ew_instance_export_len(inst, e.name, e.name_len, &ext) != 0 ||
+        ext.kind != EW_EXTERN_FUNC)
       abort(); /* an export the module lists must be found by name */
+    ew_func *f = ext.u.func.func;
     ew_functype ft = ew_func_type(f);
     ew_value args[64], results[64];
     if (ft.nparams > 64 || ft.nresults > 64)
