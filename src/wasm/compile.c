@@ -57,6 +57,7 @@ typedef struct comp {
   bool oom;
   size_t last_op, last_dst;      /* NONE-able positions of the last simple op */
   size_t prev_op;                /* the simple op right before last_op */
+  size_t prev2_op;               /* and the one before that */
   size_t last_mov;               /* a MOV/MOV32 just emitted (for pairing) */
   const uint8_t *op_start;       /* current instruction, for error offsets */
   uint8_t one_type[1];
@@ -112,7 +113,7 @@ static bool reserve(comp *c, size_t n)
 /* Emit an instruction of n words; returns its position or NONE when dead. */
 static size_t emit(comp *c, uint32_t n, const uint32_t *w)
 {
-  c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+  c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
   if (c->dead || failed(c) || !reserve(c, n))
     return NONE;
   size_t at = c->len;
@@ -127,9 +128,15 @@ static size_t emit(comp *c, uint32_t n, const uint32_t *w)
 /* A simple op whose word 1 is its destination slot (may be retargeted). */
 static void emit_simple(comp *c, uint32_t n, const uint32_t *w)
 {
-  size_t prev = c->last_op;
+  size_t prev = c->last_op, prev2 = c->prev_op;
   size_t at = emit(c, n, w);
   if (at != NONE) {
+    /* a last op that was just cut off (fused into this one) is not before it */
+    if (prev != NONE && prev >= at)
+      prev = prev2 = NONE;
+    if (prev2 != NONE && (prev == NONE || prev2 >= prev))
+      prev2 = NONE;
+    c->prev2_op = prev2;
     c->prev_op = prev;
     c->last_op = at;
     c->last_dst = at + 1;
@@ -196,7 +203,7 @@ static void emit_mov(comp *c, uint32_t dst, uint32_t src, uint8_t type)
     c->code[prev] = op == OP_MOV32 ? OP_MOV32_X2 : OP_MOV_X2;
     c->code[c->len++] = dst;
     c->code[c->len++] = src;
-    c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
     if (op == OP_MOV32)
       c->last_mov = prev;
     return;
@@ -209,7 +216,7 @@ static void emit_mov(comp *c, uint32_t dst, uint32_t src, uint8_t type)
     c->code[prev] = c->code[prev] == OP_MOV32_X2 ? OP_MOV32_X3 : OP_MOV32_X4;
     c->code[c->len++] = dst;
     c->code[c->len++] = src;
-    c->last_op = c->last_dst = c->prev_op = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = NONE;
     c->last_mov = c->code[prev] == OP_MOV32_X3 ? prev : NONE;
     return;
   }
@@ -277,7 +284,7 @@ static void set_unreachable(comp *c)
 /* Bind all forward branches in chain `head` to the current position. */
 static void bind(comp *c, uint32_t head)
 {
-  c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+  c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
   while (head != NONE) {
     uint32_t next = c->code[head];
     c->code[head] = (uint32_t)((int32_t)c->len - (int32_t)head);
@@ -376,7 +383,7 @@ static void emit_jump(comp *c, ctrl *f)
     /* the copy that places a block result, and the jump, in one op */
     c->code[mov] = OP_MOV32_BR;
     c->code[c->len++] = NONE;
-    c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
     link_label(c, f, mov + 3, true);
     return;
   }
@@ -420,7 +427,18 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
       if (add != NONE && add + 4 == c->len && c->code[add] == OP_I32_ADD) {
         /* loop counters: `i = i + k; if (i != n) continue` in one op */
         uint32_t d = c->code[add + 1], x = c->code[add + 2], y = c->code[add + 3];
+        size_t x2 = c->prev2_op;
         c->len = add;
+        if (x2 != NONE && x2 + 7 == add && c->code[x2] == OP_ADD32_X2) {
+          /* and the two pointer increments before it: a whole loop tail
+           * `p += 8; q += 8; i += 4; if (i != n) continue` in one op */
+          uint32_t w[6];
+          memcpy(w, c->code + x2 + 1, sizeof w);
+          c->len = x2;
+          size_t at = EMIT(c, fused - OP_BR_EQ32 + OP_ADD3_BR_EQ32, w[0], w[1], w[2], w[3], w[4],
+                           w[5], d, x, y, a, b, NONE);
+          return at == NONE ? NONE : at + 12;
+        }
         size_t at = EMIT(c, fused - OP_BR_EQ32 + OP_ADD_BR_EQ32, d, x, y, a, b, NONE);
         return at == NONE ? NONE : at + 6;
       }
@@ -441,7 +459,7 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
     size_t at = c->last_op;
     c->code[at] = when_true ? OP_ADD_BR_IF : OP_ADD_BR_IFZ;
     c->code[c->len++] = NONE;
-    c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
     return at + 4;
   }
   size_t at = EMIT(c, when_true ? OP_BR_IF : OP_BR_IFZ, cond.slot, NONE);
@@ -657,8 +675,44 @@ static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
     if (fused_pairs[i][0] == first && fused_pairs[i][1] == irop) {
       uint32_t x = c->code[at + 2], y = c->code[at + 3];
       uint32_t z = t == a.slot ? b.slot : a.slot;
-      size_t p = c->prev_op;
+      size_t p = c->prev_op, p2 = c->prev2_op;
+      uint32_t fop = fused_pairs[i][2];
       c->len = at;
+      if ((fop == OP_ROTL_XOR32 || fop == OP_SHRU_XOR32) && p != NONE && p + 6 == at &&
+          c->code[p] == OP_ROTL2_XOR32 && c->code[p + 1] == z && z >= c->stack_base &&
+          x != z && y != z) {
+        /* SHA-2's sigma functions: three rotations (or two and a shift)
+         * xor-ed together, one op */
+        uint32_t w[4];
+        memcpy(w, c->code + p + 2, sizeof w);
+        c->len = p;
+        EMIT_SIMPLE(c, fop == OP_ROTL_XOR32 ? OP_ROTL3_XOR32 : OP_ROTL2_SHRU_XOR32, d.slot,
+                    w[0], w[1], w[2], w[3], x, y);
+        c->prev_op = p2;
+        c->prev2_op = NONE;
+        return true;
+      }
+      if (fop == OP_MUL_ADD32 && p != NONE && p + 9 == at && x != y && x >= c->stack_base &&
+          y >= c->stack_base && z != x && z != y &&
+          (c->code[p] == OP_I32_LOAD_ADD_X2 || c->code[p] == OP_I32_LOAD8_S_ADD_X2 ||
+           c->code[p] == OP_I32_LOAD8_U_ADD_X2) &&
+          ((c->code[p + 1] == x && c->code[p + 5] == y) ||
+           (c->code[p + 1] == y && c->code[p + 5] == x)) &&
+          c->code[p + 6] != c->code[p + 1] && c->code[p + 7] != c->code[p + 1]) {
+        /* `z + load(..) * load(..)` from the two loads just made (both
+         * temporaries, the second not addressed through the first): a dot
+         * product step in one op */
+        uint32_t w[7];
+        memcpy(w, c->code + p + 2, 3 * sizeof *w);
+        memcpy(w + 3, c->code + p + 6, 3 * sizeof *w);
+        uint32_t kind = c->code[p] == OP_I32_LOAD_ADD_X2 ? OP_DOT32 :
+                        c->code[p] == OP_I32_LOAD8_S_ADD_X2 ? OP_DOT8S : OP_DOT8U;
+        c->len = p;
+        EMIT_SIMPLE(c, kind, d.slot, z, w[0], w[1], w[2], w[3], w[4], w[5]);
+        c->prev_op = p2;
+        c->prev2_op = NONE;
+        return true;
+      }
       if (fused_pairs[i][2] == OP_ROTL_XOR32 && p != NONE && p + 4 == at &&
           c->code[p] == OP_I32_ROTL && c->code[p + 1] == z && z >= c->stack_base &&
           x != z && y != z) {
@@ -670,6 +724,7 @@ static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
       }
       EMIT_SIMPLE(c, fused_pairs[i][2], d.slot, x, y, z);
       c->prev_op = p;
+      c->prev2_op = p2;
       return true;
     }
   return false;
@@ -705,7 +760,7 @@ static void op_numeric(comp *c, uint8_t op)
       c->code[c->len++] = d.slot;
       c->code[c->len++] = a.slot;
       c->code[c->len++] = b.slot;
-      c->prev_op = NONE;
+      c->prev_op = c->prev2_op = NONE;
       c->last_dst = at + 4;
       return;
     }
@@ -1110,10 +1165,12 @@ static void op_load(comp *c, uint8_t op)
       c->code[c->len++] = off;
       c->last_op = p;
       c->last_dst = at;
-      c->prev_op = NONE;
+      c->prev_op = c->prev2_op = NONE;
       return;
     }
     EMIT_SIMPLE(c, OP_I32_LOAD_ADD + k, d.slot, x, y, off);
+    c->prev_op = p;
+    c->prev2_op = NONE;
     return;
   }
   if (!c->dead && (k == 0 || k == 3) && c->last_op != NONE && c->last_dst == c->last_op + 1 &&
@@ -1131,8 +1188,11 @@ static void op_load(comp *c, uint8_t op)
     /* `p = x + y; load(p)` with p a local kept for later (a store back
      * through the same pointer): the add and the load in one op */
     uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3];
+    size_t p = c->prev_op;
     c->len = c->last_op;
     EMIT_SIMPLE(c, k == 0 ? OP_I32_LOAD_ADDT : OP_F64_LOAD_ADDT, d.slot, x, y, off, a.slot);
+    c->prev_op = p;
+    c->prev2_op = NONE;
     return;
   }
   EMIT_SIMPLE(c, OP_I32_LOAD + k, d.slot, a.slot, off);
@@ -1163,11 +1223,11 @@ static void op_store(comp *c, uint8_t op)
       uint32_t b = c->code[p + 2], boff = c->code[p + 3], y = c->code[p + 4];
       c->len = p;
       EMIT(c, OP_F64_MULADD_MEM, a.slot, off, b, boff, y);
-      c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+      c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
       return;
     }
     EMIT(c, k == 3 ? OP_F64_ADD_MEM : OP_I32_ADD_MEM, a.slot, off, z);
-    c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
     return;
   }
   if (!c->dead && k == 0 && at != NONE && c->last_dst == at + 1 && at + 5 == c->len &&
@@ -1175,9 +1235,26 @@ static void op_store(comp *c, uint8_t op)
       a.slot != v.slot) {
     /* `mem[a] = z + x * y` (multiply-accumulate stored to memory): one op */
     uint32_t x = c->code[at + 2], y = c->code[at + 3], z = c->code[at + 4];
+    size_t p = c->prev_op, p2 = c->prev2_op;
     c->len = at;
+    if (p != NONE && p + 5 == at && c->code[p] == OP_I32_LOAD_ADD && p2 != NONE &&
+        p2 + 6 == p && c->code[p2] == OP_I32_LOAD_ADDT && c->code[p2 + 1] == z &&
+        c->code[p2 + 5] == a.slot && c->code[p2 + 4] == off && z >= c->stack_base &&
+        c->code[p + 1] >= c->stack_base && c->code[p + 1] != z &&
+        (c->code[p + 1] == x || c->code[p + 1] == y) && x != y &&
+        c->code[p + 2] != z && c->code[p + 3] != z) {
+      /* `s = u + i; mem[s] += mem[v + i] * k` (an integer axpy through
+       * indexed pointers): the two loads and the store in one op */
+      uint32_t k = c->code[p + 1] == x ? y : x;
+      uint32_t su = c->code[p2 + 2], sv = c->code[p2 + 3];
+      uint32_t x2 = c->code[p + 2], y2 = c->code[p + 3], off2 = c->code[p + 4];
+      c->len = p2;
+      EMIT(c, OP_I32_MULADD_MEM, a.slot, su, sv, off, x2, y2, off2, k);
+      c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
+      return;
+    }
     EMIT(c, OP_MUL_ADD_STORE32, a.slot, off, x, y, z);
-    c->last_op = c->last_dst = c->prev_op = c->last_mov = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
     return;
   }
   EMIT(c, OP_I32_STORE + k, a.slot, v.slot, off);
@@ -1502,7 +1579,7 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
   c.a = &m->alloc;
   c.code = *scratch;
   c.cap = *scratch_cap;
-  c.last_op = c.last_dst = c.prev_op = c.last_mov = NONE;
+  c.last_op = c.last_dst = c.prev_op = c.prev2_op = c.last_mov = NONE;
   const ew_functype *t = &m->types[m->func_type[m->nfunc_imports + fi]];
   if (read_locals(&c, t) == 0) {
     /* upper bound of const instructions: bytes that could be their opcode */
@@ -1525,7 +1602,7 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
       c.height = c.max_height = c.nctrl = c.nconst = 0;
       c.dead = false;
       c.op_start = NULL;
-      c.last_op = c.last_dst = c.prev_op = c.last_mov = NONE;
+      c.last_op = c.last_dst = c.prev_op = c.prev2_op = c.last_mov = NONE;
     }
   }
   int rc = -1;

@@ -362,6 +362,17 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(ADD_BR_EQ32) X(ADD_BR_NE32) X(ADD_BR_LT_S32) X(ADD_BR_LT_U32) X(ADD_BR_GT_S32) \
   X(ADD_BR_GT_U32) X(ADD_BR_LE_S32) X(ADD_BR_LE_U32) X(ADD_BR_GE_S32) X(ADD_BR_GE_U32) \
               /* d x y a b rel : d = x + y, then the fused compare + branch */ \
+  X(ADD3_BR_EQ32) X(ADD3_BR_NE32) X(ADD3_BR_LT_S32) X(ADD3_BR_LT_U32) X(ADD3_BR_GT_S32) \
+  X(ADD3_BR_GT_U32) X(ADD3_BR_LE_S32) X(ADD3_BR_LE_U32) X(ADD3_BR_GE_S32) X(ADD3_BR_GE_U32) \
+              /* d1 x1 y1 d2 x2 y2 d x y a b rel : two more adds (pointer \
+               * increments) folded in front of an ADD_BR_* loop test */ \
+  X(DOT32) X(DOT8S) X(DOT8U) \
+              /* d z x y off x2 y2 off2 : d = z + load(x + y + off) * \
+               * load(x2 + y2 + off2), i32 / int8 / uint8 loads (dot products) */ \
+  X(I32_MULADD_MEM) /* s x y off x2 y2 off2 k : s = x + y; \
+               * store(s + off, load(s + off) + load(x2 + y2 + off2) * k) */ \
+  X(ROTL3_XOR32)  /* d x y x2 y2 x3 y3 : d = rotl(x, y) ^ rotl(x2, y2) ^ rotl(x3, y3) */ \
+  X(ROTL2_SHRU_XOR32) /* d x y x2 y2 x3 y3 : d = rotl(x, y) ^ rotl(x2, y2) ^ (x3 >> y3) */ \
   X(END_)
 
 #define EW_ENUM_OP(name) OP_##name,

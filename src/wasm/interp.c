@@ -164,6 +164,57 @@ int ew_table_grow(ew_table *t, uint32_t delta, void *init, uint32_t cap)
   return (int)old;
 }
 
+/* ---- op-pair profile (developer builds only) ----------------------------
+ * Built with -DEW_PROFILE (hosted builds only: it uses stdio), every
+ * dispatch counts the pair (previous op, this op); at exit the most frequent
+ * ops and pairs are printed to stderr.  This is how superinstructions are
+ * chosen: see docs/wasm.md. */
+#ifdef EW_PROFILE
+#include <stdio.h>
+#include <stdlib.h>
+#define PNAME(n) #n,
+static const char *const ew_op_names[OP_COUNT_] = {
+  EW_NUM_OPS(PNAME) EW_MEM_OPS(PNAME) EW_LOADADD_OPS(PNAME) EW_SAT_OPS(PNAME) EW_CTL_OPS(PNAME)
+};
+#undef PNAME
+static uint64_t ew_pairs[OP_COUNT_][OP_COUNT_], ew_singles[OP_COUNT_];
+static uint32_t ew_prev_op;
+
+static void ew_profile_report(void)
+{
+  uint64_t total = 0;
+  for (int i = 0; i < OP_COUNT_; i++) total += ew_singles[i];
+  fprintf(stderr, "ew-profile: %llu dispatches\n", (unsigned long long)total);
+  for (int round = 0; round < 2; round++) {
+    for (int k = 0; k < (round ? 40 : 30); k++) {
+      uint64_t best = 0; int bi = -1, bj = -1;
+      for (int i = 0; i < OP_COUNT_; i++)
+        for (int j = 0; j < (round ? OP_COUNT_ : 1); j++) {
+          uint64_t v = round ? ew_pairs[i][j] : ew_singles[i];
+          if (v > best) { best = v; bi = i; bj = j; }
+        }
+      if (bi < 0) break;
+      if (round) {
+        fprintf(stderr, "  pair %5.2f%% %s -> %s\n", 100.0 * best / total, ew_op_names[bi], ew_op_names[bj]);
+        ew_pairs[bi][bj] = 0;
+      } else {
+        fprintf(stderr, "  op   %5.2f%% %s\n", 100.0 * best / total, ew_op_names[bi]);
+        ew_singles[bi] = 0;
+      }
+    }
+  }
+}
+
+static void ew_profile_count(uint32_t op)
+{
+  static int registered;
+  if (!registered) { registered = 1; atexit(ew_profile_report); }
+  ew_singles[op]++;
+  ew_pairs[ew_prev_op][op]++;
+  ew_prev_op = op;
+}
+#endif
+
 /* ---- the loop ----------------------------------------------------------- */
 
 
@@ -206,7 +257,11 @@ ew_status ew_interp_run(ew_instance *th)
   };
 #undef LBL
 #define CASE(name) L_##name:
+#ifdef EW_PROFILE
+#define DISPATCH() do { ew_profile_count(*pc); goto *labels[*pc]; } while (0)
+#else
 #define DISPATCH() goto *labels[*pc]
+#endif
 #define NEXT(n) do { pc += (n); DISPATCH(); } while (0)
   DISPATCH();
 #else
@@ -416,6 +471,15 @@ dispatch:
   ADDBRCMP(ADD_BR_GT_S32, S32(a) > S32(b)) ADDBRCMP(ADD_BR_GT_U32, a > b)
   ADDBRCMP(ADD_BR_LE_S32, S32(a) <= S32(b)) ADDBRCMP(ADD_BR_LE_U32, a <= b)
   ADDBRCMP(ADD_BR_GE_S32, S32(a) >= S32(b)) ADDBRCMP(ADD_BR_GE_U32, a >= b)
+#define ADD3BRCMP(name, expr) CASE(name) { S(1).u32 = S(2).u32 + S(3).u32; \
+    S(4).u32 = S(5).u32 + S(6).u32; S(7).u32 = S(8).u32 + S(9).u32; \
+    uint32_t a = S(10).u32, b = S(11).u32; \
+    if (expr) { JUMP(12); } NEXT(13); }
+  ADD3BRCMP(ADD3_BR_EQ32, a == b) ADD3BRCMP(ADD3_BR_NE32, a != b)
+  ADD3BRCMP(ADD3_BR_LT_S32, S32(a) < S32(b)) ADD3BRCMP(ADD3_BR_LT_U32, a < b)
+  ADD3BRCMP(ADD3_BR_GT_S32, S32(a) > S32(b)) ADD3BRCMP(ADD3_BR_GT_U32, a > b)
+  ADD3BRCMP(ADD3_BR_LE_S32, S32(a) <= S32(b)) ADD3BRCMP(ADD3_BR_LE_U32, a <= b)
+  ADD3BRCMP(ADD3_BR_GE_S32, S32(a) >= S32(b)) ADD3BRCMP(ADD3_BR_GE_U32, a >= b)
   CASE(BR_TABLE) {
     uint32_t i = S(1).u32, n = pc[2];
     if (i > n) i = n;
@@ -471,6 +535,27 @@ dispatch:
     memcpy(&v, mem + ea, sizeof v); S(5).u32 = (uint32_t)v; NEXT(9); }
   LOAD_ADD_X2(I32_LOAD_ADD_X2, uint32_t) LOAD_ADD_X2(I32_LOAD8_S_ADD_X2, int8_t)
   LOAD_ADD_X2(I32_LOAD8_U_ADD_X2, uint8_t)
+#define DOT(name, T) CASE(name) { \
+    uint64_t ea = (uint64_t)(uint32_t)(S(3).u32 + S(4).u32) + pc[5]; \
+    if (EW_UNLIKELY(ea + sizeof(T) > memsz)) TRAP(MEMORY_OOB); \
+    uint64_t eb = (uint64_t)(uint32_t)(S(6).u32 + S(7).u32) + pc[8]; \
+    if (EW_UNLIKELY(eb + sizeof(T) > memsz)) TRAP(MEMORY_OOB); \
+    T va, vb; memcpy(&va, mem + ea, sizeof va); memcpy(&vb, mem + eb, sizeof vb); \
+    S(1).u32 = S(2).u32 + (uint32_t)va * (uint32_t)vb; NEXT(9); }
+  DOT(DOT32, uint32_t) DOT(DOT8S, int8_t) DOT(DOT8U, uint8_t)
+  CASE(I32_MULADD_MEM) {
+    uint32_t s_ = S(1).u32 = S(2).u32 + S(3).u32;
+    uint64_t ea = (uint64_t)s_ + pc[4];
+    if (EW_UNLIKELY(ea + 4 > memsz)) TRAP(MEMORY_OOB);
+    uint64_t eb = (uint64_t)(uint32_t)(S(5).u32 + S(6).u32) + pc[7];
+    if (EW_UNLIKELY(eb + 4 > memsz)) TRAP(MEMORY_OOB);
+    uint32_t va, vb; memcpy(&va, mem + ea, 4); memcpy(&vb, mem + eb, 4);
+    va += vb * S(8).u32; memcpy(mem + ea, &va, 4); NEXT(9);
+  }
+  CASE(ROTL3_XOR32) { S(1).u32 = rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32) ^
+                      rotl32(S(6).u32, S(7).u32); NEXT(8); }
+  CASE(ROTL2_SHRU_XOR32) { S(1).u32 = rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32) ^
+                           (S(6).u32 >> (S(7).u32 & 31)); NEXT(8); }
   CASE(ROTL2_XOR32) { S(1).u32 = rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32); NEXT(6); }
   CASE(MOV32_X3) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32; NEXT(7); }
   CASE(MOV32_X4) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32;
