@@ -59,6 +59,7 @@ typedef struct comp {
   size_t prev_op;                /* the simple op right before last_op */
   size_t prev2_op;               /* and the one before that */
   size_t last_mov;               /* a MOV/MOV32 just emitted (for pairing) */
+  size_t last_run;               /* a MOV32_X2/X3/X4 just emitted (for a jump) */
   const uint8_t *op_start;       /* current instruction, for error offsets */
   uint8_t one_type[1];
 } comp;
@@ -113,7 +114,7 @@ static bool reserve(comp *c, size_t n)
 /* Emit an instruction of n words; returns its position or NONE when dead. */
 static size_t emit(comp *c, uint32_t n, const uint32_t *w)
 {
-  c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
+  c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
   if (c->dead || failed(c) || !reserve(c, n))
     return NONE;
   size_t at = c->len;
@@ -203,9 +204,9 @@ static void emit_mov(comp *c, uint32_t dst, uint32_t src, uint8_t type)
     c->code[prev] = op == OP_MOV32 ? OP_MOV32_X2 : OP_MOV_X2;
     c->code[c->len++] = dst;
     c->code[c->len++] = src;
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
     if (op == OP_MOV32)
-      c->last_mov = prev;
+      c->last_mov = c->last_run = prev;
     return;
   }
   if (op == OP_MOV32 && prev != NONE && reserve(c, 2) &&
@@ -218,6 +219,7 @@ static void emit_mov(comp *c, uint32_t dst, uint32_t src, uint8_t type)
     c->code[c->len++] = src;
     c->last_op = c->last_dst = c->prev_op = c->prev2_op = NONE;
     c->last_mov = c->code[prev] == OP_MOV32_X3 ? prev : NONE;
+    c->last_run = prev;
     return;
   }
   c->last_mov = EMIT(c, op, dst, src);
@@ -284,7 +286,7 @@ static void set_unreachable(comp *c)
 /* Bind all forward branches in chain `head` to the current position. */
 static void bind(comp *c, uint32_t head)
 {
-  c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
+  c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
   while (head != NONE) {
     uint32_t next = c->code[head];
     c->code[head] = (uint32_t)((int32_t)c->len - (int32_t)head);
@@ -383,8 +385,23 @@ static void emit_jump(comp *c, ctrl *f)
     /* the copy that places a block result, and the jump, in one op */
     c->code[mov] = OP_MOV32_BR;
     c->code[c->len++] = NONE;
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
     link_label(c, f, mov + 3, true);
+    return;
+  }
+  size_t run = c->last_run;
+  if (!c->dead && run != NONE && reserve(c, 1) &&
+      ((run + 5 == c->len && c->code[run] == OP_MOV32_X2) ||
+       (run + 7 == c->len && c->code[run] == OP_MOV32_X3) ||
+       (run + 9 == c->len && c->code[run] == OP_MOV32_X4))) {
+    /* a run of copies (loop-carried variables rotated at the end of the
+     * body) and the back edge, in one op */
+    c->code[run] = c->code[run] == OP_MOV32_X2 ? OP_MOV32_X2_BR :
+                   c->code[run] == OP_MOV32_X3 ? OP_MOV32_X3_BR : OP_MOV32_X4_BR;
+    size_t site = c->len;
+    c->code[c->len++] = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+    link_label(c, f, site, true);
     return;
   }
   size_t at = EMIT(c, OP_BR, NONE);
@@ -459,7 +476,7 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
     size_t at = c->last_op;
     c->code[at] = when_true ? OP_ADD_BR_IF : OP_ADD_BR_IFZ;
     c->code[c->len++] = NONE;
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
     return at + 4;
   }
   size_t at = EMIT(c, when_true ? OP_BR_IF : OP_BR_IFZ, cond.slot, NONE);
@@ -655,6 +672,7 @@ static void numeric_sig(uint8_t op, uint8_t *in, int *nin, uint8_t *out)
 static const uint16_t fused_pairs[][3] = {
   { OP_I32_MUL, OP_I32_ADD, OP_MUL_ADD32 },   { OP_I32_ROTL, OP_I32_XOR, OP_ROTL_XOR32 },
   { OP_I32_SHL, OP_I32_ADD, OP_SHL_ADD32 },   { OP_I32_SHR_U, OP_I32_XOR, OP_SHRU_XOR32 },
+  { OP_I64_XOR, OP_I64_MUL, OP_XOR_MUL64 },   /* FNV-style hashing */
   { OP_I32_XOR, OP_I32_ADD, OP_XOR_ADD32 },   { OP_I32_AND, OP_I32_ADD, OP_AND_ADD32 },
   { OP_I32_AND, OP_I32_XOR, OP_AND_XOR32 },   { OP_I32_XOR, OP_I32_AND, OP_XOR_AND32 },
   { OP_I32_ADD, OP_I32_ADD, OP_ADD_ADD32 },   { OP_I32_XOR, OP_I32_XOR, OP_XOR_XOR32 },
@@ -1223,11 +1241,11 @@ static void op_store(comp *c, uint8_t op)
       uint32_t b = c->code[p + 2], boff = c->code[p + 3], y = c->code[p + 4];
       c->len = p;
       EMIT(c, OP_F64_MULADD_MEM, a.slot, off, b, boff, y);
-      c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
+      c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
       return;
     }
     EMIT(c, k == 3 ? OP_F64_ADD_MEM : OP_I32_ADD_MEM, a.slot, off, z);
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
     return;
   }
   if (!c->dead && k == 0 && at != NONE && c->last_dst == at + 1 && at + 5 == c->len &&
@@ -1250,11 +1268,11 @@ static void op_store(comp *c, uint8_t op)
       uint32_t x2 = c->code[p + 2], y2 = c->code[p + 3], off2 = c->code[p + 4];
       c->len = p2;
       EMIT(c, OP_I32_MULADD_MEM, a.slot, su, sv, off, x2, y2, off2, k);
-      c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
+      c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
       return;
     }
     EMIT(c, OP_MUL_ADD_STORE32, a.slot, off, x, y, z);
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = NONE;
+    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
     return;
   }
   EMIT(c, OP_I32_STORE + k, a.slot, v.slot, off);
@@ -1579,7 +1597,7 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
   c.a = &m->alloc;
   c.code = *scratch;
   c.cap = *scratch_cap;
-  c.last_op = c.last_dst = c.prev_op = c.prev2_op = c.last_mov = NONE;
+  c.last_op = c.last_dst = c.prev_op = c.prev2_op = c.last_mov = c.last_run = NONE;
   const ew_functype *t = &m->types[m->func_type[m->nfunc_imports + fi]];
   if (read_locals(&c, t) == 0) {
     /* upper bound of const instructions: bytes that could be their opcode */
@@ -1602,7 +1620,7 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
       c.height = c.max_height = c.nctrl = c.nconst = 0;
       c.dead = false;
       c.op_start = NULL;
-      c.last_op = c.last_dst = c.prev_op = c.prev2_op = c.last_mov = NONE;
+      c.last_op = c.last_dst = c.prev_op = c.prev2_op = c.last_mov = c.last_run = NONE;
     }
   }
   int rc = -1;

@@ -373,6 +373,9 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
                * store(s + off, load(s + off) + load(x2 + y2 + off2) * k) */ \
   X(ROTL3_XOR32)  /* d x y x2 y2 x3 y3 : d = rotl(x, y) ^ rotl(x2, y2) ^ rotl(x3, y3) */ \
   X(ROTL2_SHRU_XOR32) /* d x y x2 y2 x3 y3 : d = rotl(x, y) ^ rotl(x2, y2) ^ (x3 >> y3) */ \
+  X(XOR_MUL64)    /* d x y z : d = z * (x ^ y), 64-bit */ \
+  X(MOV32_X2_BR) X(MOV32_X3_BR) X(MOV32_X4_BR) \
+              /* (d a) x2, x3, x4, rel : a run of copies, then a jump */ \
   X(END_)
 
 #define EW_ENUM_OP(name) OP_##name,

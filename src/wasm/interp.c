@@ -561,6 +561,11 @@ dispatch:
   CASE(MOV32_X4) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32;
     S(7).u32 = S(8).u32; NEXT(9); }
   CASE(MOV32_BR) { S(1).u32 = S(2).u32; JUMP(3); }
+  CASE(MOV32_X2_BR) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; JUMP(5); }
+  CASE(MOV32_X3_BR) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32; JUMP(7); }
+  CASE(MOV32_X4_BR) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32;
+    S(7).u32 = S(8).u32; JUMP(9); }
+  CASE(XOR_MUL64) { S(1).u64 = S(4).u64 * (S(2).u64 ^ S(3).u64); NEXT(5); }
   CASE(ADD_BR_IF) { uint32_t d = S(1).u32 = S(2).u32 + S(3).u32; if (d) { JUMP(4); } NEXT(5); }
   CASE(ADD_BR_IFZ) { uint32_t d = S(1).u32 = S(2).u32 + S(3).u32; if (!d) { JUMP(4); } NEXT(5); }
   CASE(CONST32) { S(1).u32 = pc[2]; NEXT(3); }

@@ -249,3 +249,75 @@
 (assert_return (invoke "rot3" (i32.const 1) (i32.const 2) (i32.const 36)) (i32.const 0x000000a4))
 (assert_return (invoke "rot2shr" (i32.const 0xf0000000) (i32.const 4)) (i32.const 1996488719))
 (assert_return (invoke "rot2shr" (i32.const 0x12345678) (i32.const 35)) (i32.const -1694625229))
+
+;; ---- runs of copies before a jump (rotated loop variables) ---------------
+(module
+  (func (export "rot2") (param $n i32) (result i32)
+    (local $a i32) (local $b i32) (local $t i32)
+    (local.set $a (i32.const 1)) (local.set $b (i32.const 1))
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (local.set $t (i32.add (local.get $a) (local.get $b)))
+        (local.set $a (local.get $b))
+        (local.set $b (local.get $t))
+        (br $l)))
+    (local.get $a))
+  (func (export "rot3") (param $n i32) (result i32)
+    (local $a i32) (local $b i32) (local $c i32) (local $t i32)
+    (local.set $a (i32.const 1)) (local.set $b (i32.const 2)) (local.set $c (i32.const 3))
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (local.set $t (i32.xor (i32.mul (local.get $a) (i32.const 31)) (local.get $c)))
+        (local.set $a (local.get $b))
+        (local.set $b (local.get $c))
+        (local.set $c (local.get $t))
+        (br $l)))
+    (i32.add (i32.mul (local.get $a) (i32.const 7)) (i32.add (local.get $b) (local.get $c))))
+  (func (export "rot4") (param $n i32) (result i32)
+    (local $a i32) (local $b i32) (local $c i32) (local $d i32) (local $t i32)
+    (local.set $a (i32.const 1)) (local.set $b (i32.const 2))
+    (local.set $c (i32.const 3)) (local.set $d (i32.const 4))
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (local.set $t (i32.add (i32.add (local.get $a) (local.get $b)) (i32.sub (local.get $c) (local.get $d))))
+        (local.set $a (local.get $b))
+        (local.set $b (local.get $c))
+        (local.set $c (local.get $d))
+        (local.set $d (local.get $t))
+        (br $l)))
+    (i32.xor (i32.xor (local.get $a) (i32.shl (local.get $b) (i32.const 8)))
+             (i32.xor (i32.shl (local.get $c) (i32.const 16)) (i32.shl (local.get $d) (i32.const 24)))))
+)
+(assert_return (invoke "rot2" (i32.const 0)) (i32.const 1))
+(assert_return (invoke "rot2" (i32.const 10)) (i32.const 89))
+(assert_return (invoke "rot3" (i32.const 0)) (i32.const 12))
+(assert_return (invoke "rot3" (i32.const 9)) (i32.const 344135))
+(assert_return (invoke "rot4" (i32.const 0)) (i32.const 67305985))
+(assert_return (invoke "rot4" (i32.const 13)) (i32.const -1319060916))
+
+;; ---- FNV-1a 64: h = (h ^ byte) * prime ------------------------------------
+(module
+  (memory 1)
+  (data (i32.const 0) "edgecr")
+  (func (export "fnv") (param $p i32) (param $n i32) (result i64)
+    (local $h i64)
+    (local.set $h (i64.const 0xcbf29ce484222325))
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $h (i64.mul (i64.xor (local.get $h) (i64.load8_u (local.get $p)))
+                               (i64.const 0x100000001b3)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))
+    (local.get $h))
+)
+(assert_return (invoke "fnv" (i32.const 0) (i32.const 0)) (i64.const 0xcbf29ce484222325))
+(assert_return (invoke "fnv" (i32.const 0) (i32.const 6)) (i64.const -1067916387175115027))
+(assert_trap (invoke "fnv" (i32.const 65535) (i32.const 2)) "out of bounds memory access")
