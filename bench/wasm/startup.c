@@ -46,6 +46,7 @@ static int run_once(const uint8_t *bytes, size_t len, int out_fd)
     ew_instance_free(inst);
   } else {
     fprintf(stderr, "startup: instantiate: %s\n", e.message);
+    ew_instance_free(e.instance);
   }
   wasi_ctx_free(w);
   ew_module_free(m);

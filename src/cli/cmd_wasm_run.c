@@ -436,8 +436,11 @@ static int run(const struct run_options *o)
   ew_error e = {0};
   __attribute__((cleanup(instance_freep))) ew_instance *inst =
       ew_instance_new(module, &heap, &cfg, &e);
-  if (inst == NULL)
-    return report_instantiate_error(o, &e, wasi);
+  if (inst == NULL) {
+    int rc = report_instantiate_error(o, &e, wasi);
+    ew_instance_free(e.instance);   /* trapped: only host functions refer to it */
+    return rc;
+  }
   /* Sleeps suspend the call from now on (a start function cannot be). */
   wasi_set_suspend_sleep(wasi, 1);
   ew_set_fuel(inst, o->fuel);

@@ -33,6 +33,7 @@ typedef struct loaded {
   ew_instance *inst;
   char *name;          /* $name from the script, or NULL */
   char *registered;    /* `register` name, or NULL */
+  char *skipped;       /* why the module was skipped (out-of-scope feature), or NULL */
 } loaded;
 
 typedef struct spectest_host {
@@ -47,6 +48,7 @@ typedef struct runner {
   loaded *mods;
   size_t nmods, cap;
   ew_instance *current;
+  const char *current_skipped;   /* the current module was skipped: why */
   spectest_host host;
   int passed, failed, skipped;
 } runner;
@@ -169,6 +171,7 @@ static void runner_free(runner *r)
     }
     free(r->mods[i].name);
     free(r->mods[i].registered);
+    free(r->mods[i].skipped);
   }
   free(r->mods);
   ew_global_free(r->host.g_i32);
@@ -203,6 +206,36 @@ static ew_instance *instantiate(runner *r, ew_module *m, ew_error *err)
   return ew_instance_new(m, &sys_allocator, &cfg, err);
 }
 
+static loaded *add_loaded(runner *r, loaded l)
+{
+  if (r->nmods == r->cap) {
+    r->cap = r->cap ? r->cap * 2 : 16;
+    r->mods = xrealloc(r->mods, r->cap * sizeof *r->mods);
+  }
+  r->mods[r->nmods] = l;
+  return &r->mods[r->nmods++];
+}
+
+/* An instantiation that trapped leaves its instance in the store (imported
+ * tables may already hold its functions): keep it, and its module, until
+ * the end of the script.  Returns true when m is now owned by the list. */
+static bool keep_trapped(runner *r, ew_module *m, const ew_error *err)
+{
+  if (!err->instance)
+    return false;
+  add_loaded(r, (loaded){ m, err->instance, NULL, NULL, NULL });
+  return true;
+}
+
+/* A module the engine rejects for using a proposal outside its scope
+ * (SIMD, extended-const, ...): skipped, with the engine's reason. */
+static void skip_unsupported(runner *r, json_t *cmd, const ew_error *err)
+{
+  char why[256];
+  snprintf(why, sizeof why, "out-of-scope feature: %s", err->message);
+  skip_line(r, cmd, why);
+}
+
 /* The command's binary module file, or NULL (and a skip line) when the
  * module is in the text format, which is out of scope. */
 static const char *binary_file(runner *r, json_t *cmd)
@@ -223,25 +256,29 @@ static void cmd_module(runner *r, json_t *cmd)
   if (!file)
     return;
   ew_error err;
+  const char *name = json_string_value(json_object_get(cmd, "name"));
+  r->current = NULL;
+  r->current_skipped = NULL;
   ew_module *m = load_module(r, file, &err);
+  if (!m && err.kind == EW_ERR_UNSUPPORTED) {
+    skip_unsupported(r, cmd, &err);
+    loaded *l = add_loaded(r, (loaded){ NULL, NULL, name ? xstrdup(name) : NULL, NULL,
+                                        xstrdup(err.message) });
+    r->current_skipped = l->skipped;
+    return;
+  }
   if (!m) {
     fail_line(r, cmd, "module %s rejected at offset %u: %s", file, err.offset, err.message);
-    r->current = NULL;
     return;
   }
   ew_instance *inst = instantiate(r, m, &err);
   if (!inst) {
     fail_line(r, cmd, "module %s failed to instantiate: %s", file, err.message);
-    ew_module_free(m);
-    r->current = NULL;
+    if (!keep_trapped(r, m, &err))
+      ew_module_free(m);
     return;
   }
-  if (r->nmods == r->cap) {
-    r->cap = r->cap ? r->cap * 2 : 16;
-    r->mods = xrealloc(r->mods, r->cap * sizeof *r->mods);
-  }
-  const char *name = json_string_value(json_object_get(cmd, "name"));
-  r->mods[r->nmods++] = (loaded){ m, inst, name ? xstrdup(name) : NULL, NULL };
+  add_loaded(r, (loaded){ m, inst, name ? xstrdup(name) : NULL, NULL, NULL });
   r->current = inst;
   r->passed++;
 }
@@ -263,17 +300,19 @@ static void cmd_register(runner *r, json_t *cmd)
 {
   const char *as = json_string_value(json_object_get(cmd, "as"));
   loaded *l = find_loaded(r, json_string_value(json_object_get(cmd, "name")));
+  const char *skipped = l ? l->skipped : !json_object_get(cmd, "name") ? r->current_skipped
+                                                                      : NULL;
+  if (skipped) {
+    skip_line(r, cmd, "module was skipped (out-of-scope feature)");
+    return;
+  }
   if (!l || !as) {
     fail_line(r, cmd, "register: no such module");
     return;
   }
-  if (r->nmods == r->cap) {
-    r->cap *= 2;
-    r->mods = xrealloc(r->mods, r->cap * sizeof *r->mods);
-    l = find_loaded(r, json_string_value(json_object_get(cmd, "name")));
-  }
   /* An alias entry so one instance can be registered under several names. */
-  r->mods[r->nmods++] = (loaded){ NULL, l->inst, NULL, xstrdup(as) };
+  ew_instance *inst = l->inst;
+  add_loaded(r, (loaded){ NULL, inst, NULL, xstrdup(as), NULL });
   r->passed++;
 }
 
@@ -376,6 +415,11 @@ static int run_action(runner *r, json_t *cmd, ew_value *res, size_t *nres, char 
   const char *modname = json_string_value(json_object_get(act, "module"));
   loaded *l = find_loaded(r, modname);
   ew_instance *inst = modname ? (l ? l->inst : NULL) : r->current;
+  const char *skipped = modname ? (l ? l->skipped : NULL) : r->current_skipped;
+  if (skipped) {
+    snprintf(why, whylen, "module was skipped (out-of-scope feature)");
+    return ACT_UNSUPPORTED;
+  }
   if (!inst || !field || !type) {
     snprintf(why, whylen, "no module instance for action");
     return ACT_ERROR;
@@ -401,6 +445,7 @@ static int run_action(runner *r, json_t *cmd, ew_value *res, size_t *nres, char 
   json_t *jargs = json_object_get(act, "args");
   size_t nargs = json_array_size(jargs);
   ew_value args[64];
+  snprintf(why, whylen, "value type out of scope (e.g. v128)");
   if (nargs > 64)
     return ACT_UNSUPPORTED;
   for (size_t i = 0; i < nargs; i++)
@@ -429,7 +474,7 @@ static void cmd_assert_return(runner *r, json_t *cmd)
   char why[256];
   int rc = run_action(r, cmd, res, &nres, why, sizeof why);
   if (rc == ACT_UNSUPPORTED) {
-    skip_line(r, cmd, "value type out of scope (e.g. v128)");
+    skip_line(r, cmd, why);
     return;
   }
   if (rc != ACT_OK) {
@@ -462,7 +507,7 @@ static void cmd_assert_trap(runner *r, json_t *cmd, bool exhaustion)
   char why[256];
   int rc = run_action(r, cmd, res, &nres, why, sizeof why);
   if (rc == ACT_UNSUPPORTED) {
-    skip_line(r, cmd, "value type out of scope (e.g. v128)");
+    skip_line(r, cmd, why);
     return;
   }
   if (rc == ACT_TRAP) {
@@ -481,7 +526,7 @@ static void cmd_action(runner *r, json_t *cmd)
   char why[256];
   int rc = run_action(r, cmd, res, &nres, why, sizeof why);
   if (rc == ACT_UNSUPPORTED)
-    skip_line(r, cmd, "value type out of scope (e.g. v128)");
+    skip_line(r, cmd, why);
   else if (rc != ACT_OK)
     fail_line(r, cmd, "action failed: %s", why);
   else
@@ -506,6 +551,10 @@ static void cmd_assert_module_fails(runner *r, json_t *cmd, const char *kind)
     }
     return;
   }
+  if (!m && err.kind == EW_ERR_UNSUPPORTED) {
+    skip_unsupported(r, cmd, &err);
+    return;
+  }
   if (!m) {
     fail_line(r, cmd, "module %s rejected at decode (offset %u: %s), want %s", file,
               err.offset, err.message, kind);
@@ -523,7 +572,8 @@ static void cmd_assert_module_fails(runner *r, json_t *cmd, const char *kind)
   } else {
     r->passed++;
   }
-  ew_module_free(m);
+  if (!keep_trapped(r, m, &err))
+    ew_module_free(m);
 }
 
 static void run_command(runner *r, json_t *cmd)

@@ -59,6 +59,7 @@ void ew_set_error(ew_error *err, ew_error_kind kind, uint32_t offset,
   err->offset = offset;
   err->func_index = func;
   err->trap = 0;
+  err->instance = NULL;
   size_t n = append(err->message, 0, sizeof err->message, reason);
   if (detail) {
     n = append(err->message, n, sizeof err->message, ": ");
@@ -278,6 +279,27 @@ static void declare_func(ew_module *m, uint32_t f)
     m->declared[f >> 3] |= (uint8_t)(1u << (f & 7));
 }
 
+/* After a constant instruction that is not followed by `end`: does an
+ * extended-const arithmetic op (i32/i64 add, sub, mul) follow among more
+ * constant instructions?  Only to name the proposal in the error. */
+static bool extended_const(const ew_reader *r0)
+{
+  ew_reader r = *r0;
+  r.p--;                                   /* back to the opcode after the first */
+  r.err = NULL;                            /* a probe: report nothing */
+  for (int n = 0; n < 64 && !r.failed && r.p < r.end; n++) {
+    uint8_t op = ew_read_byte(&r);
+    switch (op) {
+    case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: return true;
+    case 0x41: ew_read_s32(&r); break;
+    case 0x42: ew_read_s64(&r); break;
+    case 0x23: ew_read_u32(&r); break;
+    default: return false;
+    }
+  }
+  return false;
+}
+
 /* Constant expression of type `want` (0 = any reference type, result in
  * ce->type).  `nglobals` is how many globals it may read. */
 static void read_constexpr(decoder *d, ew_constexpr *ce, uint8_t want)
@@ -325,7 +347,10 @@ static void read_constexpr(decoder *d, ew_constexpr *ce, uint8_t want)
   if (end != 0x0b) {
     bool constish = end == 0x41 || end == 0x42 || end == 0x43 || end == 0x44 ||
                     end == 0xd0 || end == 0xd2 || end == 0x23;
-    ew_fail(r, EW_ERR_INVALID, constish ? "type mismatch" : "constant expression required");
+    if (constish && extended_const(r))
+      ew_fail(r, EW_ERR_UNSUPPORTED, "extended constant expressions are not supported");
+    else
+      ew_fail(r, EW_ERR_INVALID, constish ? "type mismatch" : "constant expression required");
     return;
   }
   if (want && ce->type != want)

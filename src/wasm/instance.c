@@ -398,10 +398,10 @@ ew_instance *ew_instance_new(const ew_module *m, const ew_allocator *alloc,
   inst->user_data = cfg ? cfg->user_data : NULL;
   inst->fuel = EW_FUEL_UNLIMITED;
   if (alloc_instance_arrays(inst, err) < 0 || resolve_imports(inst, cfg, err) < 0 ||
-      create_objects(inst, err) < 0 || init_segments(inst, err) < 0) {
-    ew_instance_free(inst);
-    return NULL;
-  }
+      create_objects(inst, err) < 0)
+    goto fail;
+  if (init_segments(inst, err) < 0)
+    goto trapped;
   if (m->start != EW_NO_FUNC) {
     inst->fuel = cfg && cfg->start_fuel ? cfg->start_fuel : EW_FUEL_UNLIMITED;
     ew_status st = ew_call(inst, inst->funcs[m->start], NULL, 0, NULL, 0);
@@ -410,11 +410,21 @@ ew_instance *ew_instance_new(const ew_module *m, const ew_allocator *alloc,
       int trap = st == EW_TRAP ? inst->trap : st == EW_OUT_OF_FUEL ? EW_TRAP_OUT_OF_FUEL
                                                                     : EW_TRAP_HOST;
       trap_error(err, trap);
-      ew_instance_free(inst);
-      return NULL;
+      goto trapped;
     }
   }
   return inst;
+
+trapped:
+  /* The store keeps a trapped instance: imported tables/globals may already
+   * refer to its functions.  The caller takes it over (see wasm.h). */
+  if (err != &dummy) {
+    err->instance = inst;
+    return NULL;
+  }
+fail:
+  ew_instance_free(inst);
+  return NULL;
 }
 
 void ew_instance_free(ew_instance *inst)

@@ -135,6 +135,9 @@ typedef struct ew_error {
   uint32_t func_index;   /* function being validated, or EW_NO_FUNC */
   int trap;              /* ew_trap when kind == EW_ERR_TRAP */
   char message[192];     /* human-readable reason */
+  /* ew_instance_new() only, kind == EW_ERR_TRAP: the instance that trapped
+   * (see ew_instance_new), else NULL. */
+  struct ew_instance *instance;
 } ew_error;
 
 typedef enum ew_trap {
@@ -257,7 +260,13 @@ typedef struct ew_instance_config {
  * and globals, apply element and data segments, run the start function.
  * On failure returns NULL with *err filled (EW_ERR_LINK, EW_ERR_TRAP with
  * err->trap, EW_ERR_LIMIT, EW_ERR_NOMEM).  Per the spec, writes done to
- * imported memories/tables before a failing segment stay visible. */
+ * imported memories/tables/globals before the trap stay visible, and they
+ * may hold references to the failed instance's functions (an element
+ * segment applied to an imported table, a start function that stored a
+ * funcref): so on EW_ERR_TRAP the instance is not freed but handed over in
+ * err->instance.  The caller owns it: keep it (and its module) while the
+ * objects it imported are in use, then ew_instance_free() it.  Calling into
+ * it is allowed.  With err == NULL it is freed at once. */
 ew_instance *ew_instance_new(const ew_module *m, const ew_allocator *alloc,
                              const ew_instance_config *cfg, ew_error *err);
 void ew_instance_free(ew_instance *inst);

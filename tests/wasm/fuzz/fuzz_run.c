@@ -146,6 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (inst != NULL) {
     run_first_export(inst, m);
     ew_instance_free(inst);
+  } else {
+    ew_instance_free(err.instance);
   }
   release(&g);
   ew_module_free(m);

@@ -105,6 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ew_abort(inst);
     }
     ew_instance_free(inst);
+  } else {
+    ew_instance_free(err.instance);
   }
   wasi_ctx_free(w);
   ew_module_free(m);

@@ -608,7 +608,7 @@ static void test_mutations(void **state)
         if (t.nparams <= 8 && t.nresults <= 8)
           ew_call(inst, f, args, t.nparams, res, t.nresults);
       }
-      ew_instance_free(inst);
+      ew_instance_free(inst ? inst : err.instance);
       ew_module_free(mod);
     } else {
       assert_true(err.offset <= m->n);
@@ -625,6 +625,77 @@ static void test_mutations(void **state)
   assert_int_equal(live_blocks, 0);
 }
 
+/* An instance that traps during instantiation stays in the store: here its
+ * element segment already put one of its functions into a table owned by
+ * another instance, then its start function traps.  ew_instance_new hands
+ * it over in err.instance; calling the function through the table works
+ * and freeing everything afterwards leaks nothing. */
+static int resolve_tab(void *ctx, const ew_import_info *imp, ew_extern *out)
+{
+  (void)imp;
+  return ew_instance_export((ew_instance *)ctx, "tab", out);
+}
+
+static void test_trapped_instance_kept(void **state)
+{
+  (void)state;
+  /* (table (export "tab") 2 funcref)
+   * (func (export "call") (param i32) (result i32) (call_indirect (result i32) (local.get 0))) */
+  static const uint8_t owner[] = {
+    0,97,115,109,1,0,0,0,1,10,2,96,0,1,127,96,1,127,1,127,3,2,1,1,4,4,1,112,0,2,7,14,2,3,116,
+    97,98,1,0,4,99,97,108,108,0,0,10,9,1,7,0,32,0,17,0,0,11 };
+  /* (import "a" "tab" (table 2 funcref)) (elem (i32.const 0) $f)
+   * (func $f (result i32) (i32.const 42)) (func $s unreachable) (start $s) */
+  static const uint8_t user[] = {
+    0,97,115,109,1,0,0,0,1,8,2,96,0,1,127,96,0,0,2,11,1,1,97,3,116,97,98,1,112,0,2,3,3,2,0,1,
+    8,1,1,9,7,1,0,65,0,11,1,0,10,10,2,4,0,65,42,11,3,0,0,11 };
+  ew_error err;
+  ew_module *ma = ew_module_new(&A, owner, sizeof owner, &err);
+  ew_module *mb = ew_module_new(&A, user, sizeof user, &err);
+  assert_non_null(ma);
+  assert_non_null(mb);
+  ew_instance *ia = ew_instance_new(ma, &A, NULL, &err);
+  assert_non_null(ia);
+  ew_instance_config cfg = { NULL, resolve_tab, ia, NULL, 0 };
+  assert_null(ew_instance_new(mb, &A, &cfg, &err));
+  assert_int_equal(err.kind, EW_ERR_TRAP);
+  assert_int_equal(err.trap, EW_TRAP_UNREACHABLE);
+  assert_non_null(err.instance);
+  ew_value arg = { .u64 = 0 }, res;
+  assert_int_equal(ew_call(ia, ew_instance_func(ia, "call"), &arg, 1, &res, 1), EW_OK);
+  assert_int_equal(res.i32, 42);
+  /* a link error frees the failed instance itself */
+  ew_error err2;
+  ew_instance_config deny = { NULL, NULL, NULL, NULL, 0 };
+  assert_null(ew_instance_new(mb, &A, &deny, &err2));
+  assert_int_equal(err2.kind, EW_ERR_LINK);
+  assert_null(err2.instance);
+  ew_instance_free(err.instance);
+  ew_instance_free(ia);
+  ew_module_free(mb);
+  ew_module_free(ma);
+  assert_int_equal(live_blocks, 0);
+}
+
+/* Constant expressions: extended-const arithmetic is outside the engine's
+ * scope and says so; two constants without an operator stay invalid. */
+static void test_extended_const_named(void **state)
+{
+  (void)state;
+  /* global section: (global i32 (i32.add (i32.const 1) (i32.const 2))) */
+  static const uint8_t ext[] = { 0,97,115,109,1,0,0,0, 6,9,1, 0x7f,0, 0x41,1, 0x41,2, 0x6a, 0x0b };
+  /* (global i32 (i32.const 1) (i32.const 2)) */
+  static const uint8_t two[] = { 0,97,115,109,1,0,0,0, 6,8,1, 0x7f,0, 0x41,1, 0x41,2, 0x0b };
+  ew_error err;
+  assert_null(ew_module_new(&A, ext, sizeof ext, &err));
+  assert_int_equal(err.kind, EW_ERR_UNSUPPORTED);
+  assert_non_null(strstr(err.message, "extended constant expressions"));
+  assert_null(ew_module_new(&A, two, sizeof two, &err));
+  assert_int_equal(err.kind, EW_ERR_INVALID);
+  assert_string_equal(err.message, "type mismatch");
+  assert_int_equal(live_blocks, 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -635,6 +706,8 @@ int main(void)
     cmocka_unit_test(test_truncated_everywhere),
     cmocka_unit_test(test_hostile),
     cmocka_unit_test(test_mutations),
+    cmocka_unit_test(test_trapped_instance_kept),
+    cmocka_unit_test(test_extended_const_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
