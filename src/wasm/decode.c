@@ -439,7 +439,7 @@ static void sec_import(decoder *d)
   if (r->failed)
     return;
   if (m->nmem_imports > 1) {
-    ew_fail(r, EW_ERR_INVALID, "multiple memories");
+    ew_fail(r, EW_ERR_INVALID, "multiple memories (the multi-memory proposal is not supported)");
     return;
   }
   /* The kind arrays get their final size in later sections; fill imports. */
@@ -515,7 +515,7 @@ static void sec_memory(decoder *d, uint32_t n)
   ew_module *m = d->m;
   m->nmems = m->nmem_imports + n;
   if (m->nmems > 1) {
-    ew_fail(&d->r, EW_ERR_INVALID, "multiple memories");
+    ew_fail(&d->r, EW_ERR_INVALID, "multiple memories (the multi-memory proposal is not supported)");
     return;
   }
   m->mems = alloc_array(d, m->nmems, sizeof *m->mems);
