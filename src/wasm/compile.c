@@ -731,6 +731,16 @@ static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
         c->prev2_op = NONE;
         return true;
       }
+      if (fop == OP_SHL_ADD32 && p != NONE && p + 4 == at && c->code[p] == OP_I32_XOR &&
+          c->code[p + 1] == x && x >= c->stack_base && x != y && x != z) {
+        /* `z + ((a ^ b) << k)`: the index of a table lookup (CRC, hashing) */
+        uint32_t xa = c->code[p + 2], xb = c->code[p + 3];
+        c->len = p;
+        EMIT_SIMPLE(c, OP_XOR_SHL_ADD32, d.slot, xa, xb, y, z);
+        c->prev_op = p2;
+        c->prev2_op = NONE;
+        return true;
+      }
       if (fused_pairs[i][2] == OP_ROTL_XOR32 && p != NONE && p + 4 == at &&
           c->code[p] == OP_I32_ROTL && c->code[p + 1] == z && z >= c->stack_base &&
           x != z && y != z) {
@@ -1198,6 +1208,16 @@ static void op_load(comp *c, uint8_t op)
     uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3], z = c->code[c->last_op + 4];
     c->len = c->last_op;
     EMIT_SIMPLE(c, k == 0 ? OP_I32_LOAD_SHL : OP_F64_LOAD_SHL, d.slot, x, y, z, off);
+    return;
+  }
+  if (!c->dead && k == 0 && c->last_op != NONE && c->last_dst == c->last_op + 1 &&
+      c->last_op + 6 == c->len && c->code[c->last_op] == OP_XOR_SHL_ADD32 &&
+      c->code[c->last_dst] == a.slot && a.slot >= c->stack_base) {
+    /* `load(base + ((a ^ b) << k))`: a table lookup (CRC) in one op */
+    uint32_t w[4];
+    memcpy(w, c->code + c->last_op + 2, sizeof w);
+    c->len = c->last_op;
+    EMIT_SIMPLE(c, OP_XOR_LOAD_SHL, d.slot, w[0], w[1], w[2], w[3], off);
     return;
   }
   if (!c->dead && (k == 0 || k == 3) && c->last_op != NONE && c->last_dst == c->last_op + 1 &&

@@ -376,6 +376,8 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(XOR_MUL64)    /* d x y z : d = z * (x ^ y), 64-bit */ \
   X(MOV32_X2_BR) X(MOV32_X3_BR) X(MOV32_X4_BR) \
               /* (d a) x2, x3, x4, rel : a run of copies, then a jump */ \
+  X(XOR_SHL_ADD32) /* d a b y z : d = z + ((a ^ b) << y) */ \
+  X(XOR_LOAD_SHL) /* d a b y z off : d = load(z + ((a ^ b) << y) + off), i32 */ \
   X(END_)
 
 #define EW_ENUM_OP(name) OP_##name,

@@ -519,6 +519,8 @@ dispatch:
     double b, a; memcpy(&b, mem + eb, 8); memcpy(&a, mem + ea, 8);
     double t = S(5).f64 * b; a = t + a; memcpy(mem + ea, &a, 8); NEXT(6); }
   CASE(I32_LOAD_SHL) LOAD_AT((uint64_t)(uint32_t)(S(4).u32 + (S(2).u32 << (S(3).u32 & 31))) + pc[5], 6, uint32_t, u32)
+  CASE(XOR_LOAD_SHL) LOAD_AT((uint64_t)(uint32_t)(S(5).u32 + ((S(2).u32 ^ S(3).u32) << (S(4).u32 & 31))) + pc[6], 7, uint32_t, u32)
+  CASE(XOR_SHL_ADD32) { S(1).u32 = S(5).u32 + ((S(2).u32 ^ S(3).u32) << (S(4).u32 & 31)); NEXT(6); }
   CASE(F64_LOAD_SHL) LOAD_AT((uint64_t)(uint32_t)(S(4).u32 + (S(2).u32 << (S(3).u32 & 31))) + pc[5], 6, uint64_t, u64)
   CASE(ADD32_X2) { S(1).u32 = S(2).u32 + S(3).u32; S(4).u32 = S(5).u32 + S(6).u32; NEXT(7); }
   CASE(MOV_X2) { S(1) = S(2); S(3) = S(4); NEXT(5); }

@@ -321,3 +321,59 @@
 (assert_return (invoke "fnv" (i32.const 0) (i32.const 0)) (i64.const 0xcbf29ce484222325))
 (assert_return (invoke "fnv" (i32.const 0) (i32.const 6)) (i64.const -1067916387175115027))
 (assert_trap (invoke "fnv" (i32.const 65535) (i32.const 2)) "out of bounds memory access")
+
+;; ---- table lookups indexed by a xor: CRC-32 -------------------------------
+(module
+  (memory 1)
+  (data (i32.const 0) "123456789")
+  ;; builds the CRC-32 table at 1024 (bitwise), then folds bytes through it
+  (func $init
+    (local $i i32) (local $c i32) (local $k i32)
+    (loop $outer
+      (local.set $c (local.get $i))
+      (local.set $k (i32.const 0))
+      (loop $bits
+        (local.set $c
+          (select (i32.xor (i32.shr_u (local.get $c) (i32.const 1)) (i32.const 0xedb88320))
+                  (i32.shr_u (local.get $c) (i32.const 1))
+                  (i32.and (local.get $c) (i32.const 1))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br_if $bits (i32.ne (local.get $k) (i32.const 8))))
+      (i32.store (i32.add (i32.shl (local.get $i) (i32.const 2)) (i32.const 1024)) (local.get $c))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $outer (i32.ne (local.get $i) (i32.const 256)))))
+  (start $init)
+  (func (export "crc32") (param $p i32) (param $n i32) (result i32)
+    (local $crc i32)
+    (local.set $crc (i32.const -1))
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $crc
+          (i32.xor
+            (i32.load offset=1024
+              (i32.add (i32.shl (i32.xor (i32.and (local.get $crc) (i32.const 255))
+                                          (i32.load8_u (local.get $p)))
+                                 (i32.const 2))
+                       (i32.const 0)))
+            (i32.shr_u (local.get $crc) (i32.const 8))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))
+    (i32.xor (local.get $crc) (i32.const -1)))
+  ;; the xor-shift-add index on its own (kept, not loaded)
+  (func (export "index") (param $a i32) (param $b i32) (param $k i32) (param $base i32) (result i32)
+    (i32.add (i32.shl (i32.xor (local.get $a) (local.get $b)) (local.get $k)) (local.get $base)))
+  ;; a lookup whose table lies past the end of memory
+  (func (export "lookup") (param $a i32) (param $b i32) (param $base i32) (result i32)
+    (i32.load offset=4 (i32.add (i32.shl (i32.xor (local.get $a) (local.get $b)) (i32.const 2))
+                                (local.get $base))))
+)
+(assert_return (invoke "crc32" (i32.const 0) (i32.const 9)) (i32.const 0xcbf43926))
+(assert_return (invoke "crc32" (i32.const 0) (i32.const 0)) (i32.const 0))
+(assert_return (invoke "index" (i32.const 6) (i32.const 3) (i32.const 4) (i32.const 1)) (i32.const 81))
+(assert_return (invoke "index" (i32.const 1) (i32.const 0) (i32.const 33) (i32.const 0)) (i32.const 2))
+(assert_return (invoke "lookup" (i32.const 0) (i32.const 1) (i32.const 1020)) (i32.const 0x77073096))
+(assert_trap (invoke "lookup" (i32.const 0) (i32.const 0) (i32.const 65532)) "out of bounds memory access")
+(assert_return (invoke "lookup" (i32.const 0x40000000) (i32.const 0) (i32.const 0)) (i32.const 0x38373635))
+(assert_trap (invoke "lookup" (i32.const 0x3fffffff) (i32.const 0) (i32.const 0)) "out of bounds memory access")
