@@ -111,10 +111,17 @@ static bool reserve(comp *c, size_t n)
   return true;
 }
 
+/* Forget what was emitted last: nothing before this point may be fused
+ * with what comes next (a label, a fused op that must not be extended). */
+static void forget_ops(comp *c)
+{
+  c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+}
+
 /* Emit an instruction of n words; returns its position or NONE when dead. */
 static size_t emit(comp *c, uint32_t n, const uint32_t *w)
 {
-  c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+  forget_ops(c);
   if (c->dead || failed(c) || !reserve(c, n))
     return NONE;
   size_t at = c->len;
@@ -204,7 +211,7 @@ static void emit_mov(comp *c, uint32_t dst, uint32_t src, uint8_t type)
     c->code[prev] = op == OP_MOV32 ? OP_MOV32_X2 : OP_MOV_X2;
     c->code[c->len++] = dst;
     c->code[c->len++] = src;
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+    forget_ops(c);
     if (op == OP_MOV32)
       c->last_mov = c->last_run = prev;
     return;
@@ -286,7 +293,7 @@ static void set_unreachable(comp *c)
 /* Bind all forward branches in chain `head` to the current position. */
 static void bind(comp *c, uint32_t head)
 {
-  c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+  forget_ops(c);
   while (head != NONE) {
     uint32_t next = c->code[head];
     c->code[head] = (uint32_t)((int32_t)c->len - (int32_t)head);
@@ -385,7 +392,7 @@ static void emit_jump(comp *c, ctrl *f)
     /* the copy that places a block result, and the jump, in one op */
     c->code[mov] = OP_MOV32_BR;
     c->code[c->len++] = NONE;
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+    forget_ops(c);
     link_label(c, f, mov + 3, true);
     return;
   }
@@ -400,7 +407,7 @@ static void emit_jump(comp *c, ctrl *f)
                    c->code[run] == OP_MOV32_X3 ? OP_MOV32_X3_BR : OP_MOV32_X4_BR;
     size_t site = c->len;
     c->code[c->len++] = NONE;
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+    forget_ops(c);
     link_label(c, f, site, true);
     return;
   }
@@ -476,7 +483,7 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
     size_t at = c->last_op;
     c->code[at] = when_true ? OP_ADD_BR_IF : OP_ADD_BR_IFZ;
     c->code[c->len++] = NONE;
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+    forget_ops(c);
     return at + 4;
   }
   size_t at = EMIT(c, when_true ? OP_BR_IF : OP_BR_IFZ, cond.slot, NONE);
@@ -1261,11 +1268,11 @@ static void op_store(comp *c, uint8_t op)
       uint32_t b = c->code[p + 2], boff = c->code[p + 3], y = c->code[p + 4];
       c->len = p;
       EMIT(c, OP_F64_MULADD_MEM, a.slot, off, b, boff, y);
-      c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+      forget_ops(c);
       return;
     }
     EMIT(c, k == 3 ? OP_F64_ADD_MEM : OP_I32_ADD_MEM, a.slot, off, z);
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+    forget_ops(c);
     return;
   }
   if (!c->dead && k == 0 && at != NONE && c->last_dst == at + 1 && at + 5 == c->len &&
@@ -1279,7 +1286,7 @@ static void op_store(comp *c, uint8_t op)
         p2 + 6 == p && c->code[p2] == OP_I32_LOAD_ADDT && c->code[p2 + 1] == z &&
         c->code[p2 + 5] == a.slot && c->code[p2 + 4] == off && z >= c->stack_base &&
         c->code[p + 1] >= c->stack_base && c->code[p + 1] != z &&
-        (c->code[p + 1] == x || c->code[p + 1] == y) && x != y &&
+        (c->code[p + 1] == x || c->code[p + 1] == y) && x != y && x != z && y != z &&
         c->code[p + 2] != z && c->code[p + 3] != z) {
       /* `s = u + i; mem[s] += mem[v + i] * k` (an integer axpy through
        * indexed pointers): the two loads and the store in one op */
@@ -1288,11 +1295,11 @@ static void op_store(comp *c, uint8_t op)
       uint32_t x2 = c->code[p + 2], y2 = c->code[p + 3], off2 = c->code[p + 4];
       c->len = p2;
       EMIT(c, OP_I32_MULADD_MEM, a.slot, su, sv, off, x2, y2, off2, k);
-      c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+      forget_ops(c);
       return;
     }
     EMIT(c, OP_MUL_ADD_STORE32, a.slot, off, x, y, z);
-    c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
+    forget_ops(c);
     return;
   }
   EMIT(c, OP_I32_STORE + k, a.slot, v.slot, off);
@@ -1617,7 +1624,7 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
   c.a = &m->alloc;
   c.code = *scratch;
   c.cap = *scratch_cap;
-  c.last_op = c.last_dst = c.prev_op = c.prev2_op = c.last_mov = c.last_run = NONE;
+  forget_ops(&c);
   const ew_functype *t = &m->types[m->func_type[m->nfunc_imports + fi]];
   if (read_locals(&c, t) == 0) {
     /* upper bound of const instructions: bytes that could be their opcode */
@@ -1640,7 +1647,7 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
       c.height = c.max_height = c.nctrl = c.nconst = 0;
       c.dead = false;
       c.op_start = NULL;
-      c.last_op = c.last_dst = c.prev_op = c.prev2_op = c.last_mov = c.last_run = NONE;
+      forget_ops(&c);
     }
   }
   int rc = -1;

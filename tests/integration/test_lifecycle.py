@@ -138,15 +138,19 @@ def test_no_pivot(env, rt):
 
 
 def test_no_new_keyring(env, rt):
-    def keys(*extra):
+    # A finished container's keyring stays listed in /proc/keys until the
+    # kernel's key garbage collector runs, so a fresh run first would leave
+    # its keyring visible to the shared run after it (this made the test
+    # fail at random).  The shared run goes first: the keyring a fresh run
+    # creates cannot have existed before it.  Compared by serial number.
+    def keyrings(*extra):
         b = env.bundle("cat", "/proc/keys")
         b.linux["maskedPaths"] = []
         p = rt.run(b, None, *extra)
         assert p.returncode == 0, p.stderr
-        return {l.split(None, 8)[-1].split(":")[0] for l in p.stdout.splitlines()
-                if " keyring " in l}
-    fresh = keys()
-    shared = keys("--no-new-keyring")
+        return {l.split()[0] for l in p.stdout.splitlines() if " keyring " in l}
+    shared = keyrings("--no-new-keyring")
+    fresh = keyrings()
     assert fresh - shared, "no new session keyring without --no-new-keyring"
 
 
