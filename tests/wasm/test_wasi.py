@@ -286,6 +286,9 @@ BAD_POINTER_WAT = """
     ;; huge length with a wrapping sum
     (local.set $e (call $random_get (i32.const 16) (i32.const 0xfffffff0)))
     (if (i32.ne (local.get $e) (i32.const 21)) (then (call $exit (i32.const 104))))
+    ;; an absurd iovec count is refused (EINVAL) before anything is sized by it
+    (local.set $e (call $fd_write (i32.const 1) (i32.const 0) (i32.const 0xffffffff) (i32.const 100)))
+    (if (i32.ne (local.get $e) (i32.const 28)) (then (call $exit (i32.const 105))))
     ;; a good call still works afterwards
     (local.set $e (call $random_get (i32.const 16) (i32.const 32)))
     (call $exit (local.get $e))))

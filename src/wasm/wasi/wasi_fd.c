@@ -60,6 +60,8 @@ static uint16_t do_io(const struct wasi_call *c, const ew_value *a, bool write, 
   uint8_t *out = wasi_mem(c, result_ptr, 4);
   if (out == NULL)
     return WASI_EFAULT;
+  if (niovs > MAX_IOVS)  /* before the allocation sized by it */
+    return WASI_EINVAL;
   struct iovec *v = malloc(sizeof *v * (niovs ? niovs : 1));
   if (v == NULL)
     return WASI_ENOMEM;
