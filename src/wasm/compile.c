@@ -1218,6 +1218,20 @@ static void op_load(comp *c, uint8_t op)
     return;
   }
   if (!c->dead && k == 0 && c->last_op != NONE && c->last_dst == c->last_op + 1 &&
+      c->last_op + 5 == c->len && c->code[c->last_op] == OP_SHL_ADD32 &&
+      c->code[c->last_dst] == a.slot && a.slot < c->stack_base) {
+    /* `p = base + (i << k); load(p)` with p a local kept for a later store
+     * through it (swaps in sorting): the address, the local and the load in
+     * one op */
+    uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3], z = c->code[c->last_op + 4];
+    size_t p = c->prev_op;
+    c->len = c->last_op;
+    EMIT_SIMPLE(c, OP_I32_LOAD_SHLT, d.slot, x, y, z, off, a.slot);
+    c->prev_op = p;
+    c->prev2_op = NONE;
+    return;
+  }
+  if (!c->dead && k == 0 && c->last_op != NONE && c->last_dst == c->last_op + 1 &&
       c->last_op + 6 == c->len && c->code[c->last_op] == OP_XOR_SHL_ADD32 &&
       c->code[c->last_dst] == a.slot && a.slot >= c->stack_base) {
     /* `load(base + ((a ^ b) << k))`: a table lookup (CRC) in one op */

@@ -378,6 +378,7 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
               /* (d a) x2, x3, x4, rel : a run of copies, then a jump */ \
   X(XOR_SHL_ADD32) /* d a b y z : d = z + ((a ^ b) << y) */ \
   X(XOR_LOAD_SHL) /* d a b y z off : d = load(z + ((a ^ b) << y) + off), i32 */ \
+  X(I32_LOAD_SHLT) /* d x y z off s : s = z + (x << y) (a local), then d = load(s + off) */ \
   X(END_)
 
 #define EW_ENUM_OP(name) OP_##name,

@@ -519,6 +519,8 @@ dispatch:
     double b, a; memcpy(&b, mem + eb, 8); memcpy(&a, mem + ea, 8);
     double t = S(5).f64 * b; a = t + a; memcpy(mem + ea, &a, 8); NEXT(6); }
   CASE(I32_LOAD_SHL) LOAD_AT((uint64_t)(uint32_t)(S(4).u32 + (S(2).u32 << (S(3).u32 & 31))) + pc[5], 6, uint32_t, u32)
+  CASE(I32_LOAD_SHLT) { uint32_t s_ = S(6).u32 = S(4).u32 + (S(2).u32 << (S(3).u32 & 31));
+    LOAD_AT((uint64_t)s_ + pc[5], 7, uint32_t, u32) }
   CASE(XOR_LOAD_SHL) LOAD_AT((uint64_t)(uint32_t)(S(5).u32 + ((S(2).u32 ^ S(3).u32) << (S(4).u32 & 31))) + pc[6], 7, uint32_t, u32)
   CASE(XOR_SHL_ADD32) { S(1).u32 = S(5).u32 + ((S(2).u32 ^ S(3).u32) << (S(4).u32 & 31)); NEXT(6); }
   CASE(F64_LOAD_SHL) LOAD_AT((uint64_t)(uint32_t)(S(4).u32 + (S(2).u32 << (S(3).u32 & 31))) + pc[5], 6, uint64_t, u64)

@@ -377,3 +377,32 @@
 (assert_trap (invoke "lookup" (i32.const 0) (i32.const 0) (i32.const 65532)) "out of bounds memory access")
 (assert_return (invoke "lookup" (i32.const 0x40000000) (i32.const 0) (i32.const 0)) (i32.const 0x38373635))
 (assert_trap (invoke "lookup" (i32.const 0x3fffffff) (i32.const 0) (i32.const 0)) "out of bounds memory access")
+
+;; ---- a scaled pointer kept in a local, loaded through: swaps -------------
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\00\00\00\02\00\00\00\03\00\00\00\04\00\00\00")
+  (func (export "swap") (param $base i32) (param $i i32) (param $j i32) (result i32)
+    (local $p i32) (local $q i32) (local $t i32)
+    (local.set $t (i32.load (local.tee $p (i32.add (local.get $base)
+                                                   (i32.shl (local.get $i) (i32.const 2))))))
+    (i32.store (local.get $p)
+      (i32.load offset=0 (local.tee $q (i32.add (i32.shl (local.get $j) (i32.const 2))
+                                                (local.get $base)))))
+    (i32.store (local.get $q) (local.get $t))
+    (i32.add (i32.mul (local.get $p) (i32.const 1000)) (local.get $q)))
+  (func (export "at") (param $base i32) (param $i i32) (result i32)
+    (local $p i32)
+    (i32.add
+      (i32.load offset=4
+        (local.tee $p (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 34)))))
+      (local.get $p)))
+  (func (export "get") (param $a i32) (result i32) (i32.load (local.get $a)))
+)
+(assert_return (invoke "swap" (i32.const 0) (i32.const 1) (i32.const 3)) (i32.const 4012))
+(assert_return (invoke "get" (i32.const 4)) (i32.const 4))
+(assert_return (invoke "get" (i32.const 12)) (i32.const 2))
+(assert_return (invoke "at" (i32.const 0) (i32.const 1)) (i32.const 7))
+(assert_return (invoke "at" (i32.const -4) (i32.const 1)) (i32.const 4))
+(assert_trap (invoke "swap" (i32.const 65532) (i32.const 1) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "at" (i32.const 65528) (i32.const 1)) "out of bounds memory access")
