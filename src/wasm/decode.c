@@ -827,7 +827,10 @@ static void decode_module(decoder *d)
     int rank = section_rank(id);
     if (rank < 0) {
       r->p--;
-      ew_fail(r, EW_ERR_MALFORMED, "malformed section id");
+      /* 13 is the tag section of the exception-handling proposal: still
+       * malformed in WebAssembly 2.0 (the spec tests say so), but named */
+      ew_fail(r, EW_ERR_MALFORMED, id == 13 ? "malformed section id (13: tag section, "
+              "exception handling is not supported)" : "malformed section id");
       return;
     }
     uint32_t size = ew_read_u32(r);
