@@ -456,30 +456,23 @@ dispatch:
   CASE(BR) JUMP(1);
   CASE(BR_IF) { if (S(1).u32) { JUMP(2); } NEXT(3); }
   CASE(BR_IFZ) { if (!S(1).u32) { JUMP(2); } NEXT(3); }
-#define BRCMP(name, expr) CASE(name) { uint32_t a = S(1).u32, b = S(2).u32; \
-    if (expr) { JUMP(3); } NEXT(4); }
-  BRCMP(BR_EQ32, a == b) BRCMP(BR_NE32, a != b)
-  BRCMP(BR_LT_S32, S32(a) < S32(b)) BRCMP(BR_LT_U32, a < b)
-  BRCMP(BR_GT_S32, S32(a) > S32(b)) BRCMP(BR_GT_U32, a > b)
-  BRCMP(BR_LE_S32, S32(a) <= S32(b)) BRCMP(BR_LE_U32, a <= b)
-  BRCMP(BR_GE_S32, S32(a) >= S32(b)) BRCMP(BR_GE_U32, a >= b)
-#define ADDBRCMP(name, expr) CASE(name) { S(1).u32 = S(2).u32 + S(3).u32; \
-    uint32_t a = S(4).u32, b = S(5).u32; \
-    if (expr) { JUMP(6); } NEXT(7); }
-  ADDBRCMP(ADD_BR_EQ32, a == b) ADDBRCMP(ADD_BR_NE32, a != b)
-  ADDBRCMP(ADD_BR_LT_S32, S32(a) < S32(b)) ADDBRCMP(ADD_BR_LT_U32, a < b)
-  ADDBRCMP(ADD_BR_GT_S32, S32(a) > S32(b)) ADDBRCMP(ADD_BR_GT_U32, a > b)
-  ADDBRCMP(ADD_BR_LE_S32, S32(a) <= S32(b)) ADDBRCMP(ADD_BR_LE_U32, a <= b)
-  ADDBRCMP(ADD_BR_GE_S32, S32(a) >= S32(b)) ADDBRCMP(ADD_BR_GE_U32, a >= b)
+/* The ten i32 comparisons of the fused compare-and-branch ops; P is the
+ * op family's prefix.  The compared slots come last, then the rel word. */
+#define I32_BRANCH_CMPS(M, P) \
+  M(P##EQ32, a == b) M(P##NE32, a != b) \
+  M(P##LT_S32, S32(a) < S32(b)) M(P##LT_U32, a < b) \
+  M(P##GT_S32, S32(a) > S32(b)) M(P##GT_U32, a > b) \
+  M(P##LE_S32, S32(a) <= S32(b)) M(P##LE_U32, a <= b) \
+  M(P##GE_S32, S32(a) >= S32(b)) M(P##GE_U32, a >= b)
+#define CMP_JUMP(i, expr) uint32_t a = S(i).u32, b = S((i) + 1).u32; \
+    if (expr) { JUMP((i) + 2); } NEXT((i) + 3);
+#define BRCMP(name, expr) CASE(name) { CMP_JUMP(1, expr) }
+#define ADDBRCMP(name, expr) CASE(name) { S(1).u32 = S(2).u32 + S(3).u32; CMP_JUMP(4, expr) }
 #define ADD3BRCMP(name, expr) CASE(name) { S(1).u32 = S(2).u32 + S(3).u32; \
-    S(4).u32 = S(5).u32 + S(6).u32; S(7).u32 = S(8).u32 + S(9).u32; \
-    uint32_t a = S(10).u32, b = S(11).u32; \
-    if (expr) { JUMP(12); } NEXT(13); }
-  ADD3BRCMP(ADD3_BR_EQ32, a == b) ADD3BRCMP(ADD3_BR_NE32, a != b)
-  ADD3BRCMP(ADD3_BR_LT_S32, S32(a) < S32(b)) ADD3BRCMP(ADD3_BR_LT_U32, a < b)
-  ADD3BRCMP(ADD3_BR_GT_S32, S32(a) > S32(b)) ADD3BRCMP(ADD3_BR_GT_U32, a > b)
-  ADD3BRCMP(ADD3_BR_LE_S32, S32(a) <= S32(b)) ADD3BRCMP(ADD3_BR_LE_U32, a <= b)
-  ADD3BRCMP(ADD3_BR_GE_S32, S32(a) >= S32(b)) ADD3BRCMP(ADD3_BR_GE_U32, a >= b)
+    S(4).u32 = S(5).u32 + S(6).u32; S(7).u32 = S(8).u32 + S(9).u32; CMP_JUMP(10, expr) }
+  I32_BRANCH_CMPS(BRCMP, BR_)
+  I32_BRANCH_CMPS(ADDBRCMP, ADD_BR_)
+  I32_BRANCH_CMPS(ADD3BRCMP, ADD3_BR_)
   CASE(BR_TABLE) {
     uint32_t i = S(1).u32, n = pc[2];
     if (i > n) i = n;
