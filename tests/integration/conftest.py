@@ -9,12 +9,16 @@ anything leaked (processes, cgroup dirs, host mounts, fds, state entries).
 """
 import os
 import shutil
+import sys
 import signal
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
+
+# tests/lib: helpers shared by the suites (the private containerd)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from itlib import (CGROUP_PARENT, RUNTIME, RUNTIME_NAME, IS_EDGECR, IS_RUNC,
                    TEST_TIMEOUT, ConsoleSocket, Env, Runtime, _assert_no_leaks,

@@ -4,10 +4,14 @@ finalizer stops them and fails the test if a QEMU process, a mount or a tty
 link is left behind, or if the daemon wrote to its stderr (emu.log: where
 ASan/UBSan reports of a sanitizer build end up)."""
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
+# tests/lib: helpers shared by the suites (the private containerd)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from rproclib import EMU_BIN, Emulator, build_firmware, mounted, qemu_pids
 

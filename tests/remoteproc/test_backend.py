@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from rproclib import REPO, pid_alive, wait_until
+from containerd_harness import CONTAINERD, CTR, Containerd
 
 EDGECR = Path(os.environ.get("EDGECR_BIN", REPO / "build" / "src" / "cli" / "edgecr"))
 FWIMAGE = REPO / "tools" / "fwimage" / "fwimage.py"
@@ -436,91 +437,6 @@ def test_run_of_crashing_firmware_exits_nonzero(make_rt, firmware):
 
 
 # ---------------------------------------------------------------- containerd
-
-CONTAINERD = shutil.which("containerd")
-CTR = shutil.which("ctr")
-
-CONTAINERD_CONFIG = """version = 2
-root = "{tmp}/root"
-state = "{tmp}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing"]
-[grpc]
-  address = "{tmp}/c.sock"
-[ttrpc]
-  address = "{tmp}/c.sock.ttrpc"
-[metrics]
-  address = ""
-"""
-
-
-class Containerd:
-    """A private containerd; the runtime finds the emulator through the
-    environment it passes on to its shims."""
-
-    def __init__(self, tmp, env):
-        self.tmp = Path(tmp)
-        self.sock = str(self.tmp / "c.sock")
-        (self.tmp / "config.toml").write_text(CONTAINERD_CONFIG.format(tmp=self.tmp))
-        self.log = open(self.tmp / "containerd.log", "w")
-        self.proc = subprocess.Popen([CONTAINERD, "--config", str(self.tmp / "config.toml")], env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        ok = wait_until(lambda: self.proc.poll() is not None or (
-            os.path.exists(self.sock) and self.ctr("version", check=False).returncode == 0), 30, 0.1,
-            what="containerd")
-        if self.proc.poll() is not None or not ok:
-            self.stop()
-            raise AssertionError("containerd did not start: " + self.logtext())
-
-    def logtext(self):
-        self.log.flush()
-        return (self.tmp / "containerd.log").read_text()[-3000:]
-
-    def argv(self, *args):
-        return [CTR, "-a", self.sock, "-n", "edgecr-rproc", *map(str, args)]
-
-    def ctr(self, *args, check=True, timeout=60):
-        r = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout,
-                           stdin=subprocess.DEVNULL)
-        if check and r.returncode != 0:
-            raise AssertionError(f"ctr {args}: {r.returncode} {r.stderr}\n{self.logtext()}")
-        return r
-
-    def shim_pids(self):
-        pids = []
-        for d in Path("/proc").iterdir():
-            if not d.name.isdigit():
-                continue
-            try:
-                cmd = (d / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if cmd and b"containerd-shim" in cmd[0] and self.sock.encode() in cmd:
-                pids.append(int(d.name))
-        return pids
-
-    def stop(self):
-        shims = self.shim_pids()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for pid in shims + self.shim_pids():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        self.log.close()
-        for line in reversed(Path("/proc/self/mountinfo").read_text().splitlines()):
-            mp = line.split()[4]
-            if mp.startswith(str(self.tmp) + "/"):
-                subprocess.run(["umount", "-l", mp], capture_output=True)
-
 
 @pytest.mark.skipif(not (CONTAINERD and CTR), reason="containerd/ctr not installed")
 def test_ctr_run_prints_firmware_log_and_task_kill_stops_the_core(make_rt, firmware):
