@@ -4,7 +4,8 @@
 cpusets) and watched with `edgecr monitor`.
 
 - a schedulable plan (one SCHED_FIFO, one SCHED_DEADLINE, one more FIFO)
-  runs ~3 s with jobs recorded and no deadline miss;
+  runs ~3 s with jobs recorded and no deadline miss (beyond a 1% allowance
+  for stalls of the virtual machine itself);
 - `plan switch` to a plan that changes one container restarts only it;
 - an overloaded plan, forced past the analysis with --force, shows misses;
 - everything is stopped and cleaned (no cgroup, process or state left).
@@ -109,6 +110,27 @@ def node(tmp_path, edgecr):
     assert edgecr_plan_leftovers() == [], "cgroups left behind"
 
 
+def steal_ms():
+    """CPU time the hypervisor took from this virtual machine, from
+    /proc/stat (in USER_HZ ticks): printed with a miss, so that a failure
+    on a shared machine shows whether the host stalled it."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) * 1000 // os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0
+
+
+def assert_few_misses(m, steal):
+    """A schedulable plan on this machine must not miss deadlines because of
+    the plan: a wrong policy, priority, core or budget misses in (nearly)
+    every hyperperiod, which the overloaded test shows (half the jobs or
+    more).  This machine is a virtual machine on a shared host, though, and
+    no plan can hold a deadline while the host does not run the vCPU at all
+    (seen in CI: one job in 300 late by a stall of more than 10 ms).  So a
+    rate of at most 1% (plus one) is accepted and anything above fails."""
+    allowed = 1 + m["jobs"] // 100
+    assert m["deadline_misses"] <= allowed, f"{m['deadline_misses']} misses (at most {allowed} accepted); " \
+        f"host stole {steal_ms() - steal} ms of CPU meanwhile; {m}"
+
+
 def state(node, name):
     p = node.run("state", name, check=0)
     return json.loads(p.stdout)
@@ -163,11 +185,12 @@ def test_schedulable_plan_then_switch_one_container(node):
     # budget over the longest multiple of the period up to 1s: 100 x 2ms + min(2ms, R - C), R = 8ms (resv interferes)
     assert (CGROUP_ROOT / "cpu/edgecr-plan/ctl/cpu.rt_period_us").read_text().strip() == "1000000"
     assert (CGROUP_ROOT / "cpu/edgecr-plan/ctl/cpu.rt_runtime_us").read_text().strip() == "202000"
+    steal = steal_ms()
     time.sleep(3)
     m = monitor(node)
     for name in ("ctl", "resv", "logger"):
         assert m[name]["jobs"] >= (100 if name == "logger" else 200), m[name]
-        assert m[name]["deadline_misses"] == 0, m[name]
+        assert_few_misses(m[name], steal)
     # Switch: only logger changes (its period); ctl and resv keep running.
     write_bundle(node.tmp, "logger", ["rtjob", "logger", "25000", "25000", "2000", "1000"], node.rtjob)
     build(node, "cell", SCHEDULABLE.format(name="cell", log_period="25ms"))
@@ -207,9 +230,11 @@ def test_overloaded_plan_forced_shows_misses(node):
     assert "lo: response time 4ms exceeds deadline 3ms on core 0" in p.stdout
     build(node, "overload", OVERLOADED, "--force", check=0)
     node.run("plan", "apply", "overload", check=0)
+    steal = steal_ms()
     time.sleep(2)
     m = monitor(node)
-    assert m["hi"]["jobs"] >= 100 and m["hi"]["deadline_misses"] == 0, m["hi"]
+    assert m["hi"]["jobs"] >= 100, m["hi"]
+    assert_few_misses(m["hi"], steal)
     assert m["lo"]["jobs"] >= 100 and m["lo"]["deadline_misses"] >= m["lo"]["jobs"] // 2, m["lo"]
 
 
