@@ -217,6 +217,18 @@ static void ew_profile_count(uint32_t op)
 
 /* ---- the loop ----------------------------------------------------------- */
 
+/* Spend one unit of fuel; true (fuel left at 0) when there was none.  The
+ * loop keeps fuel signed (unlimited is INT64_MAX there: 2^63 loop
+ * iterations never end) so that this is a decrement and a sign test. */
+static inline bool ew_take_fuel(int64_t *fuel)
+{
+  if (EW_UNLIKELY(--*fuel < 0)) {
+    *fuel = 0;
+    return true;
+  }
+  return false;
+}
+
 
 ew_status ew_interp_run(ew_instance *th)
 {
@@ -224,7 +236,8 @@ ew_status ew_interp_run(ew_instance *th)
   ew_value *fp = th->saved_fp;
   ew_func *func = th->saved_func;
   ew_frame *fsp = th->frame_sp;
-  uint64_t fuel = th->fuel;
+  const bool unmetered = th->fuel == EW_FUEL_UNLIMITED;
+  int64_t fuel = th->fuel > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)th->fuel;
   ew_instance *ci;
   uint8_t *mem;
   uint64_t memsz;
@@ -243,7 +256,7 @@ ew_status ew_interp_run(ew_instance *th)
     ew_memory *m0_ = ci->mems[0]; mem = m0_->data; memsz = m0_->size; \
   } while (0)
 #define SAVE() do { th->saved_pc = pc; th->saved_fp = fp; th->saved_func = func; \
-    th->frame_sp = fsp; th->fuel = fuel; } while (0)
+    th->frame_sp = fsp; th->fuel = unmetered ? EW_FUEL_UNLIMITED : (uint64_t)fuel; } while (0)
 #define TRAP(k) do { trap = EW_TRAP_##k; goto trapped; } while (0)
 #define S(i) fp[pc[i]]
 #define REL(i) ((int32_t)pc[i])
@@ -447,10 +460,13 @@ dispatch:
 /* Taken branch through the rel word at pc[site]; a backward jump is a loop
  * iteration and pays one unit of fuel (it lands after the loop's FUEL op, so
  * when fuel is out we stop on that op and resuming charges it there). */
-#define JUMP(site) do { int32_t rel_ = REL(site); pc += (site) + rel_; \
+/* pc advances in two steps so that the compiler folds `site` into one
+ * address computation instead of adding it to rel in 32 bits first; the
+ * fuel test is a decrement and a sign check (see ew_take_fuel). */
+#define JUMP(site) do { int32_t rel_ = REL(site); pc += (site); pc += rel_; \
     if (rel_ < 0) { \
-      if (EW_UNLIKELY(fuel == 0)) { pc--; goto out_of_fuel; } \
-      fuel--; \
+      if (EW_UNLIKELY(ew_take_fuel(&fuel))) { pc--; goto out_of_fuel; } \
+      DISPATCH(); \
     } \
     DISPATCH(); } while (0)
   CASE(BR) JUMP(1);
@@ -480,8 +496,7 @@ dispatch:
     DISPATCH();
   }
   CASE(FUEL) {
-    if (EW_UNLIKELY(fuel == 0)) goto out_of_fuel;
-    fuel--;
+    if (EW_UNLIKELY(ew_take_fuel(&fuel))) goto out_of_fuel;
     NEXT(1);
   }
   CASE(MOV) { S(1) = S(2); NEXT(3); }
@@ -648,8 +663,7 @@ dispatch:
   CASE(REF_FUNC) { S(1).u64 = 0; S(1).ref = ci->funcs[pc[2]]; NEXT(3); }
 
   CASE(CALL) {
-    if (EW_UNLIKELY(fuel == 0)) goto out_of_fuel;
-    fuel--;
+    if (EW_UNLIKELY(ew_take_fuel(&fuel))) goto out_of_fuel;
     cf = ci->funcs[pc[1]];
     nfp = fp + pc[2];
     ret = pc + 3;
