@@ -434,6 +434,53 @@ static uint32_t fused_for(uint32_t cmp_op, bool when_true)
   return OP_BR_EQ32 + k;
 }
 
+/* The same compare with its operands swapped (a < b is b > a). */
+static uint32_t mirrored(uint32_t br_op)
+{
+  static const uint8_t mir[10] = { 0, 1, 4, 5, 2, 3, 8, 9, 6, 7 };
+  return OP_BR_EQ32 + mir[br_op - OP_BR_EQ32];
+}
+
+/* `d = x + y` that adds a constant slot to d itself (`i += 4`): the
+ * constant's bits in *k. */
+static bool inplace_add_const(const comp *c, uint32_t d, uint32_t x, uint32_t y, uint32_t *k)
+{
+  uint32_t other = d == x ? y : d == y ? x : NONE;
+  if (other == NONE || other < c->nlocals || other >= c->nlocals + c->nconst)
+    return false;
+  *k = (uint32_t)c->consts[other - c->nlocals];
+  return true;
+}
+
+/* Loop tails whose adds are all `v += constant` and whose compare reads the
+ * last one: the constants become immediates and the adds are done in place
+ * (ADDI_BR_* / ADDI3_BR_*), half the operand fetches of ADD(3)_BR_*.
+ * `w` holds the two earlier adds (d x y each) when `three`.  Returns the
+ * rel word, or NONE with nothing emitted when the shape does not fit. */
+static size_t emit_addi_branch(comp *c, uint32_t fused, bool three, const uint32_t *w,
+                               uint32_t d, uint32_t x, uint32_t y, uint32_t a, uint32_t b)
+{
+  uint32_t k, k1 = 0, k2 = 0;
+  if (!inplace_add_const(c, d, x, y, &k))
+    return NONE;
+  if (three && (!inplace_add_const(c, w[0], w[1], w[2], &k1) ||
+                !inplace_add_const(c, w[3], w[4], w[5], &k2)))
+    return NONE;
+  if (b == d && a != d) {
+    fused = mirrored(fused);
+    b = a;
+  } else if (a != d) {
+    return NONE;
+  }
+  size_t at;
+  if (three) {
+    at = EMIT(c, fused - OP_BR_EQ32 + OP_ADDI3_BR_EQ32, w[0], k1, w[3], k2, d, k, b, NONE);
+    return at == NONE ? NONE : at + 8;
+  }
+  at = EMIT(c, fused - OP_BR_EQ32 + OP_ADDI_BR_EQ32, d, k, b, NONE);
+  return at == NONE ? NONE : at + 4;
+}
+
 /* Conditional branch on `cond` (already popped) to the rel word returned.
  * Fuses with an immediately preceding i32 compare / eqz producing cond. */
 static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
@@ -459,11 +506,17 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
           uint32_t w[6];
           memcpy(w, c->code + x2 + 1, sizeof w);
           c->len = x2;
-          size_t at = EMIT(c, fused - OP_BR_EQ32 + OP_ADD3_BR_EQ32, w[0], w[1], w[2], w[3], w[4],
-                           w[5], d, x, y, a, b, NONE);
+          size_t at = emit_addi_branch(c, fused, true, w, d, x, y, a, b);
+          if (at != NONE || c->dead || failed(c))
+            return at;
+          at = EMIT(c, fused - OP_BR_EQ32 + OP_ADD3_BR_EQ32, w[0], w[1], w[2], w[3], w[4],
+                    w[5], d, x, y, a, b, NONE);
           return at == NONE ? NONE : at + 12;
         }
-        size_t at = EMIT(c, fused - OP_BR_EQ32 + OP_ADD_BR_EQ32, d, x, y, a, b, NONE);
+        size_t at = emit_addi_branch(c, fused, false, NULL, d, x, y, a, b);
+        if (at != NONE || c->dead || failed(c))
+          return at;
+        at = EMIT(c, fused - OP_BR_EQ32 + OP_ADD_BR_EQ32, d, x, y, a, b, NONE);
         return at == NONE ? NONE : at + 6;
       }
       size_t at = EMIT(c, fused, a, b, NONE);

@@ -366,6 +366,12 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta);
   X(ADD3_BR_GT_U32) X(ADD3_BR_LE_S32) X(ADD3_BR_LE_U32) X(ADD3_BR_GE_S32) X(ADD3_BR_GE_U32) \
               /* d1 x1 y1 d2 x2 y2 d x y a b rel : two more adds (pointer \
                * increments) folded in front of an ADD_BR_* loop test */ \
+  X(ADDI_BR_EQ32) X(ADDI_BR_NE32) X(ADDI_BR_LT_S32) X(ADDI_BR_LT_U32) X(ADDI_BR_GT_S32) \
+  X(ADDI_BR_GT_U32) X(ADDI_BR_LE_S32) X(ADDI_BR_LE_U32) X(ADDI_BR_GE_S32) X(ADDI_BR_GE_U32) \
+              /* x k b rel : x += k (k an immediate), then branch on x CMP b */ \
+  X(ADDI3_BR_EQ32) X(ADDI3_BR_NE32) X(ADDI3_BR_LT_S32) X(ADDI3_BR_LT_U32) X(ADDI3_BR_GT_S32) \
+  X(ADDI3_BR_GT_U32) X(ADDI3_BR_LE_S32) X(ADDI3_BR_LE_U32) X(ADDI3_BR_GE_S32) X(ADDI3_BR_GE_U32) \
+              /* x1 k1 x2 k2 x k b rel : x1 += k1; x2 += k2; x += k; branch on x CMP b */ \
   X(DOT32) X(DOT8S) X(DOT8U) \
               /* d z x y off x2 y2 off2 : d = z + load(x + y + off) * \
                * load(x2 + y2 + off2), i32 / int8 / uint8 loads (dot products) */ \

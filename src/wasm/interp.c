@@ -459,16 +459,24 @@ dispatch:
   CASE(END_) TRAP(UNREACHABLE);
 /* Taken branch through the rel word at pc[site]; a backward jump is a loop
  * iteration and pays one unit of fuel (it lands after the loop's FUEL op, so
- * when fuel is out we stop on that op and resuming charges it there). */
-/* pc advances in two steps so that the compiler folds `site` into one
- * address computation instead of adding it to rel in 32 bits first; the
- * fuel test is a decrement and a sign check (see ew_take_fuel). */
-#define JUMP(site) do { int32_t rel_ = REL(site); pc += (site); pc += rel_; \
+ * when fuel is out we stop on that op and resuming charges it there).  pc
+ * moves to the rel word first and then by rel: the compiler folds both into
+ * one address computation (adding site to rel in 32 bits cost two more
+ * instructions per taken branch).  Each op has its own copy of the tail so
+ * that its indirect jump is predicted on its own, except in the build for
+ * size (-Os, the microcontroller build), which shares one. */
+#define JUMP_TAIL() do { int32_t rel_ = REL(0); pc += rel_; \
     if (rel_ < 0) { \
       if (EW_UNLIKELY(ew_take_fuel(&fuel))) { pc--; goto out_of_fuel; } \
       DISPATCH(); \
     } \
     DISPATCH(); } while (0)
+#if defined(__OPTIMIZE_SIZE__)
+/* built for size (-Os, the microcontroller build): one shared copy */
+#define JUMP(site) do { pc += (site); goto take_jump; } while (0)
+#else
+#define JUMP(site) do { pc += (site); JUMP_TAIL(); } while (0)
+#endif
   CASE(BR) JUMP(1);
   CASE(BR_IF) { if (S(1).u32) { JUMP(2); } NEXT(3); }
   CASE(BR_IFZ) { if (!S(1).u32) { JUMP(2); } NEXT(3); }
@@ -486,9 +494,15 @@ dispatch:
 #define ADDBRCMP(name, expr) CASE(name) { S(1).u32 = S(2).u32 + S(3).u32; CMP_JUMP(4, expr) }
 #define ADD3BRCMP(name, expr) CASE(name) { S(1).u32 = S(2).u32 + S(3).u32; \
     S(4).u32 = S(5).u32 + S(6).u32; S(7).u32 = S(8).u32 + S(9).u32; CMP_JUMP(10, expr) }
+#define ADDIBRCMP(name, expr) CASE(name) { uint32_t a = S(1).u32 += pc[2], b = S(3).u32; \
+    if (expr) { JUMP(4); } NEXT(5); }
+#define ADDI3BRCMP(name, expr) CASE(name) { S(1).u32 += pc[2]; S(3).u32 += pc[4]; \
+    uint32_t a = S(5).u32 += pc[6], b = S(7).u32; if (expr) { JUMP(8); } NEXT(9); }
   I32_BRANCH_CMPS(BRCMP, BR_)
   I32_BRANCH_CMPS(ADDBRCMP, ADD_BR_)
   I32_BRANCH_CMPS(ADD3BRCMP, ADD3_BR_)
+  I32_BRANCH_CMPS(ADDIBRCMP, ADDI_BR_)
+  I32_BRANCH_CMPS(ADDI3BRCMP, ADDI3_BR_)
   CASE(BR_TABLE) {
     uint32_t i = S(1).u32, n = pc[2];
     if (i > n) i = n;
@@ -744,6 +758,11 @@ do_call:
     if (cf->inst != prev) LOAD_INST();
     DISPATCH();
   }
+
+#if defined(__OPTIMIZE_SIZE__)
+take_jump:
+  JUMP_TAIL();
+#endif
 
 out_of_fuel:
   SAVE();
