@@ -1,6 +1,6 @@
 /* cmd_wasm_run.c - `edgecr wasm run`: run a WebAssembly module with WASI.
  *
- *   edgecr wasm run [--dir H[:G]]... [--env K=V]... [--fuel N]
+ *   edgecr wasm run [--dir H[:G]]... [--env K=V]... [--fuel N] [--bounds-checks]
  *                   [--max-pages N] [--invoke FUNC] module.wasm [args...]
  *
  * Without --invoke the module is a WASI command: its `_start` runs with
@@ -41,6 +41,7 @@ struct run_options {
   size_t nenv;
   uint64_t fuel;          /* EW_FUEL_UNLIMITED when not given */
   uint32_t max_pages;     /* 0: engine default */
+  bool bounds_checks;     /* --bounds-checks: no guarded memory */
   const char *invoke;
   const char *module_path;
   char **args;            /* after the module path */
@@ -63,6 +64,8 @@ static void usage(FILE *out)
           "  --env K=V        set guest environment variable K (--env K copies the host's)\n"
           "  --fuel N         stop with exit status 124 after N units of fuel\n"
           "  --max-pages N    cap linear memory at N 64 KiB pages\n"
+          "  --bounds-checks  compare every memory access with the memory size instead of\n"
+          "                   using a guarded memory (the default on 64-bit Linux)\n"
           "  --invoke FUNC    call export FUNC with args (parsed by its types), print results\n\n"
           "exit status: the module's exit code; 124 out of fuel; 134 trap; 125 cannot run\n");
 }
@@ -125,6 +128,10 @@ static int parse_options(int argc, char **argv, struct run_options *o, bool *hel
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       *help = true;
       return 0;
+    }
+    if (strcmp(a, "--bounds-checks") == 0) {
+      o->bounds_checks = true;
+      continue;
     }
     char *value = strchr(a, '=');
     const char *name = a;
@@ -432,6 +439,7 @@ static int run(const struct run_options *o)
   ew_instance_config cfg = {
     .limits = &limits, .resolve = wasi_resolve, .resolve_ctx = wasi, .user_data = wasi,
     .start_fuel = o->fuel == EW_FUEL_UNLIMITED ? 0 : o->fuel,
+    .guard_memory = !o->bounds_checks && ew_guard_enable(),
   };
   ew_error e = {0};
   __attribute__((cleanup(instance_freep))) ew_instance *inst =

@@ -1,10 +1,12 @@
-/* cmd_wasm_spectest.c - `edgecr wasm spectest FILE.json`: run a spec test
+/* cmd_wasm_spectest.c - `edgecr wasm spectest [--bounds-checks] FILE.json`: run a spec test
  * script converted by wabt's wast2json (JSON commands + .wasm files) against
  * the engine, with the standard `spectest` host module.
  *
  * Prints one line per failed command ("FILE:LINE: what"), one per skipped
  * command with the reason, and last `N passed, N failed, N skipped`.  Exit
- * status 1 when anything failed. */
+ * status 1 when anything failed.  Modules get guarded memories where the
+ * engine has them (the spectest host's own memory is always checked), or
+ * checked ones with --bounds-checks. */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -51,6 +53,7 @@ typedef struct runner {
   const char *current_skipped;   /* the current module was skipped: why */
   spectest_host host;
   int passed, failed, skipped;
+  int guard_memory;     /* instances get guarded memories (not with --bounds-checks) */
 } runner;
 
 static void fail_line(runner *r, json_t *cmd, const char *fmt, ...)
@@ -202,7 +205,7 @@ static ew_module *load_module(runner *r, const char *file, ew_error *err)
 
 static ew_instance *instantiate(runner *r, ew_module *m, ew_error *err)
 {
-  ew_instance_config cfg = { NULL, resolve, r, NULL, 0 };
+  ew_instance_config cfg = { NULL, resolve, r, NULL, 0, r->guard_memory };
   return ew_instance_new(m, &sys_allocator, &cfg, err);
 }
 
@@ -609,8 +612,13 @@ static void run_command(runner *r, json_t *cmd)
 int wasm_cmd_spectest(struct edgecr_global *g, int argc, char **argv)
 {
   (void)g;
+  bool bounds_checks = argc == 3 && strcmp(argv[1], "--bounds-checks") == 0;
+  if (bounds_checks) {
+    argv++;
+    argc--;
+  }
   if (argc != 2 || argv[1][0] == '-')
-    return cli_usage("wasm spectest", "expected exactly one FILE.json (from wast2json)");
+    return cli_usage("wasm spectest", "expected [--bounds-checks] FILE.json (from wast2json)");
   json_error_t jerr;
   json_t *root = json_load_file(argv[1], JSON_ALLOW_NUL, &jerr);
   if (!root) {
@@ -619,6 +627,7 @@ int wasm_cmd_spectest(struct edgecr_global *g, int argc, char **argv)
   }
   runner r;
   memset(&r, 0, sizeof r);
+  r.guard_memory = !bounds_checks && ew_guard_enable();
   r.source = json_string_value(json_object_get(root, "source_filename"));
   if (!r.source)
     r.source = argv[1];

@@ -67,7 +67,10 @@ ew_value ew_global_get(const ew_global *g) { return g->val; }
 void ew_global_set(ew_global *g, ew_value v) { g->val = v; }
 ew_globaltype ew_global_type(const ew_global *g) { return g->type; }
 
-static int memory_init(ew_memory *m, const ew_allocator *a, ew_memtype type, uint32_t cap)
+/* A memory of `type`, at most `cap` pages; guarded (see guard.c) when asked
+ * and available, else from the allocator. */
+static int memory_init(ew_memory *m, const ew_allocator *a, ew_memtype type, uint32_t cap,
+                       bool guarded)
 {
   memset(m, 0, sizeof *m);
   m->alloc = *a;
@@ -75,15 +78,25 @@ static int memory_init(ew_memory *m, const ew_allocator *a, ew_memtype type, uin
   m->max = type.limits.max < cap ? type.limits.max : cap;
   if (type.limits.min > m->max)
     return -1;
+#ifdef EW_GUARD_PAGES
+  if (guarded && ew_guard_ready() && (m->data = ew_guard_reserve()) != NULL)
+    m->guarded = true;
+#else
+  (void)guarded;
+#endif
   return ew_memory_grow(m, type.limits.min) < 0 ? -1 : 0;
 }
+
+#ifndef EW_GUARD_PAGES
+int ew_guard_enable(void) { return 0; }
+#endif
 
 ew_memory *ew_memory_new(const ew_allocator *a, ew_memtype type)
 {
   ew_memory *m = a->alloc(a->ctx, sizeof *m);
   if (!m)
     return NULL;
-  if (memory_init(m, a, type, EW_MAX_PAGES) < 0) {
+  if (memory_init(m, a, type, EW_MAX_PAGES, false) < 0) {
     a->free(a->ctx, m);
     return NULL;
   }
@@ -95,7 +108,12 @@ void ew_memory_free(ew_memory *m)
 {
   if (!m)
     return;
-  m->alloc.free(m->alloc.ctx, m->data);
+#ifdef EW_GUARD_PAGES
+  if (m->guarded)
+    ew_guard_release(m->data);
+  else
+#endif
+    m->alloc.free(m->alloc.ctx, m->data);
   if (m->standalone)
     m->alloc.free(m->alloc.ctx, m);
 }
@@ -297,7 +315,7 @@ static int create_objects(ew_instance *inst, ew_error *err)
   for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
     inst->own_mem = zalloc(inst, sizeof(ew_memory));
     if (!inst->own_mem || memory_init(inst->own_mem, &inst->alloc, m->mems[i],
-                                      inst->limits.max_memory_pages) < 0) {
+                                      inst->limits.max_memory_pages, inst->guard_memory) < 0) {
       ew_set_error(err, EW_ERR_LIMIT, 0, EW_NO_FUNC,
                    "memory too large for the instance's limits", NULL);
       return -1;
@@ -396,6 +414,7 @@ ew_instance *ew_instance_new(const ew_module *m, const ew_allocator *alloc,
   if (inst->limits.max_call_depth < 1)
     inst->limits.max_call_depth = 1;
   inst->user_data = cfg ? cfg->user_data : NULL;
+  inst->guard_memory = cfg && cfg->guard_memory;
   inst->fuel = EW_FUEL_UNLIMITED;
   if (alloc_instance_arrays(inst, err) < 0 || resolve_imports(inst, cfg, err) < 0 ||
       create_objects(inst, err) < 0)

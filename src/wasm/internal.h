@@ -183,6 +183,7 @@ struct ew_memory {
   ew_memtype type;
   ew_allocator alloc;
   bool standalone;
+  bool guarded;            /* data is a guard.c reservation (never moves) */
 };
 
 struct ew_table {
@@ -232,6 +233,10 @@ struct ew_instance {
   const char *trap_msg;
   int exit_code;
   int host_request;        /* set by ew_host_exit / ew_host_suspend */
+  bool guard_memory;       /* ew_instance_config.guard_memory */
+  /* Guarded runs: the reservation of the memory the loop is using (read by
+   * guard.c's fault handler on this thread). */
+  uint8_t *volatile guard_base;
 };
 
 #define ew_elem_item(inst, seg, i) ((inst)->elem_refs[seg][i])
@@ -242,6 +247,28 @@ struct ew_instance {
 
 /* interp.c: run from saved state until return/trap/fuel/suspend/exit. */
 ew_status ew_interp_run(ew_instance *th);
+/* Internal status of the guarded loop: "continue in the checked loop". */
+#define EW_SWITCH_ ((ew_status)0x100)
+
+/* ---- guarded memories (guard.c; hosted 64-bit POSIX builds) -------------
+ * EW_GUARD_PAGES is defined by the build where guard.c is compiled in.  A
+ * guarded memory's data is a reservation of EW_GUARD_SPAN bytes (every
+ * address a wasm32 access can form: 32-bit base + 32-bit offset + 8 bytes)
+ * of which only [0, size) is accessible; the interpreter's guarded loop
+ * accesses it without comparisons and guard.c turns the fault of an access
+ * past the end into the out-of-bounds trap. */
+#ifdef EW_GUARD_PAGES
+#define EW_GUARD_SPAN ((uint64_t)1 << 33 | (uint64_t)EW_PAGE)
+bool ew_guard_ready(void);                     /* ew_guard_enable() succeeded */
+uint8_t *ew_guard_reserve(void);               /* NULL when refused */
+int ew_guard_commit(uint8_t *base, uint64_t from, uint64_t to);
+void ew_guard_release(uint8_t *base);
+/* Run `loop` with faults in th's current reservation turned into a trap. */
+ew_status ew_guard_run(ew_instance *th, ew_status (*loop)(ew_instance *));
+static inline void ew_guard_set_base(ew_instance *th, uint8_t *base) { th->guard_base = base; }
+#else
+static inline void ew_guard_set_base(ew_instance *th, uint8_t *base) { (void)th; (void)base; }
+#endif
 /* Helpers shared by instance.c (instantiation) and interp.c. */
 int ew_table_grow(ew_table *t, uint32_t delta, void *init, uint32_t cap);
 int32_t ew_memory_grow(ew_memory *m, uint32_t delta);

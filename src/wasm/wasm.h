@@ -254,7 +254,28 @@ typedef struct ew_instance_config {
   void *resolve_ctx;
   void *user_data;             /* see ew_instance_user_data() */
   uint64_t start_fuel;         /* fuel for the start function; 0 = unlimited */
+  /* Ask for a guarded memory (see ew_guard_enable): the instance's own
+   * memory is then mapped from the OS instead of the allocator.  Ignored
+   * (a checked memory, same behaviour) when guards are not enabled. */
+  int guard_memory;
 } ew_instance_config;
+
+/* Guarded memories, hosted 64-bit Linux builds only.  A guarded memory is a
+ * reservation of 8 GiB + 64 KiB of address space (no RAM: PROT_NONE, then
+ * made accessible page by page as it grows) covering every address a
+ * wasm32 load or store can form, so the interpreter runs its loads and
+ * stores without bounds comparisons; an access past the end faults and the
+ * engine's SIGSEGV/SIGBUS handler turns that fault into the
+ * EW_TRAP_MEMORY_OOB trap of the running call (a fault that is not such an
+ * access goes to the handler that was there before, or kills the process as
+ * it would have).  Call before instantiating; installs the handler, and
+ * again if something installed its own SIGSEGV handler since (the engine's
+ * goes back in front and passes other faults to that one).  Returns 1 when
+ * guarded memories are available, 0 when this build or host has none
+ * (instances then get checked memories).  After a trap of a guarded
+ * access the instance's fuel is what it was when the call (or resume)
+ * started. */
+int ew_guard_enable(void);
 
 /* Instantiate: resolve and type-check imports, allocate memories, tables
  * and globals, apply element and data segments, run the start function.

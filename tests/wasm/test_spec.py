@@ -32,19 +32,26 @@ def convert(wast, tmp_path):
     return out
 
 
-def run_edgecr(json_path):
-    return subprocess.run([EDGECR_BIN, "wasm", "spectest", str(json_path)],
+def run_edgecr(json_path, *opts):
+    return subprocess.run([EDGECR_BIN, "wasm", "spectest", *opts, str(json_path)],
                           capture_output=True, text=True, timeout=120)
 
 
+# Every script runs with the default memories (guarded on 64-bit Linux: the
+# MMU traps out-of-bounds accesses) and with --bounds-checks (every access
+# compared with the memory size): the two loops of the interpreter.
+MODES = {"guarded": (), "checked": ("--bounds-checks",)}
+
+
 @needs_wabt
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("wast", WASTS, ids=[w.stem for w in WASTS])
-def test_wast_reference_and_edgecr_agree(wast, tmp_path):
+def test_wast_reference_and_edgecr_agree(wast, mode, tmp_path):
     json_path = convert(wast, tmp_path)
     ref = subprocess.run(["spectest-interp", str(json_path)], capture_output=True,
                          text=True, timeout=120)
     assert ref.returncode == 0, f"reference rejects our script:\n{ref.stdout}\n{ref.stderr}"
-    got = run_edgecr(json_path)
+    got = run_edgecr(json_path, *MODES[mode])
     lines = got.stdout.strip().splitlines()
     assert lines, f"no output; stderr:\n{got.stderr}"
     m = SUMMARY.match(lines[-1])

@@ -29,6 +29,23 @@ static void *t_realloc(void *ctx, void *p, size_t n)
 static void t_free(void *ctx, void *p) { (void)ctx; if (p) live_blocks--; free(p); }
 static const ew_allocator A = { t_alloc, t_realloc, t_free, NULL };
 
+/* Every test runs twice: with checked memories, then (where the engine has
+ * them) with guarded ones (ew_guard_enable; instances ask for them here). */
+static int guard;
+/* cmocka installs its own SIGSEGV handler around each test: put the
+ * engine's back in front of it (it passes other faults on to cmocka's). */
+static void rearm(void)
+{
+  if (guard)
+    assert_true(ew_guard_enable());
+}
+static const ew_instance_config *plain_cfg(void)
+{
+  static ew_instance_config cfg;
+  cfg.guard_memory = guard;
+  return &cfg;
+}
+
 /* ---- module builder ----------------------------------------------------- */
 
 typedef struct buf { uint8_t b[1 << 20]; size_t n; } buf;
@@ -177,6 +194,7 @@ static void build_import_module(buf *m)
 static void test_linking_per_instance(void **state)
 {
   (void)state;
+  rearm();
   buf *m = newbuf();
   build_import_module(m);
   ew_error err;
@@ -190,7 +208,7 @@ static void test_linking_per_instance(void **state)
   assert_int_equal(info.func.nresults, 1);
 
   grant denied = { 0, 0 }, g1 = { 1, 41 }, g2 = { 1, 99 };
-  ew_instance_config cfg = { NULL, resolver, &denied, NULL, 0 };
+  ew_instance_config cfg = { NULL, resolver, &denied, NULL, 0, guard };
   ew_instance *bad = ew_instance_new(mod, &A, &cfg, &err);
   assert_null(bad);
   assert_int_equal(err.kind, EW_ERR_LINK);
@@ -261,12 +279,13 @@ static void build_sum_module(buf *m)
 static void test_fuel_suspend_resume(void **state)
 {
   (void)state;
+  rearm();
   buf *m = newbuf();
   build_sum_module(m);
   ew_error err;
   ew_module *mod = load(m, &err);
   assert_non_null(mod);
-  ew_instance *inst = ew_instance_new(mod, &A, NULL, &err);
+  ew_instance *inst = ew_instance_new(mod, &A, plain_cfg(), &err);
   assert_non_null(inst);
   ew_func *f = ew_instance_func(inst, "sum");
   ew_value arg = { .i32 = 10000 }, unmetered, metered;
@@ -327,6 +346,7 @@ static void test_fuel_suspend_resume(void **state)
 static void test_limits(void **state)
 {
   (void)state;
+  rearm();
   buf *m = newbuf();
   /* memory 2 (no max); (func (export "grow") (param i32) (result i32) memory.grow)
    * (func (export "rec") (call 1)) */
@@ -342,7 +362,7 @@ static void test_limits(void **state)
   ew_limits lim;
   ew_limits_default(&lim);
   lim.max_memory_pages = 1;
-  ew_instance_config cfg = { &lim, NULL, NULL, NULL, 0 };
+  ew_instance_config cfg = { &lim, NULL, NULL, NULL, 0, guard };
   assert_null(ew_instance_new(mod, &A, &cfg, &err));
   assert_int_equal(err.kind, EW_ERR_LIMIT);
 
@@ -409,6 +429,7 @@ static int ctl_resolver(void *ctx, const ew_import_info *imp, ew_extern *out)
 static void test_host_control(void **state)
 {
   (void)state;
+  rearm();
   buf *m = newbuf();
   /* (import "env" "ctl" (func (param i32)))
    * (func (export "go") (param i32) (result i32) (call 0 (local.get 0)) (i32.const 5)) */
@@ -420,7 +441,7 @@ static void test_host_control(void **state)
   ew_module *mod = load(m, &err);
   assert_non_null(mod);
   int calls = 0;
-  ew_instance_config cfg = { NULL, ctl_resolver, &calls, &calls, 0 };
+  ew_instance_config cfg = { NULL, ctl_resolver, &calls, &calls, 0, guard };
   ew_instance *inst = ew_instance_new(mod, &A, &cfg, &err);
   assert_non_null(inst);
   assert_ptr_equal(ew_instance_user_data(inst), &calls);
@@ -459,6 +480,7 @@ static void expect_reject(const uint8_t *bytes, size_t n, ew_error_kind kind, co
 static void test_truncated_everywhere(void **state)
 {
   (void)state;
+  rearm();
   buf *m = newbuf();
   build_sum_module(m);
   /* every strict prefix is malformed, never a crash; offsets stay in range */
@@ -483,6 +505,7 @@ static void test_truncated_everywhere(void **state)
 static void test_hostile(void **state)
 {
   (void)state;
+  rearm();
   /* oversized LEB for the type count */
   static const uint8_t leb6[] = { 0, 'a', 's', 'm', 1, 0, 0, 0, 1, 7, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 0x60 };
   expect_reject(leb6, sizeof leb6, EW_ERR_MALFORMED, "integer representation too long");
@@ -542,7 +565,7 @@ static void test_hostile(void **state)
   ew_limits lim;
   ew_limits_default(&lim);
   lim.max_memory_pages = 16;
-  ew_instance_config cfg = { &lim, NULL, NULL, NULL, 0 };
+  ew_instance_config cfg = { &lim, NULL, NULL, NULL, 0, guard };
   assert_null(ew_instance_new(mod, &A, &cfg, &err));
   assert_int_equal(err.kind, EW_ERR_LIMIT);
   ew_module_free(mod);
@@ -554,7 +577,7 @@ static void test_hostile(void **state)
   raw(m, bigtab, sizeof bigtab);
   mod = ew_module_new(&A, m->b, m->n, &err);
   assert_non_null(mod);
-  assert_null(ew_instance_new(mod, &A, NULL, &err));
+  assert_null(ew_instance_new(mod, &A, plain_cfg(), &err));
   assert_int_equal(err.kind, EW_ERR_LIMIT);
   ew_module_free(mod);
 
@@ -572,6 +595,7 @@ static void test_hostile(void **state)
 static void test_mutations(void **state)
 {
   (void)state;
+  rearm();
   for (int base = 0; base < 3; base++) {
   buf *m = newbuf();
   if (base == 0)
@@ -598,7 +622,7 @@ static void test_mutations(void **state)
     ew_module *mod = ew_module_new(&A, copy, m->n, &err);
     if (mod) {
       grant g = { 1, 1 };
-      ew_instance_config cfg = { NULL, resolver, &g, NULL, 0 };
+      ew_instance_config cfg = { NULL, resolver, &g, NULL, 0, guard };
       ew_instance *inst = ew_instance_new(mod, &A, &cfg, &err);
       ew_func *f = inst ? ew_instance_func(inst, "run") : NULL;
       if (f) {
@@ -639,6 +663,7 @@ static int resolve_tab(void *ctx, const ew_import_info *imp, ew_extern *out)
 static void test_trapped_instance_kept(void **state)
 {
   (void)state;
+  rearm();
   /* (table (export "tab") 2 funcref)
    * (func (export "call") (param i32) (result i32) (call_indirect (result i32) (local.get 0))) */
   static const uint8_t owner[] = {
@@ -654,9 +679,9 @@ static void test_trapped_instance_kept(void **state)
   ew_module *mb = ew_module_new(&A, user, sizeof user, &err);
   assert_non_null(ma);
   assert_non_null(mb);
-  ew_instance *ia = ew_instance_new(ma, &A, NULL, &err);
+  ew_instance *ia = ew_instance_new(ma, &A, plain_cfg(), &err);
   assert_non_null(ia);
-  ew_instance_config cfg = { NULL, resolve_tab, ia, NULL, 0 };
+  ew_instance_config cfg = { NULL, resolve_tab, ia, NULL, 0, guard };
   assert_null(ew_instance_new(mb, &A, &cfg, &err));
   assert_int_equal(err.kind, EW_ERR_TRAP);
   assert_int_equal(err.trap, EW_TRAP_UNREACHABLE);
@@ -666,7 +691,7 @@ static void test_trapped_instance_kept(void **state)
   assert_int_equal(res.i32, 42);
   /* a link error frees the failed instance itself */
   ew_error err2;
-  ew_instance_config deny = { NULL, NULL, NULL, NULL, 0 };
+  ew_instance_config deny = { NULL, NULL, NULL, NULL, 0, guard };
   assert_null(ew_instance_new(mb, &A, &deny, &err2));
   assert_int_equal(err2.kind, EW_ERR_LINK);
   assert_null(err2.instance);
@@ -682,6 +707,7 @@ static void test_trapped_instance_kept(void **state)
 static void test_extended_const_named(void **state)
 {
   (void)state;
+  rearm();
   /* global section: (global i32 (i32.add (i32.const 1) (i32.const 2))) */
   static const uint8_t ext[] = { 0,97,115,109,1,0,0,0, 6,9,1, 0x7f,0, 0x41,1, 0x41,2, 0x6a, 0x0b };
   /* (global i32 (i32.const 1) (i32.const 2)) */
@@ -693,6 +719,77 @@ static void test_extended_const_named(void **state)
   assert_null(ew_module_new(&A, two, sizeof two, &err));
   assert_int_equal(err.kind, EW_ERR_INVALID);
   assert_string_equal(err.message, "type mismatch");
+  assert_int_equal(live_blocks, 0);
+}
+
+/* ---- memory bounds (checked and guarded) --------------------------------- */
+
+/* Loads and stores at and past the end of a 1-page memory (max 2), with the
+ * largest static offset, after growing, and a store that straddles the end
+ * (it writes nothing).  With guards the traps come from the MMU; the
+ * instance stays usable after each. */
+static void test_memory_bounds(void **state)
+{
+  (void)state;
+  rearm();
+  buf *m = newbuf();
+  /* (func "load" (param i32) (result i32) (i32.load (local.get 0)))
+   * (func "far" (param i32) (result i32) (i32.load offset=0xffffffff (local.get 0)))
+   * (func "store" (param i32) (result i32) (i64.store (local.get 0) (i64.const -1)) (i32.const 0))
+   * (func "grow" (param i32) (result i32) (memory.grow (local.get 0))) */
+  spec s = { .types = { "i:i" }, .func_type = { 0, 0, 0, 0 }, .memory_min = 1, .memory_max = 2,
+             .exports = { "load", "far", "store", "grow" }, .export_func = { 0, 1, 2, 3 } };
+  SET_BODY(s, 0, 0x00, 0x20, 0x00, 0x28, 0x02, 0x00, 0x0b);
+  SET_BODY(s, 1, 0x00, 0x20, 0x00, 0x28, 0x02, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0b);
+  SET_BODY(s, 2, 0x00, 0x20, 0x00, 0x42, 0x7f, 0x37, 0x03, 0x00, 0x41, 0x00, 0x0b);
+  SET_BODY(s, 3, 0x00, 0x20, 0x00, 0x40, 0x00, 0x0b);
+  build(m, &s);
+  ew_error err;
+  ew_module *mod = load(m, &err);
+  assert_non_null(mod);
+  ew_instance *inst = ew_instance_new(mod, &A, plain_cfg(), &err);
+  assert_non_null(inst);
+  ew_func *ld = ew_instance_func(inst, "load"), *far = ew_instance_func(inst, "far");
+  ew_func *st = ew_instance_func(inst, "store"), *grow = ew_instance_func(inst, "grow");
+  ew_value a, r;
+#define CALL1(f, x) (a.u64 = 0, a.u32 = (uint32_t)(x), ew_call(inst, f, &a, 1, &r, 1))
+  assert_int_equal(CALL1(ld, 65532), EW_OK);
+  for (uint32_t bad = 65533; bad < 65537; bad++) {
+    assert_int_equal(CALL1(ld, bad), EW_TRAP);
+    assert_int_equal(ew_trap_kind(inst), EW_TRAP_MEMORY_OOB);
+  }
+  assert_int_equal(CALL1(ld, UINT32_MAX), EW_TRAP);
+  assert_int_equal(CALL1(far, 0), EW_TRAP);           /* 0 + 0xffffffff */
+  assert_int_equal(CALL1(far, UINT32_MAX), EW_TRAP);  /* the highest address: 2^33 - 2 */
+  assert_int_equal(ew_trap_kind(inst), EW_TRAP_MEMORY_OOB);
+  /* an 8-byte store over the end writes none of its bytes */
+  assert_int_equal(CALL1(st, 65532), EW_TRAP);
+  uint8_t *tail = ew_memory_ptr(inst, 65532, 4);
+  assert_non_null(tail);
+  assert_memory_equal(tail, "\0\0\0\0", 4);
+  assert_int_equal(CALL1(st, 65528), EW_OK);
+  assert_int_equal(CALL1(ld, 65532), EW_OK);
+  assert_int_equal(r.i32, -1);
+  /* growing moves the end */
+  assert_int_equal(CALL1(grow, 1), EW_OK);
+  assert_int_equal(r.i32, 1);
+  assert_int_equal(CALL1(ld, 65536), EW_OK);
+  assert_int_equal(r.i32, 0);
+  assert_int_equal(CALL1(ld, 131068), EW_OK);
+  assert_int_equal(CALL1(ld, 131069), EW_TRAP);
+  assert_int_equal(CALL1(grow, 1), EW_OK);
+  assert_int_equal(r.i32, -1);                        /* max 2 */
+  assert_int_equal(CALL1(ld, 131072), EW_TRAP);
+  /* metered: a trap ends the call, fuel can be set again, calls go on */
+  ew_set_fuel(inst, 1000);
+  assert_int_equal(CALL1(ld, 131072), EW_TRAP);
+  assert_int_equal(ew_trap_kind(inst), EW_TRAP_MEMORY_OOB);
+  ew_set_fuel(inst, 1000);
+  assert_int_equal(CALL1(ld, 0), EW_OK);
+#undef CALL1
+  ew_instance_free(inst);
+  ew_module_free(mod);
+  free(m);
   assert_int_equal(live_blocks, 0);
 }
 
@@ -708,6 +805,14 @@ int main(void)
     cmocka_unit_test(test_mutations),
     cmocka_unit_test(test_trapped_instance_kept),
     cmocka_unit_test(test_extended_const_named),
+    cmocka_unit_test(test_memory_bounds),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  int failed = cmocka_run_group_tests_name("checked memories", tests, NULL, NULL);
+  /* The second round only means something where the engine has guards
+   * (64-bit Linux hosts); the -Os build of this test has none. */
+  if (ew_guard_enable()) {
+    guard = 1;
+    failed += cmocka_run_group_tests_name("guarded memories", tests, NULL, NULL);
+  }
+  return failed;
 }
