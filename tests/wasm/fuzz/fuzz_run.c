@@ -139,8 +139,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   limits.value_stack_bytes = 64 * 1024;
   limits.max_call_depth = 300;
   struct granted g = {0};
+  /* inputs of odd length run with a guarded memory (the MMU traps) */
   ew_instance_config cfg = {
     .limits = &limits, .resolve = grant_all, .resolve_ctx = &g, .start_fuel = FUEL,
+    .guard_memory = (size & 1) && ew_guard_enable(),
   };
   ew_instance *inst = ew_instance_new(m, &heap, &cfg, &err);
   if (inst != NULL) {
