@@ -10,18 +10,21 @@
 # the checksums at a small size).
 #
 #   EDGECR_BIN   binary to measure (default build/src/cli/edgecr)
-#   BENCH_RUNS   repetitions per program, the best is kept (default 3)
+#   BENCH_RUNS   repetitions per program, the best is kept (default 5)
 #   STARTUP_RUNS runs of the hello world (default 200)
 #   BENCH_ONLY   space-separated subset of programs
+#   BENCH_WASM_FLAGS  extra `wasm run` options, e.g. --bounds-checks (checked
+#                memories instead of the guarded ones of 64-bit Linux)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 EDGECR=${EDGECR_BIN:-$ROOT/build/src/cli/edgecr}
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 STARTUP_RUNS=${STARTUP_RUNS:-200}
 OUT=$(mktemp -d /tmp/edgecr-bench-wasm.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 PROGRAMS=${BENCH_ONLY:-"crc32 sha256 sort matmul nn_int8 mixed"}
+WASM_FLAGS=${BENCH_WASM_FLAGS:-}
 
 [ -x "$EDGECR" ] || { echo "bench: $EDGECR not built (make build)" >&2; exit 1; }
 
@@ -31,24 +34,30 @@ for p in $PROGRAMS; do
 done
 clang --target=wasm32-wasi -O2 "$ROOT/tests/wasm/c/hello.c" -o "$OUT/hello.wasm"
 
-# cpu_seconds OUTFILE CMD... : best user+sys over $RUNS runs; output kept.
-cpu_seconds() {
+# cpu_once OUTFILE CMD... : user+sys seconds of one run, output kept.
+cpu_once() {
   local out=$1; shift
-  local best=""
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%U %S" -o "$OUT/time" "$@" >"$out"
-    local t; t=$(awk '{printf "%.3f", $1 + $2}' "$OUT/time")
-    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a < b)}'; then best=$t; fi
-  done
-  echo "$best"
+  "/usr/bin/time" -f "%U %S" -o "$OUT/time" "$@" >"$out" || return 1
+  awk '{printf "%.3f", $1 + $2}' "$OUT/time"
 }
+min() { awk -v a="$1" -v b="$2" 'BEGIN{print (b == "" || a < b) ? a : b}'; }
 
 status=0
 printf "%-10s %12s %12s %10s  %s\n" program "native (s)" "edgecr (s)" slowdown checksum
 logsum=0; n=0; worst=0
 for p in $PROGRAMS; do
-  tn=$(cpu_seconds "$OUT/$p.native.out" "$OUT/$p.native")
-  if ! tw=$(cpu_seconds "$OUT/$p.wasm.out" "$EDGECR" wasm run "$OUT/$p.wasm"); then
+  # Native and wasm runs alternate, best of $RUNS each: on a shared machine
+  # whose speed drifts, both sides then see the same conditions.
+  tn=""; tw=""; failed=""
+  for _ in $(seq "$RUNS"); do
+    tn=$(min "$(cpu_once "$OUT/$p.native.out" "$OUT/$p.native")" "$tn")
+    # shellcheck disable=SC2086
+    if ! t=$(cpu_once "$OUT/$p.wasm.out" "$EDGECR" wasm run $WASM_FLAGS "$OUT/$p.wasm"); then
+      failed=1; break
+    fi
+    tw=$(min "$t" "$tw")
+  done
+  if [ -n "$failed" ]; then
     printf "%-10s %12s %12s %10s  %s\n" "$p" "$tn" "FAILED" "-" "edgecr exited non-zero"
     status=1; continue
   fi
