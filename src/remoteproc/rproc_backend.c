@@ -226,14 +226,40 @@ static int rp_create(struct container *c, const struct lc_create_opts *o, edgecr
   struct rp_logger_args a = {.r = r, .fw_name = bd_str(c, "firmware"), .tty_path = bd_str(c, "tty"),
                              .fifo_path = fifo, .log_path = log, .old_log_path = old_log,
                              .exit_path = exit_file};
+  /* The log process waits for a byte that is sent only once its pid is in
+   * state.json: if the runtime dies between the fork and that write, the
+   * child reads end-of-file and exits, instead of living on where no
+   * `delete --force` can find it. */
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) < 0)
+    return edgecr_error_make(err, errno, "create a pipe for the container's log process");
   pid_t pid = fork();
-  if (pid < 0)
-    return edgecr_error_make(err, errno, "fork the container's log process");
-  if (pid == 0)
+  if (pid < 0) {
+    int e = errno;
+    close(go[0]);
+    close(go[1]);
+    return edgecr_error_make(err, e, "fork the container's log process");
+  }
+  if (pid == 0) {
+    close(go[1]);
+    char b;
+    ssize_t n;
+    do
+      n = read(go[0], &b, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+      _exit(0);
+    close(go[0]);
     rp_logger_main(&a);
+  }
+  close(go[0]);
   c->state->pid = pid;
   c->state->pid_start_time = proc_start_time(pid);
-  return container_save_state(c, err);
+  int rc_save = container_save_state(c, err);
+  if (rc_save == 0 && write(go[1], "g", 1) != 1)
+    rc_save = edgecr_error_make(err, errno, "release the container's log process");
+  close(go[1]);
+  return rc_save;
 }
 
 /* ---- start ----------------------------------------------------------- */
