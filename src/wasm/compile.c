@@ -62,6 +62,15 @@ typedef struct comp {
   size_t last_run;               /* a MOV32_X2/X3/X4 just emitted (for a jump) */
   const uint8_t *op_start;       /* current instruction, for error offsets */
   uint8_t one_type[1];
+#if EW_ACC
+  /* The accumulator (internal.h, EW_ACC): the last setter ops emitted
+   * since the last jump target, and (reader, setter) position pairs to
+   * turn into _A variants when the function is finished. */
+  struct { size_t start, end; } acc_recent[4];
+  uint32_t acc_nrecent, acc_head;
+  size_t *acc_pairs;
+  uint32_t acc_npairs, acc_cap;
+#endif
 } comp;
 
 /* ---- failure helpers ---------------------------------------------------- */
@@ -118,6 +127,100 @@ static void forget_ops(comp *c)
   c->last_op = c->last_dst = c->prev_op = c->prev2_op = c->last_mov = c->last_run = NONE;
 }
 
+/* ---- the accumulator (see EW_ACC in internal.h) -------------------------
+ * While emitting, every op that follows a setter op directly (nothing
+ * between, no jump target at it) is noted with that setter; acc_finish
+ * then checks each pair against the finished code -- fusions may have
+ * rewritten either op since -- and turns the reader into its _A variant
+ * where the operand it would take from acc is the setter's destination.
+ * Jump targets only ever appear at the end of the code, and acc_target()
+ * is called for each, so a noted pair never has a target between. */
+#if EW_ACC
+/* Words of a setter op (its _A variant too), or 0. */
+static uint32_t acc_setter_len(uint32_t op)
+{
+  switch (op) {
+#define A_BASE(o, pos, swap) case OP_##o##_A: op = OP_##o; break;
+    EW_ACC_READERS(A_BASE)
+#undef A_BASE
+    default: break;
+  }
+  switch (op) {
+#define SETTER(o, n) case OP_##o: return n;
+    EW_ACC_SETTERS(SETTER)
+#undef SETTER
+    default: return 0;
+  }
+}
+
+/* The _A variant of a reader op, with the operand position it takes from
+ * acc and whether its other operand may be swapped there; 0 if none. */
+static uint32_t acc_variant(uint32_t op, uint32_t *pos, bool *swap)
+{
+  switch (op) {
+#define READER(o, p, sw) case OP_##o: *pos = p; *swap = sw; return OP_##o##_A;
+    EW_ACC_READERS(READER)
+#undef READER
+    default: return 0;
+  }
+}
+
+static void acc_target(comp *c) { c->acc_nrecent = c->acc_head = 0; }
+
+static void acc_note(comp *c, size_t at, uint32_t n, uint32_t op)
+{
+  uint32_t pos;
+  bool swap;
+  if (acc_variant(op, &pos, &swap)) {
+    for (uint32_t i = 0; i < c->acc_nrecent; i++) {
+      if (c->acc_recent[i].end != at || c->acc_recent[i].start >= at)
+        continue;
+      if (c->acc_npairs + 2 > c->acc_cap) {
+        c->acc_pairs = grow(c, c->acc_pairs, &c->acc_cap, sizeof *c->acc_pairs, c->acc_npairs + 2);
+        if (c->acc_npairs + 2 > c->acc_cap)
+          return;
+      }
+      c->acc_pairs[c->acc_npairs++] = at;
+      c->acc_pairs[c->acc_npairs++] = c->acc_recent[i].start;
+      break;
+    }
+  }
+  if (acc_setter_len(op) == n) {
+    uint32_t k = c->acc_head;
+    c->acc_head = (k + 1) % 4;
+    if (c->acc_nrecent < 4)
+      c->acc_nrecent++;
+    c->acc_recent[k].start = at;
+    c->acc_recent[k].end = at + n;
+  }
+}
+
+static void acc_finish(comp *c)
+{
+  for (uint32_t i = 0; i + 1 < c->acc_npairs; i += 2) {
+    size_t x = c->acc_pairs[i], p = c->acc_pairs[i + 1];
+    uint32_t plen, pos, aop;
+    bool swap;
+    if (x >= c->len || p >= x || (plen = acc_setter_len(c->code[p])) == 0 || p + plen != x)
+      continue;
+    if ((aop = acc_variant(c->code[x], &pos, &swap)) == 0 || x + pos + 1 >= c->len)
+      continue;
+    uint32_t d = c->code[p + 1];
+    if (c->code[x + pos] != d) {
+      if (!swap || c->code[x + pos + 1] != d)
+        continue;
+      c->code[x + pos + 1] = c->code[x + pos];
+      c->code[x + pos] = d;
+    }
+    c->code[x] = aop;
+  }
+  c->acc_npairs = 0;
+  acc_target(c);
+}
+#else
+static void acc_target(comp *c) { (void)c; }
+#endif
+
 /* Emit an instruction of n words; returns its position or NONE when dead. */
 static size_t emit(comp *c, uint32_t n, const uint32_t *w)
 {
@@ -127,6 +230,9 @@ static size_t emit(comp *c, uint32_t n, const uint32_t *w)
   size_t at = c->len;
   memcpy(c->code + at, w, n * sizeof *w);
   c->len += n;
+#if EW_ACC
+  acc_note(c, at, n, w[0]);
+#endif
   return at;
 }
 
@@ -294,6 +400,7 @@ static void set_unreachable(comp *c)
 static void bind(comp *c, uint32_t head)
 {
   forget_ops(c);
+  acc_target(c);
   while (head != NONE) {
     uint32_t next = c->code[head];
     c->code[head] = (uint32_t)((int32_t)c->len - (int32_t)head);
@@ -1075,6 +1182,7 @@ static void op_br_table(comp *c)
     c->code[at + 2] = n;
     c->len += 3 + n + 1;
     c->last_op = c->last_dst = NONE;
+    acc_target(c);
   }
   r->p = save;
   for (uint32_t i = 0; i <= n && !failed(c); i++) {
@@ -1092,10 +1200,12 @@ static void op_br_table(comp *c)
     size_t site = at + 3 + i;
     if (needs_moves(c, f)) {
       /* trampoline placed after the table: moves then jump */
+      acc_target(c);
       c->code[site] = (uint32_t)((int32_t)c->len - (int32_t)site);
       emit_label_moves(c, f);
       emit_jump(c, f);
     } else if (f->kind == K_FUNC) {
+      acc_target(c);
       c->code[site] = (uint32_t)((int32_t)c->len - (int32_t)site);
       emit_jump(c, f);
     } else {
@@ -1449,6 +1559,7 @@ static void op_br(comp *c, bool conditional)
     if (skip != NONE)
       c->code[skip] = (uint32_t)((int32_t)c->len - (int32_t)skip);
     c->last_op = c->last_dst = NONE;
+    acc_target(c);
   } else {
     link_label(c, f, emit_cond_branch(c, cond, true), true);
   }
@@ -1480,6 +1591,7 @@ static void body(comp *c)
       if (failed(c)) return;
       enter_block(c, op == 0x02 ? K_BLOCK : K_LOOP, np, pt, nr, rt);
       if (op == 0x03 && !failed(c)) {
+        acc_target(c);
         top_ctrl(c)->loop_pc = (uint32_t)c->len;
         EMIT(c, OP_FUEL);
       }
@@ -1715,9 +1827,18 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
       c.dead = false;
       c.op_start = NULL;
       forget_ops(&c);
+#if EW_ACC
+      c.acc_npairs = 0;
+      acc_target(&c);
+#endif
     }
   }
   int rc = -1;
+#if EW_ACC
+  if (!failed(&c))
+    acc_finish(&c);
+  m->alloc.free(m->alloc.ctx, c.acc_pairs);
+#endif
   if (!failed(&c)) {
     ew_code *code = &m->code[fi];
     code->words = ew_arena_alloc(&m->arena, c.len * sizeof(uint32_t));

@@ -178,10 +178,13 @@ int ew_table_grow(ew_table *t, uint32_t delta, void *init, uint32_t cap)
 #include <stdio.h>
 #include <stdlib.h>
 #define PNAME(n) #n,
+#define PNAME_A(n, pos, swap) #n "_A",
 static const char *const ew_op_names[OP_COUNT_] = {
   EW_NUM_OPS(PNAME) EW_MEM_OPS(PNAME) EW_LOADADD_OPS(PNAME) EW_SAT_OPS(PNAME) EW_CTL_OPS(PNAME)
+  EW_ACC_READERS(PNAME_A)
 };
 #undef PNAME
+#undef PNAME_A
 static uint64_t ew_pairs[OP_COUNT_][OP_COUNT_], ew_singles[OP_COUNT_];
 static uint32_t ew_prev_op;
 

@@ -36,6 +36,9 @@ ew_status EW_LOOP_FN(ew_instance *th)
   ew_func *cf;
   ew_value *nfp;
   const uint32_t *ret;
+#if EW_ACC
+  uint32_t acc = 0;   /* the last i32 result (see EW_ACC in internal.h) */
+#endif
 
 /* Entering an instance (the first one, or across a call or return): its
  * memory 0 becomes the memory of the loads and stores.  The guarded loop
@@ -69,10 +72,13 @@ ew_status EW_LOOP_FN(ew_instance *th)
 
 #if defined(__GNUC__) && !defined(EW_NO_THREADED)
 #define LBL(name) &&L_##name,
+#define LBL_A(name, pos, swap) &&L_##name##_A,
   static const void *const labels[OP_COUNT_] = {
     EW_NUM_OPS(LBL) EW_MEM_OPS(LBL) EW_LOADADD_OPS(LBL) EW_SAT_OPS(LBL) EW_CTL_OPS(LBL)
+    EW_ACC_READERS(LBL_A)
   };
 #undef LBL
+#undef LBL_A
 #define CASE(name) L_##name:
 #ifdef EW_PROFILE
 #define DISPATCH() do { ew_profile_count(*pc); goto *labels[*pc]; } while (0)
@@ -89,9 +95,20 @@ dispatch:
   switch (*pc) {
 #endif
 
-#define UN32(name, expr) CASE(name) { uint32_t a = S(2).u32; (void)a; S(1).u32 = (expr); NEXT(3); }
+/* The accumulator (EW_ACC, internal.h): ACC(v) is v, also kept in acc by
+ * the ops that compile.c counts as setters; IF_ACC(...) is code only in
+ * builds with the _A variants, which take one operand from acc. */
+#if EW_ACC
+#define ACC(v) (acc = (v))
+#define IF_ACC(...) __VA_ARGS__
+#else
+#define ACC(v) (v)
+#define IF_ACC(...)
+#endif
+#define UN32(name, expr) CASE(name) { uint32_t a = S(2).u32; (void)a; S(1).u32 = ACC(expr); NEXT(3); }
 #define UN64(name, expr) CASE(name) { uint64_t a = S(2).u64; (void)a; S(1).u64 = (expr); NEXT(3); }
-#define BIN32(name, expr) CASE(name) { uint32_t a = S(2).u32, b = S(3).u32; S(1).u32 = (expr); NEXT(4); }
+#define BIN32_(a_, expr) { uint32_t a = (a_), b = S(3).u32; S(1).u32 = ACC(expr); NEXT(4); }
+#define BIN32(name, expr) CASE(name) BIN32_(S(2).u32, expr) IF_ACC(CASE(name##_A) BIN32_(acc, expr))
 #define BIN64(name, expr) CASE(name) { uint64_t a = S(2).u64, b = S(3).u64; S(1).u64 = (expr); NEXT(4); }
 #define CMP64(name, expr) CASE(name) { uint64_t a = S(2).u64, b = S(3).u64; S(1).u32 = (expr); NEXT(4); }
 #define FUN32(name, expr) CASE(name) { float a = S(2).f32; S(1).f32 = (expr); NEXT(3); }
@@ -104,6 +121,7 @@ dispatch:
 #define S64(x) ((int64_t)(x))
 
   UN32(I32_EQZ, a == 0)
+  IF_ACC(CASE(I32_EQZ_A) { S(1).u32 = ACC(acc == 0); NEXT(3); })
   BIN32(I32_EQ, a == b) BIN32(I32_NE, a != b)
   BIN32(I32_LT_S, S32(a) < S32(b)) BIN32(I32_LT_U, a < b)
   BIN32(I32_GT_S, S32(a) > S32(b)) BIN32(I32_GT_U, a > b)
@@ -238,7 +256,8 @@ dispatch:
 
 #define LOAD_AT(ea_expr, next, T, field) { uint64_t ea = (ea_expr); \
     BOUNDS(ea, sizeof(T)); \
-    T v; memcpy(&v, mem + ea, sizeof v); S(1).field = v; NEXT(next); }
+    T v; memcpy(&v, mem + ea, sizeof v); S(1).field = v; IF_ACC(acc = (uint32_t)v;) \
+    NEXT(next); }
 #define LOAD(name, T, field) \
   CASE(name) LOAD_AT((uint64_t)S(2).u32 + pc[3], 4, T, field) \
   CASE(name##_ADD) LOAD_AT((uint64_t)(uint32_t)(S(2).u32 + S(3).u32) + pc[4], 5, T, field)
@@ -249,14 +268,20 @@ dispatch:
   LOAD(I64_LOAD8_S, int8_t, i64) LOAD(I64_LOAD8_U, uint8_t, u64)
   LOAD(I64_LOAD16_S, int16_t, i64) LOAD(I64_LOAD16_U, uint16_t, u64)
   LOAD(I64_LOAD32_S, int32_t, i64) LOAD(I64_LOAD32_U, uint32_t, u64)
-#define STORE(name, T, field) CASE(name) { uint64_t ea = (uint64_t)S(1).u32 + pc[3]; \
+#define LOAD_A(name, T, field) IF_ACC(CASE(name##_A) LOAD_AT((uint64_t)acc + pc[3], 4, T, field))
+  LOAD_A(I32_LOAD, uint32_t, u32) LOAD_A(I32_LOAD8_S, int8_t, i32) LOAD_A(I32_LOAD8_U, uint8_t, u32)
+  LOAD_A(I32_LOAD16_S, int16_t, i32) LOAD_A(I32_LOAD16_U, uint16_t, u32)
+#define STORE_(val, T) { uint64_t ea = (uint64_t)S(1).u32 + pc[3]; \
     BOUNDS(ea, sizeof(T)); \
-    T v = (T)S(2).field; memcpy(mem + ea, &v, sizeof v); NEXT(4); }
+    T v = (T)(val); memcpy(mem + ea, &v, sizeof v); NEXT(4); }
+#define STORE(name, T, field) CASE(name) STORE_(S(2).field, T)
   STORE(I32_STORE, uint32_t, u32) STORE(I64_STORE, uint64_t, u64)
   STORE(F32_STORE, uint32_t, u32) STORE(F64_STORE, uint64_t, u64)
   STORE(I32_STORE8, uint8_t, u32) STORE(I32_STORE16, uint16_t, u32)
   STORE(I64_STORE8, uint8_t, u64) STORE(I64_STORE16, uint16_t, u64)
   STORE(I64_STORE32, uint32_t, u64)
+  IF_ACC(CASE(I32_STORE_A) STORE_(acc, uint32_t) CASE(I32_STORE8_A) STORE_(acc, uint8_t)
+         CASE(I32_STORE16_A) STORE_(acc, uint16_t))
 
   CASE(UNREACHABLE) TRAP(UNREACHABLE);
   CASE(NOP) NEXT(1);
@@ -284,6 +309,8 @@ dispatch:
   CASE(BR) JUMP(1);
   CASE(BR_IF) { if (S(1).u32) { JUMP(2); } NEXT(3); }
   CASE(BR_IFZ) { if (!S(1).u32) { JUMP(2); } NEXT(3); }
+  IF_ACC(CASE(BR_IF_A) { if (acc) { JUMP(2); } NEXT(3); }
+         CASE(BR_IFZ_A) { if (!acc) { JUMP(2); } NEXT(3); })
 /* The ten i32 comparisons of the fused compare-and-branch ops; P is the
  * op family's prefix.  The compared slots come last, then the rel word. */
 #define I32_BRANCH_CMPS(M, P) \
@@ -294,7 +321,8 @@ dispatch:
   M(P##GE_S32, S32(a) >= S32(b)) M(P##GE_U32, a >= b)
 #define CMP_JUMP(i, expr) uint32_t a = S(i).u32, b = S((i) + 1).u32; \
     if (expr) { JUMP((i) + 2); } NEXT((i) + 3);
-#define BRCMP(name, expr) CASE(name) { CMP_JUMP(1, expr) }
+#define BRCMP(name, expr) CASE(name) { CMP_JUMP(1, expr) } \
+  IF_ACC(CASE(name##_A) { uint32_t a = acc, b = S(2).u32; if (expr) { JUMP(3); } NEXT(4); })
 #define ADDBRCMP(name, expr) CASE(name) { S(1).u32 = S(2).u32 + S(3).u32; CMP_JUMP(4, expr) }
 #define ADD3BRCMP(name, expr) CASE(name) { S(1).u32 = S(2).u32 + S(3).u32; \
     S(4).u32 = S(5).u32 + S(6).u32; S(7).u32 = S(8).u32 + S(9).u32; CMP_JUMP(10, expr) }
@@ -318,9 +346,10 @@ dispatch:
     NEXT(1);
   }
   CASE(MOV) { S(1) = S(2); NEXT(3); }
-  CASE(MOV32) { S(1).u32 = S(2).u32; NEXT(3); }
-#define PAIR32(name, expr) CASE(name) { uint32_t x = S(2).u32, y = S(3).u32, z = S(4).u32; \
-    S(1).u32 = (expr); NEXT(5); }
+  CASE(MOV32) { S(1).u32 = ACC(S(2).u32); NEXT(3); }
+#define PAIR32_(z_, expr) { uint32_t x = S(2).u32, y = S(3).u32, z = (z_); \
+    S(1).u32 = ACC(expr); NEXT(5); }
+#define PAIR32(name, expr) CASE(name) PAIR32_(S(4).u32, expr) IF_ACC(CASE(name##_A) PAIR32_(acc, expr))
   PAIR32(MUL_ADD32, z + x * y) PAIR32(ROTL_XOR32, z ^ rotl32(x, y))
   PAIR32(SHL_ADD32, z + (x << (y & 31))) PAIR32(SHRU_XOR32, z ^ (x >> (y & 31)))
   PAIR32(XOR_ADD32, z + (x ^ y)) PAIR32(AND_ADD32, z + (x & y)) PAIR32(AND_XOR32, z ^ (x & y))
@@ -329,7 +358,12 @@ dispatch:
     BOUNDS(ea, sizeof(T)); \
     T v; memcpy(&v, mem + ea, sizeof v); S(1).field = S(4).field op v; NEXT(5); }
   LOAD_OP(F64_LD_ADD, double, f64, +) LOAD_OP(F64_LD_MUL, double, f64, *)
-  LOAD_OP(I32_LD_ADD, uint32_t, u32, +)
+  CASE(I32_LD_ADD) { uint64_t ea = (uint64_t)S(2).u32 + pc[3];
+    BOUNDS(ea, 4);
+    uint32_t v; memcpy(&v, mem + ea, 4); S(1).u32 = ACC(S(4).u32 + v); NEXT(5); }
+  IF_ACC(CASE(I32_LD_ADD_A) { uint64_t ea = (uint64_t)S(2).u32 + pc[3];
+    BOUNDS(ea, 4);
+    uint32_t v; memcpy(&v, mem + ea, 4); S(1).u32 = ACC(acc + v); NEXT(5); })
 #define RMW(name, T, field, op) CASE(name) { uint64_t ea = (uint64_t)S(1).u32 + pc[2]; \
     BOUNDS(ea, sizeof(T)); \
     ew_value v; memcpy(&v.field, mem + ea, sizeof(T)); v.field = S(3).field op v.field; \
@@ -348,7 +382,7 @@ dispatch:
   CASE(I32_LOAD_SHLT) { uint32_t s_ = S(6).u32 = S(4).u32 + (S(2).u32 << (S(3).u32 & 31));
     LOAD_AT((uint64_t)s_ + pc[5], 7, uint32_t, u32) }
   CASE(XOR_LOAD_SHL) LOAD_AT((uint64_t)(uint32_t)(S(5).u32 + ((S(2).u32 ^ S(3).u32) << (S(4).u32 & 31))) + pc[6], 7, uint32_t, u32)
-  CASE(XOR_SHL_ADD32) { S(1).u32 = S(5).u32 + ((S(2).u32 ^ S(3).u32) << (S(4).u32 & 31)); NEXT(6); }
+  CASE(XOR_SHL_ADD32) { S(1).u32 = ACC(S(5).u32 + ((S(2).u32 ^ S(3).u32) << (S(4).u32 & 31))); NEXT(6); }
   CASE(F64_LOAD_SHL) LOAD_AT((uint64_t)(uint32_t)(S(4).u32 + (S(2).u32 << (S(3).u32 & 31))) + pc[5], 6, uint64_t, u64)
   CASE(ADD32_X2) { S(1).u32 = S(2).u32 + S(3).u32; S(4).u32 = S(5).u32 + S(6).u32; NEXT(7); }
   CASE(MOV_X2) { S(1) = S(2); S(3) = S(4); NEXT(5); }
@@ -382,11 +416,11 @@ dispatch:
     uint32_t va, vb; memcpy(&va, mem + ea, 4); memcpy(&vb, mem + eb, 4);
     va += vb * S(8).u32; memcpy(mem + ea, &va, 4); NEXT(9);
   }
-  CASE(ROTL3_XOR32) { S(1).u32 = rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32) ^
-                      rotl32(S(6).u32, S(7).u32); NEXT(8); }
-  CASE(ROTL2_SHRU_XOR32) { S(1).u32 = rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32) ^
-                           (S(6).u32 >> (S(7).u32 & 31)); NEXT(8); }
-  CASE(ROTL2_XOR32) { S(1).u32 = rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32); NEXT(6); }
+  CASE(ROTL3_XOR32) { S(1).u32 = ACC(rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32) ^
+                                     rotl32(S(6).u32, S(7).u32)); NEXT(8); }
+  CASE(ROTL2_SHRU_XOR32) { S(1).u32 = ACC(rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32) ^
+                                          (S(6).u32 >> (S(7).u32 & 31))); NEXT(8); }
+  CASE(ROTL2_XOR32) { S(1).u32 = ACC(rotl32(S(2).u32, S(3).u32) ^ rotl32(S(4).u32, S(5).u32)); NEXT(6); }
   CASE(MOV32_X3) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32; NEXT(7); }
   CASE(MOV32_X4) { S(1).u32 = S(2).u32; S(3).u32 = S(4).u32; S(5).u32 = S(6).u32;
     S(7).u32 = S(8).u32; NEXT(9); }

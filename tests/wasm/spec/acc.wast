@@ -1,0 +1,81 @@
+;; acc.wast - the interpreter's accumulator (EW_ACC, src/wasm/internal.h): an
+;; op whose operand is the result of the op right before it reads it from a
+;; register.  Only right: when no jump target, call return or loop header
+;; lies between the two.  Each function here puts a setter and a reader of
+;; its result on both sides of such a point, with a branch that arrives
+;; there with another value in the register.
+
+(module
+  (func $three (result i32) (i32.const 3))
+  ;; a block end: the branch arrives with the register holding something else
+  (func (export "after_block") (param i32) (result i32) (local i32)
+    (local.set 1 (i32.const 5))
+    (block
+      (br_if 0 (i32.xor (local.get 0) (i32.const 0x100)))
+      (local.set 1 (i32.mul (local.get 1) (i32.const 3))))
+    (i32.add (local.get 1) (i32.const 1)))
+  ;; a loop header: the reader at the top uses the value from the end of the
+  ;; body, the first time the one from before the loop
+  (func (export "loop_head") (param i32) (result i32) (local i32 i32)
+    (local.set 1 (i32.const 7))
+    (local.set 2 (i32.const 0))
+    (loop $l
+      (local.set 2 (i32.add (local.get 2) (local.get 1)))
+      (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get 2))
+  ;; if/else joins and br_table targets
+  (func (export "join") (param i32) (result i32) (local i32)
+    (local.set 1 (i32.shl (local.get 0) (i32.const 4)))
+    (if (i32.and (local.get 0) (i32.const 1))
+      (then (local.set 1 (i32.or (local.get 1) (i32.const 1))))
+      (else (local.set 1 (i32.xor (local.get 1) (i32.const 2)))))
+    (i32.sub (local.get 1) (i32.const 1)))
+  (func (export "table") (param i32) (result i32) (local i32)
+    (local.set 1 (i32.add (local.get 0) (i32.const 100)))
+    (block $b2 (block $b1 (block $b0
+      (br_table $b0 $b1 $b2 (local.get 0)))
+      (local.set 1 (i32.mul (local.get 1) (i32.const 2))))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1000))))
+    (i32.add (local.get 1) (i32.const 7)))
+  ;; after a call the register holds nothing of ours
+  (func (export "after_call") (param i32) (result i32) (local i32)
+    (local.set 1 (i32.mul (local.get 0) (i32.const 9)))
+    (i32.add (call $three) (local.get 1)))
+  ;; long dependent chains (the case the register is for), through loads,
+  ;; stores, compares and a fused compare-and-branch
+  (memory 1)
+  (func (export "chain") (param i32) (result i32) (local i32)
+    (i32.store (i32.const 8) (i32.add (i32.mul (local.get 0) (i32.const 3)) (i32.const 5)))
+    (local.set 1 (i32.load (i32.const 8)))
+    (local.set 1 (i32.xor (i32.rotl (local.get 1) (i32.const 5)) (i32.const 0x55)))
+    (i32.store8 (i32.const 16) (local.get 1))
+    (local.set 1 (i32.add (local.get 1) (i32.load8_u (i32.const 16))))
+    (if (i32.lt_u (local.get 1) (i32.const 1000)) (then (return (i32.const -1))))
+    (i32.eqz (i32.and (local.get 1) (i32.const 1))))
+  (func (export "crc") (param i32) (result i32) (local i32)
+    (local.set 1 (i32.const -1))
+    (loop $l
+      (local.set 1 (i32.xor (i32.shr_u (local.get 1) (i32.const 1))
+                            (i32.and (i32.const 0xedb88320)
+                                     (i32.sub (i32.const 0) (i32.and (local.get 1) (i32.const 1))))))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get 1))
+)
+
+(assert_return (invoke "after_block" (i32.const 0)) (i32.const 6))
+(assert_return (invoke "after_block" (i32.const 0x100)) (i32.const 16))
+(assert_return (invoke "loop_head" (i32.const 1)) (i32.const 7))
+(assert_return (invoke "loop_head" (i32.const 3)) (i32.const 18))
+(assert_return (invoke "join" (i32.const 3)) (i32.const 48))
+(assert_return (invoke "join" (i32.const 4)) (i32.const 65))
+(assert_return (invoke "table" (i32.const 0)) (i32.const 1207))
+(assert_return (invoke "table" (i32.const 1)) (i32.const 1108))
+(assert_return (invoke "table" (i32.const 2)) (i32.const 109))
+(assert_return (invoke "table" (i32.const 9)) (i32.const 116))
+(assert_return (invoke "after_call" (i32.const 2)) (i32.const 21))
+(assert_return (invoke "chain" (i32.const 1)) (i32.const -1))
+(assert_return (invoke "chain" (i32.const 1000)) (i32.const 1))
+(assert_return (invoke "chain" (i32.const 1001)) (i32.const 1))
+(assert_return (invoke "crc" (i32.const 8)) (i32.const 771559538))
+(assert_return (invoke "crc" (i32.const 100)) (i32.const 138584985))
