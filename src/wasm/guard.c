@@ -32,7 +32,6 @@
 
 #ifdef EW_GUARD_PAGES
 
-#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>

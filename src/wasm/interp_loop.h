@@ -140,54 +140,31 @@ dispatch:
 
   UN32(I32_CLZ, CLZ32(a)) UN32(I32_CTZ, CTZ32(a)) UN32(I32_POPCNT, POP32(a))
   BIN32(I32_ADD, a + b) BIN32(I32_SUB, a - b) BIN32(I32_MUL, a * b)
-  CASE(I32_DIV_S) {
-    int32_t a = S(2).i32, b = S(3).i32;
-    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO);
-    if (EW_UNLIKELY(a == INT32_MIN && b == -1)) TRAP(INT_OVERFLOW);
-    S(1).i32 = a / b; NEXT(4);
-  }
-  CASE(I32_DIV_U) {
-    uint32_t a = S(2).u32, b = S(3).u32;
-    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO);
-    S(1).u32 = a / b; NEXT(4);
-  }
-  CASE(I32_REM_S) {
-    int32_t a = S(2).i32, b = S(3).i32;
-    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO);
-    S(1).i32 = b == -1 ? 0 : a % b; NEXT(4);
-  }
-  CASE(I32_REM_U) {
-    uint32_t a = S(2).u32, b = S(3).u32;
-    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO);
-    S(1).u32 = a % b; NEXT(4);
-  }
+/* The four trapping divisions of one width: P the op prefix, ST/sf and
+ * UT/uf the signed and unsigned C types and slot fields, MIN the signed
+ * minimum (MIN / -1 overflows; MIN % -1 is 0). */
+#define DIVREM(P, ST, sf, UT, uf, MIN) \
+  CASE(P##_DIV_S) { ST a = S(2).sf, b = S(3).sf; \
+    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO); \
+    if (EW_UNLIKELY(a == MIN && b == -1)) TRAP(INT_OVERFLOW); \
+    S(1).sf = a / b; NEXT(4); } \
+  CASE(P##_DIV_U) { UT a = S(2).uf, b = S(3).uf; \
+    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO); \
+    S(1).uf = a / b; NEXT(4); } \
+  CASE(P##_REM_S) { ST a = S(2).sf, b = S(3).sf; \
+    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO); \
+    S(1).sf = b == -1 ? 0 : a % b; NEXT(4); } \
+  CASE(P##_REM_U) { UT a = S(2).uf, b = S(3).uf; \
+    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO); \
+    S(1).uf = a % b; NEXT(4); }
+  DIVREM(I32, int32_t, i32, uint32_t, u32, INT32_MIN)
   BIN32(I32_AND, a & b) BIN32(I32_OR, a | b) BIN32(I32_XOR, a ^ b)
   BIN32(I32_SHL, a << (b & 31)) BIN32(I32_SHR_S, (uint32_t)(S32(a) >> (b & 31)))
   BIN32(I32_SHR_U, a >> (b & 31)) BIN32(I32_ROTL, rotl32(a, b)) BIN32(I32_ROTR, rotr32(a, b))
 
   UN64(I64_CLZ, CLZ64(a)) UN64(I64_CTZ, CTZ64(a)) UN64(I64_POPCNT, POP64(a))
   BIN64(I64_ADD, a + b) BIN64(I64_SUB, a - b) BIN64(I64_MUL, a * b)
-  CASE(I64_DIV_S) {
-    int64_t a = S(2).i64, b = S(3).i64;
-    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO);
-    if (EW_UNLIKELY(a == INT64_MIN && b == -1)) TRAP(INT_OVERFLOW);
-    S(1).i64 = a / b; NEXT(4);
-  }
-  CASE(I64_DIV_U) {
-    uint64_t a = S(2).u64, b = S(3).u64;
-    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO);
-    S(1).u64 = a / b; NEXT(4);
-  }
-  CASE(I64_REM_S) {
-    int64_t a = S(2).i64, b = S(3).i64;
-    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO);
-    S(1).i64 = b == -1 ? 0 : a % b; NEXT(4);
-  }
-  CASE(I64_REM_U) {
-    uint64_t a = S(2).u64, b = S(3).u64;
-    if (EW_UNLIKELY(b == 0)) TRAP(DIV_ZERO);
-    S(1).u64 = a % b; NEXT(4);
-  }
+  DIVREM(I64, int64_t, i64, uint64_t, u64, INT64_MIN)
   BIN64(I64_AND, a & b) BIN64(I64_OR, a | b) BIN64(I64_XOR, a ^ b)
   BIN64(I64_SHL, a << (b & 63)) BIN64(I64_SHR_S, (uint64_t)(S64(a) >> (b & 63)))
   BIN64(I64_SHR_U, a >> (b & 63)) BIN64(I64_ROTL, rotl64(a, b)) BIN64(I64_ROTR, rotr64(a, b))
