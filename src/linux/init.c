@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -47,6 +50,24 @@ static int join_namespaces(const struct oci_config *c, bool users_only, edgecr_e
     if (r < 0)
       return edgecr_error_make(err, e, "linux.namespaces: join %s namespace `%s`", oci_namespace_name(ns->type), ns->path);
   }
+  return 0;
+}
+
+/* A new network namespace starts with its loopback down; runc and crun
+ * bring it up (programs expect 127.0.0.1 to work), so do we.  Any socket
+ * of the namespace serves the interface ioctls, AF_UNIX always exists. */
+static int loopback_up(edgecr_error_t *err)
+{
+  cleanup_close int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return edgecr_error_make(err, errno, "network namespace: socket to bring `lo` up");
+  struct ifreq r = {0};
+  strncpy(r.ifr_name, "lo", sizeof r.ifr_name - 1);
+  if (ioctl(s, SIOCGIFFLAGS, &r) < 0)
+    return edgecr_error_make(err, errno, "network namespace: read the flags of `lo`");
+  r.ifr_flags |= IFF_UP;
+  if (ioctl(s, SIOCSIFFLAGS, &r) < 0)
+    return edgecr_error_make(err, errno, "network namespace: bring `lo` up");
   return 0;
 }
 
@@ -175,6 +196,9 @@ _Noreturn void linux_container_init(struct init_args *a)
     edgecr_error_make(&err, errno, "linux.namespaces: create cgroup namespace");
     init_fail(a->sync_fd, &err);
   }
+  const struct oci_namespace *netns = oci_config_namespace(c, CLONE_NEWNET);
+  if (netns != NULL && netns->path == NULL && loopback_up(&err) < 0)
+    init_fail(a->sync_fd, &err);
   if (userns != NULL && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
     edgecr_error_make(&err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
     init_fail(a->sync_fd, &err);
