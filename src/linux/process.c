@@ -233,6 +233,45 @@ static const char *env_get(char *const *env, const char *key)
   return NULL;
 }
 
+/* The home directory of uid in the (container's) /etc/passwd, or NULL. */
+static char *passwd_home(uid_t uid)
+{
+  cleanup_file FILE *f = fopen("/etc/passwd", "re");
+  if (f == NULL)
+    return NULL;
+  char line[4096];
+  while (fgets(line, sizeof line, f) != NULL) {
+    /* name:password:uid:gid:gecos:home:shell */
+    char *fields[7] = {0};
+    char *rest = line;
+    size_t n = 0;
+    while (n < 7 && rest != NULL)
+      fields[n++] = strsep(&rest, ":");
+    if (n < 6 || fields[2][0] == '\0')
+      continue;
+    char *end;
+    unsigned long id = strtoul(fields[2], &end, 10);
+    if (*end == '\0' && id == uid && fields[5][0] != '\0')
+      return xstrdup(fields[5]);
+  }
+  return NULL;
+}
+
+char **process_env_with_home(const struct oci_process *p)
+{
+  if (env_get(p->env, "HOME") != NULL)
+    return NULL;
+  cleanup_free char *home = passwd_home(p->user.uid);
+  size_t n = 0;
+  while (p->env && p->env[n])
+    n++;
+  char **env = xmalloc0((n + 2) * sizeof *env);
+  for (size_t i = 0; i < n; i++)
+    env[i] = xstrdup(p->env[i]);
+  env[n] = xasprintf("HOME=%s", home ? home : "/");
+  return env;
+}
+
 static bool is_executable(const char *path)
 {
   struct stat st;
