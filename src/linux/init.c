@@ -211,9 +211,6 @@ _Noreturn void linux_container_init(struct init_args *a)
   const struct oci_namespace *netns = oci_config_namespace(c, CLONE_NEWNET);
   if (netns != NULL && netns->path == NULL && loopback_up(&err) < 0)
     init_fail(a->sync_fd, &err);
-  const struct oci_namespace *mntns = oci_config_namespace(c, CLONE_NEWNS);
-  bool own_mounts = mntns != NULL && mntns->path == NULL;
-  int *bind_fds = own_mounts && userns != NULL ? mounts_open_bind_sources(c) : NULL;
   if (userns != NULL && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
     edgecr_error_make(&err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
     init_fail(a->sync_fd, &err);
@@ -227,9 +224,11 @@ _Noreturn void linux_container_init(struct init_args *a)
   }
   if (c->sysctl && apply_sysctl(c, &err) < 0)
     init_fail(a->sync_fd, &err);
-  if (own_mounts && mounts_setup_rootfs(c, a->layout, a->cgroup_path, userns != NULL, bind_fds, &err) < 0)
+  const struct oci_namespace *mntns = oci_config_namespace(c, CLONE_NEWNS);
+  bool own_mounts = mntns != NULL && mntns->path == NULL;
+  if (own_mounts && mounts_setup_rootfs(c, a->layout, a->cgroup_path, userns != NULL, a->bind_fds, &err) < 0)
     init_fail(a->sync_fd, &err);
-  mounts_close_bind_sources(c, bind_fds);
+  mounts_close_bind_sources(c, a->bind_fds);
 
   /* prestart + createRuntime run in the runtime's namespaces, now. */
   sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,24 +127,36 @@ static int bind_remount(const char *target, unsigned long flags, bool rec, edgec
 static const unsigned long remountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
                                          MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
 
-/* src_fd >= 0: src opened earlier (see mounts_open_bind_sources); the
- * mount goes through its /proc/self/fd link, src only names it. */
-static int do_bind(const struct oci_mount *m, const char *src, int src_fd, const char *target, edgecr_error_t *err)
+/* Attach the detached copy of src (see mounts_open_bind_sources).  The
+ * copy is a peer of the host's mount: make it a slave at once, as a bind
+ * made inside our (rslave) namespace would be, so nothing mounted below it
+ * in the container reaches the host.  The copy keeps the host mount's
+ * flags (ro, nosuid, ...), though unlike a namespace copy they are not
+ * locked against a remount by the namespace's root. */
+static int attach_tree(int tree_fd, const char *src, const char *target, edgecr_error_t *err)
 {
-  char fd_path[64];
-  const char *from = src;
-  if (src_fd >= 0) {
-    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", src_fd);
-    from = fd_path;
-  }
+  if (syscall(SYS_move_mount, tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return edgecr_error_make(err, errno, "bind mount `%s` on `%s`", src, target);
+  if (mount(NULL, target, NULL, MS_SLAVE | MS_REC, NULL) < 0)
+    return edgecr_error_make(err, errno, "bind mount `%s`: make it a slave", src);
+  return 0;
+}
+
+/* tree_fd >= 0: the source was opened by the runtime; src only names it. */
+static int do_bind(const struct oci_mount *m, const char *src, int tree_fd, const char *target, edgecr_error_t *err)
+{
   struct stat st;
-  if (stat(from, &st) < 0)
+  if ((tree_fd >= 0 ? fstat(tree_fd, &st) : stat(src, &st)) < 0)
     return edgecr_error_make(err, errno, "bind mount source `%s`", src);
   if (make_target(target, !S_ISDIR(st.st_mode), err) < 0)
     return -1;
-  /* The kernel ignores data for a bind; it is passed as the spec says. */
-  if (mount(from, target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), m->data) < 0)
+  if (tree_fd >= 0) {
+    if (attach_tree(tree_fd, src, target, err) < 0)
+      return -1;
+  } else if (mount(src, target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), m->data) < 0) {
+    /* (The kernel ignores data for a bind; it is passed as the spec says.) */
     return edgecr_error_make(err, errno, "bind mount `%s` on `%s`", src, target);
+  }
   if (m->flags & remountable)
     return bind_remount(target, m->flags & remountable, m->recursive, err);
   return 0;
@@ -414,6 +427,10 @@ static int setup_dev(const struct oci_config *c, bool in_userns, edgecr_error_t 
 
 int *mounts_open_bind_sources(const struct oci_config *c)
 {
+  const struct oci_namespace *user = oci_config_namespace(c, CLONE_NEWUSER);
+  const struct oci_namespace *mnt = oci_config_namespace(c, CLONE_NEWNS);
+  if (user == NULL || mnt == NULL || mnt->path != NULL)
+    return NULL;
   int *fds = xmalloc0((c->n_mounts + 1) * sizeof *fds);
   for (size_t i = 0; i < c->n_mounts; i++) {
     const struct oci_mount *m = &c->mounts[i];
@@ -421,8 +438,10 @@ int *mounts_open_bind_sources(const struct oci_config *c)
     if (!m->bind)
       continue;
     cleanup_free char *src = m->source[0] == '/' ? xstrdup(m->source) : xasprintf("%s/%s", c->bundle, m->source);
-    /* A failure is reported where the mount is made, with its field. */
-    fds[i] = open(src, O_PATH | O_CLOEXEC);
+    /* On failure (e.g. a kernel before 5.2) the init binds the path itself;
+     * errors are reported there, with the mount's field. */
+    fds[i] = (int) syscall(SYS_open_tree, AT_FDCWD, src,
+                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
   }
   return fds;
 }

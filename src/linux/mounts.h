@@ -10,11 +10,13 @@
 #include "config.h"
 #include "error.h"
 
-/* O_PATH descriptors of the bind sources (one per mount, -1 for others or
- * when the open fails), opened while the init is still the host's root
- * (before it becomes the user namespace's root), so that sources only the
- * host's root can reach still mount.  Closed by mounts_close_bind_sources
- * (they must not reach the container: they lead outside its root). */
+/* Runs in the runtime, before the init is cloned: for a container with a
+ * user namespace and its own mount namespace, detached copies
+ * (open_tree(OPEN_TREE_CLONE)) of the bind sources, one per mount (-1 for
+ * others or on failure); NULL otherwise.  Opened by the host's root, so
+ * sources that only it can reach still mount once the init is the user
+ * namespace's root.  mounts_close_bind_sources closes them (in both
+ * processes: they lead outside the container's root). */
 int *mounts_open_bind_sources(const struct oci_config *c);
 void mounts_close_bind_sources(const struct oci_config *c, int *fds);
 /* Everything up to (not including) pivot_root.  in_userns selects

@@ -12,11 +12,12 @@ written to the runc contract, so EDGECR_BIN=/usr/sbin/runc runs it too.
 """
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from itlib import CAP_NUMBERS, IS_EDGECR, parse_status
+from itlib import CAP_NUMBERS, IS_EDGECR, mounts_under, parse_status, wait_until
 
 # Where runc 1.1.5 (Debian 12) fails a test here, the test is edgecr_only
 # and says what runc does.
@@ -276,6 +277,49 @@ def test_userns_bind_source_only_root_can_reach(env, rt):
                      "source": str(secret / "data"), "options": ["rbind"]})
     out, _ = run_ok(env, rt, "cat /mnt/f", cfg)
     assert out.strip() == "reached"
+
+
+@needs_userns
+@edgecr_only  # runc 1.1.5: permission denied
+def test_userns_bind_source_of_another_user(env, rt):
+    """A source below a 0700 directory of host uid 1234: reachable by the
+    host's root only through CAP_DAC_OVERRIDE, which a user namespace's root
+    does not have over it."""
+    other = env.tmp / "other"
+    other.mkdir()
+    (other / "data").mkdir()
+    (other / "data" / "f").write_text("other\n")
+    os.chown(other, 1234, 1234)
+    os.chmod(other, 0o700)
+    def cfg(b):
+        userns(b)
+        b.add_mount({"destination": "/mnt", "type": "bind",
+                     "source": str(other / "data"), "options": ["bind", "ro"]})
+    out, _ = run_ok(env, rt, "cat /mnt/f; touch /mnt/g 2>/dev/null || echo ro", cfg)
+    assert out.split() == ["other", "ro"]
+
+
+@needs_userns
+def test_userns_bind_mounts_do_not_propagate_to_host(env, rt):
+    """What the container mounts below a bind mount of a shared host mount
+    stays in the container."""
+    src = env.tmp / "shared-src"
+    (src / "sub").mkdir(parents=True)
+    subprocess.run(["mount", "--bind", str(src), str(src)], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", str(src)], check=True)
+        b = env.bundle("sh", "-c", "mount -t tmpfs t /mnt/sub && touch /tmp/mounted; sleep 100")
+        userns(b)
+        for k in ("bounding", "effective", "permitted"):
+            b.process["capabilities"][k].append("CAP_SYS_ADMIN")
+        b.add_mount({"destination": "/mnt", "type": "bind", "source": str(src),
+                     "options": ["rbind"]})
+        rt.run_detached(b)
+        assert wait_until(lambda: (b.rootfs / "tmp" / "mounted").exists()), b.stderr()
+        assert mounts_under(src) == [str(src)]
+    finally:
+        rt.delete(b.id, force=True, check=False)
+        subprocess.run(["umount", "-R", "-l", str(src)], check=False)
 
 
 @needs_userns
