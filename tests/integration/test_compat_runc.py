@@ -246,6 +246,21 @@ def test_dev_bound_from_host_directory(env, rt):
             (st.st_ino, st.st_mode, st.st_rdev), n
 
 
+def test_image_dev_with_links_and_no_dev_mount(env, rt):
+    """No /dev mount: the image's /dev already has the /proc/self/fd links
+    (the runtime must not follow them) and a node."""
+    def cfg(b):
+        _without_dev_mounts(b)
+        dev = b.rootfs / "dev"
+        os.symlink("/proc/self/fd", dev / "fd")
+        for i, name in enumerate(("stdin", "stdout", "stderr")):
+            os.symlink(f"/proc/self/fd/{i}", dev / name)
+        os.mknod(dev / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    out, _ = run_ok(env, rt, "echo x > /dev/null; echo seen > /dev/stdout; "
+                    "readlink /dev/stderr", cfg)
+    assert out.split() == ["seen", "/proc/self/fd/2"]
+
+
 def test_dev_bound_from_host_dev(env, rt):
     """The host's own /dev (read-only, so a runtime that tried to replace
     its entries could not harm the host)."""
