@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -47,6 +50,24 @@ static int join_namespaces(const struct oci_config *c, bool users_only, edgecr_e
     if (r < 0)
       return edgecr_error_make(err, e, "linux.namespaces: join %s namespace `%s`", oci_namespace_name(ns->type), ns->path);
   }
+  return 0;
+}
+
+/* A new network namespace starts with its loopback down; runc and crun
+ * bring it up (programs expect 127.0.0.1 to work), so do we.  Any socket
+ * of the namespace serves the interface ioctls, AF_UNIX always exists. */
+static int loopback_up(edgecr_error_t *err)
+{
+  cleanup_close int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return edgecr_error_make(err, errno, "network namespace: socket to bring `lo` up");
+  struct ifreq r = {0};
+  strncpy(r.ifr_name, "lo", sizeof r.ifr_name - 1);
+  if (ioctl(s, SIOCGIFFLAGS, &r) < 0)
+    return edgecr_error_make(err, errno, "network namespace: read the flags of `lo`");
+  r.ifr_flags |= IFF_UP;
+  if (ioctl(s, SIOCSIFFLAGS, &r) < 0)
+    return edgecr_error_make(err, errno, "network namespace: bring `lo` up");
   return 0;
 }
 
@@ -91,9 +112,20 @@ static void reset_signals(const struct oci_process *p)
     signal(SIGXCPU, SIG_IGN);
 }
 
+/* The environment linux_process_exec hands to execve when prepare had to
+ * add HOME.  File-static because prepare and exec run in the same one-shot
+ * child (the init, or the child of `exec`), and the lookup must happen
+ * before the user switch and seccomp, the execve after them. */
+static char **exec_env;
+
 int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err)
 {
   const struct oci_process *p = o->proc;
+  /* Every container process leads its own session (and so its own process
+   * group), as under runc: a signal sent to the caller's group does not
+   * reach it, and `kill -- -PID` inside reaches exactly its children. */
+  if (setsid() < 0 && errno != EPERM)
+    return edgecr_error_make(err, errno, "setsid");
   if (o->console_fd >= 0 && p->terminal && console_setup(o->console_fd, p, err) < 0)
     return -1;
   if (o->console_fd >= 0)
@@ -108,6 +140,7 @@ int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err)
    * we still have it (as runc does); otherwise as late as possible. */
   if (!p->no_new_privileges && edgecr_seccomp_install(o->seccomp, o->state_json, err) < 0)
     return -1;
+  exec_env = process_env_with_home(p);
   if (process_switch_user(p, err) < 0 || process_apply_capabilities(p, err) < 0)
     return -1;
   if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -136,7 +169,7 @@ _Noreturn void linux_process_exec(const struct oci_process *proc, const char *pa
     process_apply_affinity(proc->exec_cpu_affinity_final, "process.execCPUAffinity.final", &e);
     edgecr_error_release(&e);
   }
-  execve(path, proc->args, proc->env);
+  execve(path, proc->args, exec_env ? exec_env : proc->env);
   fprintf(stderr, "edgecr: exec `%s`: %s\n", path, strerror(errno));
   _exit(127);
 }
@@ -175,6 +208,9 @@ _Noreturn void linux_container_init(struct init_args *a)
     edgecr_error_make(&err, errno, "linux.namespaces: create cgroup namespace");
     init_fail(a->sync_fd, &err);
   }
+  const struct oci_namespace *netns = oci_config_namespace(c, CLONE_NEWNET);
+  if (netns != NULL && netns->path == NULL && loopback_up(&err) < 0)
+    init_fail(a->sync_fd, &err);
   if (userns != NULL && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
     edgecr_error_make(&err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
     init_fail(a->sync_fd, &err);
@@ -190,8 +226,9 @@ _Noreturn void linux_container_init(struct init_args *a)
     init_fail(a->sync_fd, &err);
   const struct oci_namespace *mntns = oci_config_namespace(c, CLONE_NEWNS);
   bool own_mounts = mntns != NULL && mntns->path == NULL;
-  if (own_mounts && mounts_setup_rootfs(c, a->layout, a->cgroup_path, userns != NULL, &err) < 0)
+  if (own_mounts && mounts_setup_rootfs(c, a->layout, a->cgroup_path, userns != NULL, a->bind_fds, &err) < 0)
     init_fail(a->sync_fd, &err);
+  mounts_close_bind_sources(c, a->bind_fds);
 
   /* prestart + createRuntime run in the runtime's namespaces, now. */
   sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL);
@@ -207,15 +244,16 @@ _Noreturn void linux_container_init(struct init_args *a)
     init_fail(a->sync_fd, &err);
   if (set_names(c, &err) < 0)
     init_fail(a->sync_fd, &err);
+  /* A missing working directory is created, as runc does: before the
+   * root (or a read-only path) may become read-only. */
+  if (access(c->process->cwd, F_OK) < 0 && mkdir_p(c->process->cwd, 0755, &err) < 0)
+    init_fail(a->sync_fd, &err);
   if (own_mounts && mounts_finalize(c, &err) < 0)
     init_fail(a->sync_fd, &err);
   if (c->has_personality && personality(c->personality) < 0) {
     edgecr_error_make(&err, errno, "linux.personality");
     init_fail(a->sync_fd, &err);
   }
-  /* A missing working directory is created, as runc does. */
-  if (access(c->process->cwd, F_OK) < 0 && mkdir_p(c->process->cwd, 0755, &err) < 0)
-    init_fail(a->sync_fd, &err);
   cleanup_free char *exe = process_find_executable(c->process, &err);
   if (exe == NULL)
     init_fail(a->sync_fd, &err);

@@ -22,6 +22,7 @@
 #include "hooks.h"
 #include "linux_internal.h"
 #include "log.h"
+#include "mounts.h"
 #include "process.h"
 #include "sync.h"
 #include "util.h"
@@ -237,6 +238,7 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
     edgecr_seccomp_free(sc);
     return -1;
   }
+  int *bind_fds = mounts_open_bind_sources(cfg); /* by the host's root */
   pid_t pid = (pid_t) syscall(SYS_clone, clone_flags(cfg), NULL, NULL, NULL, NULL);
   if (pid == 0) {
     close(sv[0]);
@@ -245,11 +247,12 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
       .cfg = cfg, .layout = layout, .cgroup_path = cgpath, .sync_fd = sv[1], .console_fd = console_fd,
       .fifo_fd = fifo_fd, .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring, .id = c->id,
       .preserve_fds = o->preserve_fds, .seccomp = sc,
-      .new_userns = (clone_flags(cfg) & CLONE_NEWUSER) != 0,
+      .new_userns = (clone_flags(cfg) & CLONE_NEWUSER) != 0, .bind_fds = bind_fds,
     };
     linux_container_init(&a);
   }
   int clone_errno = errno;
+  mounts_close_bind_sources(cfg, bind_fds);
   leave_child_namespaces(&saved);
   close(sv[1]);
   edgecr_seccomp_free(sc);

@@ -23,6 +23,7 @@ struct init_args {
   int preserve_fds;
   struct edgecr_seccomp *seccomp;
   bool new_userns;
+  int *bind_fds;         /* from mounts_open_bind_sources, or NULL */
 };
 
 /* Child side of create: never returns. */

@@ -5,9 +5,12 @@
  * device node outside the container's root. */
 #include "mounts.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -124,15 +127,36 @@ static int bind_remount(const char *target, unsigned long flags, bool rec, edgec
 static const unsigned long remountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
                                          MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
 
-static int do_bind(const struct oci_mount *m, const char *src, const char *target, edgecr_error_t *err)
+/* Attach the detached copy of src (see mounts_open_bind_sources).  The
+ * copy is a peer of the host's mount: make it a slave at once, as a bind
+ * made inside our (rslave) namespace would be, so nothing mounted below it
+ * in the container reaches the host.  The copy keeps the host mount's
+ * flags (ro, nosuid, ...), though unlike a namespace copy they are not
+ * locked against a remount by the namespace's root. */
+static int attach_tree(int tree_fd, const char *src, const char *target, edgecr_error_t *err)
+{
+  if (syscall(SYS_move_mount, tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return edgecr_error_make(err, errno, "bind mount `%s` on `%s`", src, target);
+  if (mount(NULL, target, NULL, MS_SLAVE | MS_REC, NULL) < 0)
+    return edgecr_error_make(err, errno, "bind mount `%s`: make it a slave", src);
+  return 0;
+}
+
+/* tree_fd >= 0: the source was opened by the runtime; src only names it. */
+static int do_bind(const struct oci_mount *m, const char *src, int tree_fd, const char *target, edgecr_error_t *err)
 {
   struct stat st;
-  if (stat(src, &st) < 0)
+  if ((tree_fd >= 0 ? fstat(tree_fd, &st) : stat(src, &st)) < 0)
     return edgecr_error_make(err, errno, "bind mount source `%s`", src);
   if (make_target(target, !S_ISDIR(st.st_mode), err) < 0)
     return -1;
-  if (mount(src, target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
+  if (tree_fd >= 0) {
+    if (attach_tree(tree_fd, src, target, err) < 0)
+      return -1;
+  } else if (mount(src, target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), m->data) < 0) {
+    /* (The kernel ignores data for a bind; it is passed as the spec says.) */
     return edgecr_error_make(err, errno, "bind mount `%s` on `%s`", src, target);
+  }
   if (m->flags & remountable)
     return bind_remount(target, m->flags & remountable, m->recursive, err);
   return 0;
@@ -176,8 +200,27 @@ static int mount_cgroups(const struct oci_mount *m, const char *target, const st
   return 0;
 }
 
+/* A tmpfs without mode= takes the mode of the directory it covers (as
+ * under runc and crun; the kernel's default would be 1777).  Returns the
+ * data string to mount with: m->data, or a new one (*owned). */
+static const char *tmpfs_data(const struct oci_mount *m, const char *target, char **owned)
+{
+  *owned = NULL;
+  if (strcmp(m->type, "tmpfs") != 0)
+    return m->data;
+  for (const char *d = m->data; d != NULL; d = strchr(d, ',') ? strchr(d, ',') + 1 : NULL)
+    if (strncmp(d, "mode=", 5) == 0)
+      return m->data;
+  struct stat st;
+  if (stat(target, &st) < 0)
+    return m->data;
+  unsigned mode = st.st_mode & 07777;
+  *owned = m->data ? xasprintf("%s,mode=%o", m->data, mode) : xasprintf("mode=%o", mode);
+  return *owned;
+}
+
 static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_layout *l,
-                    const char *cgpath, edgecr_error_t *err)
+                    const char *cgpath, const int *source_fds, edgecr_error_t *err)
 {
   const struct oci_mount *m = &c->mounts[idx];
   const char *dest = m->destination;
@@ -186,15 +229,17 @@ static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_
   int ret;
   if (m->bind) {
     cleanup_free char *src = m->source[0] == '/' ? xstrdup(m->source) : xasprintf("%s/%s", c->bundle, m->source);
-    ret = do_bind(m, src, target, err);
+    ret = do_bind(m, src, source_fds ? source_fds[idx] : -1, target, err);
   } else if (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0) {
     ret = mount_cgroups(m, target, l, cgpath, err);
   } else {
     if (make_target(target, false, err) < 0)
       return -1;
     unsigned long flags = m->flags & ~MS_REMOUNT;
+    cleanup_free char *owned = NULL;
+    const char *data = tmpfs_data(m, target, &owned);
     ret = 0;
-    if (mount(m->source ? m->source : m->type, target, m->type, flags, m->data) < 0) {
+    if (mount(m->source ? m->source : m->type, target, m->type, flags, data) < 0) {
       int e = errno;
       /* sysfs without a network namespace of ours, and mqueue without an
        * ipc namespace, cannot be mounted fresh: bind the host's instead. */
@@ -202,7 +247,7 @@ static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_
       if ((e == EPERM || e == EINVAL) && fallback) {
         struct oci_mount b = *m;
         b.recursive = true;
-        ret = do_bind(&b, fallback, target, err);
+        ret = do_bind(&b, fallback, -1, target, err);
       } else {
         if (e == ENODEV)
           ret = edgecr_error_make(err, e, "unknown filesystem type `%s`", m->type);
@@ -221,16 +266,75 @@ static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_
   return 0;
 }
 
-static bool config_mounts(const struct oci_config *c, const char *dest)
+/* The configured mount of dest (the last one wins, as in mount order). */
+static const struct oci_mount *config_mount(const struct oci_config *c, const char *dest)
 {
+  const struct oci_mount *found = NULL;
   for (size_t i = 0; i < c->n_mounts; i++) {
     const char *d = c->mounts[i].destination;
     while (*d == '/' && d[1] == '/')
       d++;
     if (strcmp(d, dest) == 0)
-      return true;
+      found = &c->mounts[i];
   }
-  return false;
+  return found;
+}
+
+static mode_t device_type(const struct oci_device *d)
+{
+  return d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+}
+
+/* Is path (not followed) already the device d describes? */
+static bool is_device(const char *path, const struct oci_device *d, bool follow)
+{
+  struct stat st;
+  if ((follow ? stat(path, &st) : lstat(path, &st)) < 0 || (st.st_mode & S_IFMT) != device_type(d))
+    return false;
+  return d->type == 'p' || st.st_rdev == makedev((unsigned) d->major, (unsigned) d->minor);
+}
+
+/* A node of d's type and number directly in dir, or NULL. */
+static char *find_device_in(const char *dir, const struct oci_device *d)
+{
+  DIR *dp = opendir(dir);
+  char *found = NULL;
+  for (struct dirent *e; dp != NULL && found == NULL && (e = readdir(dp)) != NULL;) {
+    found = xasprintf("%s/%s", dir, e->d_name);
+    if (!is_device(found, d, false)) {
+      free(found);
+      found = NULL;
+    }
+  }
+  if (dp != NULL)
+    closedir(dp);
+  return found;
+}
+
+/* The host's node for d (we are still in the host's root): its own path
+ * when that is the same device, else the udev links /dev/char|block/M:m,
+ * else any node of that number directly in /dev.  NULL if none. */
+static char *host_device_node(const struct oci_device *d)
+{
+  if (is_device(d->path, d, true))
+    return xstrdup(d->path);
+  cleanup_free char *link = xasprintf("/dev/%s/%lld:%lld", d->type == 'b' ? "block" : "char", d->major, d->minor);
+  if (is_device(link, d, true))
+    return steal_pointer(&link);
+  return find_device_in("/dev", d);
+}
+
+/* mknod is not allowed in a user namespace: bind the host's node of the
+ * same number onto an empty file (FIFOs can still be made). */
+static int bind_device(const struct oci_device *d, const char *target, edgecr_error_t *err)
+{
+  cleanup_free char *node = host_device_node(d);
+  if (node == NULL)
+    return edgecr_error_make(err, ENOENT, "linux.devices: `%s` (%c %lld:%lld): in a user namespace a device is "
+                                          "bind-mounted from the host, which has no such node in /dev",
+                             d->path, d->type, d->major, d->minor);
+  struct oci_mount b = {.bind = true};
+  return do_bind(&b, node, -1, target, err);
 }
 
 static int make_device(const struct oci_config *c, const struct oci_device *d, bool in_userns, edgecr_error_t *err)
@@ -243,15 +347,11 @@ static int make_device(const struct oci_config *c, const struct oci_device *d, b
     if (mkdir_p(parent, 0755, err) < 0)
       return -1;
   }
-  if (in_userns) {
-    /* mknod is not allowed in a user namespace: bind the host node. */
-    struct oci_mount b = {.bind = true};
-    return do_bind(&b, d->path, target, err);
-  }
-  mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+  if (in_userns && d->type != 'p')
+    return bind_device(d, target, err);
   mode_t mode = d->has_mode ? d->mode : 0666;
   unlink(target);
-  if (mknod(target, type | (mode & 07777), makedev((unsigned) d->major, (unsigned) d->minor)) < 0)
+  if (mknod(target, device_type(d) | (mode & 07777), makedev((unsigned) d->major, (unsigned) d->minor)) < 0)
     return edgecr_error_make(err, errno, "linux.devices: create `%s`", d->path);
   if (chmod(target, mode & 07777) < 0)
     return edgecr_error_make(err, errno, "linux.devices: chmod `%s`", d->path);
@@ -269,11 +369,41 @@ static const struct oci_device default_devices[] = {
   {.path = "/dev/tty", .type = 'c', .major = 5, .minor = 0},
 };
 
+/* The /proc/self/fd links, unless an entry of that name exists (a /dev from
+ * the host or the image has them): the name itself is never followed. */
+static int make_dev_links(const struct oci_config *c, edgecr_error_t *err)
+{
+  static const char *links[][2] = {
+    {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+  };
+  cleanup_free char *dev = secure_join(c->root_path, "/dev");
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+    cleanup_free char *p = xasprintf("%s/%s", dev, links[i][1]);
+    struct stat st;
+    if (lstat(p, &st) == 0)
+      continue;
+    if (symlink(links[i][0], p) < 0 && errno != EEXIST)
+      return edgecr_error_make(err, errno, "symlink `/dev/%s`", links[i][1]);
+  }
+  return 0;
+}
+
 static int setup_dev(const struct oci_config *c, bool in_userns, edgecr_error_t *err)
 {
-  for (size_t i = 0; i < c->n_devices; i++)
-    if (make_device(c, &c->devices[i], in_userns, err) < 0)
+  /* A /dev bound from the host is the host's: its nodes are left alone (a
+   * configured device that is already there is kept, as is). */
+  const struct oci_mount *devm = config_mount(c, "/dev");
+  bool host_dev = devm != NULL && devm->bind;
+  for (size_t i = 0; i < c->n_devices; i++) {
+    const struct oci_device *d = &c->devices[i];
+    cleanup_free char *target = host_dev ? secure_join(c->root_path, d->path) : NULL;
+    if (host_dev && is_device(target, d, false))
+      continue;
+    if (make_device(c, d, in_userns, err) < 0)
       return -1;
+  }
+  if (host_dev)
+    return 0;
   /* The spec's default devices, unless the config brings its own. */
   for (size_t i = 0; i < sizeof default_devices / sizeof default_devices[0]; i++) {
     bool given = false;
@@ -283,17 +413,11 @@ static int setup_dev(const struct oci_config *c, bool in_userns, edgecr_error_t 
     if (!given && make_device(c, &default_devices[i], in_userns, err) < 0)
       return -1;
   }
-  static const char *links[][2] = {
-    {"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
-    {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
-  };
-  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-    cleanup_free char *p = secure_join(c->root_path, links[i][1]);
-    if (symlink(links[i][0], p) < 0 && errno != EEXIST)
-      return edgecr_error_make(err, errno, "symlink `%s`", links[i][1]);
-  }
-  if (config_mounts(c, "/dev/pts")) {
-    cleanup_free char *p = secure_join(c->root_path, "/dev/ptmx");
+  if (make_dev_links(c, err) < 0)
+    return -1;
+  if (config_mount(c, "/dev/pts") != NULL) {
+    cleanup_free char *dev = secure_join(c->root_path, "/dev");
+    cleanup_free char *p = xasprintf("%s/ptmx", dev);
     unlink(p);
     if (symlink("pts/ptmx", p) < 0)
       return edgecr_error_make(err, errno, "symlink /dev/ptmx");
@@ -301,13 +425,45 @@ static int setup_dev(const struct oci_config *c, bool in_userns, edgecr_error_t 
   return 0;
 }
 
-int mounts_setup_rootfs(const struct oci_config *c, const struct cgroup_layout *l, const char *cgroup_path,
-                        bool in_userns, edgecr_error_t *err)
+int *mounts_open_bind_sources(const struct oci_config *c)
 {
-  /* Nothing we mount may propagate back to the host (unless asked). */
+  const struct oci_namespace *user = oci_config_namespace(c, CLONE_NEWUSER);
+  const struct oci_namespace *mnt = oci_config_namespace(c, CLONE_NEWNS);
+  if (user == NULL || mnt == NULL || mnt->path != NULL)
+    return NULL;
+  int *fds = xmalloc0((c->n_mounts + 1) * sizeof *fds);
+  for (size_t i = 0; i < c->n_mounts; i++) {
+    const struct oci_mount *m = &c->mounts[i];
+    fds[i] = -1;
+    if (!m->bind)
+      continue;
+    cleanup_free char *src = m->source[0] == '/' ? xstrdup(m->source) : xasprintf("%s/%s", c->bundle, m->source);
+    /* On failure (e.g. a kernel before 5.2) the init binds the path itself;
+     * errors are reported there, with the mount's field. */
+    fds[i] = (int) syscall(SYS_open_tree, AT_FDCWD, src,
+                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
+  }
+  return fds;
+}
+
+void mounts_close_bind_sources(const struct oci_config *c, int *fds)
+{
+  for (size_t i = 0; fds != NULL && i < c->n_mounts; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+  free(fds);
+}
+
+int mounts_setup_rootfs(const struct oci_config *c, const struct cgroup_layout *l, const char *cgroup_path,
+                        bool in_userns, const int *source_fds, edgecr_error_t *err)
+{
+  /* Nothing we mount may propagate back to the host (unless asked).  Shared
+   * and unbindable are applied after pivot_root: shared here would reach
+   * the host, and an unbindable / could not be bound as the new root. */
   unsigned long prop = c->rootfs_propagation ? c->rootfs_propagation : MS_SLAVE | MS_REC;
-  if ((prop & (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)) == MS_SHARED)
-    prop = MS_SLAVE | MS_REC; /* shared is applied after pivot_root */
+  unsigned long kind = prop & (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE);
+  if (kind == MS_SHARED || kind == MS_UNBINDABLE)
+    prop = MS_SLAVE | MS_REC;
   if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
     return edgecr_error_make(err, errno, "set propagation of /");
   struct stat st;
@@ -318,7 +474,7 @@ int mounts_setup_rootfs(const struct oci_config *c, const struct cgroup_layout *
   if (mount(c->root_path, c->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
     return edgecr_error_make(err, errno, "bind rootfs `%s`", c->root_path);
   for (size_t i = 0; i < c->n_mounts; i++)
-    if (do_mount(c, i, l, cgroup_path, err) < 0)
+    if (do_mount(c, i, l, cgroup_path, source_fds, err) < 0)
       return -1;
   return setup_dev(c, in_userns, err);
 }

@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 int process_apply_rlimits(const struct oci_process *p, edgecr_error_t *err)
@@ -196,6 +197,37 @@ static int set_flag(cap_t caps, cap_flag_t flag, const struct oci_capset *s)
   return r;
 }
 
+/* "CAP_KILL" for 5 (libcap names them in lower case). */
+static void cap_upper_name(int cap, char *buf, size_t size)
+{
+  char *name = cap_to_name((cap_value_t) cap);
+  snprintf(buf, size, "%s", name ? name : "?");
+  cap_free(name);
+  for (char *c = buf; *c; c++)
+    if (*c >= 'a' && *c <= 'z')
+      *c = (char) (*c - 32);
+}
+
+/* The kernel raises an ambient capability only if it is also permitted and
+ * inheritable.  runc and crun raise what can be raised and run the rest
+ * without (configs written by `runc spec`-era tools list ambient
+ * capabilities and no inheritable set), so do we, with a warning. */
+static int raise_ambient(const struct oci_capset *ambient, edgecr_error_t *err)
+{
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  for (size_t i = 0; i < ambient->n; i++) {
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, ambient->caps[i], 0, 0) == 0)
+      continue;
+    char name[64];
+    cap_upper_name(ambient->caps[i], name, sizeof name);
+    if (errno != EPERM)
+      return edgecr_error_make(err, errno, "process.capabilities.ambient: raise %s", name);
+    log_warning("process.capabilities.ambient: %s not raised: an ambient capability must also be in the "
+                "permitted and inheritable sets", name);
+  }
+  return 0;
+}
+
 int process_apply_capabilities(const struct oci_process *p, edgecr_error_t *err)
 {
   if (!(p->bounding.present || p->effective.present || p->permitted.present || p->inheritable.present ||
@@ -215,13 +247,7 @@ int process_apply_capabilities(const struct oci_process *p, edgecr_error_t *err)
     return edgecr_error_make(err, e, "process.capabilities: apply (effective must be within permitted)");
   }
   cap_free(caps);
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  for (size_t i = 0; i < p->ambient.n; i++) {
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, p->ambient.caps[i], 0, 0) < 0)
-      return edgecr_error_make(err, errno, "process.capabilities.ambient: raise capability %d (it must also be "
-                                           "permitted and inheritable)", p->ambient.caps[i]);
-  }
-  return 0;
+  return raise_ambient(&p->ambient, err);
 }
 
 static const char *env_get(char *const *env, const char *key)
@@ -231,6 +257,45 @@ static const char *env_get(char *const *env, const char *key)
     if (strncmp(env[i], key, n) == 0 && env[i][n] == '=')
       return env[i] + n + 1;
   return NULL;
+}
+
+/* The home directory of uid in the (container's) /etc/passwd, or NULL. */
+static char *passwd_home(uid_t uid)
+{
+  cleanup_file FILE *f = fopen("/etc/passwd", "re");
+  if (f == NULL)
+    return NULL;
+  char line[4096];
+  while (fgets(line, sizeof line, f) != NULL) {
+    /* name:password:uid:gid:gecos:home:shell */
+    char *fields[7] = {0};
+    char *rest = line;
+    size_t n = 0;
+    while (n < 7 && rest != NULL)
+      fields[n++] = strsep(&rest, ":");
+    if (n < 6 || fields[2][0] == '\0')
+      continue;
+    char *end;
+    unsigned long id = strtoul(fields[2], &end, 10);
+    if (*end == '\0' && id == uid && fields[5][0] != '\0')
+      return xstrdup(fields[5]);
+  }
+  return NULL;
+}
+
+char **process_env_with_home(const struct oci_process *p)
+{
+  if (env_get(p->env, "HOME") != NULL)
+    return NULL;
+  cleanup_free char *home = passwd_home(p->user.uid);
+  size_t n = 0;
+  while (p->env && p->env[n])
+    n++;
+  char **env = xmalloc0((n + 2) * sizeof *env);
+  for (size_t i = 0; i < n; i++)
+    env[i] = xstrdup(p->env[i]);
+  env[n] = xasprintf("HOME=%s", home ? home : "/");
+  return env;
 }
 
 static bool is_executable(const char *path)

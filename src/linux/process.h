@@ -24,6 +24,10 @@ int process_drop_bounding(const struct oci_process *p, edgecr_error_t *err);
 int process_switch_user(const struct oci_process *p, edgecr_error_t *err);
 /* effective/permitted/inheritable then ambient. */
 int process_apply_capabilities(const struct oci_process *p, edgecr_error_t *err);
+/* When the process env has no HOME: a copy of it with HOME from the user's
+ * entry in /etc/passwd (of the current root), or "/" (as runc does).
+ * NULL when HOME is already set. */
+char **process_env_with_home(const struct oci_process *p);
 /* Resolve args[0] against PATH from the process env (inside the current
  * root). Returns a malloc'ed path or NULL with err set. */
 char *process_find_executable(const struct oci_process *p, edgecr_error_t *err);

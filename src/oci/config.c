@@ -674,7 +674,9 @@ static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
           prop_opt = opts[k];
         continue;
       }
-      /* Anything else is filesystem data (size=, mode=, uid=, ...). */
+      /* Anything else is filesystem data (size=, mode=, uid=, ...), passed
+       * to mount(2) as the spec says; for a bind mount the kernel ignores
+       * it (runc and crun accept e.g. `mode=` there too). */
       size_t l = strlen(opts[k]);
       mnt->data = xrealloc(mnt->data, dlen + l + 2);
       if (dlen)
@@ -691,8 +693,6 @@ static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
       return bad(p, ft, "missing: a mount needs a type unless it is a bind mount");
     if (mnt->bind && mnt->source == NULL)
       return bad(p, fs, "a bind mount needs a source");
-    if (mnt->bind && mnt->data != NULL)
-      return bad(p, fo, "unknown option(s) `%s` for a bind mount", mnt->data);
   }
   return 0;
 }

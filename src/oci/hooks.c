@@ -34,9 +34,10 @@ static int run_one(const struct oci_hook *h, const char *kind, size_t idx, const
     /* A hook's output must not mix into what callers read on our stdout
      * (e.g. `state` JSON): send it to stderr. */
     dup2(2, 1);
-    char *const empty[] = {NULL};
     char *argv0[] = {h->path, NULL};
-    execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : empty);
+    /* A hook that names no environment inherits the runtime's, as under
+     * runc (hooks written for it expect PATH and the caller's variables). */
+    execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : environ);
     _exit(127);
   }
   close(in[0]);
