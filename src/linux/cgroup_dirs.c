@@ -1,5 +1,12 @@
-/* cgroup_dirs.c - a container's cgroup directories: creating them in every
- * hierarchy, entering a process, and removing them again. */
+/* cgroup_dirs.c - a container's cgroup directories: making them in every
+ * hierarchy (and recording which ones edgecr made), entering a process, and
+ * removing exactly those again.
+ *
+ * Why the record: the cgroup path comes from the configuration, so it may
+ * name a group that already exists and belongs to someone else.  edgecr
+ * accepts an existing leaf only when it is empty, never removes a directory
+ * it did not make, and signals processes only in a leaf it owns (see
+ * cgroup_owned()). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cgroup_internal.h"
@@ -103,24 +111,106 @@ struct mk_ctx {
   pid_t pid;
   edgecr_error_t *err;
   bool unified_optional; /* hybrid: the v2 tree is best effort */
+  json_t *created;       /* cgroup_make: directories made, in order */
 };
 
-static int mk_one(const char *mount, const char *dir, bool v2, void *ud)
+json_t *cgroup_record_new(void)
 {
-  struct mk_ctx *c = ud;
-  if (v2 && c->unified_optional) {
-    edgecr_error_t ignore = NULL;
-    if (mkdir_p(dir, 0755, &ignore) < 0) {
-      edgecr_error_release(&ignore);
-      return 0;
-    }
+  return json_pack("{s:[],s:b}", "created", "owned", 0);
+}
+
+/* An existing leaf holding processes belongs to someone else: using it
+ * would let `kill --all` and `delete --force` reach them. */
+static int check_foreign_leaf(const char *dir, edgecr_error_t *err)
+{
+  pid_t *pids = NULL;
+  size_t n = 0;
+  (void) cg_dir_pids(dir, &pids, &n);
+  pid_t first = n > 0 ? pids[0] : 0;
+  free(pids);
+  if (n == 0)
     return 0;
+  return edgecr_error_invalid(err, "linux.cgroupsPath: cgroup `%s` already exists and holds %zu process(es) "
+                                   "(pid %d...): edgecr uses an existing cgroup only when it is empty", dir, n,
+                              (int) first);
+}
+
+/* mkdir each component of c->path below mount; the ones made are recorded
+ * and marked. */
+static int mk_in(const char *mount, bool v2, struct mk_ctx *c)
+{
+  bool optional = v2 && c->unified_optional;
+  cleanup_free char *cur = xstrdup(mount);
+  cleanup_free char *rest = xstrdup(c->path);
+  char *save = NULL;
+  bool made = false;
+  for (char *tok = strtok_r(rest, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+    char *next = xasprintf("%s/%s", cur, tok);
+    free(cur);
+    cur = next;
+    made = mkdir(cur, 0755) == 0;
+    if (made) {
+      json_array_append_new(c->created, json_string(cur));
+      (void) setxattr(cur, CGROUP_MARK_XATTR, "1", 1, 0); /* best effort: not every fs has trusted.* */
+      continue;
+    }
+    struct stat st;
+    if (errno == EEXIST && stat(cur, &st) == 0 && S_ISDIR(st.st_mode))
+      continue;
+    if (errno == EEXIST)
+      errno = ENOTDIR;
+    if (optional)
+      return 0;
+    return edgecr_error_make(c->err, errno, "linux.cgroupsPath: create cgroup `%s`", cur);
   }
-  if (mkdir_p(dir, 0755, c->err) < 0)
-    return edgecr_error_wrap(c->err, "cgroup");
-  if (!v2 && str_has_suffix(mount, "/cpuset"))
-    return cpuset_inherit(mount, c->path, c->err);
-  (void) mount;
+  if (!made && !optional)
+    return check_foreign_leaf(cur, c->err);
+  return 0;
+}
+
+/* rmdir, waiting out EBUSY for a while when `wait` (the last processes of
+ * the group may still be exiting).  0, or -1 with errno. */
+static int rmdir_wait(const char *dir, bool wait)
+{
+  for (int i = 0; i < (wait ? 200 : 1); i++) {
+    if (rmdir(dir) == 0 || errno == ENOENT)
+      return 0;
+    if (errno != EBUSY)
+      return -1;
+    if (wait)
+      usleep(2000);
+  }
+  return -1;
+}
+
+/* Remove the directories of `created` innermost first (the array is in
+ * making order), leaving those still in use by other containers. */
+static void remove_made(json_t *created)
+{
+  for (size_t i = json_array_size(created); i-- > 0;) {
+    const char *d = json_string_value(json_array_get(created, i));
+    if (d != NULL && rmdir_wait(d, false) == 0)
+      json_array_remove(created, i);
+  }
+}
+
+int cgroup_make(const struct cgroup_layout *l, const char *path, json_t *record, edgecr_error_t *err)
+{
+  json_t *created = json_object_get(record, "created");
+  struct mk_ctx c = {.path = path, .err = err, .unified_optional = !l->v2_only, .created = created};
+  if (path == NULL || strcmp(path, "/") == 0 || *path != '/')
+    return edgecr_error_invalid(err, "linux.cgroupsPath: `%s` is not a container's cgroup", path ? path : "");
+  for (size_t i = 0; i < l->n_v1; i++) {
+    if (mk_in(l->v1_mounts[i], false, &c) < 0) {
+      remove_made(created);
+      return -1;
+    }
+  }
+  if (l->unified != NULL && mk_in(l->unified, true, &c) < 0) {
+    remove_made(created);
+    return -1;
+  }
+  json_object_set_new(record, "owned", json_true());
   return 0;
 }
 
@@ -150,10 +240,10 @@ int cgroup_enter(const struct cgroup_layout *l, const char *path, pid_t pid, edg
 int cgroup_create(const struct cgroup_layout *l, const char *path, json_t *resources,
                   const struct oci_process *proc, pid_t pid, json_t **rt_grants, edgecr_error_t *err)
 {
-  struct mk_ctx c = {.path = path, .pid = pid, .err = err, .unified_optional = !l->v2_only};
   *rt_grants = json_array();
-  if (cg_for_each_dir(l, path, mk_one, &c) < 0)
-    return -1;
+  const char *cpuset = l->v2_only ? NULL : cg_v1_mount(l, "cpuset");
+  if (cpuset != NULL && cpuset_inherit(cpuset, path, err) < 0)
+    return edgecr_error_wrap(err, "cgroup");
   if (l->unified != NULL)
     v2_enable_controllers(l, path);
   /* Device rules come later (cgroup_apply_devices): the init must first
@@ -169,65 +259,82 @@ int cgroup_create(const struct cgroup_layout *l, const char *path, json_t *resou
   return 0;
 }
 
+static bool is_marked(const char *dir)
+{
+  char v[8];
+  return getxattr(dir, CGROUP_MARK_XATTR, v, sizeof v) > 0;
+}
+
+/* After the leaf: remove the empty ancestors below `mount` that edgecr
+ * made, for whichever container (they carry the mark), bottom up. */
+static void remove_marked_parents(const char *mount, const char *leaf)
+{
+  cleanup_free char *p = xstrdup(leaf);
+  for (char *slash = strrchr(p, '/'); slash && (size_t) (slash - p) > strlen(mount); slash = strrchr(p, '/')) {
+    *slash = '\0';
+    if (access(p, F_OK) < 0)
+      continue;
+    if (!is_marked(p) || rmdir(p) < 0)
+      break;
+  }
+}
+
+struct rm_ctx {
+  json_t *created;
+  bool legacy;
+  edgecr_error_t *err;
+};
+
+static bool recorded(json_t *created, const char *dir)
+{
+  for (size_t i = 0; i < json_array_size(created); i++) {
+    const char *d = json_string_value(json_array_get(created, i));
+    if (d != NULL && strcmp(d, dir) == 0)
+      return true;
+  }
+  return false;
+}
+
 static int rm_one(const char *mount, const char *dir, bool v2, void *ud)
 {
   (void) v2;
-  edgecr_error_t *err = ud;
-  for (int i = 0; i < 200; i++) {
-    if (rmdir(dir) == 0 || errno == ENOENT)
-      break;
-    if (errno != EBUSY)
-      return edgecr_error_make(err, errno, "remove cgroup `%s`", dir);
-    usleep(2000); /* processes still exiting */
-    if (i == 199)
-      return edgecr_error_make(err, EBUSY, "remove cgroup `%s`: still busy", dir);
+  struct rm_ctx *c = ud;
+  if (c->legacy) {
+    /* No record: remove the leaf only if that needs no signal (empty). */
+    if (rmdir(dir) < 0 && errno != ENOENT)
+      log_warning("cgroup `%s` is left: %s (the container's state does not say edgecr made it)", dir,
+                  strerror(errno));
+    return 0;
   }
-  /* Remove now-empty ancestors that edgecr owns (below `<mount>/edgecr`). */
-  cleanup_free char *p = xstrdup(dir);
-  cleanup_free char *own = xasprintf("%s/edgecr/", mount);
-  for (char *slash = strrchr(p, '/'); slash && slash > p; slash = strrchr(p, '/')) {
-    *slash = '\0';
-    if (strlen(p) <= strlen(mount) || !str_has_prefix(p, own))
-      break;
-    if (rmdir(p) < 0)
-      break;
-  }
+  if (recorded(c->created, dir) && rmdir_wait(dir, true) < 0)
+    return edgecr_error_make(c->err, errno, "remove cgroup `%s`", dir);
+  if (access(dir, F_OK) < 0)
+    remove_marked_parents(mount, dir);
   return 0;
 }
 
-int cgroup_destroy(const struct cgroup_layout *l, const char *path, json_t *rt_grants, edgecr_error_t *err)
+int cgroup_destroy(const struct cgroup_layout *l, const char *path, json_t *record, json_t *rt_grants,
+                   edgecr_error_t *err)
 {
-  if (path == NULL || *path == '\0' || strcmp(path, "/") == 0)
+  if (path == NULL || *path != '/' || strcmp(path, "/") == 0)
     return 0;
-  cleanup_free char *dir = cg_procs_dir(l, path);
-  if (dir != NULL && access(dir, F_OK) == 0) {
-    pid_t *pids = NULL;
-    size_t n = 0;
-    if (cgroup_pids(l, path, &pids, &n, NULL) == 0 && n > 0) {
-      (void) cgroup_freeze(l, path, false, NULL);
-      for (size_t i = 0; i < n; i++)
-        kill(pids[i], SIGKILL);
-      for (int i = 0; i < 500; i++) {
-        free(pids);
-        pids = NULL;
-        if (cgroup_pids(l, path, &pids, &n, NULL) < 0 || n == 0)
-          break;
-        usleep(2000);
-      }
-    }
-    free(pids);
-  }
+  if (cgroup_owned(record) && cg_kill_members(l, path) < 0)
+    log_warning("cgroup `%s` still has processes after SIGKILL", path);
   /* A removed group's real-time budget stays counted until the kernel
    * frees it, which waits for its last (zombie) task to be reaped; drop the
    * leaf's budget first so the dying group holds none. */
   const char *cpu = l->v2_only ? NULL : cg_v1_mount(l, "cpu");
-  if (cpu != NULL && json_array_size(rt_grants) > 0) {
+  if (cpu != NULL && json_array_size(rt_grants) > 0 && cgroup_owned(record)) {
     cleanup_free char *leaf = xasprintf("%s%s", cpu, path);
     if (access(leaf, F_OK) == 0 && cg_read_ll(leaf, "cpu.rt_runtime_us") > 0)
       (void) cg_write_rt(leaf, "cpu.rt_runtime_us", 0, NULL);
   }
-  int ret = cg_for_each_dir(l, path, rm_one, err);
+  json_t *created = json_object_get(record, "created");
+  struct rm_ctx c = {.created = created, .legacy = record == NULL, .err = err};
+  int ret = cg_for_each_dir(l, path, rm_one, &c);
+  /* then the recorded parents still there (innermost first), if empty */
+  if (ret == 0)
+    remove_made(created);
   cg_rt_budget_release(rt_grants);
   return ret;
 }
-

@@ -19,6 +19,10 @@ long long cg_read_ll(const char *dir, const char *f);
 int cg_write_ll(const char *dir, const char *f, long long v, edgecr_error_t *err);
 /* The directory whose cgroup.procs lists the container's processes. */
 char *cg_procs_dir(const struct cgroup_layout *l, const char *path);
+/* Processes of the group at dir and the groups nested in it. */
+int cg_dir_pids(const char *dir, pid_t **pids, size_t *n);
+/* SIGKILL every member of an owned cgroup, wait until it is empty; -1 if it is not. */
+int cg_kill_members(const struct cgroup_layout *l, const char *path);
 /* Call fn for `path` in every hierarchy (v1 ones, then the v2 one). */
 int cg_for_each_dir(const struct cgroup_layout *l, const char *path,
                     int (*fn)(const char *mount, const char *dir, bool v2, void *ud), void *ud);

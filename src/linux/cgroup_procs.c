@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cgroup_internal.h"
@@ -84,6 +85,15 @@ char *cg_procs_dir(const struct cgroup_layout *l, const char *path)
   return l->unified ? xasprintf("%s%s", l->unified, path) : NULL;
 }
 
+static void pids_push(pid_t **pids, size_t *n, size_t *cap, pid_t v)
+{
+  if (*n == *cap) {
+    *cap = *cap ? *cap * 2 : 16;
+    *pids = xrealloc(*pids, *cap * sizeof **pids);
+  }
+  (*pids)[(*n)++] = v;
+}
+
 static int read_pids_file(const char *dir, pid_t **pids, size_t *n, size_t *cap)
 {
   cleanup_free char *f = xasprintf("%s/cgroup.procs", dir);
@@ -95,11 +105,7 @@ static int read_pids_file(const char *dir, pid_t **pids, size_t *n, size_t *cap)
     long v = strtol(p, &e, 10);
     if (e == p)
       break;
-    if (*n == *cap) {
-      *cap = *cap ? *cap * 2 : 16;
-      *pids = xrealloc(*pids, *cap * sizeof **pids);
-    }
-    (*pids)[(*n)++] = (pid_t) v;
+    pids_push(pids, n, cap, (pid_t) v);
     p = e;
     while (*p == '\n')
       p++;
@@ -107,55 +113,121 @@ static int read_pids_file(const char *dir, pid_t **pids, size_t *n, size_t *cap)
   return 0;
 }
 
+/* Processes of the group at `dir` and of every group nested in it
+ * (containers may create sub-groups). */
+static int read_tree_pids(const char *dir, pid_t **pids, size_t *n, size_t *cap)
+{
+  if (read_pids_file(dir, pids, n, cap) < 0)
+    return -1;
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_type != DT_DIR || de->d_name[0] == '.')
+      continue;
+    cleanup_free char *sub = xasprintf("%s/%s", dir, de->d_name);
+    (void) read_tree_pids(sub, pids, n, cap);
+  }
+  closedir(d);
+  return 0;
+}
+
+int cg_dir_pids(const char *dir, pid_t **pids, size_t *n)
+{
+  size_t cap = 0;
+  *pids = NULL;
+  *n = 0;
+  return read_tree_pids(dir, pids, n, &cap);
+}
+
 int cgroup_pids(const struct cgroup_layout *l, const char *path, pid_t **pids, size_t *n, edgecr_error_t *err)
 {
   cleanup_free char *dir = cg_procs_dir(l, path);
   *pids = NULL;
   *n = 0;
-  size_t cap = 0;
   if (dir == NULL)
     return edgecr_error_make(err, ENOENT, "no cgroup hierarchy to list processes from");
-  /* Include nested cgroups (containers may create sub-groups). */
-  if (read_pids_file(dir, pids, n, &cap) < 0)
+  if (cg_dir_pids(dir, pids, n) < 0)
     return edgecr_error_make(err, errno, "read processes of cgroup `%s`", path);
-  DIR *d = opendir(dir);
-  if (d != NULL) {
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-      if (de->d_type != DT_DIR || de->d_name[0] == '.')
-        continue;
-      cleanup_free char *subpath = xasprintf("%s/%s", path, de->d_name);
-      pid_t *more = NULL;
-      size_t m = 0;
-      if (cgroup_pids(l, subpath, &more, &m, NULL) == 0) {
-        for (size_t i = 0; i < m; i++) {
-          if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            *pids = xrealloc(*pids, cap * sizeof **pids);
-          }
-          (*pids)[(*n)++] = more[i];
-        }
-      }
-      free(more);
-    }
-    closedir(d);
-  }
   return 0;
 }
 
-int cgroup_signal_all(const struct cgroup_layout *l, const char *path, int sig, edgecr_error_t *err)
+bool cgroup_owned(json_t *record)
 {
+  return json_is_true(json_object_get(record, "owned"));
+}
+
+static bool pid_listed(const pid_t *pids, size_t n, pid_t pid)
+{
+  for (size_t i = 0; i < n; i++)
+    if (pids[i] == pid)
+      return true;
+  return false;
+}
+
+/* Signal the processes of the container's cgroup tree and no other.  A pid
+ * read from cgroup.procs may exit and be reused by a process elsewhere
+ * before the signal, so each one is pinned with a pidfd first and signalled
+ * only if the group still lists that pid afterwards: then the pinned
+ * process is the member (or is gone, and the signal fails with ESRCH). */
+static int signal_members(const struct cgroup_layout *l, const char *path, int sig, edgecr_error_t *err)
+{
+  pid_t *before = NULL, *after = NULL;
+  size_t nb = 0, na = 0;
+  if (cgroup_pids(l, path, &before, &nb, err) < 0)
+    return -1;
+  cleanup_free int *fds = xmalloc0((nb + 1) * sizeof *fds);
+  bool no_pidfd = false; /* kernels before 5.3: plain kill after the same check */
+  for (size_t i = 0; i < nb; i++) {
+    fds[i] = (int) syscall(SYS_pidfd_open, before[i], 0);
+    if (fds[i] < 0 && errno == ENOSYS)
+      no_pidfd = true;
+  }
+  int ret = cgroup_pids(l, path, &after, &na, err);
+  for (size_t i = 0; i < nb; i++) {
+    if (ret == 0 && (fds[i] >= 0 || no_pidfd) && pid_listed(after, na, before[i])) {
+      int r = fds[i] >= 0 ? (int) syscall(SYS_pidfd_send_signal, fds[i], sig, NULL, 0) : kill(before[i], sig);
+      if (r < 0 && errno != ESRCH)
+        ret = edgecr_error_make(err, errno, "signal %d to process %d of cgroup `%s`", sig, (int) before[i], path);
+    }
+    if (fds[i] >= 0)
+      close(fds[i]);
+  }
+  free(before);
+  free(after);
+  return ret;
+}
+
+int cgroup_signal_all(const struct cgroup_layout *l, const char *path, json_t *record, int sig,
+                      edgecr_error_t *err)
+{
+  if (!cgroup_owned(record))
+    return edgecr_error_make(err, EPERM, "cgroup `%s` was neither created for this container nor found empty "
+                                         "when it was created: edgecr does not signal the processes in it",
+                             path ? path : "");
   /* Freeze first so no process can fork away from the signal. */
   bool frozen = cgroup_freeze(l, path, true, NULL) == 0;
-  pid_t *pids = NULL;
-  size_t n = 0;
-  int ret = cgroup_pids(l, path, &pids, &n, err);
-  for (size_t i = 0; ret == 0 && i < n; i++)
-    if (kill(pids[i], sig) < 0 && errno != ESRCH)
-      ret = edgecr_error_make(err, errno, "kill %d", (int) pids[i]);
-  free(pids);
+  int ret = signal_members(l, path, sig, err);
   if (frozen)
     (void) cgroup_freeze(l, path, false, NULL);
   return ret;
 }
 
+/* SIGKILL every member and wait (up to a second) until the group is empty. */
+int cg_kill_members(const struct cgroup_layout *l, const char *path)
+{
+  (void) cgroup_freeze(l, path, false, NULL);
+  for (int i = 0; i < 500; i++) {
+    pid_t *pids = NULL;
+    size_t n = 0;
+    int r = cgroup_pids(l, path, &pids, &n, NULL);
+    free(pids);
+    if (r < 0 || n == 0)
+      return 0;
+    if (i % 50 == 0)
+      (void) signal_members(l, path, SIGKILL, NULL);
+    usleep(2000);
+  }
+  return -1;
+}
