@@ -91,6 +91,49 @@ static json_t *sub(struct rw *w, json_t *o, const char *key, int *rc)
   return v;
 }
 
+static int put_limit(struct rw *w, bool v2, long long limit)
+{
+  char buf[64];
+  snprintf(buf, sizeof buf, "%lld", limit);
+  if (v2 && limit < 0)
+    strcpy(buf, "max");
+  return put(w, "memory", "memory.limit", "memory.limit_in_bytes", "memory.max", buf);
+}
+
+static int put_swap(struct rw *w, const char *dir, bool v2, bool has_limit, long long limit, long long swap)
+{
+  /* v1 memsw is memory+swap; v2 swap.max is swap alone. */
+  char buf[64];
+  long long v = swap;
+  if (v2 && swap > 0 && !has_limit && dir != NULL && !w->dry)
+    limit = cg_read_ll(dir, "memory.max"); /* an update of the swap alone: against the current limit */
+  if (v2 && swap > 0 && limit > 0 && swap >= limit)
+    v = swap - limit;
+  snprintf(buf, sizeof buf, "%lld", v);
+  if (v2 && swap < 0)
+    strcpy(buf, "max");
+  bool has_memsw = dir && (v2 || cg_file_exists(dir, "memory.memsw.limit_in_bytes") || w->dry);
+  if (!has_memsw && !v2) {
+    log_warning("linux.resources.memory.swap ignored: swap accounting is off on this host");
+    return 0;
+  }
+  return put(w, "memory", "memory.swap", "memory.memsw.limit_in_bytes", "memory.swap.max", buf);
+}
+
+/* cgroup v1 keeps memory.limit <= memory.memsw.limit at every instant, so
+ * when both change the order matters: raising, memsw must go first (else
+ * the new memory limit exceeds the old memsw: EINVAL); lowering, memory
+ * first.  memsw first works exactly when the new memsw is not below the
+ * current memory limit (and when it does not, memory first does, since
+ * the new pair is valid). -1 is unlimited. */
+static bool v1_swap_goes_first(const char *dir, long long swap)
+{
+  if (swap < 0)
+    return true;
+  long long cur_mem = cg_read_ll(dir, "memory.limit_in_bytes");
+  return cur_mem >= 0 && swap >= cur_mem;
+}
+
 static int apply_memory(struct rw *w, json_t *res)
 {
   int rc;
@@ -115,31 +158,16 @@ static int apply_memory(struct rw *w, json_t *res)
     return field_error(w, "memory.swap", "memory+swap limit %lld is below the memory limit %lld", swap, limit);
   if (has_swappiness && swappiness > 100)
     return field_error(w, "memory.swappiness", "must be 0..100");
-  char buf[64];
   bool v2 = false;
   cleanup_free char *dir = cg_ctrl_dir(w->l, "memory", w->path, &v2);
-  if (has_limit) {
-    snprintf(buf, sizeof buf, "%lld", limit);
-    if (v2 && limit < 0)
-      strcpy(buf, "max");
-    if (put(w, "memory", "memory.limit", "memory.limit_in_bytes", "memory.max", buf) < 0)
-      return -1;
-  }
-  if (has_swap) {
-    /* v1 memsw is memory+swap; v2 swap.max is swap alone. */
-    long long v = swap;
-    if (v2 && swap > 0 && has_limit && limit > 0)
-      v = swap - limit;
-    snprintf(buf, sizeof buf, "%lld", v);
-    if (v2 && swap < 0)
-      strcpy(buf, "max");
-    bool has_memsw = dir && (v2 || cg_file_exists(dir, "memory.memsw.limit_in_bytes") || w->dry);
-    if (!has_memsw && !v2) {
-      log_warning("linux.resources.memory.swap ignored: swap accounting is off on this host");
-    } else if (put(w, "memory", "memory.swap", "memory.memsw.limit_in_bytes", "memory.swap.max", buf) < 0) {
-      return -1;
-    }
-  }
+  bool swap_first = has_limit && has_swap && !v2 && dir != NULL && !w->dry && v1_swap_goes_first(dir, swap);
+  if (swap_first && put_swap(w, dir, v2, has_limit, limit, swap) < 0)
+    return -1;
+  if (has_limit && put_limit(w, v2, limit) < 0)
+    return -1;
+  if (has_swap && !swap_first && put_swap(w, dir, v2, has_limit, limit, swap) < 0)
+    return -1;
+  char buf[64];
   if (has_resv) {
     snprintf(buf, sizeof buf, "%lld", resv);
     if (v2 && resv < 0)

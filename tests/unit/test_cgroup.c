@@ -452,6 +452,11 @@ static void test_v2_create(void **state)
   expect_file("edgecr/c1/cpu.weight", "1");
   expect_file("edgecr/c1/memory.max", "2097152");
   expect_file("edgecr/c1/memory.swap.max", "0");
+  /* the swap alone: memory+swap against the current memory.max */
+  upd = js("{\"memory\": {\"swap\": 3145728}}");
+  assert_int_equal(cgroup_update(layout(), "/edgecr/c1", upd, &err), 0);
+  json_decref(upd);
+  expect_file("edgecr/c1/memory.swap.max", "1048576");
   upd = js("{\"cpu\": {\"shares\": 262144}}");
   assert_int_equal(cgroup_update(layout(), "/edgecr/c1", upd, &err), 0);
   json_decref(upd);
