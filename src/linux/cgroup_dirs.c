@@ -183,13 +183,23 @@ static int rmdir_wait(const char *dir, bool wait)
   return -1;
 }
 
+/* rmdir a parent group once its children are gone.  A real-time budget it
+ * still holds would stay counted against its parent until the kernel frees
+ * the group (asynchronously), so it is given back first. */
+static int rmdir_parent(const char *dir)
+{
+  if (cg_read_ll(dir, "cpu.rt_runtime_us") > 0 && access(dir, F_OK) == 0)
+    (void) cg_write_ll(dir, "cpu.rt_runtime_us", 0, NULL);
+  return rmdir_wait(dir, false);
+}
+
 /* Remove the directories of `created` innermost first (the array is in
  * making order), leaving those still in use by other containers. */
 static void remove_made(json_t *created)
 {
   for (size_t i = json_array_size(created); i-- > 0;) {
     const char *d = json_string_value(json_array_get(created, i));
-    if (d != NULL && rmdir_wait(d, false) == 0)
+    if (d != NULL && rmdir_parent(d) == 0)
       json_array_remove(created, i);
   }
 }
@@ -274,7 +284,7 @@ static void remove_marked_parents(const char *mount, const char *leaf)
     *slash = '\0';
     if (access(p, F_OK) < 0)
       continue;
-    if (!is_marked(p) || rmdir(p) < 0)
+    if (!is_marked(p) || rmdir_parent(p) < 0)
       break;
   }
 }
