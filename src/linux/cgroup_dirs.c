@@ -136,36 +136,40 @@ static int check_foreign_leaf(const char *dir, edgecr_error_t *err)
 }
 
 /* mkdir each component of c->path below mount; the ones made are recorded
- * and marked. */
+ * and marked.  ENOENT part way means a marked parent was just removed by
+ * the delete of another container: the walk starts again. */
 static int mk_in(const char *mount, bool v2, struct mk_ctx *c)
 {
   bool optional = v2 && c->unified_optional;
-  cleanup_free char *cur = xstrdup(mount);
-  cleanup_free char *rest = xstrdup(c->path);
-  char *save = NULL;
-  bool made = false;
-  for (char *tok = strtok_r(rest, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-    char *next = xasprintf("%s/%s", cur, tok);
-    free(cur);
-    cur = next;
-    made = mkdir(cur, 0755) == 0;
-    if (made) {
-      json_array_append_new(c->created, json_string(cur));
-      (void) setxattr(cur, CGROUP_MARK_XATTR, "1", 1, 0); /* best effort: not every fs has trusted.* */
-      continue;
+  for (int attempt = 0;; attempt++) {
+    cleanup_free char *cur = xstrdup(mount);
+    cleanup_free char *rest = xstrdup(c->path);
+    char *save = NULL;
+    bool made = false;
+    int e = 0;
+    for (char *tok = strtok_r(rest, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+      char *next = xasprintf("%s/%s", cur, tok);
+      free(cur);
+      cur = next;
+      made = mkdir(cur, 0755) == 0;
+      if (made) {
+        json_array_append_new(c->created, json_string(cur));
+        (void) setxattr(cur, CGROUP_MARK_XATTR, "1", 1, 0); /* best effort: not every fs has trusted.* */
+        continue;
+      }
+      int mk_errno = errno;
+      struct stat st;
+      if (mk_errno == EEXIST && stat(cur, &st) == 0 && S_ISDIR(st.st_mode))
+        continue;
+      e = mk_errno == EEXIST ? ENOTDIR : mk_errno;
+      break;
     }
-    struct stat st;
-    if (errno == EEXIST && stat(cur, &st) == 0 && S_ISDIR(st.st_mode))
+    if (e == ENOENT && attempt < 5)
       continue;
-    if (errno == EEXIST)
-      errno = ENOTDIR;
-    if (optional)
-      return 0;
-    return edgecr_error_make(c->err, errno, "linux.cgroupsPath: create cgroup `%s`", cur);
+    if (e != 0)
+      return optional ? 0 : edgecr_error_make(c->err, e, "linux.cgroupsPath: create cgroup `%s`", cur);
+    return made ? 0 : check_foreign_leaf(cur, c->err);
   }
-  if (!made && !optional)
-    return check_foreign_leaf(cur, c->err);
-  return 0;
 }
 
 /* rmdir, waiting out EBUSY for a while when `wait` (the last processes of
