@@ -9,7 +9,10 @@ refuse them before it touches anything; the test does not track those
 containers, so its clean-up never runs `delete --force` on them.
 
 Runs on v1, hybrid and pure v2 hosts: hierarchies are found from the
-mount table, and the memory test uses whichever hierarchy has memory.
+mount table, and the memory test uses whichever hierarchy has memory.  On
+a hybrid host the cgroup tests run twice: on the host's layout, and with
+edgecr pointed at the cgroup2 mount alone ($EDGECR_CGROUP_ROOT), the layout
+of a default Debian 12 install.
 """
 import json
 import os
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from itlib import (CGROUP_PARENT, cgroup_dirs_for, cgroup_mounts, pid_alive,
+from itlib import (CGROUP_PARENT, cgroup_mounts, pid_alive,
                    unified_dir, v1_controller_dir, wait_until)
 
 pytestmark = pytest.mark.edgecr_only
@@ -29,18 +32,50 @@ pytestmark = pytest.mark.edgecr_only
 MiB = 1024 * 1024
 
 
-def hierarchy_dirs():
+def host_hierarchies():
     """Every cgroup hierarchy root edgecr writes to (v1 mounts + cgroup2)."""
     return [m for m in cgroup_mounts() if os.path.exists(os.path.join(m, "cgroup.procs"))]
+
+
+def hybrid_unified():
+    """The cgroup2 mount of a hybrid host, or None."""
+    u = unified_dir()
+    if u and not Path("/sys/fs/cgroup/cgroup.controllers").exists() and v1_controller_dir("pids") \
+            is not None:
+        return u
+    return None
+
+
+class Layout:
+    def __init__(self, name, rt, hierarchies):
+        self.name = name
+        self.rt = rt
+        self.hierarchies = hierarchies
+
+    def dirs_for(self, cgroups_path):
+        return [str(Path(m, cgroups_path.lstrip("/"))) for m in self.hierarchies
+                if Path(m, cgroups_path.lstrip("/")).is_dir()]
+
+
+@pytest.fixture(params=["host", "pure-v2"])
+def cg(request, env):
+    rt = env.rt
+    if request.param == "host":
+        return Layout("host", rt, host_hierarchies())
+    u = hybrid_unified()
+    if u is None:
+        pytest.skip("not a hybrid host: its own layout is the only one (the `host` run covers it)")
+    rt.env = lambda: dict(os.environ, EDGECR_TEST_TAG=rt.tag, EDGECR_CGROUP_ROOT=u)
+    return Layout("pure-v2", rt, [u])
 
 
 class Victim:
     """A sleep we start, in a cgroup we make in every hierarchy."""
 
-    def __init__(self):
+    def __init__(self, hierarchies):
         self.path = f"/h-cgroup-victim-{uuid.uuid4().hex[:12]}"
         self.dirs = []
-        for m in hierarchy_dirs():
+        for m in hierarchies:
             d = Path(m, self.path.lstrip("/"))
             try:
                 d.mkdir()
@@ -79,8 +114,8 @@ def _try_rmdir(d):
 
 
 @pytest.fixture
-def victim():
-    v = Victim()
+def victim(cg):
+    v = Victim(cg.hierarchies)
     yield v
     v.close()
 
@@ -100,7 +135,8 @@ def no_state(rt, cid):
 
 # ---------------------------------------------------------------- item 8
 
-def test_existing_cgroup_with_processes_is_refused(env, rt, victim):
+def test_existing_cgroup_with_processes_is_refused(env, cg, victim):
+    rt = cg.rt
     """Someone else's cgroup (it holds processes): create refuses it, so no
     kill --all or delete --force of this container can reach them."""
     for spelling in (victim.path, victim.path + "/.", "/" + victim.path + "//"):
@@ -143,9 +179,10 @@ def test_component_longer_than_name_max_fails_cleanly(env, rt):
     assert rt("delete", "--force", b.id, check=False).returncode == 0
 
 
-def test_path_that_cannot_be_made_fails_cleanly(env, rt):
+def test_path_that_cannot_be_made_fails_cleanly(env, cg):
     """A component that is a file (here cgroup.procs): create fails, what it
     made on the way is removed, and nothing undeletable is left."""
+    rt = cg.rt
     top = f"/h-cgroup-nomk-{uuid.uuid4().hex[:12]}"
     b = bundle_at(env, f"{top}/cgroup.procs/x")
     p = rt.create(b, check=False)
@@ -153,44 +190,44 @@ def test_path_that_cannot_be_made_fails_cleanly(env, rt):
     assert "create cgroup" in p.stderr, p.stderr
     assert no_state(rt, b.id)
     assert rt("delete", "--force", b.id, check=False).returncode == 0
-    assert cgroup_dirs_for(top) == []
+    assert cg.dirs_for(top) == []
 
 
-def run_to_exit(rt, b):
+def test_nested_parents_made_by_edgecr_are_removed(env, cg):
+    rt = cg.rt
+    top = f"/h-cgroup-nest-{uuid.uuid4().hex[:12]}"
+    b = bundle_at(env, f"{top}/a/b", "true")
     rt.create(b)
+    assert len(cg.dirs_for(f"{top}/a/b")) == len(cg.hierarchies)
     rt.start(b.id)
     assert rt.wait_status(b.id, "stopped")
     rt.delete(b.id)
+    assert cg.dirs_for(top) == [], "parents edgecr made were left"
 
 
-def test_nested_parents_made_by_edgecr_are_removed(env, rt):
-    top = f"/h-cgroup-nest-{uuid.uuid4().hex[:12]}"
-    b = bundle_at(env, f"{top}/a/b", "true")
-    run_to_exit(rt, b)
-    assert cgroup_dirs_for(top) == [], "parents edgecr made were left"
-
-
-def test_shared_parent_goes_with_the_last_container(env, rt):
+def test_shared_parent_goes_with_the_last_container(env, cg):
     """The parent is made by the first container; it is still removed when
     that one is deleted first and the other one last."""
+    rt = cg.rt
     top = f"/h-cgroup-shared-{uuid.uuid4().hex[:12]}"
     b1 = bundle_at(env, f"{top}/c1")
     b2 = bundle_at(env, f"{top}/c2")
     rt.create(b1)
     rt.create(b2)
     rt.delete(b1.id, force=True)
-    assert cgroup_dirs_for(top), "parent removed while c2 still uses it"
-    assert cgroup_dirs_for(f"{top}/c2")
+    assert cg.dirs_for(top), "parent removed while c2 still uses it"
+    assert cg.dirs_for(f"{top}/c2")
     rt.delete(b2.id, force=True)
-    assert cgroup_dirs_for(top) == []
+    assert cg.dirs_for(top) == []
 
 
-def test_existing_empty_cgroup_is_used_and_kept(env, rt):
+def test_existing_empty_cgroup_is_used_and_kept(env, cg):
     """An empty group made by someone else may be used (as runc allows); it
     is not edgecr's to remove."""
+    rt = cg.rt
     path = f"/h-cgroup-pre-{uuid.uuid4().hex[:12]}"
     made = []
-    for m in hierarchy_dirs():
+    for m in cg.hierarchies:
         d = Path(m, path.lstrip("/"))
         try:
             d.mkdir()
@@ -211,7 +248,8 @@ def test_existing_empty_cgroup_is_used_and_kept(env, rt):
             wait_until(lambda: _try_rmdir(d), 5)
 
 
-def test_kill_all_reaches_every_process_of_its_own_group(env, rt, victim):
+def test_kill_all_reaches_every_process_of_its_own_group(env, cg, victim):
+    rt = cg.rt
     b = env.bundle("sh", "-c", "sleep 1000 & sleep 1000 & wait")
     rt.create(b)
     rt.start(b.id)
@@ -226,31 +264,31 @@ def test_kill_all_reaches_every_process_of_its_own_group(env, rt, victim):
 
 # ---------------------------------------------------------------- item 14
 
-def memory_files(cgroups_path):
+def memory_files(cg, cgroups_path):
     """(dir, memory file, swap file, v2?) of the hierarchy holding memory."""
     v1 = v1_controller_dir("memory")
-    if v1:
+    if v1 and v1 in cg.hierarchies:
         d = Path(v1, cgroups_path.lstrip("/"))
         return d, "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", False
     u = unified_dir()
-    if u and "memory" in Path(u, "cgroup.controllers").read_text().split():
+    if u in cg.hierarchies and "memory" in Path(u, "cgroup.controllers").read_text().split():
         d = Path(u, cgroups_path.lstrip("/"))
         return d, "memory.max", "memory.swap.max", True
     return None
 
 
-def test_update_memory_with_swap_both_directions(env, rt):
+def test_update_memory_with_swap_both_directions(env, cg):
     """What Kubernetes' in-place resize sends: memory and memory+swap
     together, up and then down."""
+    rt = cg.rt
     b = env.bundle("sleep", "1000")
     b.config["linux"]["resources"]["memory"] = {"limit": 64 * MiB, "swap": 64 * MiB}
     b.write()
-    probe = memory_files(b.cgroups_path)
+    probe = memory_files(cg, b.cgroups_path)
     if probe is None:
-        pytest.skip("no memory controller in any hierarchy on this host")
+        pytest.skip(f"no memory controller in the {cg.name} layout of this host")
     d, mem_file, swap_file, v2 = probe
-    if not v2 and not Path(v1_controller_dir("memory"), mem_file.replace(
-            "limit_in_bytes", "memsw.limit_in_bytes")).exists():
+    if not v2 and not Path(v1_controller_dir("memory"), swap_file).exists():
         pytest.skip("cgroup v1 without swap accounting (swapaccount=0): no memsw limit to order")
     rt.create(b)
     for mem, swap in ((128, 128), (256, 512), (96, 96), (32, 64)):
