@@ -163,8 +163,13 @@ static int apply_memory(struct rw *w, json_t *res)
   bool swap_first = has_limit && has_swap && !v2 && dir != NULL && !w->dry && v1_swap_goes_first(dir, swap);
   if (swap_first && put_swap(w, dir, v2, has_limit, limit, swap) < 0)
     return -1;
-  if (has_limit && put_limit(w, v2, limit) < 0)
+  if (has_limit && put_limit(w, v2, limit) < 0) {
+    long long memsw = dir && !v2 && !has_swap ? cg_read_ll(dir, "memory.memsw.limit_in_bytes") : -2;
+    if (edgecr_error_errno(w->err) == EINVAL && memsw >= 0 && limit > memsw)
+      return edgecr_error_wrap(w->err, "the memory+swap limit (memory.memsw.limit_in_bytes) is %lld, below the "
+                                       "new memory limit: change `memory.swap` with it", memsw);
     return -1;
+  }
   if (has_swap && !swap_first && put_swap(w, dir, v2, has_limit, limit, swap) < 0)
     return -1;
   char buf[64];

@@ -297,6 +297,10 @@ def test_update_memory_with_swap_both_directions(env, cg):
         assert int((d / mem_file).read_text()) == mem * MiB
         want_swap = (swap - mem) * MiB if v2 else swap * MiB
         assert int((d / swap_file).read_text()) == want_swap
+    if not v2:  # memory alone above memory+swap: the kernel's EINVAL, explained
+        p = rt("update", "--memory", str(128 * MiB), b.id, check=False)
+        assert p.returncode != 0
+        assert "memory.memsw.limit_in_bytes) is 67108864, below the new memory limit" in p.stderr, p.stderr
     rt.delete(b.id, force=True)
 
 
