@@ -262,6 +262,19 @@ def test_kill_all_reaches_every_process_of_its_own_group(env, cg, victim):
     rt.delete(b.id)
 
 
+def test_kill_all_leaves_a_paused_container_paused(env, cg):
+    rt = cg.rt
+    b = env.bundle("sleep", "1000")
+    rt.create(b)
+    rt.start(b.id)
+    rt("pause", b.id)
+    rt("kill", "--all", b.id, "CONT")
+    assert rt.status(b.id) == "paused"
+    rt("resume", b.id)
+    assert rt.status(b.id) == "running"
+    rt.delete(b.id, force=True)
+
+
 # ---------------------------------------------------------------- item 14
 
 def memory_files(cg, cgroups_path):
