@@ -1,12 +1,16 @@
-/* test_cgroup.c - unit tests for src/linux/cgroup.c against fake cgroup
+/* test_cgroup.c - unit tests for src/linux/cgroup*.c against fake cgroup
  * roots built in a temporary directory and selected with
  * $EDGECR_CGROUP_ROOT: layout discovery (v2, v1, hybrid), the files each
  * linux.resources field is written to (v1 and v2 spellings, shares ->
  * weight, swap conversion, cpu.max, hugetlb, unified, io/blkio), cpuset
  * inheritance, device rules (incl. the default devices), v2 controller
  * enabling, the freezer, process lists, statistics, validation errors,
- * cgroupsPath resolution, and real-time budgets (default for SCHED_FIFO,
- * explicit realtimeRuntime, ancestors raised and given back on destroy).
+ * cgroupsPath resolution and normalisation, the record of directories
+ * made (an occupied cgroup refused, roll-back, a shared parent removed by
+ * the last container out, nothing removed that edgecr did not make),
+ * signals reaching only the members of an owned cgroup, and real-time
+ * budgets (default for SCHED_FIFO, explicit realtimeRuntime, ancestors
+ * raised and given back on destroy).
  *
  * The layout is cached per process, so the executable runs ONE scenario,
  * named by argv[1] ("v2", "v1" or "hybrid"); meson registers it three times.
