@@ -166,6 +166,17 @@ static bool pid_listed(const pid_t *pids, size_t n, pid_t pid)
   return false;
 }
 
+/* A path as cgroup_resolve_path() makes them: absolute, normalised, not a
+ * root.  Checked again here, where a state file (hand-edited, or from an
+ * older edgecr) could otherwise steer a signal at the root cgroup. */
+static bool container_path(const char *path)
+{
+  if (path == NULL || path[0] != '/' || path[1] == '\0' || str_has_suffix(path, "/") ||
+      str_has_suffix(path, "/.") || str_has_suffix(path, "/.."))
+    return false;
+  return strstr(path, "//") == NULL && strstr(path, "/./") == NULL && strstr(path, "/../") == NULL;
+}
+
 /* Signal the processes of the container's cgroup tree and no other.  A pid
  * read from cgroup.procs may exit and be reused by a process elsewhere
  * before the signal, so each one is pinned with a pidfd first and signalled
@@ -175,6 +186,9 @@ static int signal_members(const struct cgroup_layout *l, const char *path, int s
 {
   pid_t *before = NULL, *after = NULL;
   size_t nb = 0, na = 0;
+  if (!container_path(path))
+    return edgecr_error_invalid(err, "cgroup path `%s` is not a container's cgroup: nothing signalled",
+                                path ? path : "");
   if (cgroup_pids(l, path, &before, &nb, err) < 0)
     return -1;
   cleanup_free int *fds = xmalloc0((nb + 1) * sizeof *fds);
@@ -218,6 +232,8 @@ int cgroup_signal_all(const struct cgroup_layout *l, const char *path, json_t *r
 /* SIGKILL every member and wait (up to a second) until the group is empty. */
 int cg_kill_members(const struct cgroup_layout *l, const char *path)
 {
+  if (!container_path(path))
+    return -1;
   (void) cgroup_freeze(l, path, false, NULL);
   for (int i = 0; i < 500; i++) {
     pid_t *pids = NULL;

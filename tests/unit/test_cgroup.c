@@ -751,6 +751,14 @@ static void test_v2_signal_only_members(void **state)
   assert_int_equal(cgroup_signal_all(layout(), "/edgecr/sig1", NULL, SIGTERM, &err), -1);
   edgecr_error_release(&err);
   assert_int_equal(waitpid(member, NULL, WNOHANG), 0); /* still alive */
+  /* an owned record with a root spelling (a hand-edited state): refused */
+  static const char *roots[] = {"/", "/.", "//", "/edgecr/..", "/edgecr/sig1/"};
+  for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+    assert_int_equal(cgroup_signal_all(layout(), roots[i], rec, SIGTERM, &err), -1);
+    assert_non_null(strstr(err->msg, "is not a container's cgroup"));
+    edgecr_error_release(&err);
+  }
+  assert_int_equal(waitpid(member, NULL, WNOHANG), 0);
   assert_int_equal(cgroup_signal_all(layout(), "/edgecr/sig1", rec, SIGTERM, &err), 0);
   int status = 0;
   assert_int_equal(waitpid(member, &status, 0), member);
