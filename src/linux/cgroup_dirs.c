@@ -320,8 +320,15 @@ static int rm_one(const char *mount, const char *dir, bool v2, void *ud)
                   strerror(errno));
     return 0;
   }
-  if (recorded(c->created, dir) && rmdir_wait(dir, true) < 0)
-    return edgecr_error_make(c->err, errno, "remove cgroup `%s`", dir);
+  if (recorded(c->created, dir)) {
+    if (rmdir_wait(dir, true) < 0)
+      return edgecr_error_make(c->err, errno, "remove cgroup `%s`", dir);
+  } else if (is_marked(dir)) {
+    /* made by edgecr but not recorded: a crash between mkdir and the state
+     * update (nothing was ever put in it), or an earlier container of the
+     * same path; removed when empty, like a marked parent */
+    (void) rmdir_parent(dir);
+  }
   if (access(dir, F_OK) < 0)
     remove_marked_parents(mount, dir);
   return 0;
