@@ -59,12 +59,18 @@ int cgroup_resources_validate(const struct cgroup_layout *l, json_t *resources, 
  *              so a parent shared by several containers is removed by the
  *              last one out, whichever made it);
  *   "owned":   true once the leaf is known to be the container's: made by
- *              edgecr, or an existing group found empty.
+ *              edgecr, or an existing group found empty;
+ *   "pending": while cgroup_make runs, the directories that did not exist
+ *              before it (so that a create killed between a mkdir and the
+ *              next state update leaves nothing delete cannot remove).
  * Only the processes of an owned cgroup are ever signalled. */
 #define CGROUP_MARK_XATTR "trusted.edgecr.created"
 json_t *cgroup_record_new(void);
 bool cgroup_owned(json_t *record);
 
+/* Fill record's "pending" list: to be saved in the state before
+ * cgroup_make. */
+void cgroup_plan_dirs(const struct cgroup_layout *l, const char *path, json_t *record);
 /* Make the container's directories in every hierarchy, recording each one
  * made in `record`.  An existing leaf that holds processes is refused (it
  * is someone else's); on error, what was made is removed again. */

@@ -208,19 +208,41 @@ static void remove_made(json_t *created)
   }
 }
 
+/* The directories of `path` below mount that do not exist yet. */
+static void list_missing(const char *mount, const char *path, json_t *out)
+{
+  cleanup_free char *cur = xstrdup(mount);
+  cleanup_free char *rest = xstrdup(path);
+  char *save = NULL;
+  for (char *tok = strtok_r(rest, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+    char *next = xasprintf("%s/%s", cur, tok);
+    free(cur);
+    cur = next;
+    if (access(cur, F_OK) < 0 && errno == ENOENT)
+      json_array_append_new(out, json_string(cur));
+  }
+}
+
+void cgroup_plan_dirs(const struct cgroup_layout *l, const char *path, json_t *record)
+{
+  json_t *pending = json_array();
+  for (size_t i = 0; path != NULL && i < l->n_v1 + (l->unified != NULL); i++)
+    list_missing(i < l->n_v1 ? l->v1_mounts[i] : l->unified, path, pending);
+  json_object_set_new(record, "pending", pending);
+}
+
 int cgroup_make(const struct cgroup_layout *l, const char *path, json_t *record, edgecr_error_t *err)
 {
   json_t *created = json_object_get(record, "created");
   struct mk_ctx c = {.path = path, .err = err, .unified_optional = !l->v2_only, .created = created};
   if (path == NULL || strcmp(path, "/") == 0 || *path != '/')
     return edgecr_error_invalid(err, "linux.cgroupsPath: `%s` is not a container's cgroup", path ? path : "");
-  for (size_t i = 0; i < l->n_v1; i++) {
-    if (mk_in(l->v1_mounts[i], false, &c) < 0) {
-      remove_made(created);
-      return -1;
-    }
-  }
-  if (l->unified != NULL && mk_in(l->unified, true, &c) < 0) {
+  int ret = 0;
+  for (size_t i = 0; ret == 0 && i < l->n_v1 + (l->unified != NULL); i++)
+    ret = i < l->n_v1 ? mk_in(l->v1_mounts[i], false, &c) : mk_in(l->unified, true, &c);
+  /* from now on `created` alone says what was made */
+  json_object_del(record, "pending");
+  if (ret < 0) {
     remove_made(created);
     return -1;
   }
@@ -279,11 +301,15 @@ static bool is_marked(const char *dir)
   return getxattr(dir, CGROUP_MARK_XATTR, v, sizeof v) > 0;
 }
 
-/* After the leaf: remove the empty ancestors below `mount` that edgecr
- * made, for whichever container (they carry the mark), bottom up. */
-static void remove_marked_parents(const char *mount, const char *leaf)
+/* Last: remove the empty ancestors below `mount` that edgecr made, for
+ * whichever container (they carry the mark), bottom up. */
+static int sweep_marked_parents(const char *mount, const char *leaf, bool v2, void *ud)
 {
+  (void) v2;
+  (void) ud;
   cleanup_free char *p = xstrdup(leaf);
+  if (access(p, F_OK) == 0)
+    return 0; /* the leaf stays, and so do its parents */
   for (char *slash = strrchr(p, '/'); slash && (size_t) (slash - p) > strlen(mount); slash = strrchr(p, '/')) {
     *slash = '\0';
     if (access(p, F_OK) < 0)
@@ -291,26 +317,28 @@ static void remove_marked_parents(const char *mount, const char *leaf)
     if (!is_marked(p) || rmdir_parent(p) < 0)
       break;
   }
+  return 0;
 }
 
 struct rm_ctx {
-  json_t *created;
+  json_t *created, *pending;
   bool legacy;
   edgecr_error_t *err;
 };
 
-static bool recorded(json_t *created, const char *dir)
+static bool listed(json_t *dirs, const char *dir)
 {
-  for (size_t i = 0; i < json_array_size(created); i++) {
-    const char *d = json_string_value(json_array_get(created, i));
+  for (size_t i = 0; i < json_array_size(dirs); i++) {
+    const char *d = json_string_value(json_array_get(dirs, i));
     if (d != NULL && strcmp(d, dir) == 0)
       return true;
   }
   return false;
 }
 
-static int rm_one(const char *mount, const char *dir, bool v2, void *ud)
+static int rm_leaf(const char *mount, const char *dir, bool v2, void *ud)
 {
+  (void) mount;
   (void) v2;
   struct rm_ctx *c = ud;
   if (c->legacy) {
@@ -320,17 +348,15 @@ static int rm_one(const char *mount, const char *dir, bool v2, void *ud)
                   strerror(errno));
     return 0;
   }
-  if (recorded(c->created, dir)) {
+  if (listed(c->created, dir)) {
     if (rmdir_wait(dir, true) < 0)
       return edgecr_error_make(c->err, errno, "remove cgroup `%s`", dir);
-  } else if (is_marked(dir)) {
-    /* made by edgecr but not recorded: a crash between mkdir and the state
-     * update (nothing was ever put in it), or an earlier container of the
-     * same path; removed when empty, like a marked parent */
+  } else if (listed(c->pending, dir) || is_marked(dir)) {
+    /* made by edgecr but not (yet) in `created`: create was killed between
+     * mkdir and the state update, before anything was put in it; or an
+     * earlier container of the same path made it */
     (void) rmdir_parent(dir);
   }
-  if (access(dir, F_OK) < 0)
-    remove_marked_parents(mount, dir);
   return 0;
 }
 
@@ -350,12 +376,15 @@ int cgroup_destroy(const struct cgroup_layout *l, const char *path, json_t *reco
     if (access(leaf, F_OK) == 0 && cg_read_ll(leaf, "cpu.rt_runtime_us") > 0)
       (void) cg_write_rt(leaf, "cpu.rt_runtime_us", 0, NULL);
   }
-  json_t *created = json_object_get(record, "created");
-  struct rm_ctx c = {.created = created, .legacy = record == NULL, .err = err};
-  int ret = cg_for_each_dir(l, path, rm_one, &c);
-  /* then the recorded parents still there (innermost first), if empty */
-  if (ret == 0)
-    remove_made(created);
+  struct rm_ctx c = {.created = json_object_get(record, "created"), .pending = json_object_get(record, "pending"),
+                     .legacy = record == NULL, .err = err};
+  int ret = cg_for_each_dir(l, path, rm_leaf, &c);
+  if (ret == 0 && !c.legacy) {
+    /* then the parents made for it (innermost first), and marked ones */
+    remove_made(c.created);
+    remove_made(c.pending);
+    (void) cg_for_each_dir(l, path, sweep_marked_parents, NULL);
+  }
   cg_rt_budget_release(rt_grants);
   return ret;
 }

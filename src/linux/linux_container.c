@@ -267,6 +267,7 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
 
   c->state->pid = pid;
   c->state->pid_start_time = proc_start_time(pid);
+  cgroup_plan_dirs(layout, cgpath, cgroup_record(c)); /* saved with the pid */
   json_t *grants = NULL;
   int ret = container_save_state(c, err);
   if (ret == 0 && (clone_flags(cfg) & CLONE_NEWUSER)) {

@@ -703,6 +703,37 @@ static void test_v2_make_refuses(void **state)
   make_fails("/", "is not a container's cgroup");
 }
 
+/* Killed between a mkdir and the state update (even before the mark was
+ * set): the directories listed as pending are removed by delete; one that
+ * existed before the plan is not. */
+static void test_v2_pending_after_crash(void **state)
+{
+  (void) state;
+  put("edgecr/kept/cgroup.procs", "");
+  json_t *rec = cgroup_record_new();
+  cgroup_plan_dirs(layout(), "/edgecr/kept/pend/leaf", rec);
+  json_t *pending = json_object_get(rec, "pending");
+  assert_int_equal(json_array_size(pending), 2);
+  cleanup_free char *first = xasprintf("%s/edgecr/kept/pend", g_root);
+  assert_string_equal(json_string_value(json_array_get(pending, 0)), first);
+  cleanup_free char *leaf = xasprintf("%s/edgecr/kept/pend/leaf", g_root);
+  assert_int_equal(mkdir(first, 0755), 0); /* what the killed create made */
+  assert_int_equal(mkdir(leaf, 0755), 0);
+  edgecr_error_t err = NULL;
+  assert_int_equal(cgroup_destroy(layout(), "/edgecr/kept/pend/leaf", rec, NULL, &err), 0);
+  assert_false(exists("edgecr/kept/pend"));
+  assert_true(exists("edgecr/kept"));
+  json_decref(rec);
+  /* a finished make drops the pending list: `created` is the truth */
+  rec = cgroup_record_new();
+  cgroup_plan_dirs(layout(), "/edgecr/kept/done", rec);
+  json_decref(make_ok("/edgecr/kept/other"));
+  assert_int_equal(cgroup_make(layout(), "/edgecr/kept/done", rec, &err), 0);
+  assert_null(json_object_get(rec, "pending"));
+  assert_int_equal(json_array_size(json_object_get(rec, "created")), 1);
+  json_decref(rec);
+}
+
 /* A parent shared by two containers goes with the last one out, whichever
  * made it (the mark), even when the one that made it leaves first. */
 static void test_v2_shared_parent(void **state)
@@ -1249,6 +1280,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_v2_destroy),
     cmocka_unit_test(test_v2_make_refuses),
     cmocka_unit_test(test_v2_shared_parent),
+    cmocka_unit_test(test_v2_pending_after_crash),
     cmocka_unit_test(test_v2_signal_only_members),
   };
   const struct CMUnitTest v1[] = {
