@@ -220,6 +220,8 @@ int cgroup_signal_all(const struct cgroup_layout *l, const char *path, json_t *r
     return edgecr_error_make(err, EPERM, "cgroup `%s` was neither created for this container nor found empty "
                                          "when it was created: edgecr does not signal the processes in it",
                              path ? path : "");
+  if (!container_path(path))
+    return edgecr_error_invalid(err, "cgroup path `%s` is not a container's cgroup: nothing signalled", path);
   /* Freeze first so no process can fork away from the signal (and thaw
    * after only what was not paused before). */
   bool frozen = !cgroup_is_frozen(l, path) && cgroup_freeze(l, path, true, NULL) == 0;
