@@ -24,7 +24,7 @@ struct edgecr_global {
 
 typedef int (*cli_command_fn)(struct edgecr_global *g, int argc, char **argv);
 
-/* Print the error once (stderr or --log) and return exit status 1. */
+/* Print the error once (stderr, and the --log file when given) and return exit status 1. */
 int cli_fail(edgecr_error_t *err);
 /* Usage error for a subcommand: message + hint, returns 1 (runc's code). */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

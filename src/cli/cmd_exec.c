@@ -2,7 +2,9 @@
  * `edgecr ps` (its processes). */
 #include <errno.h>
 #include <getopt.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "util.h"
+
+extern char **environ;
 
 enum { X_CONSOLE = 256, X_CWD, X_PIDFILE, X_PRESERVE, X_NNP, X_LABEL, X_APPARMOR, X_CGROUP, X_IGNORE_PAUSED };
 
@@ -35,21 +39,88 @@ static char **env_set(char **env, const char *kv)
   return env;
 }
 
-/* Process for `exec` without --process: the container's own process as the
- * base (env, user, capabilities, rlimits), with the command line on top. */
-static int base_process(const struct lc_context *ctx, const char *id, struct oci_process **out, edgecr_error_t *err)
+/* What the command line changes in the process to run: applied to the
+ * --process file, or to the container's own process (read by lc_exec
+ * under the container's lock, so a concurrent delete or create cannot hand
+ * it a half-written or foreign config). */
+struct exec_overrides {
+  char **args; /* the command; NULL with --process */
+  bool tty;
+  char **envs;
+  const char *cwd;
+  bool has_user;
+  uid_t uid;
+  gid_t gid;
+  gid_t gids[64];
+  size_t n_gids;
+  int caps[64];
+  size_t n_caps;
+  bool nnp;
+};
+
+static int amend_process(struct oci_process *proc, void *ud, edgecr_error_t *err)
 {
-  cleanup_free char *path = xasprintf("%s/%s/config.json", ctx->state_root, id);
-  cleanup_free char *text = NULL;
-  if (read_all_file(path, &text, err) < 0)
-    return edgecr_error_make(err, ENOENT, "container `%s` does not exist", id);
-  json_error_t je;
-  json_t *doc = json_loads(text, 0, &je);
-  json_t *proc = doc ? json_object_get(doc, "process") : NULL;
-  int r = proc ? oci_process_parse(proc, path, "process", out, err)
-               : edgecr_error_make(err, EINVAL, "container `%s` has no process", id);
-  json_decref(doc);
-  return r;
+  const struct exec_overrides *x = ud;
+  (void) err;
+  if (x->args != NULL) {
+    strv_free(proc->args);
+    proc->args = strv_dup(x->args);
+    proc->terminal = x->tty;
+  }
+  for (size_t i = 0; x->envs[i]; i++)
+    proc->env = env_set(proc->env, x->envs[i]);
+  if (x->cwd) {
+    free(proc->cwd);
+    proc->cwd = xstrdup(x->cwd);
+  }
+  if (x->has_user) {
+    proc->user.uid = x->uid;
+    proc->user.gid = x->gid;
+  }
+  for (size_t i = 0; i < x->n_gids; i++) {
+    proc->user.additional_gids = xrealloc(proc->user.additional_gids, (proc->user.n_additional_gids + 1) * sizeof(gid_t));
+    proc->user.additional_gids[proc->user.n_additional_gids++] = x->gids[i];
+  }
+  for (size_t i = 0; i < x->n_caps; i++) {
+    struct oci_capset *sets[] = {&proc->bounding, &proc->effective, &proc->permitted, &proc->inheritable};
+    for (size_t k = 0; k < 4; k++) {
+      sets[k]->caps = xrealloc(sets[k]->caps, (sets[k]->n + 1) * sizeof(int));
+      sets[k]->caps[sets[k]->n++] = x->caps[i];
+      sets[k]->present = true;
+    }
+  }
+  if (x->nnp)
+    proc->no_new_privileges = true;
+  return 0;
+}
+
+/* --user, --additional-gids and --cap, checked before the container is
+ * touched. */
+static int parse_overrides(struct exec_overrides *x, const char *user, char **gids, char **caps)
+{
+  if (user) {
+    unsigned long long u, gr = 0;
+    char *colon = strchr(user, ':');
+    cleanup_free char *us = colon ? strndup(user, (size_t) (colon - user)) : xstrdup(user);
+    if (parse_uint64(us, &u) < 0 || (colon && parse_uint64(colon + 1, &gr) < 0))
+      return cli_usage("exec", "--user takes numeric UID[:GID], got `%s`", user);
+    x->has_user = true;
+    x->uid = (uid_t) u;
+    x->gid = (gid_t) gr;
+  }
+  for (size_t i = 0; gids[i]; i++) {
+    unsigned long long v;
+    if (parse_uint64(gids[i], &v) < 0 || x->n_gids == sizeof x->gids / sizeof x->gids[0])
+      return cli_usage("exec", "--additional-gids: `%s` is not a group id (at most 64)", gids[i]);
+    x->gids[x->n_gids++] = (gid_t) v;
+  }
+  for (size_t i = 0; caps[i]; i++) {
+    int cap = oci_capability_number(caps[i]);
+    if (cap < 0 || x->n_caps == sizeof x->caps / sizeof x->caps[0])
+      return cli_usage("exec", "--cap: unknown capability `%s`", caps[i]);
+    x->caps[x->n_caps++] = cap;
+  }
+  return 0;
 }
 
 int cmd_exec(struct edgecr_global *g, int argc, char **argv)
@@ -107,7 +178,11 @@ int cmd_exec(struct edgecr_global *g, int argc, char **argv)
   const char *id = argv[optind++];
   struct lc_context ctx = {.state_root = g->root, .systemd_cgroup = g->systemd_cgroup};
   edgecr_error_t err = NULL;
+  struct exec_overrides x = {.tty = tty, .envs = envs, .cwd = cwd, .nnp = nnp};
+  if (parse_overrides(&x, user, gids, caps) != 0)
+    return 1;
   struct oci_process *proc = NULL;
+  bool terminal = tty;
   if (process_file != NULL) {
     json_error_t je;
     json_t *doc = json_load_file(process_file, 0, &je);
@@ -119,59 +194,18 @@ int cmd_exec(struct edgecr_global *g, int argc, char **argv)
     json_decref(doc);
     if (r < 0)
       return cli_fail(&err);
+    amend_process(proc, &x, NULL);
+    terminal = proc->terminal;
   } else {
     if (optind >= argc)
       return cli_usage("exec", "expects a command to run (or --process FILE)");
-    if (base_process(&ctx, id, &proc, &err) < 0)
-      return cli_fail(&err);
-    strv_free(proc->args);
-    proc->args = strv_dup(argv + optind);
-    proc->terminal = tty;
+    x.args = argv + optind;
   }
-  for (size_t i = 0; envs[i]; i++)
-    proc->env = env_set(proc->env, envs[i]);
-  if (cwd) {
-    free(proc->cwd);
-    proc->cwd = xstrdup(cwd);
-  }
-  if (user) {
-    unsigned long long u, gr = 0;
-    char *colon = strchr(user, ':');
-    cleanup_free char *us = colon ? strndup(user, (size_t) (colon - user)) : xstrdup(user);
-    if (parse_uint64(us, &u) < 0 || (colon && parse_uint64(colon + 1, &gr) < 0)) {
-      oci_process_free(proc);
-      return cli_usage("exec", "--user takes numeric UID[:GID], got `%s`", user);
-    }
-    proc->user.uid = (uid_t) u;
-    proc->user.gid = (gid_t) gr;
-  }
-  for (size_t i = 0; gids[i]; i++) {
-    unsigned long long v;
-    if (parse_uint64(gids[i], &v) == 0) {
-      proc->user.additional_gids = xrealloc(proc->user.additional_gids, (proc->user.n_additional_gids + 1) * sizeof(gid_t));
-      proc->user.additional_gids[proc->user.n_additional_gids++] = (gid_t) v;
-    }
-  }
-  for (size_t i = 0; caps[i]; i++) {
-    int cap = oci_capability_number(caps[i]);
-    if (cap < 0) {
-      oci_process_free(proc);
-      return cli_usage("exec", "--cap: unknown capability `%s`", caps[i]);
-    }
-    struct oci_capset *sets[] = {&proc->bounding, &proc->effective, &proc->permitted, &proc->inheritable};
-    for (size_t k = 0; k < 4; k++) {
-      sets[k]->caps = xrealloc(sets[k]->caps, (sets[k]->n + 1) * sizeof(int));
-      sets[k]->caps[sets[k]->n++] = cap;
-      sets[k]->present = true;
-    }
-  }
-  if (nnp)
-    proc->no_new_privileges = true;
 
   int sv[2] = {-1, -1};
   struct lc_exec_opts o = {.process = proc, .pid_file = pid_file, .console_socket = console, .console_sock_fd = -1,
-                           .detach = detach, .preserve_fds = preserve};
-  if (proc->terminal && console == NULL && !detach && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0)
+                           .detach = detach, .preserve_fds = preserve, .amend = amend_process, .amend_ud = &x};
+  if (terminal && console == NULL && !detach && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0)
     o.console_sock_fd = sv[1];
   pid_t pid = 0;
   int r = lc_exec(&ctx, id, &o, &pid, &err);
@@ -202,6 +236,36 @@ int cmd_exec(struct edgecr_global *g, int argc, char **argv)
   if (WIFEXITED(status))
     return WEXITSTATUS(status);
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
+}
+
+/* Run argv[0] (found on PATH) with argv, its stdout readable from the
+ * returned stream; *pid is the child to wait for. */
+static FILE *spawn_reader(char *const argv[], pid_t *pid, edgecr_error_t *err)
+{
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    edgecr_error_make(err, errno, "ps: pipe");
+    return NULL;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  int r = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (r != 0) {
+    close(fds[0]);
+    edgecr_error_make(err, r, "ps: run `%s`", argv[0]);
+    return NULL;
+  }
+  FILE *f = fdopen(fds[0], "r");
+  if (f == NULL) {
+    edgecr_error_make(err, errno, "ps: read the output of `%s`", argv[0]);
+    close(fds[0]);
+    kill(*pid, SIGKILL);
+    waitpid(*pid, NULL, 0);
+  }
+  return f;
 }
 
 int cmd_ps(struct edgecr_global *g, int argc, char **argv)
@@ -243,22 +307,17 @@ int cmd_ps(struct edgecr_global *g, int argc, char **argv)
     free(pids);
     return cli_usage("ps", "unknown format `%s` (table, json)", format);
   }
-  /* Table: the host's ps output, filtered to the container's pids. */
-  cleanup_free char *cmd = xstrdup("ps");
-  if (optind < argc)
-    for (int i = optind; i < argc; i++) {
-      char *n2 = xasprintf("%s '%s'", cmd, argv[i]);
-      free(cmd);
-      cmd = n2;
-    }
-  else {
-    free(cmd);
-    cmd = xstrdup("ps -ef");
-  }
-  FILE *p = popen(cmd, "r");
+  /* Table: the host's ps output, filtered to the container's pids.  ps
+   * gets the arguments as they are, with no shell in between. */
+  char *const default_args[] = {"ps", "-ef", NULL};
+  cleanup_free char **ps_argv = xmalloc0((size_t) (argc - optind + 2) * sizeof *ps_argv);
+  ps_argv[0] = "ps";
+  for (int i = optind; i < argc; i++)
+    ps_argv[i - optind + 1] = argv[i];
+  pid_t ps_pid = -1;
+  FILE *p = spawn_reader(optind < argc ? ps_argv : default_args, &ps_pid, &err);
   if (p == NULL) {
     free(pids);
-    edgecr_error_make(&err, errno, "run `%s`", cmd);
     return cli_fail(&err);
   }
   char line[4096];
@@ -290,7 +349,19 @@ int cmd_ps(struct edgecr_global *g, int argc, char **argv)
       if (pids[i] == v)
         fputs(line, stdout);
   }
-  pclose(p);
+  fclose(p);
   free(pids);
+  int status = 0;
+  while (waitpid(ps_pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (pid_col < 0) {
+    edgecr_error_make(&err, 0, "ps: the output of `ps` has no PID column to select the container's processes by");
+    return cli_fail(&err);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    edgecr_error_make(&err, 0, "ps: `ps` failed (exit status %d)",
+                      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    return cli_fail(&err);
+  }
   return 0;
 }

@@ -1,4 +1,8 @@
-/* log.c - text or JSON log lines to stderr or a --log file. */
+/* log.c - text or JSON log lines to stderr or a --log file.
+ *
+ * Errors always reach stderr as well: containerd's shim reads the --log
+ * file for some commands and the runtime's stderr for others (`update`),
+ * so an error written only to the file reaches nobody there. */
 #include "log.h"
 
 #include <fcntl.h>
@@ -79,6 +83,10 @@ void edgecr_log(enum edgecr_log_level level, const char *fmt, ...)
   va_end(ap);
   if (msg == NULL)
     return;
+  if (level == EDGECR_LOG_ERROR && log_fd != 2) {
+    cleanup_free char *line = xasprintf("edgecr: %s\n", msg);
+    (void) write_all(2, line, strlen(line));
+  }
   if (!log_json) {
     cleanup_free char *line = NULL;
     if (log_fd == 2 && level == EDGECR_LOG_ERROR)

@@ -2,7 +2,8 @@
  *
  * containerd's shim runs the runtime with `--log FILE --log-format json` and
  * reads the last error from FILE as {"level":"error","msg":...,"time":...}.
- * Without --log, messages go to stderr as text. */
+ * Without --log, messages go to stderr as text.  Errors go to stderr as
+ * text in every case, and to the --log file too when there is one. */
 #ifndef EDGECR_LOG_H
 #define EDGECR_LOG_H
 

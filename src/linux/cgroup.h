@@ -34,8 +34,11 @@ int cgroup_layout_get(struct cgroup_layout **out, edgecr_error_t *err);
 const char *cgroup_mode_name(const struct cgroup_layout *l);
 
 /* Resolve the container's cgroup path: absolute cgroupsPath as given,
- * relative ones below /edgecr, empty -> /edgecr/<id>.  With systemd-style
- * "slice:prefix:name" paths an error explains systemd is absent. */
+ * relative ones below /edgecr, empty -> /edgecr/<id>; normalised (no "//",
+ * "." or trailing "/"), and refused when it contains `..`, a component
+ * longer than NAME_MAX, or names a hierarchy root or /edgecr itself.  With
+ * systemd-style "slice:prefix:name" paths an error explains systemd is
+ * absent. */
 int cgroup_resolve_path(const char *cgroups_path, const char *id, bool systemd, char **out,
                         edgecr_error_t *err);
 
@@ -49,7 +52,31 @@ int cgroup_resources_validate(const struct cgroup_layout *l, json_t *resources, 
 #define EDGECR_RT_DEFAULT_RUNTIME_US 100000
 #define EDGECR_RT_DEFAULT_PERIOD_US 1000000
 
-/* Create the cgroup in every hierarchy, apply resources, add pid (if > 0).
+/* A container's cgroup record, kept in its state so that delete undoes
+ * exactly what create did:
+ *   "created": absolute directories edgecr made for it, outermost first in
+ *              each hierarchy (also marked with the xattr CGROUP_MARK_XATTR,
+ *              so a parent shared by several containers is removed by the
+ *              last one out, whichever made it);
+ *   "owned":   true once the leaf is known to be the container's: made by
+ *              edgecr, or an existing group found empty;
+ *   "pending": while cgroup_make runs, the directories that did not exist
+ *              before it (so that a create killed between a mkdir and the
+ *              next state update leaves nothing delete cannot remove).
+ * Only the processes of an owned cgroup are ever signalled. */
+#define CGROUP_MARK_XATTR "trusted.edgecr.created"
+json_t *cgroup_record_new(void);
+bool cgroup_owned(json_t *record);
+
+/* Fill record's "pending" list: to be saved in the state before
+ * cgroup_make. */
+void cgroup_plan_dirs(const struct cgroup_layout *l, const char *path, json_t *record);
+/* Make the container's directories in every hierarchy, recording each one
+ * made in `record`.  An existing leaf that holds processes is refused (it
+ * is someone else's); on error, what was made is removed again. */
+int cgroup_make(const struct cgroup_layout *l, const char *path, json_t *record, edgecr_error_t *err);
+
+/* Apply resources to the (made) cgroup and add pid (if > 0).
  * rt_grants (out) is a JSON array recording real-time bandwidth added to
  * ancestors, to be given back by cgroup_destroy. */
 int cgroup_create(const struct cgroup_layout *l, const char *path, json_t *resources,
@@ -63,10 +90,16 @@ int cgroup_freeze(const struct cgroup_layout *l, const char *path, bool freeze, 
 bool cgroup_is_frozen(const struct cgroup_layout *l, const char *path);
 int cgroup_pids(const struct cgroup_layout *l, const char *path, pid_t **pids, size_t *n,
                 edgecr_error_t *err);
-int cgroup_signal_all(const struct cgroup_layout *l, const char *path, int sig, edgecr_error_t *err);
-/* Kill what is left, remove every directory, give rt bandwidth back.
- * Missing directories are fine (idempotent). */
-int cgroup_destroy(const struct cgroup_layout *l, const char *path, json_t *rt_grants,
+/* Signal every process of an owned cgroup (and of groups nested in it);
+ * refused for a cgroup that is not owned. */
+int cgroup_signal_all(const struct cgroup_layout *l, const char *path, json_t *record, int sig,
+                      edgecr_error_t *err);
+/* Kill what is left of an owned cgroup, remove the directories the record
+ * says edgecr made (innermost first, only when empty) and marked empty
+ * ancestors, give rt bandwidth back.  Idempotent.  A NULL record (state
+ * written by an edgecr before records) signals nothing and removes only an
+ * empty leaf. */
+int cgroup_destroy(const struct cgroup_layout *l, const char *path, json_t *record, json_t *rt_grants,
                    edgecr_error_t *err);
 int cgroup_stats(const struct cgroup_layout *l, const char *path, json_t **out, edgecr_error_t *err);
 

@@ -41,6 +41,13 @@ static json_t *rt_grants(struct container *c)
   return json_object_get(c->state->backend_data, "rtGrants");
 }
 
+/* What edgecr did in the cgroup hierarchies (cgroup.h); NULL in a state
+ * written before records existed. */
+static json_t *cgroup_record(struct container *c)
+{
+  return json_object_get(c->state->backend_data, "cgroup");
+}
+
 /* ---- create: validation --------------------------------------------- */
 
 static int validate(struct container *c, const struct cgroup_layout *l, edgecr_error_t *err)
@@ -203,6 +210,7 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
     return -1;
   /* Recorded with the pid below, before any cgroup exists. */
   c->state->cgroup_path = xstrdup(cgpath);
+  json_object_set_new(c->state->backend_data, "cgroup", cgroup_record_new());
 
   cleanup_free char *fifo = fifo_path(c);
   if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0) {
@@ -262,6 +270,7 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
 
   c->state->pid = pid;
   c->state->pid_start_time = proc_start_time(pid);
+  cgroup_plan_dirs(layout, cgpath, cgroup_record(c)); /* saved with the pid */
   json_t *grants = NULL;
   int ret = container_save_state(c, err);
   if (ret == 0 && (clone_flags(cfg) & CLONE_NEWUSER)) {
@@ -269,6 +278,9 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
     if (ret == 0)
       ret = write_id_map(pid, "gid_map", cfg->gid_mappings, cfg->n_gid_mappings, err);
   }
+  /* The directories made are recorded before anything is put in them. */
+  if (ret == 0 && (ret = cgroup_make(layout, cgpath, cgroup_record(c), err)) == 0)
+    ret = container_save_state(c, err);
   if (ret == 0) {
     ret = cgroup_create(layout, cgpath, cfg->resources, cfg->process, pid, &grants, err);
     /* Bandwidth lent to ancestors must be given back even after a crash. */
@@ -360,7 +372,7 @@ static int linux_kill(struct container *c, int sig, bool all, edgecr_error_t *er
     struct cgroup_layout *l;
     if (cgroup_layout_get(&l, err) < 0)
       return -1;
-    return cgroup_signal_all(l, c->state->cgroup_path, sig, err);
+    return cgroup_signal_all(l, c->state->cgroup_path, cgroup_record(c), sig, err);
   }
   if (!proc_alive(c->state->pid, c->state->pid_start_time))
     return edgecr_error_make(err, ESRCH, "container `%s` is not running", c->id);
@@ -388,7 +400,7 @@ static int linux_destroy(struct container *c, edgecr_error_t *err)
   struct cgroup_layout *l;
   if (cgroup_layout_get(&l, err) < 0)
     return -1;
-  if (cgroup_destroy(l, c->state->cgroup_path, rt_grants(c), err) < 0)
+  if (cgroup_destroy(l, c->state->cgroup_path, cgroup_record(c), rt_grants(c), err) < 0)
     return -1;
   json_object_set_new(c->state->backend_data, "rtGrants", json_array());
   return 0;

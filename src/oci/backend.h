@@ -27,7 +27,11 @@ struct lc_create_opts {
 };
 
 struct lc_exec_opts {
+  /* The process to run; NULL: the container's own (config.json, read under
+   * the container's lock), changed by `amend` when given. */
   struct oci_process *process;
+  int (*amend)(struct oci_process *proc, void *ud, edgecr_error_t *err);
+  void *amend_ud;
   const char *pid_file;
   const char *console_socket;
   int console_sock_fd;

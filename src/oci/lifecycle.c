@@ -420,7 +420,15 @@ int lc_exec(const struct lc_context *ctx, const char *id, const struct lc_exec_o
     return edgecr_error_invalid(err, "cannot exec in paused container `%s`", id);
   if (container_load_config(c, err) < 0)
     return -1;
-  return c->ops->exec(c, o, pid, err);
+  struct lc_exec_opts eo = *o;
+  if (eo.process == NULL) {
+    if (c->config->process == NULL)
+      return edgecr_error_invalid(err, "container `%s` has no process to base the new one on", id);
+    if (o->amend != NULL && o->amend(c->config->process, o->amend_ud, err) < 0)
+      return -1;
+    eo.process = c->config->process;
+  }
+  return c->ops->exec(c, &eo, pid, err);
 }
 
 int lc_pause(const struct lc_context *ctx, const char *id, bool pause, edgecr_error_t *err)
