@@ -338,6 +338,14 @@ int cmd_features(struct edgecr_global *g, int argc, char **argv)
   char ver[32];
   snprintf(ver, sizeof ver, "%u.%u.%u", v->major, v->minor, v->micro);
   json_object_set_new(json_object_get(f, "annotations"), "io.github.seccomp.libseccomp.version", json_string(ver));
+  /* Every registered backend, in the order they are asked to claim a bundle. */
+  cleanup_free char *names = xstrdup("");
+  for (size_t i = 0; i < backend_count(); i++) {
+    char *t = xasprintf("%s%s%s", names, i ? "," : "", backend_at(i)->name);
+    free(names);
+    names = t;
+  }
+  json_object_set_new(json_object_get(f, "annotations"), "org.edgecr.backends", json_string(names));
   char *s = json_dumps(f, JSON_INDENT(4));
   json_decref(f);
   puts(s);
