@@ -353,3 +353,45 @@ def test_bad_module_fails_create_and_leaves_nothing(env, wctest, kind):
     assert "/app.wasm" in p.stderr and why in p.stderr, p.stderr
     assert not (env.rt.root / b.id).exists()
     # the env fixture then checks: no process, cgroup, mount or fd left
+
+
+@needs_clang
+def test_sigkill_of_edgecr_during_create_leaves_what_delete_force_removes(env, wctest):
+    """SIGKILL of `edgecr create` at several points of a WebAssembly
+    container's create (before the clone, with the init loading the module,
+    after READY): `delete --force` removes everything."""
+    from test_robustness import assert_clean, kill_and_force_delete, popen_create, snapshot
+    rt = env.rt
+    b0 = wasm_bundle(env, wctest, "spin")
+    t0 = time.monotonic()
+    rt.create(b0)
+    base = time.monotonic() - t0
+    rt.delete(b0.id, force=True)
+    before = snapshot(env)
+    bundles = []
+    for frac in (0.05, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2):
+        b = wasm_bundle(env, wctest, "spin")
+        b.write()
+        bundles.append(b)
+        proc = popen_create(rt, b)
+        time.sleep(base * frac)
+        kill_and_force_delete(rt, proc, b)
+    assert_clean(env, rt, bundles, before)
+
+
+@needs_clang
+def test_update_stats_and_ps_of_a_wasm_container(env, wctest):
+    rt = env.rt
+    b = wasm_bundle(env, wctest, "sleep", "60000")
+    rt.create(b)
+    rt.start(b.id)
+    try:
+        pid = rt.state(b.id)["pid"]
+        assert str(pid) in rt("ps", "--format", "json", b.id).stdout
+        rt("update", "--memory", str(64 << 20), b.id)
+        stats = json.loads(rt("events", "--stats", b.id).stdout)
+        assert stats["data"]["memory"]["usage"]["limit"] == 64 << 20, stats
+        rt.kill(b.id, "TERM")
+        assert rt.wait_status(b.id, "stopped", 3)
+    finally:
+        rt.delete(b.id, force=True)
