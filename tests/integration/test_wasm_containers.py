@@ -30,6 +30,7 @@ WASMIMAGE = REPO / "tools" / "wasmimage" / "wasmimage.py"
 WCTEST = REPO / "tests" / "wasm_containers" / "c" / "wctest.c"
 WASM_IMAGE = "docker.io/edgecr-test/wctest:latest"
 BUSYBOX_IMAGE = "docker.io/edgecr-test/busybox:latest"
+OTHER_IMAGE = "docker.io/edgecr-test/plain-wasm:latest"
 EXIT_TRAP = 134
 
 needs_ctrd = pytest.mark.skipif(not (CONTAINERD and CTR), reason="containerd/ctr not installed")
@@ -59,11 +60,22 @@ def ctrd(tmp_path_factory, wctest):
                     "--file", f"{tmp / 'hello.txt'}:/data/hello.txt",
                     "--file", f"{BUSYBOX}:/bin/busybox", "--env", "GREETING=hi"], check=True)
     build_oci_archive(_build_rootfs(tmp / "bb-rootfs"), tmp / "busybox.tar")
+    # an image made without wasmimage: a plain layer with a module that is
+    # not even executable, no annotation
+    other = tmp / "other-rootfs"
+    other.mkdir()
+    shutil.copy(wctest, other / "prog.wasm")
+    os.chmod(other / "prog.wasm", 0o644)
+    build_oci_archive(other, tmp / "other.tar")
     d = tmp / "daemon"
     d.mkdir()
     c = Containerd(d)
     try:
         c.ctr("images", "import", str(tmp / "wasm.tar"))
+        # build_oci_archive names every image BUSYBOX_IMAGE: tag the other
+        # one away before the busybox one takes the name back
+        c.ctr("images", "import", str(tmp / "other.tar"))
+        c.ctr("images", "tag", "--force", BUSYBOX_IMAGE, OTHER_IMAGE)
         c.ctr("images", "import", str(tmp / "busybox.tar"))
         yield c
     finally:
@@ -137,6 +149,16 @@ def test_ctr_run_returns_the_exit_code(ctrd, code):
     p = run_rm(ctrd, "exit", str(code))
     assert p.returncode == code, p.stderr
     assert p.stdout == f"exiting with {code}\n"
+
+
+@needs_ctrd
+def test_image_made_by_another_tool_runs(ctrd):
+    p = ctrd.ctr("run", "--rm", "--runc-binary", RUNTIME, OTHER_IMAGE, cid_(), "/prog.wasm", "exit", "5",
+                 check=False)
+    assert p.returncode == 5 and p.stdout == "exiting with 5\n", p.stderr
+    # the busybox image kept its name and is still Linux
+    p = ctrd.ctr("run", "--rm", "--runc-binary", RUNTIME, BUSYBOX_IMAGE, cid_(), "echo", "linux")
+    assert p.stdout == "linux\n"
 
 
 @needs_ctrd
