@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,12 +243,18 @@ static void wb_run(void *state, const struct oci_process *proc)
 {
   struct wb_run *r = state;
   install_stop_handlers();
+  /* what ps/top show for the process: the module, not the runtime */
+  const char *base = strrchr(r->path, '/');
+  prctl(PR_SET_NAME, base ? base + 1 : r->path, 0, 0, 0);
   size_t argc = 0, envc = 0;
   while (proc->args[argc] != NULL)
     argc++;
   while (proc->env != NULL && proc->env[envc] != NULL)
     envc++;
-  /* The container's root is the module's "/" (mounts are beneath it). */
+  /* The container's root is the module's "/" (mounts are beneath it).
+   * process.cwd cannot be given as well: wasi-libc treats "/" and "." as
+   * the same prefix, so a second preopen "." would take absolute paths too
+   * (docs/wasm-containers.md); relative paths resolve from "/". */
   static const struct wasi_preopen root = {"/", "/"};
   struct wasi_config wc = {.argc = argc, .argv = proc->args, .envc = envc, .env = proc->env, .npreopens = 1,
                            .preopens = &root, .stdio = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}};
