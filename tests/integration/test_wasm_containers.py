@@ -417,3 +417,23 @@ def test_update_stats_and_ps_of_a_wasm_container(env, wctest):
         assert rt.wait_status(b.id, "stopped", 3)
     finally:
         rt.delete(b.id, force=True)
+
+
+@needs_clang
+def test_scheduler_and_rlimits_apply_to_the_module(env, wctest):
+    """process.scheduler and rlimits are the container's, as for a process:
+    the engine runs with them."""
+    b = wasm_bundle(env, wctest, "sleep", "60000")
+    b.process["scheduler"] = {"policy": "SCHED_FIFO", "priority": 7}
+    b.process["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 77, "soft": 77}]
+    env.rt.create(b)
+    env.rt.start(b.id)
+    try:
+        pid = env.rt.state(b.id)["pid"]
+        out = subprocess.run(["chrt", "-p", str(pid)], capture_output=True, text=True, check=True).stdout
+        assert "SCHED_FIFO" in out and "priority: 7" in out, out
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        assert any(l.startswith("Max open files") and l.split()[3:5] == ["77", "77"] for l in limits.splitlines())
+        assert Path(f"/proc/{pid}/comm").read_text().strip() == "app.wasm"
+    finally:
+        env.rt.delete(b.id, force=True)
