@@ -105,13 +105,13 @@ static int wasm_exec(struct container *c, const struct lc_exec_opts *o, pid_t *p
   return linux_backend_exec(c, o, &wasm_payload_ops, pid, err);
 }
 
-/* Filled from the Linux backend's operations at registration. */
+/* The Linux backend's operations with ours in place of create, exec and
+ * claims; filled at registration (linux_backend() returns a statically
+ * initialised table, so the order of the constructors does not matter). */
 static struct backend_ops wasm_backend_ops;
 
-__attribute__((constructor(200))) static void wasm_register(void)
+__attribute__((constructor)) static void wasm_register(void)
 {
-  /* constructor(200): after the Linux backend's table exists (it is a
-   * static initialiser, so always), and explicit about depending on it. */
   wasm_backend_ops = *linux_backend();
   wasm_backend_ops.name = "wasm";
   wasm_backend_ops.order = BACKEND_ORDER_PAYLOAD;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,11 +178,15 @@ _Noreturn static void die_of(int sig)
   _exit(128 + sig);
 }
 
-_Noreturn static void fail(int status, const char *fmt, const char *a, const char *b)
+/* The run cannot go on: the reason on the container's stderr, then exit. */
+__attribute__((format(printf, 2, 3))) _Noreturn static void fail(int status, const char *fmt, ...)
 {
   fflush(stdout);
-  fprintf(stderr, "edgecr: ");
-  fprintf(stderr, fmt, a, b);
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("edgecr: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
   fputc('\n', stderr);
   _exit(status);
 }
@@ -279,7 +284,7 @@ static void wb_run(void *state, const struct oci_process *proc)
          e.message);
   ew_func *start = ew_instance_func(inst, "_start");
   if (start == NULL)
-    fail(WB_EXIT_RUN_ERROR, "wasm: `%s` exports no `_start`%s (not a WASI command)", r->path, "");
+    fail(WB_EXIT_RUN_ERROR, "wasm: `%s` exports no `_start` (not a WASI command)", r->path);
   wasi_set_suspend_sleep(wasi, 1);
   ew_status st = run_start(inst, start, wasi, r->fuel);
   fflush(NULL);
@@ -293,7 +298,7 @@ static void wb_run(void *state, const struct oci_process *proc)
   default: {
     const char *kind = ew_trap_name(ew_trap_kind(inst)), *msg = ew_trap_message(inst);
     if (msg == NULL || *msg == '\0' || strcmp(msg, kind) == 0)
-      fail(WB_EXIT_TRAP, "wasm trap: %s%s", kind, "");
+      fail(WB_EXIT_TRAP, "wasm trap: %s", kind);
     fail(WB_EXIT_TRAP, "wasm trap: %s (%s)", kind, msg);
   }
   }

@@ -437,3 +437,18 @@ def test_scheduler_and_rlimits_apply_to_the_module(env, wctest):
         assert Path(f"/proc/{pid}/comm").read_text().strip() == "app.wasm"
     finally:
         env.rt.delete(b.id, force=True)
+
+
+def test_module_whose_memory_exceeds_the_limit_exits_125(env):
+    """A module that declares more memory than linux.resources.memory.limit
+    allows cannot be instantiated: exit status 125 and the reason."""
+    if shutil.which("wat2wasm") is None:
+        pytest.skip("wat2wasm (wabt) not installed")
+    mod = wat2wasm('(module (memory 100) (func (export "_start")))')  # 6.25 MiB
+    b = wasm_bundle(env, mod)
+    b.linux["resources"]["memory"] = {"limit": 4 << 20}
+    p = env.rt.run(b)
+    assert p.returncode == 125 and "instantiate `/app.wasm`" in p.stderr, (p.returncode, p.stderr)
+    b2 = wasm_bundle(env, mod)
+    b2.linux["resources"]["memory"] = {"limit": 16 << 20}
+    assert env.rt.run(b2).returncode == 0
