@@ -329,7 +329,7 @@ int cmd_features(struct edgecr_global *g, int argc, char **argv)
     "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt", "enabled", 0,
     "mountExtensions", "idmap", "enabled", 0,
     "annotations", "org.edgecr.version", EDGECR_VERSION, "io.github.seccomp.libseccomp.version",
-    "", "org.edgecr.backends", "linux",
+    "", "org.edgecr.backends", "", /* filled below from the registry */
     "potentiallyUnsafeConfigAnnotations");
   if (f == NULL) {
     fputs("edgecr: features: internal error building JSON\n", stderr);

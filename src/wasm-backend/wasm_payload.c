@@ -15,7 +15,10 @@
  * interrupted, the flag is looked at: the run stops there and the process
  * ends as one killed by that signal would (128 + N when, as a pid
  * namespace's init, it cannot die of its own signal).  The slices cost
- * nothing in the interpreter's loop, which spends fuel either way. */
+ * nothing in the interpreter's loop, which spends fuel either way.  A
+ * module blocked in a host call (a read of stdin: WASI retries it when a
+ * signal interrupts it) reaches no safe point: after WB_STOP_GRACE_MS a
+ * timer ends the process there. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +40,9 @@
  * signal is seen within that; a resume costs well under a microsecond. */
 #define WB_SLICE (1u << 22)
 #define WASM_PAGE 65536u
+/* How long a stop signal waits for a safe point before the process ends
+ * anyway (a module blocked in a host call reaches none). */
+#define WB_STOP_GRACE_MS 200
 
 struct wb_run {
   ew_module *module;
@@ -160,9 +167,34 @@ static int wb_prepare(const struct oci_config *cfg, const struct oci_process *pr
 
 /* ---- run ------------------------------------------------------------- */
 
+/* The module is blocked in a host call (WASI retries a read or a poll
+ * that the signal interrupted), so it reaches no safe point: end the
+ * process from here, as the signal would have.  Only async-signal-safe
+ * calls. */
+static void on_stop_grace_over(int unused)
+{
+  (void) unused;
+  int sig = stop_signal;
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, NULL);
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, sig);
+  sigprocmask(SIG_UNBLOCK, &s, NULL);
+  raise(sig);
+  _exit(128 + sig);
+}
+
+/* Asks the run to stop at its next safe point, and arms the grace timer
+ * for a module that is blocked in a host call. */
 static void on_stop_signal(int sig)
 {
+  if (stop_signal != 0)
+    return;
   stop_signal = sig;
+  struct itimerval grace = {.it_value = {.tv_sec = 0, .tv_usec = WB_STOP_GRACE_MS * 1000}};
+  setitimer(ITIMER_REAL, &grace, NULL);
 }
 
 /* Ends the process as the signal would have (see the header comment). */
@@ -240,8 +272,12 @@ static void install_stop_handlers(void)
 {
   struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART: a blocked call returns */
   sigemptyset(&sa.sa_mask);
+  sigaddset(&sa.sa_mask, SIGALRM);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
+  struct sigaction grace = {.sa_handler = on_stop_grace_over};
+  sigemptyset(&grace.sa_mask);
+  sigaction(SIGALRM, &grace, NULL);
 }
 
 static void wb_run(void *state, const struct oci_process *proc)

@@ -452,3 +452,34 @@ def test_module_whose_memory_exceeds_the_limit_exits_125(env):
     b2 = wasm_bundle(env, mod)
     b2.linux["resources"]["memory"] = {"limit": 16 << 20}
     assert env.rt.run(b2).returncode == 0
+
+
+@needs_clang
+def test_sigterm_ends_a_module_blocked_reading_stdin(env, wctest):
+    """WASI retries a read that a signal interrupted, so a module waiting for
+    stdin reaches no safe point: the stop signal's grace timer ends it, with
+    the status of a process killed by SIGTERM."""
+    rt = env.rt
+    b = wasm_bundle(env, wctest, "read")
+    b.write()
+    rt.track(b)
+    p = subprocess.Popen(rt.argv("run", "--bundle", b.path, b.id), env=rt.env(), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "reading\n"
+        t0 = time.monotonic()
+        rt.kill(b.id, "TERM")
+        p.wait(timeout=5)  # stdin stays open: no EOF ends the read
+        took = time.monotonic() - t0
+        p.stdin.close()
+        out, err = p.stdout.read(), p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 128 + signal.SIGTERM, (p.returncode, out, err)
+    assert took < 2.0, took
+    # with input and EOF it reads to the end
+    b2 = wasm_bundle(env, wctest, "read")
+    r = rt.run(b2, input="x" * 1000)
+    assert r.returncode == 0 and r.stdout == "reading\nread 1000 bytes\n", (r.stdout, r.stderr)

@@ -9,7 +9,8 @@
  *   cat PATH       print a file of the container
  *   write PATH T   write T to PATH (inside the container)
  *   alloc MB       grow memory by MB megabytes, print "allocated N"
- *   tty            print whether stdin/stdout are terminals */
+ *   tty            print whether stdin/stdout are terminals
+ *   read           print "reading", count the bytes of stdin until EOF */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,16 @@ int main(int argc, char **argv)
   }
   if (strcmp(what, "tty") == 0) {
     printf("stdin tty=%d stdout tty=%d\n", isatty(0), isatty(1));
+    return 0;
+  }
+  if (strcmp(what, "read") == 0) {
+    printf("reading\n");
+    fflush(stdout);
+    char buf[256];
+    size_t total = 0, n;
+    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+      total += n;
+    printf("read %zu bytes\n", total);
     return 0;
   }
   fprintf(stderr, "wctest: unknown command `%s`\n", what);
