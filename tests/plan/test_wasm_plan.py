@@ -87,6 +87,8 @@ def test_plan_runs_wasm_containers_and_switches_one(node):
     write_bundle(node.tmp, "wb", ["/app.wasm", "sleep", "600000"], node.module)
     write_bundle(node.tmp, "lx", ["/bin/busybox", "sleep", "600"], node.module)
     build(node, "mixed", PLAN.format(name="mixed"))
+    checked = json.loads(node.run("plan", "check", node.tmp / "mixed.yaml", "--format", "json", check=0).stdout)
+    assert {c["name"]: c["backend"] for c in checked["containers"]} == {"wa": "wasm", "wb": "wasm", "lx": "linux"}
     node.run("plan", "apply", "mixed", check=0)
     pids = {n: state(node, n)["pid"] for n in ("wa", "wb", "lx")}
     assert all(state(node, n)["status"] == "running" for n in pids)
