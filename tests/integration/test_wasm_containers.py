@@ -291,6 +291,7 @@ def wasm_bundle(env, module, *args, annotations=None):
     return b
 
 
+@pytest.mark.sanitizer
 @needs_clang
 def test_run_selected_by_magic_with_the_container_settings(env, wctest):
     b = wasm_bundle(env, wctest, "cat", "/etc/hostname")
@@ -365,6 +366,7 @@ def _bad_modules(tmp, good):
     return out
 
 
+@pytest.mark.sanitizer
 @needs_clang
 @pytest.mark.parametrize("kind", ["truncated", "invalid", "import", "wasi-unknown"])
 def test_bad_module_fails_create_and_leaves_nothing(env, wctest, kind):
@@ -454,6 +456,7 @@ def test_module_whose_memory_exceeds_the_limit_exits_125(env):
     assert env.rt.run(b2).returncode == 0
 
 
+@pytest.mark.sanitizer
 @needs_clang
 def test_sigterm_ends_a_module_blocked_reading_stdin(env, wctest):
     """WASI retries a read that a signal interrupted, so a module waiting for
