@@ -486,3 +486,21 @@ def test_sigterm_ends_a_module_blocked_reading_stdin(env, wctest):
     b2 = wasm_bundle(env, wctest, "read")
     r = rt.run(b2, input="x" * 1000)
     assert r.returncode == 0 and r.stdout == "reading\nread 1000 bytes\n", (r.stdout, r.stderr)
+
+
+@needs_clang
+def test_mounts_are_reachable_and_keep_their_options(env, wctest):
+    """The module reaches a bind mount through "/", and the mount's
+    read-only option holds for it."""
+    src = env.tmp / "shared"
+    src.mkdir()
+    (src / "f.txt").write_text("from the host\n")
+    b = wasm_bundle(env, wctest, "cat", "/mnt/f.txt")
+    b.add_mount({"destination": "/mnt", "type": "bind", "source": str(src), "options": ["rbind", "ro"]})
+    p = env.rt.run(b)
+    assert p.returncode == 0 and p.stdout == "from the host\n", (p.stdout, p.stderr)
+    b2 = wasm_bundle(env, wctest, "write", "/mnt/g.txt", "x")
+    b2.add_mount({"destination": "/mnt", "type": "bind", "source": str(src), "options": ["rbind", "ro"]})
+    p = env.rt.run(b2)
+    assert p.returncode == 2 and "Read-only file system" in p.stderr, (p.stdout, p.stderr)
+    assert not (src / "g.txt").exists()
