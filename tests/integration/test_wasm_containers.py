@@ -504,3 +504,13 @@ def test_mounts_are_reachable_and_keep_their_options(env, wctest):
     p = env.rt.run(b2)
     assert p.returncode == 2 and "Read-only file system" in p.stderr, (p.stdout, p.stderr)
     assert not (src / "g.txt").exists()
+
+
+@needs_clang
+def test_address_space_rlimit_falls_back_to_checked_memory(env, wctest):
+    """RLIMIT_AS below the 8 GiB reservation of a guarded memory: the engine
+    uses a checked memory instead, and the module runs."""
+    b = wasm_bundle(env, wctest, "alloc", "8")
+    b.process["rlimits"] = [{"type": "RLIMIT_AS", "hard": 1 << 30, "soft": 1 << 30}]
+    p = env.rt.run(b)
+    assert p.returncode == 0 and "allocated 8" in p.stdout, (p.stdout, p.stderr)
