@@ -112,6 +112,18 @@ static int check_imports(const ew_module *m, const char *path, edgecr_error_t *e
   return 0;
 }
 
+/* A WASI command: the container runs its `_start`. */
+static int check_command(const ew_module *m, const char *path, edgecr_error_t *err)
+{
+  for (uint32_t i = 0; i < ew_module_export_count(m); i++) {
+    ew_export_info ex;
+    if (ew_module_export(m, i, &ex) == 0 && ex.kind == EW_EXTERN_FUNC && strcmp(ex.name, "_start") == 0)
+      return 0;
+  }
+  return edgecr_error_make(err, 0, "WebAssembly module `%s`: exports no function `_start`: not a WASI command "
+                           "(a reactor or a library cannot be a container's process)", path);
+}
+
 static int read_limits(const struct oci_config *cfg, struct wb_run *r, edgecr_error_t *err)
 {
   r->fuel = EW_FUEL_UNLIMITED;
@@ -155,7 +167,7 @@ static int wb_prepare(const struct oci_config *cfg, const struct oci_process *pr
   struct wb_run *r = xmalloc0(sizeof *r);
   r->module = m;
   r->path = steal_pointer(&path);
-  if (check_imports(m, r->path, err) < 0 || read_limits(cfg, r, err) < 0) {
+  if (check_imports(m, r->path, err) < 0 || check_command(m, r->path, err) < 0 || read_limits(cfg, r, err) < 0) {
     ew_module_free(m);
     free(r->path);
     free(r);
@@ -280,29 +292,29 @@ static void install_stop_handlers(void)
   sigaction(SIGALRM, &grace, NULL);
 }
 
-static void wb_run(void *state, const struct oci_process *proc)
+/* WASI for the process: its args and env, the container's root as "/",
+ * fds 0-2.  process.cwd cannot be given as well: wasi-libc treats "/" and
+ * "." as the same prefix, so a second preopen "." would take absolute
+ * paths too (docs/wasm-containers.md); relative paths resolve from "/". */
+static wasi_ctx *new_wasi(const struct wb_run *r, const struct oci_process *proc)
 {
-  struct wb_run *r = state;
-  install_stop_handlers();
-  /* what ps/top show for the process: the module, not the runtime */
-  const char *base = strrchr(r->path, '/');
-  prctl(PR_SET_NAME, base ? base + 1 : r->path, 0, 0, 0);
   size_t argc = 0, envc = 0;
   while (proc->args[argc] != NULL)
     argc++;
   while (proc->env != NULL && proc->env[envc] != NULL)
     envc++;
-  /* The container's root is the module's "/" (mounts are beneath it).
-   * process.cwd cannot be given as well: wasi-libc treats "/" and "." as
-   * the same prefix, so a second preopen "." would take absolute paths too
-   * (docs/wasm-containers.md); relative paths resolve from "/". */
-  static const struct wasi_preopen root = {"/", "/"};
+  static const struct wasi_preopen root = {"/", "/"}; /* mounts are beneath it */
   struct wasi_config wc = {.argc = argc, .argv = proc->args, .envc = envc, .env = proc->env, .npreopens = 1,
                            .preopens = &root, .stdio = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}};
   wasi_ctx *wasi = NULL;
   edgecr_error_t err = NULL;
   if (wasi_ctx_new(&wc, &wasi, &err) < 0)
     fail(WB_EXIT_RUN_ERROR, "%s: %s", r->path, err->msg);
+  return wasi;
+}
+
+static ew_instance *instantiate(const struct wb_run *r, wasi_ctx *wasi)
+{
   ew_limits limits;
   ew_limits_default(&limits);
   if (r->max_pages > 0)
@@ -318,11 +330,12 @@ static void wb_run(void *state, const struct oci_process *proc)
   if (inst == NULL)
     fail(e.kind == EW_ERR_TRAP ? WB_EXIT_TRAP : WB_EXIT_RUN_ERROR, "wasm: instantiate `%s`: %s", r->path,
          e.message);
-  ew_func *start = ew_instance_func(inst, "_start");
-  if (start == NULL)
-    fail(WB_EXIT_RUN_ERROR, "wasm: `%s` exports no `_start` (not a WASI command)", r->path);
-  wasi_set_suspend_sleep(wasi, 1);
-  ew_status st = run_start(inst, start, wasi, r->fuel);
+  return inst;
+}
+
+/* The container's exit status from how the run ended (docs/wasm-containers.md). */
+_Noreturn static void exit_as(const struct wb_run *r, ew_instance *inst, ew_status st)
+{
   fflush(NULL);
   switch (st) {
   case EW_OK:
@@ -338,6 +351,22 @@ static void wb_run(void *state, const struct oci_process *proc)
     fail(WB_EXIT_TRAP, "wasm trap: %s (%s)", kind, msg);
   }
   }
+}
+
+static void wb_run(void *state, const struct oci_process *proc)
+{
+  struct wb_run *r = state;
+  install_stop_handlers();
+  /* what ps/top show for the process: the module, not the runtime */
+  const char *base = strrchr(r->path, '/');
+  prctl(PR_SET_NAME, base ? base + 1 : r->path, 0, 0, 0);
+  wasi_ctx *wasi = new_wasi(r, proc);
+  ew_instance *inst = instantiate(r, wasi);
+  ew_func *start = ew_instance_func(inst, "_start");
+  if (start == NULL) /* checked at create; a start function cannot add one */
+    fail(WB_EXIT_RUN_ERROR, "wasm: `%s` exports no `_start` (not a WASI command)", r->path);
+  wasi_set_suspend_sleep(wasi, 1);
+  exit_as(r, inst, run_start(inst, start, wasi, r->fuel));
 }
 
 const struct linux_payload_ops wasm_payload_ops = {

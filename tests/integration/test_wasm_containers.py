@@ -363,12 +363,13 @@ def _bad_modules(tmp, good):
                      "imports func `env.launch_missiles`")
     out["wasi-unknown"] = (wat2wasm('(module (import "wasi_snapshot_preview1" "fd_teleport" (func)) '
                                     '(func (export "_start")))'), "wasi_snapshot_preview1.fd_teleport")
+    out["reactor"] = (wat2wasm('(module (func (export "_initialize")))'), "exports no function `_start`")
     return out
 
 
 @pytest.mark.sanitizer
 @needs_clang
-@pytest.mark.parametrize("kind", ["truncated", "invalid", "import", "wasi-unknown"])
+@pytest.mark.parametrize("kind", ["truncated", "invalid", "import", "wasi-unknown", "reactor"])
 def test_bad_module_fails_create_and_leaves_nothing(env, wctest, kind):
     path, why = _bad_modules(env.tmp, wctest)[kind]
     b = wasm_bundle(env, path)
