@@ -99,3 +99,23 @@ def test_bad_file_option_refused(tmp_path):
     r = wasmimage("image", "--wasm", tmp_path / "m.wasm", "--ref", "x:1", "--out", tmp_path / "o",
                   "--file", f"{tmp_path / 'm.wasm'}:relative", check=False)
     assert r.returncode == 1 and "SRC:/ABSOLUTE/DEST" in r.stderr
+
+
+def test_metadata_in_the_layer_and_its_digest_annotated(tmp_path):
+    meta = tmp_path / "meta.json"
+    meta.write_text('{"tenant": "a", "priority": 3}')
+    layout, _ = make(tmp_path, extra=("--metadata", meta))
+    [mdesc] = json.loads((layout / "index.json").read_text())["manifests"]
+    manifest = json.loads(blob(layout, mdesc))
+    layer = gzip.decompress(blob(layout, manifest["layers"][0]))
+    with tarfile.open(fileobj=io.BytesIO(layer)) as t:
+        stored = t.extractfile("edgecr-wasm.json").read()
+    assert json.loads(stored) == {"tenant": "a", "priority": 3}
+    digest = "sha256:" + hashlib.sha256(stored).hexdigest()
+    assert manifest["annotations"]["org.edgecr.wasm.metadata"] == digest
+    config = json.loads(blob(layout, manifest["config"]))
+    assert config["config"]["Labels"]["org.edgecr.wasm.metadata"] == digest
+    meta.write_text("[1, 2]")
+    r = wasmimage("image", "--wasm", tmp_path / "m.wasm", "--ref", "x:1", "--out", tmp_path / "o2",
+                  "--metadata", meta, check=False)
+    assert r.returncode == 1 and "must be a JSON object" in r.stderr

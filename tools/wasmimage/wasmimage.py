@@ -7,19 +7,24 @@ WebAssembly backend (docs/wasm-containers.md).
   wasmimage.py image --wasm APP.wasm --ref REPO:TAG --out LAYOUT_DIR
                      [--tar FILE.tar] [--name app.wasm]
                      [--variant compat|compat-smart] [--file SRC:DEST]...
-                     [--env K=V]... [--arch amd64]
+                     [--env K=V]... [--arch amd64] [--metadata META.json]
 
 The single layer holds the module at /<name> (and each --file); the image
 config runs it (Entrypoint ["/<name>"]) and, like the manifest, carries the
 annotation module.wasm.image/variant (the key crun and the Kubernetes
 ecosystem use).  edgecr needs none of it to pick the WebAssembly backend:
 an entrypoint that starts with the magic \\0asm is enough, so images made
-by other tools run too.  Output is deterministic (same inputs, same
-digests).  Python 3 standard library only.
+by other tools run too.  --metadata adds a container's metadata (a JSON
+object, for the tenant metadata of docs/wasm-containers.md) as
+/edgecr-wasm.json in the layer and its digest as the annotation and label
+org.edgecr.wasm.metadata, so the runtime reading the rootfs can check it
+is the file the image was built with.  Output is deterministic (same
+inputs, same digests).  Python 3 standard library only.
 """
 import argparse
 import gzip
 import io
+import json
 import os
 import sys
 import tarfile
@@ -30,6 +35,8 @@ from fwimage import (EPOCH, GOARCH, MT_CONFIG, MT_INDEX, MT_LAYER_GZIP, MT_MANIF
 import platform  # noqa: E402
 
 ANN_VARIANT = "module.wasm.image/variant"
+ANN_METADATA = "org.edgecr.wasm.metadata"
+METADATA_FILE = "edgecr-wasm.json"
 WASM_MAGIC = b"\0asm"
 
 
@@ -62,6 +69,20 @@ def parse_files(specs):
     return out
 
 
+def read_metadata(path):
+    """The metadata file: a JSON object, stored canonically."""
+    try:
+        with open(path, "rb") as f:
+            doc = json.loads(f.read())
+    except OSError as e:
+        raise WasmImageError(f"--metadata `{path}`: {e.strerror}")
+    except ValueError as e:
+        raise WasmImageError(f"--metadata `{path}`: not JSON: {e}")
+    if not isinstance(doc, dict):
+        raise WasmImageError(f"--metadata `{path}`: must be a JSON object")
+    return canonical(doc)
+
+
 def layer_tar(entries):
     """Uncompressed layer: (data, path, mode) entries, root-owned, mtime 0,
     with their parent directories."""
@@ -91,6 +112,7 @@ def build_image(args):
     if not name or ".." in name.split("/"):
         raise WasmImageError(f"--name `{args.name}`: a path inside the image is needed")
     files = parse_files(args.file)
+    metadata = read_metadata(args.metadata) if args.metadata else None
     full_ref, tag = split_ref(args.ref)
     layout = args.out
     if os.path.exists(layout) and (not os.path.isdir(layout) or os.listdir(layout)):
@@ -100,10 +122,13 @@ def build_image(args):
     entries = [(open(args.wasm, "rb").read(), name, 0o755)]
     entries += [(open(src, "rb").read(), dest, 0o755 if os.access(src, os.X_OK) else 0o644)
                 for src, dest in files]
+    annotations = {ANN_VARIANT: args.variant}
+    if metadata is not None:
+        entries.append((metadata, METADATA_FILE, 0o644))
+        annotations[ANN_METADATA] = sha256(metadata)
     tar_bytes = layer_tar(entries)
     gz = gzip.compress(tar_bytes, compresslevel=9, mtime=0)
     layer = dict(mediaType=MT_LAYER_GZIP, **write_blob(layout, gz))
-    annotations = {ANN_VARIANT: args.variant}
     config = {
         "created": EPOCH,
         "architecture": args.arch,
@@ -142,6 +167,7 @@ def main(argv=None):
     img.add_argument("--variant", choices=["compat", "compat-smart"], default="compat")
     img.add_argument("--file", action="append", default=[])
     img.add_argument("--env", action="append", default=[])
+    img.add_argument("--metadata")
     img.add_argument("--arch", default=GOARCH.get(platform.machine(), platform.machine()))
     args = p.parse_args(argv)
     try:
