@@ -329,7 +329,7 @@ int cmd_features(struct edgecr_global *g, int argc, char **argv)
     "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt", "enabled", 0,
     "mountExtensions", "idmap", "enabled", 0,
     "annotations", "org.edgecr.version", EDGECR_VERSION, "io.github.seccomp.libseccomp.version",
-    "", "org.edgecr.backends", "linux",
+    "", "org.edgecr.backends", "", /* filled below from the registry */
     "potentiallyUnsafeConfigAnnotations");
   if (f == NULL) {
     fputs("edgecr: features: internal error building JSON\n", stderr);
@@ -338,6 +338,14 @@ int cmd_features(struct edgecr_global *g, int argc, char **argv)
   char ver[32];
   snprintf(ver, sizeof ver, "%u.%u.%u", v->major, v->minor, v->micro);
   json_object_set_new(json_object_get(f, "annotations"), "io.github.seccomp.libseccomp.version", json_string(ver));
+  /* Every registered backend, in the order they are asked to claim a bundle. */
+  cleanup_free char *names = xstrdup("");
+  for (size_t i = 0; i < backend_count(); i++) {
+    char *t = xasprintf("%s%s%s", names, i ? "," : "", backend_at(i)->name);
+    free(names);
+    names = t;
+  }
+  json_object_set_new(json_object_get(f, "annotations"), "org.edgecr.backends", json_string(names));
   char *s = json_dumps(f, JSON_INDENT(4));
   json_decref(f);
   puts(s);

@@ -154,7 +154,8 @@ int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err)
   return 0;
 }
 
-_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds, int keep_fd)
+_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds, int keep_fd,
+                                  const struct linux_payload_ops *payload, void *payload_state)
 {
   int keep_max = 3 + preserve_fds;
   close_fds_from(keep_max, &keep_fd, keep_fd >= 0 ? 1 : 0);
@@ -168,6 +169,12 @@ _Noreturn void linux_process_exec(const struct oci_process *proc, const char *pa
     edgecr_error_t e = NULL;
     process_apply_affinity(proc->exec_cpu_affinity_final, "process.execCPUAffinity.final", &e);
     edgecr_error_release(&e);
+  }
+  if (payload != NULL && payload_state != NULL) {
+    if (keep_fd >= 0)
+      close(keep_fd); /* what execve does to it: `start` sees the payload begin */
+    payload->run(payload_state, proc);
+    _exit(127); /* run does not return */
   }
   execve(path, proc->args, exec_env ? exec_env : proc->env);
   fprintf(stderr, "edgecr: exec `%s`: %s\n", path, strerror(errno));
@@ -255,11 +262,18 @@ _Noreturn void linux_container_init(struct init_args *a)
     init_fail(a->sync_fd, &err);
   }
   cleanup_free char *exe = process_find_executable(c->process, &err);
+  if (exe == NULL && a->payload != NULL) { /* a payload need not be executable: its runner finds it */
+    edgecr_error_release(&err);
+    exe = xstrdup(c->process->args[0]);
+  }
   if (exe == NULL)
     init_fail(a->sync_fd, &err);
   struct finalize_opts fo = {.proc = c->process, .seccomp = a->seccomp, .preserve_fds = a->preserve_fds,
                              .console_fd = a->console_fd, .state_json = state_json};
   if (linux_process_prepare(&fo, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  void *payload_state = NULL; /* a payload runner checks its program now, so create fails on it */
+  if (a->payload != NULL && a->payload->prepare(c, c->process, exe, true, &payload_state, &err) < 0)
     init_fail(a->sync_fd, &err);
 
   /* Reopen the fifo through /proc (the state dir is outside our root now):
@@ -284,5 +298,5 @@ _Noreturn void linux_container_init(struct init_args *a)
   if (write(wfd, "0", 1) != 1)
     _exit(126);
   reset_signals(c->process);
-  linux_process_exec(c->process, exe, a->preserve_fds, wfd);
+  linux_process_exec(c->process, exe, a->preserve_fds, wfd, a->payload, payload_state);
 }

@@ -20,6 +20,7 @@
 #include "cgroup.h"
 #include "console.h"
 #include "hooks.h"
+#include "linux_backend.h"
 #include "linux_internal.h"
 #include "log.h"
 #include "mounts.h"
@@ -194,7 +195,8 @@ static int await_init(struct container *c, int sync_fd, pid_t pid, edgecr_error_
   }
 }
 
-static int linux_create(struct container *c, const struct lc_create_opts *o, edgecr_error_t *err)
+int linux_backend_create(struct container *c, const struct lc_create_opts *o, const struct linux_payload_ops *payload,
+                         edgecr_error_t *err)
 {
   struct oci_config *cfg = c->config;
   struct cgroup_layout *layout;
@@ -255,7 +257,7 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
       .cfg = cfg, .layout = layout, .cgroup_path = cgpath, .sync_fd = sv[1], .console_fd = console_fd,
       .fifo_fd = fifo_fd, .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring, .id = c->id,
       .preserve_fds = o->preserve_fds, .seccomp = sc,
-      .new_userns = (clone_flags(cfg) & CLONE_NEWUSER) != 0, .bind_fds = bind_fds,
+      .new_userns = (clone_flags(cfg) & CLONE_NEWUSER) != 0, .bind_fds = bind_fds, .payload = payload,
     };
     linux_container_init(&a);
   }
@@ -421,8 +423,14 @@ static bool same_ns(pid_t pid, const char *name)
   return stat(p1, &a) == 0 && stat(p2, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
-_Noreturn static void exec_child(const struct lc_exec_opts *o, int ns_fds[], int sync_fd,
-                                 int console_fd, struct edgecr_seccomp *sc)
+static int linux_create(struct container *c, const struct lc_create_opts *o, edgecr_error_t *err)
+{
+  return linux_backend_create(c, o, NULL, err);
+}
+
+_Noreturn static void exec_child(const struct oci_config *cfg, const struct lc_exec_opts *o, int ns_fds[],
+                                 int sync_fd, int console_fd, struct edgecr_seccomp *sc,
+                                 const struct linux_payload_ops *payload)
 {
   edgecr_error_t err = NULL;
   for (size_t i = 0; i < sizeof exec_ns_order / sizeof exec_ns_order[0]; i++) {
@@ -438,20 +446,28 @@ _Noreturn static void exec_child(const struct lc_exec_opts *o, int ns_fds[], int
   if (sync_recv(sync_fd, &code, NULL) != SYNC_GO)
     _exit(1);
   cleanup_free char *exe = process_find_executable(o->process, &err);
+  if (exe == NULL && payload != NULL) { /* a payload need not be executable: its runner finds it */
+    edgecr_error_release(&err);
+    exe = xstrdup(o->process->args[0]);
+  }
   if (exe == NULL)
     init_fail(sync_fd, &err);
   struct finalize_opts fo = {.proc = o->process, .seccomp = sc, .preserve_fds = o->preserve_fds,
                              .console_fd = console_fd, .state_json = NULL};
   if (linux_process_prepare(&fo, &err) < 0)
     init_fail(sync_fd, &err);
+  void *payload_state = NULL;
+  if (payload != NULL && payload->prepare(cfg, o->process, exe, false, &payload_state, &err) < 0)
+    init_fail(sync_fd, &err);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   /* sync_fd is close-on-exec: the runtime sees EOF when exec succeeded. */
-  linux_process_exec(o->process, exe, o->preserve_fds, -1);
+  linux_process_exec(o->process, exe, o->preserve_fds, -1, payload, payload_state);
 }
 
-static int linux_exec(struct container *c, const struct lc_exec_opts *o, pid_t *pid_out, edgecr_error_t *err)
+int linux_backend_exec(struct container *c, const struct lc_exec_opts *o, const struct linux_payload_ops *payload,
+                       pid_t *pid_out, edgecr_error_t *err)
 {
   pid_t init = c->state->pid;
   int ns_fds[sizeof exec_ns_order / sizeof exec_ns_order[0]];
@@ -503,7 +519,7 @@ static int linux_exec(struct container *c, const struct lc_exec_opts *o, pid_t *
   if (pid == 0) {
     close(sv[0]);
     close(c->lock_fd);
-    exec_child(o, ns_fds, sv[1], console_fd, sc);
+    exec_child(c->config, o, ns_fds, sv[1], console_fd, sc, payload);
   }
   int fork_errno = errno;
   leave_child_namespaces(&saved);
@@ -523,14 +539,19 @@ static int linux_exec(struct container *c, const struct lc_exec_opts *o, pid_t *
     return -1;
   }
   int code = 0;
-  cleanup_free char *payload = NULL;
-  int t = sync_recv(sync_fd, &code, &payload);
+  cleanup_free char *msg = NULL;
+  int t = sync_recv(sync_fd, &code, &msg);
   if (t == SYNC_ERROR) {
     waitpid(pid, NULL, 0);
-    return edgecr_error_make(err, 0, "exec: %s", payload);
+    return edgecr_error_make(err, 0, "exec: %s", msg);
   }
   *pid_out = pid;
   return 0;
+}
+
+static int linux_exec(struct container *c, const struct lc_exec_opts *o, pid_t *pid_out, edgecr_error_t *err)
+{
+  return linux_backend_exec(c, o, NULL, pid_out, err);
 }
 
 /* ---- pause, update, stats, pids -------------------------------------- */
@@ -570,9 +591,17 @@ static int linux_pids(struct container *c, pid_t **pids, size_t *n, edgecr_error
   return cgroup_pids(l, c->state->cgroup_path, pids, n, err);
 }
 
-const struct backend_ops linux_backend_ops = {
+/* Linux takes every bundle no other backend claimed. */
+static bool linux_claims(const struct oci_config *cfg)
+{
+  (void) cfg;
+  return true;
+}
+
+static const struct backend_ops linux_backend_ops = {
   .name = "linux",
-  .claims = NULL,
+  .order = BACKEND_ORDER_DEFAULT,
+  .claims = linux_claims,
   .create = linux_create,
   .start = linux_start,
   .status = linux_status,
@@ -584,3 +613,13 @@ const struct backend_ops linux_backend_ops = {
   .stats = linux_stats,
   .pids = linux_pids,
 };
+
+const struct backend_ops *linux_backend(void)
+{
+  return &linux_backend_ops;
+}
+
+__attribute__((constructor)) static void linux_register(void)
+{
+  backend_register(&linux_backend_ops);
+}

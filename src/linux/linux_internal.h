@@ -8,6 +8,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "linux_backend.h"
 #include "seccomp_filter.h"
 
 struct init_args {
@@ -24,6 +25,7 @@ struct init_args {
   struct edgecr_seccomp *seccomp;
   bool new_userns;
   int *bind_fds;         /* from mounts_open_bind_sources, or NULL */
+  const struct linux_payload_ops *payload; /* NULL: execve process.args[0] */
 };
 
 /* Child side of create: never returns. */
@@ -40,8 +42,11 @@ struct finalize_opts {
   const char *state_json;
 };
 int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err);
-/* keep_fd (close-on-exec, or -1) stays open until execve itself. */
-_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds, int keep_fd);
+/* keep_fd (close-on-exec, or -1) stays open until execve itself.  With a
+ * payload runner that took the program (state != NULL), keep_fd is closed
+ * where execve would have closed it and the runner runs instead. */
+_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds, int keep_fd,
+                                  const struct linux_payload_ops *payload, void *payload_state);
 
 _Noreturn void init_fail(int sync_fd, edgecr_error_t *err);
 

@@ -18,11 +18,6 @@
 #include "log.h"
 #include "util.h"
 
-static const struct backend_ops *const backends[] = {
-  &remoteproc_backend_ops,
-  &linux_backend_ops,
-};
-
 const char *container_status_name(enum container_status s)
 {
   static const char *names[] = {"creating", "created", "running", "paused", "stopped"};
@@ -49,22 +44,6 @@ static void container_cleanup(struct container **c)
   *c = NULL;
 }
 #define cleanup_container __attribute__((cleanup(container_cleanup)))
-
-static const struct backend_ops *backend_named(const char *name)
-{
-  for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-    if (name == NULL || strcmp(backends[i]->name, name) == 0)
-      return backends[i];
-  return NULL;
-}
-
-static const struct backend_ops *backend_for(const struct oci_config *cfg)
-{
-  for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-    if (backends[i]->claims != NULL && backends[i]->claims(cfg))
-      return backends[i];
-  return &linux_backend_ops;
-}
 
 /* Serialise operations on one container: an exclusive flock on its dir. */
 static int lock_dir(const char *dir, int *fd_out, edgecr_error_t *err)
@@ -112,8 +91,10 @@ static int container_open(const struct lc_context *ctx, const char *id, struct c
   }
   c->ops = backend_named(c->state->backend);
   if (c->ops == NULL) {
+    int r = edgecr_error_make(err, EINVAL, "container `%s`: its state names backend `%s`, which this edgecr "
+                              "does not have", id, c->state->backend ? c->state->backend : "(none)");
     container_free(c);
-    return edgecr_error_make(err, EINVAL, "container `%s`: unknown backend in its state", id);
+    return r;
   }
   *out = c;
   return 0;
@@ -178,7 +159,8 @@ int lc_create(const struct lc_context *ctx, const char *id, const struct lc_crea
   c->id = xstrdup(id);
   c->dir = xasprintf("%s/%s", ctx->state_root, id);
   c->systemd_cgroup = ctx->systemd_cgroup;
-  c->ops = backend_for(cfg);
+  if (backend_select(cfg, &c->ops, err) < 0)
+    return -1;
   if (mkdir(c->dir, 0700) < 0) {
     if (errno == EEXIST)
       return edgecr_error_make(err, EEXIST, "container `%s` already exists", id);
@@ -298,8 +280,24 @@ int lc_init_pid(const struct lc_context *ctx, const char *id, pid_t *pid, edgecr
   cleanup_container struct container *c = NULL;
   if (container_open(ctx, id, &c, err) < 0)
     return -1;
-  *pid = c->state->pid;
+  *pid = c->ops->main_pid != NULL ? c->ops->main_pid(c) : c->state->pid;
   return 0;
+}
+
+int lc_logs(const struct lc_context *ctx, const char *id, int out_fd, bool follow, edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (container_open(ctx, id, &c, err) < 0)
+    return -1;
+  if (c->ops->logs == NULL)
+    return edgecr_error_make(err, ENOTSUP, "container `%s` is a %s container: edgecr keeps no log of it; its "
+                             "output goes to the stdio it was started with (containerd's shim keeps it: `ctr "
+                             "task attach`, `kubectl logs`; `edgecr run` prints it)", id, c->ops->name);
+  /* The log can be followed for as long as the container lives: the
+   * container's lock must not be held meanwhile. */
+  close(c->lock_fd);
+  c->lock_fd = -1;
+  return c->ops->logs(c, out_fd, follow, err);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -28,8 +28,12 @@ int lc_exec(const struct lc_context *ctx, const char *id, const struct lc_exec_o
 int lc_pause(const struct lc_context *ctx, const char *id, bool pause, edgecr_error_t *err);
 int lc_update(const struct lc_context *ctx, const char *id, json_t *resources, edgecr_error_t *err);
 int lc_stats(const struct lc_context *ctx, const char *id, json_t **out, edgecr_error_t *err);
-/* Container's init pid (for run/wait). */
+/* The process that represents the container (for run/wait): the backend's
+ * main_pid, by default the recorded init pid. */
 int lc_init_pid(const struct lc_context *ctx, const char *id, pid_t *pid, edgecr_error_t *err);
+/* Copy the log the container's backend keeps to out_fd (ENOTSUP when it
+ * keeps none); with follow, until the container stops. */
+int lc_logs(const struct lc_context *ctx, const char *id, int out_fd, bool follow, edgecr_error_t *err);
 
 /* Signal by name ("TERM", "SIGKILL") or number; -1 if unknown. */
 int signal_parse(const char *s);

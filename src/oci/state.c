@@ -44,7 +44,8 @@ int state_save(const char *dir, const struct container_state *s, edgecr_error_t 
   json_object_set_new(o, "id", json_string(s->id));
   json_object_set_new(o, "bundle", json_string(s->bundle ? s->bundle : ""));
   json_object_set_new(o, "rootfs", json_string(s->rootfs ? s->rootfs : ""));
-  json_object_set_new(o, "backend", json_string(s->backend ? s->backend : "linux"));
+  if (s->backend != NULL) /* always set by the lifecycle; no default that names one */
+    json_object_set_new(o, "backend", json_string(s->backend));
   json_object_set_new(o, "phase", json_string(s->phase ? s->phase : "creating"));
   json_object_set_new(o, "pid", json_integer(s->pid));
   json_object_set_new(o, "pidStartTime", json_integer((json_int_t) s->pid_start_time));

@@ -232,6 +232,12 @@ int plan_runtime_config(const json_t *entry, const char *bundle, const char *rt_
     return -1;
   }
   json_object_set_new(linux_, "cgroupsPath", json_sprintf("%s/%s", PLAN_CGROUP_PARENT, name));
+  /* The plan's `backend:` reaches the runtime as the annotation that names
+   * the backend (src/oci/backend.h); Linux, the default, is left to the
+   * runtime's own selection. */
+  const char *backend = json_string_value(json_object_get(entry, "backend"));
+  if (backend != NULL && strcmp(backend, "linux") != 0)
+    json_object_set_new(child_object(cfg, "annotations"), "org.edgecr.backend", json_string(backend));
   if (rt_page)
     add_rt_page(cfg, process, rt_page);
   *out = cfg;

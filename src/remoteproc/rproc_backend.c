@@ -13,7 +13,6 @@
  * destroy: stops the core if it is ours, ends the log process, removes the
  *   staged file; every step tolerates what is already gone.
  * See docs/remoteproc.md for the user-facing rules. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -106,38 +105,31 @@ static bool same_root(const char *a, const char *b)
   return la == lb && strncmp(a, b, la) == 0;
 }
 
-/* Another container of this state root that holds the processor: one not
- * stopped, or one whose create never finished (its edgecr was killed; it
- * holds the core until `delete --force`). */
-static char *find_holder(struct container *c, const char *root, unsigned index, char **holder_status)
+/* Looking for another container of this backend that holds the
+ * processor: one not stopped, or one whose create never finished (its
+ * edgecr was killed; it holds the core until `delete --force`). */
+struct holder_search {
+  const char *root;
+  unsigned index;
+  char *holder;
+  char *status;
+};
+
+static int holds_processor(struct container *other, void *data)
 {
-  DIR *d = opendir(c->state_root);
-  if (d == NULL)
-    return NULL;
-  char *found = NULL;
-  struct dirent *de;
-  while (found == NULL && (de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.' || strcmp(de->d_name, c->id) == 0 || !container_id_valid(de->d_name))
-      continue;
-    cleanup_free char *dir = xasprintf("%s/%s", c->state_root, de->d_name);
-    cleanup_state struct container_state *s = NULL;
-    if (state_load(dir, &s, NULL) < 0 || s->backend == NULL || strcmp(s->backend, "remoteproc") != 0)
-      continue;
-    const char *oroot = json_string_value(json_object_get(s->backend_data, "root"));
-    json_t *oindex = json_object_get(s->backend_data, "index");
-    if (oroot == NULL || !same_root(oroot, root) || json_integer_value(oindex) != (json_int_t) index)
-      continue;
-    struct container other = {.state_root = c->state_root, .id = de->d_name, .dir = dir, .lock_fd = -1,
-                              .state = s};
-    enum container_status st = rp_status(&other);
-    if (st != STATUS_STOPPED || (s->phase && strcmp(s->phase, "creating") == 0)) {
-      found = xstrdup(de->d_name);
-      *holder_status = xstrdup(st == STATUS_STOPPED ? "left half-created; `edgecr delete --force` it"
-                                                    : container_status_name(st));
-    }
-  }
-  closedir(d);
-  return found;
+  struct holder_search *h = data;
+  const char *oroot = bd_str(other, "root");
+  json_t *oindex = json_object_get(other->state->backend_data, "index");
+  if (oroot == NULL || !same_root(oroot, h->root) || json_integer_value(oindex) != (json_int_t) h->index)
+    return 0;
+  enum container_status st = rp_status(other);
+  bool half_created = other->state->phase && strcmp(other->state->phase, "creating") == 0;
+  if (st == STATUS_STOPPED && !half_created)
+    return 0;
+  h->holder = xstrdup(other->id);
+  h->status = xstrdup(st == STATUS_STOPPED ? "left half-created; `edgecr delete --force` it"
+                                           : container_status_name(st));
+  return 1;
 }
 
 static int check_board(const struct rp_target *t, edgecr_error_t *err)
@@ -158,15 +150,17 @@ static int check_board(const struct rp_target *t, edgecr_error_t *err)
 static int claim_processor(struct container *c, const struct rp_target *t, const struct rproc *r,
                            edgecr_error_t *err)
 {
-  cleanup_free char *lock_path = xasprintf("%s/.remoteproc.lock", c->state_root);
-  cleanup_close int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock < 0 || flock(lock, LOCK_EX) < 0)
-    return edgecr_error_make(err, errno, "lock `%s`", lock_path);
-  cleanup_free char *holder_status = NULL;
-  cleanup_free char *holder = find_holder(c, t->root, r->index, &holder_status);
-  if (holder != NULL)
-    return edgecr_error_make(err, EBUSY, "remote processor `%s` (remoteproc%u) is busy: held by container `%s` (%s)",
-                             r->name, r->index, holder, holder_status);
+  cleanup_close int lock = -1;
+  if (backend_lock(c, &lock, err) < 0)
+    return -1;
+  struct holder_search h = {.root = t->root, .index = r->index};
+  if (backend_for_each_container(c, holds_processor, &h) != 0) {
+    edgecr_error_make(err, EBUSY, "remote processor `%s` (remoteproc%u) is busy: held by container `%s` (%s)",
+                      r->name, r->index, h.holder, h.status);
+    free(h.holder);
+    free(h.status);
+    return -1;
+  }
   enum rproc_state st;
   if (rproc_read_state(r, &st, err) < 0)
     return -1;
@@ -443,8 +437,9 @@ static int rp_pids(struct container *c, pid_t **pids, size_t *n, edgecr_error_t 
   return 0;
 }
 
-const struct backend_ops remoteproc_backend_ops = {
+static const struct backend_ops remoteproc_backend_ops = {
   .name = "remoteproc",
+  .order = BACKEND_ORDER_DEVICE,
   .claims = rp_bundle_claims,
   .create = rp_create,
   .start = rp_start,
@@ -456,4 +451,10 @@ const struct backend_ops remoteproc_backend_ops = {
   .update = rp_update,
   .stats = rp_stats,
   .pids = rp_pids,
+  .logs = rp_logs,
 };
+
+__attribute__((constructor)) static void rp_register(void)
+{
+  backend_register(&remoteproc_backend_ops);
+}

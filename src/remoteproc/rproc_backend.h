@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "backend.h"
 #include "config.h"
 #include "error.h"
 #include "rproc.h"
@@ -22,8 +23,7 @@
 #define RP_LABELS_FILE "edgecr-remoteproc.json"     /* fwimage's copy of the image labels */
 #define RP_ROOT_ENV "EDGECR_REMOTEPROC_ROOT"
 
-/* Files in the container's state directory.  cmd_logs.c knows the log
- * names too (it cannot include this header). */
+/* Files in the container's state directory. */
 #define RP_START_FIFO "start.fifo"       /* the log process waits on it until `start` */
 #define RP_LOG_FILE "firmware.log"       /* the core's output, for `edgecr logs` */
 #define RP_LOG_OLD "firmware.log.1"      /* the previous RP_LOG_MAX bytes */
@@ -63,6 +63,9 @@ struct rp_logger_args {
   const char *exit_path;
 };
 _Noreturn void rp_logger_main(const struct rp_logger_args *a);
+
+/* The `logs` operation (rproc_logs.c). */
+int rp_logs(struct container *c, int out_fd, bool follow, edgecr_error_t *err);
 
 /* Signals that end a container: the core is stopped. */
 bool rp_is_stop_signal(int sig);

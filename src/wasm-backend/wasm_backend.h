@@ -1,0 +1,30 @@
+/* wasm_backend.h - what the WebAssembly backend's files share.
+ *
+ * A WebAssembly container is a Linux container (src/linux/) whose init runs
+ * edgecr's engine (src/wasm/ + WASI) in place of execve: wasm_backend.c is
+ * the backend (selection, create/exec through the Linux backend with the
+ * payload runner, everything else delegated), wasm_payload.c the runner.
+ * User-facing rules: docs/wasm-containers.md. */
+#ifndef EDGECR_WASM_BACKEND_H
+#define EDGECR_WASM_BACKEND_H
+
+#include "linux_backend.h"
+
+/* Annotations (the ecosystem's: crun reads the same two). */
+#define WB_ANN_HANDLER "run.oci.handler"          /* "wasm" */
+#define WB_ANN_VARIANT "module.wasm.image/variant" /* "compat" | "compat-smart" */
+#define WB_ANN_FUEL "org.edgecr.wasm.fuel"        /* fuel budget of the run (decimal) */
+
+/* Exit statuses of a WebAssembly container (besides the module's own
+ * proc_exit code, and 128+N when stopped by signal N). */
+#define WB_EXIT_OUT_OF_FUEL 124 /* the fuel budget (WB_ANN_FUEL) ran out */
+#define WB_EXIT_RUN_ERROR 125   /* the module could not be instantiated */
+#define WB_EXIT_TRAP 134        /* the module trapped (message on stderr) */
+
+/* The payload runner that runs a WebAssembly module in the container. */
+extern const struct linux_payload_ops wasm_payload_ops;
+
+/* Does the file start with the WebAssembly magic "\0asm"? */
+bool wb_has_wasm_magic(int fd);
+
+#endif
