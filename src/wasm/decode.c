@@ -806,8 +806,11 @@ static void decode_module(decoder *d)
 {
   ew_reader *r = &d->r;
   static const uint8_t magic[4] = { 0, 'a', 's', 'm' };
-  if (r->end - r->p < 4 || memcmp(r->p, magic, 4) != 0) {
-    ew_fail(r, EW_ERR_MALFORMED, "magic header not detected");
+  size_t have = (size_t)(r->end - r->p);
+  if (have < 4 || memcmp(r->p, magic, 4) != 0) {
+    /* a truncated but so far correct magic is cut short, as the spec says */
+    bool cut = have < 4 && memcmp(r->p, magic, have) == 0;
+    ew_fail(r, EW_ERR_MALFORMED, cut ? "unexpected end" : "magic header not detected");
     return;
   }
   r->p += 4;
