@@ -341,6 +341,60 @@ static void test_fuel_suspend_resume(void **state)
   assert_int_equal(live_blocks, 0);
 }
 
+/* A br_table entry that targets an enclosing loop jumps backward: its
+ * offset once wrapped through an unsigned index (~16 GiB past the code,
+ * SIGSEGV even with fuel).  `(loop $l (br_table $l (i32.const 0)))` must
+ * spin, one unit of fuel per iteration, and stop when the fuel runs out;
+ * `(block $b (loop $l (br_table $l $b (local.get 0) ...` counts down. */
+static void test_br_table_to_loop(void **state)
+{
+  (void)state;
+  rearm();
+  buf *m = newbuf();
+  spec s = { .types = { ":", "i:i" }, .func_type = { 0, 1 }, .memory_min = -1,
+             .exports = { "spin", "count" }, .export_func = { 0, 1 } };
+  SET_BODY(s, 0, 0x00, 0x03, 0x40, 0x41, 0x00, 0x0e, 0x00, 0x00, 0x0b, 0x0b);
+  /* (local $r i32) (block $b (loop $l
+   *   local.get 0 i32.eqz  -> 0 while n != 0: back to $l, else out to $b
+   *   local.get 0 i32.const 1 i32.sub local.set 0
+   *   local.get $r i32.const 3 i32.add local.set $r
+   *   br_table $l $b)) local.get $r */
+  SET_BODY(s, 1, 0x01, 0x01, 0x7f, 0x02, 0x40, 0x03, 0x40,
+           0x20, 0x00, 0x45,
+           0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00,
+           0x20, 0x01, 0x41, 0x03, 0x6a, 0x21, 0x01,
+           0x0e, 0x01, 0x00, 0x01, 0x0b, 0x0b, 0x20, 0x01, 0x0b);
+  build(m, &s);
+  ew_error err;
+  ew_module *mod = load(m, &err);
+  assert_non_null(mod);
+  ew_instance *inst = ew_instance_new(mod, &A, plain_cfg(), &err);
+  assert_non_null(inst);
+  ew_set_fuel(inst, 1000);
+  assert_int_equal(ew_call(inst, ew_instance_func(inst, "spin"), NULL, 0, NULL, 0), EW_OUT_OF_FUEL);
+  for (int i = 0; i < 3; i++) {
+    ew_set_fuel(inst, 50);
+    assert_int_equal(ew_resume(inst), EW_OUT_OF_FUEL);
+  }
+  ew_abort(inst);
+  ew_value n = { .i32 = 100 }, r;
+  ew_set_fuel(inst, EW_FUEL_UNLIMITED);
+  assert_int_equal(ew_call(inst, ew_instance_func(inst, "count"), &n, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, 303);
+  ew_set_fuel(inst, 2);
+  ew_status st = ew_call(inst, ew_instance_func(inst, "count"), &n, 1, &r, 1);
+  int slices = 0;
+  for (; st == EW_OUT_OF_FUEL; st = ew_resume(inst), slices++)
+    ew_set_fuel(inst, 2);
+  assert_int_equal(st, EW_OK);
+  assert_int_equal(r.i32, 303);
+  assert_true(slices >= 45 && slices <= 55);
+  ew_instance_free(inst);
+  ew_module_free(mod);
+  free(m);
+  assert_int_equal(live_blocks, 0);
+}
+
 /* ---- limits -------------------------------------------------------------- */
 
 static void test_limits(void **state)
@@ -798,6 +852,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_linking_per_instance),
     cmocka_unit_test(test_fuel_suspend_resume),
+    cmocka_unit_test(test_br_table_to_loop),
     cmocka_unit_test(test_limits),
     cmocka_unit_test(test_host_control),
     cmocka_unit_test(test_truncated_everywhere),
