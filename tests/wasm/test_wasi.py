@@ -457,6 +457,37 @@ def test_memory_grow_past_max_pages_fails_in_guest():
     assert r.stdout == "1\n"
 
 
+MANY_TABLES_WAT = "(module " + "(table 1000000 funcref) " * 40 + """
+  (func (export "_start"))
+  (func (export "grow") (param i32) (result i32) (table.grow 0 (ref.null func) (local.get 0))))"""
+
+
+def test_memory_budget_covers_all_tables():
+    """40 tables of a million entries (under the per-table cap, 320 MB in
+    all): refused at instantiation by the instance's budget, naming the
+    table that did not fit."""
+    r = run_wasm(wat2wasm(MANY_TABLES_WAT), opts=["--memory-budget", "64m"])
+    assert r.returncode == EXIT_RUN_ERROR, r.stderr
+    assert "budget exceeded by table 8 (8000000 bytes;" in r.stderr, r.stderr
+
+
+def test_memory_budget_bounds_table_grow():
+    wat = """(module (table 0 funcref)
+      (func (export "grow") (param i32) (result i32) (table.grow 0 (ref.null func) (local.get 0))))"""
+    r = ok(run_wasm(wat2wasm(wat), "1000000", opts=["--memory-budget", "64m", "--invoke", "grow"]))
+    assert r.stdout == "0\n"
+    r = ok(run_wasm(wat2wasm(wat), "9000000", opts=["--memory-budget", "64m", "--invoke", "grow"]))
+    assert r.stdout == "-1\n"
+    r = ok(run_wasm(wat2wasm(wat), "9000000", opts=["--memory-budget", "0", "--invoke", "grow"]))
+    assert r.stdout == "0\n"
+
+
+@pytest.mark.parametrize("size", ["", "12x", "-1", "m", "99999999999999999999g"])
+def test_memory_budget_bad_sizes(size):
+    r = run_wasm(wat2wasm('(module (func (export "_start")))'), opts=["--memory-budget", size])
+    assert r.returncode == EXIT_RUN_ERROR and "--memory-budget" in r.stderr, r.stderr
+
+
 def test_clock_and_sleep():
     t0 = time.monotonic()
     r = ok(run_wasm(prog("clock"), int(time.time())))
