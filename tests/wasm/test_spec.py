@@ -6,6 +6,7 @@ be right) and by `$EDGECR_BIN wasm spectest` (the engine under test).  Both
 must pass every command; edgecr's last line must be the summary
 `N passed, 0 failed, M skipped`.
 """
+import json
 import os
 import re
 import shutil
@@ -158,6 +159,16 @@ def test_wrong_rejection_kind_fails(tmp_path):
     assert lines[-1] == "3 passed, 2 failed, 0 skipped", got.stdout
     assert any(":1: FAIL" in l for l in lines) and any(":2: FAIL" in l for l in lines), got.stdout
     assert any(":4: NOTE" in l for l in lines), got.stdout
+
+
+def test_features_names_the_webassembly_version():
+    """`edgecr features` (valid JSON) says which WebAssembly core
+    specification the engine implements, as docs/wasm.md does."""
+    got = subprocess.run([EDGECR_BIN, "features"], capture_output=True, text=True, timeout=30)
+    assert got.returncode == 0, got.stderr
+    features = json.loads(got.stdout)
+    assert features["annotations"]["org.edgecr.wasm.version"] == "2.0"
+    assert "WebAssembly 2.0" in (REPO / "docs" / "wasm.md").read_text()
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
