@@ -3,15 +3,19 @@
 enclosing label, forward and backward, taken and not taken.
 
 Branch kinds are the shapes the compiler turns into distinct IR ops: br,
-br_if (on a local, on i32.eqz, on each of the ten i32 comparisons, on an
-i32.add with and without i32.eqz), the loop-tail shapes (`i += k; if (i CMP
+br_if (on a local, on i32.eqz, on each of the ten i32 comparisons, also
+with the compared value computed by the op right before, on an i32.add
+with and without i32.eqz), the loop-tail shapes (`i += k; if (i CMP
 n)` with an immediate or a local step, with and without two pointer
 increments in front), runs of copies followed by br, and br_table.  Labels
 are block, loop (backward: the label is the loop header), the then and the
 else arm of an if, and the function body; each with and without a value
 (a loop's value is its parameter), each at depth 0 and 1 from the branch.
 Every function is invoked with arguments that take the branch and with
-arguments that do not.
+arguments that do not.  A run of the family under an -DEW_PROFILE build
+showed every branch op of the IR (BR, BR_IF(Z), BR_TABLE, the ten BR_*32,
+their accumulator _A variants, ADD_BR_IF(Z), ADD_/ADD3_/ADDI_/ADDI3_BR_*32,
+MOV32_BR and the MOV32_X*_BR runs) executed.
 
 The expected results come from wabt's reference interpreter (wasm-interp,
 run here on zero-argument wrappers), and tests/wasm/test_spec.py runs the
@@ -33,7 +37,8 @@ import tempfile
 CMPS = ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"]
 
 KINDS = (["br", "br_if", "br_ifz", "br_add", "br_addz", "copies_br", "br_table"] +
-         ["br_" + c for c in CMPS] + ["addi_" + c for c in CMPS] + ["add_" + c for c in CMPS] +
+         ["br_" + c for c in CMPS] + ["acc_" + c for c in CMPS] +
+         ["addi_" + c for c in CMPS] + ["add_" + c for c in CMPS] +
          ["addi3_" + c for c in CMPS] + ["add3_" + c for c in CMPS])
 
 FORWARD_ARGS = [-1, 0, 1, 2, 5]     # forward: each condition is true for some, false for others
@@ -89,6 +94,10 @@ def forward_cond(kind):
     op = kind.split("_", 1)[1]
     if kind.startswith("br_"):
         return ["local.get $n", "i32.const 2", f"i32.{op}"]
+    if kind.startswith("acc_"):
+        # the compared value is the result of the op right before (the
+        # accumulator variants of the compare-and-branch ops)
+        return ["local.get $n", "local.get $k", "i32.mul", "i32.const 2", f"i32.{op}"]
     step = "i32.const 1" if kind.startswith(("addi_", "addi3_")) else "local.get $k"
     pre = []
     if kind.startswith(("addi3_", "add3_")):
@@ -117,6 +126,9 @@ def loop_cond(kind):
     cmp = [f"local.get {pair[0]}", f"local.get {pair[1]}", f"i32.{op}"]
     if kind.startswith("br_"):
         return cmp
+    if kind.startswith("acc_"):
+        return [f"local.get {pair[0]}", "local.get $k", "i32.mul", f"local.get {pair[1]}",
+                f"i32.{op}"]
     step = "i32.const 1" if kind.startswith(("addi_", "addi3_")) else "local.get $k"
     pre = []
     if kind.startswith(("addi3_", "add3_")):
@@ -146,7 +158,8 @@ def branch(f, kind, target, other, v, src, cond):
             value(f, src)
         f.emit(f"br {t}")
     elif kind == "copies_br":
-        f.emit("local.get $acc", "local.set $p", "local.get $i", "local.set $q")
+        f.emit("local.get $acc", "local.set $p", "local.get $i", "local.set $q",
+               "local.get $k", "local.set $c")
         if v:
             f.emit("local.get $p")
         f.emit(f"br {t}")
