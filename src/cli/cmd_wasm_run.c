@@ -432,6 +432,18 @@ static int report_instantiate_error(const struct run_options *o, const ew_error 
   return EXIT_WASM_RUN_ERROR;
 }
 
+/* A grow the budget refused fails inside the guest (-1, malloc returns
+ * NULL), which the guest may report vaguely or not at all: say it here. */
+static void report_refused_grow(ew_instance *inst, const struct run_options *o)
+{
+  int table;
+  uint64_t bytes = ew_instance_refused_grow(inst, &table);
+  if (bytes)
+    log_warning("wasm run: a %s.grow of %llu bytes was refused: over the instance's memory "
+                "budget of %llu bytes (--memory-budget)", table ? "table" : "memory",
+                (unsigned long long) bytes, (unsigned long long) o->budget);
+}
+
 static int run(const struct run_options *o)
 {
   edgecr_error_t err = NULL;
@@ -482,6 +494,7 @@ static int run(const struct run_options *o)
   ew_set_fuel(inst, o->fuel);
   int status = o->invoke ? invoke(inst, o) : run_command(inst, o);
   fflush(stdout);
+  report_refused_grow(inst, o);
   return status;
 }
 

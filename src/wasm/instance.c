@@ -369,6 +369,13 @@ static int charge_fixed(ew_instance *inst, ew_error *err)
 
 uint64_t ew_instance_bytes(const ew_instance *inst) { return inst->budget.used; }
 
+uint64_t ew_instance_refused_grow(const ew_instance *inst, int *table)
+{
+  if (table)
+    *table = inst->budget.refused_table;
+  return inst->budget.refused;
+}
+
 static int alloc_instance_arrays(ew_instance *inst, ew_error *err)
 {
   const ew_module *m = inst->module;

@@ -168,6 +168,8 @@ bool ew_functype_equal(const ew_functype *a, const ew_functype *b);
  * instance is charged to the owner; host objects have none (NULL). */
 typedef struct ew_budget {
   uint64_t limit, used;
+  uint64_t refused;        /* bytes of the last grow it refused (0: none) */
+  int refused_table;       /* ... and whether that was a table.grow */
 } ew_budget;
 
 static inline bool ew_budget_fits(const ew_budget *b, uint64_t n)
@@ -182,6 +184,16 @@ static inline bool ew_budget_take(ew_budget *b, uint64_t n)
   if (b)
     b->used += n;
   return true;
+}
+
+/* A grow: taken, or refused and noted (see ew_instance_refused_grow). */
+static inline bool ew_budget_grow(ew_budget *b, uint64_t n, int table)
+{
+  if (ew_budget_take(b, n))
+    return true;
+  b->refused = n;
+  b->refused_table = table;
+  return false;
 }
 
 static inline void ew_budget_give(ew_budget *b, uint64_t n)

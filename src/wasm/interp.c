@@ -127,7 +127,7 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta)
   if (delta > m->max || old > m->max - delta)
     return -1;
   uint64_t nbytes = (uint64_t)(old + delta) * EW_PAGE;
-  if (nbytes > (uint64_t)SIZE_MAX || !ew_budget_take(m->budget, nbytes - m->size))
+  if (nbytes > (uint64_t)SIZE_MAX || !ew_budget_grow(m->budget, nbytes - m->size, 0))
     return -1;
 #ifdef EW_GUARD_PAGES
   if (m->guarded) {
@@ -162,7 +162,7 @@ int ew_table_grow(ew_table *t, uint32_t delta, void *init, uint32_t cap)
     return (int)old;
   uint64_t bytes = (uint64_t)(old + delta) * sizeof(void *);
   uint64_t added = (uint64_t)delta * sizeof(void *);
-  if (bytes > (uint64_t)SIZE_MAX || !ew_budget_take(t->budget, added))
+  if (bytes > (uint64_t)SIZE_MAX || !ew_budget_grow(t->budget, added, 1))
     return -1;
   void **p = t->alloc.realloc(t->alloc.ctx, t->elems, (size_t)bytes);
   if (!p) {

@@ -304,6 +304,11 @@ void ew_instance_free(ew_instance *inst);
 
 /* Bytes the instance's budget counts now (see ew_limits). */
 uint64_t ew_instance_bytes(const ew_instance *inst);
+/* The last memory.grow / table.grow of an object of this instance that the
+ * budget refused: its size in bytes (0: none so far), and in *table
+ * (optional) 1 for a table, 0 for the memory.  For the embedder to say why
+ * a guest's allocation failed. */
+uint64_t ew_instance_refused_grow(const ew_instance *inst, int *table);
 
 void *ew_instance_user_data(const ew_instance *inst);
 void ew_instance_set_user_data(ew_instance *inst, void *data);

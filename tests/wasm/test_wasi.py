@@ -475,9 +475,10 @@ def test_memory_budget_bounds_table_grow():
     wat = """(module (table 0 funcref)
       (func (export "grow") (param i32) (result i32) (table.grow 0 (ref.null func) (local.get 0))))"""
     r = ok(run_wasm(wat2wasm(wat), "1000000", opts=["--memory-budget", "64m", "--invoke", "grow"]))
-    assert r.stdout == "0\n"
+    assert r.stdout == "0\n" and "refused" not in r.stderr
     r = ok(run_wasm(wat2wasm(wat), "9000000", opts=["--memory-budget", "64m", "--invoke", "grow"]))
     assert r.stdout == "-1\n"
+    assert "table.grow of 72000000 bytes was refused" in r.stderr, r.stderr
     r = ok(run_wasm(wat2wasm(wat), "9000000", opts=["--memory-budget", "0", "--invoke", "grow"]))
     assert r.stdout == "0\n"
 

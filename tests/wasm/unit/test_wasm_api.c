@@ -560,12 +560,18 @@ static void test_instance_budget(void **state)
   assert_int_equal(ew_call(inst, tgrow, &a, 1, &r, 1), EW_OK);
   assert_int_equal(r.i32, 100000);
   assert_int_equal(ew_instance_bytes(inst), base + 200000 * sizeof(void *));
-  a.i32 = 10000000;                 /* under the per-table cap, over the budget */
+  assert_true(ew_instance_refused_grow(inst, NULL) == 0);
+  a.i32 = 900000;                   /* under the per-table cap, over the budget */
   assert_int_equal(ew_call(inst, tgrow, &a, 1, &r, 1), EW_OK);
   assert_int_equal(r.i32, -1);
+  int is_table = 0;
+  assert_true(ew_instance_refused_grow(inst, &is_table) == 900000u * sizeof(void *));
+  assert_int_equal(is_table, 1);
   a.i32 = 200;                      /* 13 MB of memory: over */
   assert_int_equal(ew_call(inst, mgrow, &a, 1, &r, 1), EW_OK);
   assert_int_equal(r.i32, -1);
+  assert_true(ew_instance_refused_grow(inst, &is_table) == 200u * 65536);
+  assert_int_equal(is_table, 0);
   a.i32 = 4;                        /* 256 KiB: fits */
   assert_int_equal(ew_call(inst, mgrow, &a, 1, &r, 1), EW_OK);
   assert_int_equal(r.i32, 1);
