@@ -107,6 +107,11 @@ static bool reserve(comp *c, size_t n)
 {
   if (c->len + n <= c->cap)
     return true;
+  /* branch offsets are signed 32-bit words: a longer function would wrap */
+  if (c->len + n > INT32_MAX) {
+    ew_fail(c->r, EW_ERR_LIMIT, "function too large");
+    return false;
+  }
   size_t ncap = c->cap ? c->cap * 2 : 256;
   while (ncap < c->len + n)
     ncap *= 2;
