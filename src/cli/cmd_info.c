@@ -337,7 +337,10 @@ int cmd_features(struct edgecr_global *g, int argc, char **argv)
   }
   char ver[32];
   snprintf(ver, sizeof ver, "%u.%u.%u", v->major, v->minor, v->micro);
-  json_object_set_new(json_object_get(f, "annotations"), "io.github.seccomp.libseccomp.version", json_string(ver));
+  json_t *ann = json_object_get(f, "annotations");
+  json_object_set_new(ann, "io.github.seccomp.libseccomp.version", json_string(ver));
+  /* The WebAssembly engine implements the 2.0 core specification (docs/wasm.md). */
+  json_object_set_new(ann, "org.edgecr.wasm.version", json_string("2.0"));
   /* Every registered backend, in the order they are asked to claim a bundle. */
   cleanup_free char *names = xstrdup("");
   for (size_t i = 0; i < backend_count(); i++) {
@@ -345,7 +348,7 @@ int cmd_features(struct edgecr_global *g, int argc, char **argv)
     free(names);
     names = t;
   }
-  json_object_set_new(json_object_get(f, "annotations"), "org.edgecr.backends", json_string(names));
+  json_object_set_new(ann, "org.edgecr.backends", json_string(names));
   char *s = json_dumps(f, JSON_INDENT(4));
   json_decref(f);
   puts(s);

@@ -12,7 +12,7 @@ int cmd_wasm(struct edgecr_global *g, int argc, char **argv)
 {
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     printf("usage: edgecr wasm run [options] module.wasm [args...]\n"
-           "       edgecr wasm spectest [--bounds-checks] FILE.json\n");
+           "       edgecr wasm spectest [--bounds-checks] [--fuel-slice N] FILE.json\n");
     return argc < 2 ? 1 : 0;
   }
   if (strcmp(argv[1], "run") == 0)

@@ -1,7 +1,8 @@
 /* cmd_wasm_run.c - `edgecr wasm run`: run a WebAssembly module with WASI.
  *
  *   edgecr wasm run [--dir H[:G]]... [--env K=V]... [--fuel N] [--bounds-checks]
- *                   [--max-pages N] [--invoke FUNC] module.wasm [args...]
+ *                   [--max-pages N] [--memory-budget SIZE] [--invoke FUNC]
+ *                   module.wasm [args...]
  *
  * Without --invoke the module is a WASI command: its `_start` runs with
  * argv = [module.wasm, args...] and the process exits with the module's
@@ -13,6 +14,7 @@
  * become 255); 124 when the fuel budget ran out; 134 when the module
  * trapped (the trap kind is printed); 125 when edgecr could not run the
  * module at all (bad option, unreadable/invalid module, unresolved import). */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -41,6 +43,7 @@ struct run_options {
   size_t nenv;
   uint64_t fuel;          /* EW_FUEL_UNLIMITED when not given */
   uint32_t max_pages;     /* 0: engine default */
+  uint64_t budget;        /* --memory-budget: bytes, 0 none; default EW_DEFAULT_INSTANCE_BYTES */
   bool bounds_checks;     /* --bounds-checks: no guarded memory */
   const char *invoke;
   const char *module_path;
@@ -64,6 +67,8 @@ static void usage(FILE *out)
           "  --env K=V        set guest environment variable K (--env K copies the host's)\n"
           "  --fuel N         stop with exit status 124 after N units of fuel\n"
           "  --max-pages N    cap linear memory at N 64 KiB pages\n"
+          "  --memory-budget SIZE  bytes the instance may hold in all: memory, tables,\n"
+          "                   globals, code, stacks (suffix k, m, g; 0: no budget; default 1g)\n"
           "  --bounds-checks  compare every memory access with the memory size instead of\n"
           "                   using a guarded memory (the default on 64-bit Linux)\n"
           "  --invoke FUNC    call export FUNC with args (parsed by its types), print results\n\n"
@@ -112,10 +117,30 @@ static int parse_count(const char *opt, const char *s, unsigned long long max, u
   return 0;
 }
 
+/* "64m", "1g", "4096" -> bytes (k, m, g: powers of 1024). */
+static int parse_bytes(const char *opt, const char *s, uint64_t *out)
+{
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  unsigned shift = 0;
+  switch (*end) {
+  case 'k': case 'K': shift = 10; end++; break;
+  case 'm': case 'M': shift = 20; end++; break;
+  case 'g': case 'G': shift = 30; end++; break;
+  default: break;
+  }
+  if (errno || end == s || *end || !isdigit((unsigned char) s[0]) || v > (UINT64_MAX >> shift))
+    return cli_usage("wasm run", "%s needs a size like 64m or 1g, got `%s`", opt, s);
+  *out = (uint64_t) v << shift;
+  return 0;
+}
+
 /* Options end at the module path (or `--`): the rest belongs to the guest. */
 static int parse_options(int argc, char **argv, struct run_options *o, bool *help)
 {
   o->fuel = EW_FUEL_UNLIMITED;
+  o->budget = EW_DEFAULT_INSTANCE_BYTES;
   int i = 1;
   for (; i < argc; i++) {
     char *a = argv[i];
@@ -145,7 +170,7 @@ static int parse_options(int argc, char **argv, struct run_options *o, bool *hel
     }
     bool takes_value = strcmp(name, "--dir") == 0 || strcmp(name, "--env") == 0 ||
                        strcmp(name, "--fuel") == 0 || strcmp(name, "--max-pages") == 0 ||
-                       strcmp(name, "--invoke") == 0;
+                       strcmp(name, "--memory-budget") == 0 || strcmp(name, "--invoke") == 0;
     if (!takes_value)
       return cli_usage("wasm run", "unknown option `%s`", a);
     if (value == NULL) {
@@ -165,6 +190,8 @@ static int parse_options(int argc, char **argv, struct run_options *o, bool *hel
     } else if (strcmp(name, "--max-pages") == 0) {
       r = parse_count(name, value, 65536, &n);
       o->max_pages = (uint32_t) n;
+    } else if (strcmp(name, "--memory-budget") == 0) {
+      r = parse_bytes(name, value, &o->budget);
     } else {
       o->invoke = value;
     }
@@ -405,6 +432,18 @@ static int report_instantiate_error(const struct run_options *o, const ew_error 
   return EXIT_WASM_RUN_ERROR;
 }
 
+/* A grow the budget refused fails inside the guest (-1, malloc returns
+ * NULL), which the guest may report vaguely or not at all: say it here. */
+static void report_refused_grow(ew_instance *inst, const struct run_options *o)
+{
+  int table;
+  uint64_t bytes = ew_instance_refused_grow(inst, &table);
+  if (bytes)
+    log_warning("wasm run: a %s.grow of %llu bytes was refused: over the instance's memory "
+                "budget of %llu bytes (--memory-budget)", table ? "table" : "memory",
+                (unsigned long long) bytes, (unsigned long long) o->budget);
+}
+
 static int run(const struct run_options *o)
 {
   edgecr_error_t err = NULL;
@@ -436,6 +475,7 @@ static int run(const struct run_options *o)
   ew_limits_default(&limits);
   if (o->max_pages > 0)
     limits.max_memory_pages = o->max_pages;
+  limits.max_instance_bytes = o->budget;
   ew_instance_config cfg = {
     .limits = &limits, .resolve = wasi_resolve, .resolve_ctx = wasi, .user_data = wasi,
     .start_fuel = o->fuel == EW_FUEL_UNLIMITED ? 0 : o->fuel,
@@ -454,6 +494,7 @@ static int run(const struct run_options *o)
   ew_set_fuel(inst, o->fuel);
   int status = o->invoke ? invoke(inst, o) : run_command(inst, o);
   fflush(stdout);
+  report_refused_grow(inst, o);
   return status;
 }
 

@@ -107,6 +107,11 @@ static bool reserve(comp *c, size_t n)
 {
   if (c->len + n <= c->cap)
     return true;
+  /* branch offsets are signed 32-bit words: a longer function would wrap */
+  if (c->len + n > INT32_MAX) {
+    ew_fail(c->r, EW_ERR_LIMIT, "function too large");
+    return false;
+  }
   size_t ncap = c->cap ? c->cap * 2 : 256;
   while (ncap < c->len + n)
     ncap *= 2;
@@ -1793,6 +1798,87 @@ static int read_locals(comp *c, const ew_functype *t)
   return 0;
 }
 
+/* ---- malformed before invalid ------------------------------------------
+ * The spec decodes a whole body before validating it, so a body that is
+ * invalid somewhere and does not decode further on is malformed.  Validation
+ * here is one pass with decoding: when it fails, the rest of the body is
+ * decoded without validation (immediates and nesting only) from the
+ * offending instruction, and a malformation found there is what gets
+ * reported.  A byte of an out-of-scope proposal ends the scan (the invalid
+ * error stands). */
+
+/* Skip the immediates of one instruction (its opcode read), tracking the
+ * nesting in *depth; false when the scan cannot tell (out of scope). */
+static bool skip_immediates(ew_reader *r, uint8_t op, uint32_t *depth)
+{
+  switch (op) {
+  case 0x02: case 0x03: case 0x04: ew_read_s33(r); ++*depth; return true;
+  case 0x0b: --*depth; return true;
+  case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23:
+  case 0x24: case 0x25: case 0x26: case 0xd2:
+    ew_read_u32(r); return true;
+  case 0x11: ew_read_u32(r); ew_read_u32(r); return true;
+  case 0x0e: case 0x1c: {
+    uint32_t n = ew_read_u32(r);
+    for (uint32_t i = 0; i < n + (op == 0x0e) && !r->failed; i++)
+      op == 0x0e ? (void)ew_read_u32(r) : (void)ew_read_byte(r);
+    return true;
+  }
+  case 0x41: ew_read_s32(r); return true;
+  case 0x42: ew_read_s64(r); return true;
+  case 0x43: case 0x44:
+    if (r->end - r->p < (op == 0x43 ? 4 : 8))
+      ew_fail(r, EW_ERR_MALFORMED, "unexpected end");
+    else
+      r->p += op == 0x43 ? 4 : 8;
+    return true;
+  case 0x3f: case 0x40: case 0xd0: ew_read_byte(r); return true;
+  case 0x00: case 0x01: case 0x05: case 0x0f: case 0x1a: case 0x1b: case 0xd1: return true;
+  case 0xfc: {
+    uint32_t sub = ew_read_u32(r);
+    if (sub <= 7)
+      return true;
+    if (sub > 17)
+      return false;
+    uint32_t n = sub == 9 || sub == 11 || sub == 13 || sub >= 15 ? 1 : 2;
+    for (uint32_t i = 0; i < n; i++)
+      ew_read_u32(r);
+    return true;
+  }
+  }
+  if (op >= 0x28 && op <= 0x3e) {   /* memarg */
+    ew_read_u32(r);
+    ew_read_u32(r);
+    return true;
+  }
+  if (op >= 0x45 && op <= 0xc4)
+    return true;
+  if (!unsupported_op(op))
+    ew_fail(r, EW_ERR_MALFORMED, "illegal opcode");
+  return false;
+}
+
+/* After an invalid error in the body at `at` with `depth` open blocks:
+ * report a malformation further on instead. */
+static void malformed_after(const ew_reader *r, const uint8_t *at, uint32_t depth)
+{
+  ew_error e;
+  ew_reader s = { r->base, at, r->end, &e, r->func, false };
+  bool known = true;
+  while (depth && known && !s.failed) {
+    if (s.p >= s.end) {
+      ew_fail(&s, EW_ERR_MALFORMED, "unexpected end of section or function");
+      break;
+    }
+    uint8_t op = *s.p++;
+    known = skip_immediates(&s, op, &depth);
+  }
+  if (!s.failed && known && s.p != s.end)
+    ew_fail(&s, EW_ERR_MALFORMED, "section size mismatch");
+  if (s.failed && e.kind == EW_ERR_MALFORMED)
+    *r->err = e;
+}
+
 int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
                         uint32_t **scratch, size_t *scratch_cap)
 {
@@ -1833,6 +1919,8 @@ int ew_compile_function(ew_module *m, uint32_t fi, ew_reader *r,
 #endif
     }
   }
+  if (failed(&c) && r->err->kind == EW_ERR_INVALID && c.op_start && c.nctrl)
+    malformed_after(r, r->base + r->err->offset, c.nctrl);
   int rc = -1;
 #if EW_ACC
   if (!failed(&c))

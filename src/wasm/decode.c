@@ -20,6 +20,7 @@ void *ew_arena_alloc(ew_arena *ar, size_t size)
       return NULL;
     c->cap = cap;
     c->used = 0;
+    ar->bytes += sizeof(ew_arena_chunk) + cap;
     c->next = ar->head;
     ar->head = c;
   }
@@ -300,6 +301,25 @@ static bool extended_const(const ew_reader *r0)
   return false;
 }
 
+/* A byte that starts some instruction (of 2.0 or of a known proposal): in
+ * a constant expression anything else does not decode (malformed) rather
+ * than being a non-constant instruction (invalid), as the spec tells them
+ * apart. */
+static bool known_opcode(uint8_t op)
+{
+  return op <= 0x05 || (op >= 0x0b && op <= 0x11) || (op >= 0x1a && op <= 0x1c) ||
+         (op >= 0x20 && op <= 0x26) || (op >= 0x28 && op <= 0xc4) ||
+         (op >= 0xd0 && op <= 0xd2) || op >= 0xfc;
+}
+
+static void not_constant(ew_reader *r, uint8_t op)
+{
+  if (known_opcode(op))
+    ew_fail(r, EW_ERR_INVALID, "constant expression required");
+  else
+    ew_fail(r, EW_ERR_MALFORMED, "illegal opcode");
+}
+
 /* Constant expression of type `want` (0 = any reference type, result in
  * ce->type).  `nglobals` is how many globals it may read. */
 static void read_constexpr(decoder *d, ew_constexpr *ce, uint8_t want)
@@ -336,7 +356,7 @@ static void read_constexpr(decoder *d, ew_constexpr *ce, uint8_t want)
     ew_fail(r, EW_ERR_INVALID, "type mismatch");
     return;
   default:
-    ew_fail(r, EW_ERR_INVALID, "constant expression required");
+    not_constant(r, op);
     return;
   }
   if (r->failed)
@@ -349,8 +369,10 @@ static void read_constexpr(decoder *d, ew_constexpr *ce, uint8_t want)
                     end == 0xd0 || end == 0xd2 || end == 0x23;
     if (constish && extended_const(r))
       ew_fail(r, EW_ERR_UNSUPPORTED, "extended constant expressions are not supported");
+    else if (constish)
+      ew_fail(r, EW_ERR_INVALID, "type mismatch");
     else
-      ew_fail(r, EW_ERR_INVALID, constish ? "type mismatch" : "constant expression required");
+      not_constant(r, end);
     return;
   }
   if (want && ce->type != want)
@@ -806,8 +828,11 @@ static void decode_module(decoder *d)
 {
   ew_reader *r = &d->r;
   static const uint8_t magic[4] = { 0, 'a', 's', 'm' };
-  if (r->end - r->p < 4 || memcmp(r->p, magic, 4) != 0) {
-    ew_fail(r, EW_ERR_MALFORMED, "magic header not detected");
+  size_t have = (size_t)(r->end - r->p);
+  if (have < 4 || memcmp(r->p, magic, 4) != 0) {
+    /* a truncated but so far correct magic is cut short, as the spec says */
+    bool cut = have < 4 && memcmp(r->p, magic, have) == 0;
+    ew_fail(r, EW_ERR_MALFORMED, cut ? "unexpected end" : "magic header not detected");
     return;
   }
   r->p += 4;

@@ -42,6 +42,7 @@ void ew_limits_default(ew_limits *l)
   l->max_table_size = 10000000;
   l->value_stack_bytes = 1u << 20;
   l->max_call_depth = 10000;
+  l->max_instance_bytes = EW_DEFAULT_INSTANCE_BYTES;
 }
 
 /* ---- host objects ------------------------------------------------------- */
@@ -67,13 +68,15 @@ ew_value ew_global_get(const ew_global *g) { return g->val; }
 void ew_global_set(ew_global *g, ew_value v) { g->val = v; }
 ew_globaltype ew_global_type(const ew_global *g) { return g->type; }
 
-/* A memory of `type`, at most `cap` pages; guarded (see guard.c) when asked
- * and available, else from the allocator. */
+/* A memory of `type`, at most `cap` pages, charged to `budget` (NULL:
+ * none); guarded (see guard.c) when asked and available, else from the
+ * allocator. */
 static int memory_init(ew_memory *m, const ew_allocator *a, ew_memtype type, uint32_t cap,
-                       bool guarded)
+                       ew_budget *budget, bool guarded)
 {
   memset(m, 0, sizeof *m);
   m->alloc = *a;
+  m->budget = budget;
   m->type = type;
   m->max = type.limits.max < cap ? type.limits.max : cap;
   if (type.limits.min > m->max)
@@ -96,7 +99,7 @@ ew_memory *ew_memory_new(const ew_allocator *a, ew_memtype type)
   ew_memory *m = a->alloc(a->ctx, sizeof *m);
   if (!m)
     return NULL;
-  if (memory_init(m, a, type, EW_MAX_PAGES, false) < 0) {
+  if (memory_init(m, a, type, EW_MAX_PAGES, NULL, false) < 0) {
     a->free(a->ctx, m);
     return NULL;
   }
@@ -124,10 +127,12 @@ uint8_t *ew_memory_data(ew_memory *m, uint64_t *size_bytes)
   return m->data;
 }
 
-static int table_init(ew_table *t, const ew_allocator *a, ew_tabletype type, uint32_t cap)
+static int table_init(ew_table *t, const ew_allocator *a, ew_tabletype type, uint32_t cap,
+                      ew_budget *budget)
 {
   memset(t, 0, sizeof *t);
   t->alloc = *a;
+  t->budget = budget;
   t->type = type;
   t->max = type.limits.max < cap ? type.limits.max : cap;
   if (type.limits.min > t->max)
@@ -140,7 +145,7 @@ ew_table *ew_table_new(const ew_allocator *a, ew_tabletype type)
   ew_table *t = a->alloc(a->ctx, sizeof *t);
   if (!t)
     return NULL;
-  if (table_init(t, a, type, UINT32_MAX) < 0) {
+  if (table_init(t, a, type, UINT32_MAX, NULL) < 0) {
     a->free(a->ctx, t);
     return NULL;
   }
@@ -270,10 +275,113 @@ static ew_value eval_const(ew_instance *inst, const ew_constexpr *ce)
   return v;
 }
 
+/* ---- the instance's budget ---------------------------------------------- */
+
+static size_t put_text(char *buf, size_t n, const char *s)
+{
+  while (*s && n + 1 < sizeof ((ew_error *)0)->message)
+    buf[n++] = *s++;
+  buf[n] = 0;
+  return n;
+}
+
+static size_t put_u64(char *buf, size_t n, uint64_t v)
+{
+  char digits[21];
+  int i = 20;
+  digits[i] = 0;
+  do {
+    digits[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  return put_text(buf, n, digits + i);
+}
+
+/* Fail unless `bytes` more fit in the budget, naming what asked for them
+ * (`what`, with its index when index != EW_NO_FUNC). */
+static int check_budget(ew_instance *inst, uint64_t bytes, const char *what, uint32_t index,
+                        ew_error *err)
+{
+  if (ew_budget_fits(&inst->budget, bytes))
+    return 0;
+  ew_set_error(err, EW_ERR_LIMIT, 0, EW_NO_FUNC, "instance memory budget exceeded by ", NULL);
+  char *msg = err->message;
+  size_t n = put_text(msg, strlen(msg), what);
+  if (index != EW_NO_FUNC) {
+    n = put_text(msg, n, " ");
+    n = put_u64(msg, n, index);
+  }
+  n = put_text(msg, n, " (");
+  n = put_u64(msg, n, bytes);
+  n = put_text(msg, n, " bytes; ");
+  n = put_u64(msg, n, inst->budget.used);
+  n = put_text(msg, n, " of ");
+  n = put_u64(msg, n, inst->budget.limit);
+  put_text(msg, n, " in use)");
+  return -1;
+}
+
+/* `what index` asks for `n` (pages, entries) where the instance allows
+ * `cap` per object. */
+static int cap_error(ew_error *err, const char *what, uint32_t index, uint64_t n,
+                     const char *unit, uint64_t cap)
+{
+  ew_set_error(err, EW_ERR_LIMIT, 0, EW_NO_FUNC, what, NULL);
+  char *msg = err->message;
+  size_t n_ = put_text(msg, strlen(msg), " ");
+  n_ = put_u64(msg, n_, index);
+  n_ = put_text(msg, n_, " needs ");
+  n_ = put_u64(msg, n_, n);
+  n_ = put_text(msg, n_, unit);
+  n_ = put_text(msg, n_, ", over the instance's cap of ");
+  put_u64(msg, n_, cap);
+  return -1;
+}
+
+static int charge(ew_instance *inst, uint64_t bytes, const char *what, ew_error *err)
+{
+  if (check_budget(inst, bytes, what, EW_NO_FUNC, err) < 0)
+    return -1;
+  ew_budget_take(&inst->budget, bytes);
+  return 0;
+}
+
+/* What the instance holds besides its memory and tables, charged before
+ * anything is allocated: the module's compiled code and data (shared by
+ * its instances, counted in each), the arrays of functions, tables,
+ * globals and segments, and the stacks. */
+static int charge_fixed(ew_instance *inst, ew_error *err)
+{
+  const ew_module *m = inst->module;
+  uint64_t arrays = (uint64_t)m->nfuncs * (sizeof(ew_func *) + sizeof(ew_func)) +
+                    (uint64_t)m->ntables * (sizeof(ew_table *) + sizeof(ew_table)) +
+                    (uint64_t)m->nglobals * (sizeof(ew_global *) + sizeof(ew_global)) +
+                    (uint64_t)m->nelems * (1 + sizeof(void **)) + m->ndatas +
+                    sizeof(ew_memory) + sizeof(ew_memory *) + sizeof *inst;
+  for (uint32_t i = 0; i < m->nelems; i++)
+    arrays += (uint64_t)m->elems[i].count * sizeof(void *);
+  uint64_t frames = ((uint64_t)inst->limits.max_call_depth + 1) * sizeof(ew_frame);
+  return charge(inst, sizeof *m + m->arena.bytes, "the module's code and data", err) < 0 ||
+         charge(inst, arrays, "the functions, tables, globals and segments", err) < 0 ||
+         charge(inst, inst->limits.value_stack_bytes, "the value stack", err) < 0 ||
+         charge(inst, frames, "the call frames", err) < 0 ? -1 : 0;
+}
+
+uint64_t ew_instance_bytes(const ew_instance *inst) { return inst->budget.used; }
+
+uint64_t ew_instance_refused_grow(const ew_instance *inst, int *table)
+{
+  if (table)
+    *table = inst->budget.refused_table;
+  return inst->budget.refused;
+}
+
 static int alloc_instance_arrays(ew_instance *inst, ew_error *err)
 {
   const ew_module *m = inst->module;
   uint32_t ndef = m->nfuncs - m->nfunc_imports;
+  if (charge_fixed(inst, err) < 0)
+    return -1;
   inst->funcs = zalloc(inst, m->nfuncs * sizeof(ew_func *));
   inst->own_funcs = zalloc(inst, m->nfuncs * sizeof(ew_func));
   inst->tables = zalloc(inst, m->ntables * sizeof(ew_table *));
@@ -313,9 +421,15 @@ static int create_objects(ew_instance *inst, ew_error *err)
 {
   const ew_module *m = inst->module;
   for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
+    uint32_t min = m->mems[i].limits.min;
+    if (min > inst->limits.max_memory_pages)
+      return cap_error(err, "memory", i, min, " pages", inst->limits.max_memory_pages);
+    if (check_budget(inst, (uint64_t)min * EW_PAGE, "memory", i, err) < 0)
+      return -1;
     inst->own_mem = zalloc(inst, sizeof(ew_memory));
     if (!inst->own_mem || memory_init(inst->own_mem, &inst->alloc, m->mems[i],
-                                      inst->limits.max_memory_pages, inst->guard_memory) < 0) {
+                                      inst->limits.max_memory_pages, &inst->budget,
+                                      inst->guard_memory) < 0) {
       ew_set_error(err, EW_ERR_LIMIT, 0, EW_NO_FUNC,
                    "memory too large for the instance's limits", NULL);
       return -1;
@@ -324,7 +438,13 @@ static int create_objects(ew_instance *inst, ew_error *err)
   }
   for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
     ew_table *t = &inst->own_tables[i - m->ntable_imports];
-    if (table_init(t, &inst->alloc, m->tables[i], inst->limits.max_table_size) < 0) {
+    uint32_t min = m->tables[i].limits.min;
+    if (min > inst->limits.max_table_size)
+      return cap_error(err, "table", i, min, " entries", inst->limits.max_table_size);
+    if (check_budget(inst, (uint64_t)min * sizeof(void *), "table", i, err) < 0)
+      return -1;
+    if (table_init(t, &inst->alloc, m->tables[i], inst->limits.max_table_size,
+                   &inst->budget) < 0) {
       ew_set_error(err, EW_ERR_LIMIT, 0, EW_NO_FUNC,
                    "table too large for the instance's limits", NULL);
       return -1;
@@ -413,6 +533,7 @@ ew_instance *ew_instance_new(const ew_module *m, const ew_allocator *alloc,
     inst->limits.value_stack_bytes = 1024;
   if (inst->limits.max_call_depth < 1)
     inst->limits.max_call_depth = 1;
+  inst->budget.limit = inst->limits.max_instance_bytes;
   inst->user_data = cfg ? cfg->user_data : NULL;
   inst->guard_memory = cfg && cfg->guard_memory;
   inst->fuel = EW_FUEL_UNLIMITED;

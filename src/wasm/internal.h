@@ -41,6 +41,7 @@ typedef struct ew_arena_chunk {
 typedef struct ew_arena {
   const ew_allocator *a;
   ew_arena_chunk *head;
+  size_t bytes;           /* all chunks: what the module holds */
 } ew_arena;
 
 void *ew_arena_alloc(ew_arena *ar, size_t size);   /* zeroed, 8-aligned */
@@ -162,6 +163,45 @@ bool ew_functype_equal(const ew_functype *a, const ew_functype *b);
 
 /* ---- runtime objects ---------------------------------------------------- */
 
+/* An instance's byte budget (ew_limits.max_instance_bytes; limit 0: none).
+ * Its memory and tables point to it, so a grow through an importing
+ * instance is charged to the owner; host objects have none (NULL). */
+typedef struct ew_budget {
+  uint64_t limit, used;
+  uint64_t refused;        /* bytes of the last grow it refused (0: none) */
+  int refused_table;       /* ... and whether that was a table.grow */
+} ew_budget;
+
+static inline bool ew_budget_fits(const ew_budget *b, uint64_t n)
+{
+  return !b || !b->limit || (n <= b->limit && b->used <= b->limit - n);
+}
+
+static inline bool ew_budget_take(ew_budget *b, uint64_t n)
+{
+  if (!ew_budget_fits(b, n))
+    return false;
+  if (b)
+    b->used += n;
+  return true;
+}
+
+/* A grow: taken, or refused and noted (see ew_instance_refused_grow). */
+static inline bool ew_budget_grow(ew_budget *b, uint64_t n, int table)
+{
+  if (ew_budget_take(b, n))
+    return true;
+  b->refused = n;
+  b->refused_table = table;
+  return false;
+}
+
+static inline void ew_budget_give(ew_budget *b, uint64_t n)
+{
+  if (b)
+    b->used -= n;
+}
+
 struct ew_func {
   ew_instance *inst;       /* owner (for wasm functions) */
   const ew_code *code;     /* NULL for host functions */
@@ -182,6 +222,7 @@ struct ew_memory {
   uint32_t pages, max;     /* max: effective cap (type max and limits) */
   ew_memtype type;
   ew_allocator alloc;
+  ew_budget *budget;       /* the owning instance's, NULL for host objects */
   bool standalone;
   bool guarded;            /* data is a guard.c reservation (never moves) */
 };
@@ -191,6 +232,7 @@ struct ew_table {
   uint32_t size, max;
   ew_tabletype type;
   ew_allocator alloc;
+  ew_budget *budget;       /* the owning instance's, NULL for host objects */
   bool standalone;
 };
 
@@ -207,6 +249,7 @@ struct ew_instance {
   const ew_module *module;
   ew_allocator alloc;
   ew_limits limits;
+  ew_budget budget;        /* limits.max_instance_bytes and what is in use */
   void *user_data;
   ew_func **funcs;
   ew_func *own_funcs;      /* backing store for defined + host funcs */

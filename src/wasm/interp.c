@@ -127,19 +127,23 @@ int32_t ew_memory_grow(ew_memory *m, uint32_t delta)
   if (delta > m->max || old > m->max - delta)
     return -1;
   uint64_t nbytes = (uint64_t)(old + delta) * EW_PAGE;
-  if (nbytes > (uint64_t)SIZE_MAX)
+  if (nbytes > (uint64_t)SIZE_MAX || !ew_budget_grow(m->budget, nbytes - m->size, 0))
     return -1;
 #ifdef EW_GUARD_PAGES
   if (m->guarded) {
     /* in place: fresh anonymous pages are already zero */
-    if (ew_guard_commit(m->data, m->size, nbytes) < 0)
+    if (ew_guard_commit(m->data, m->size, nbytes) < 0) {
+      ew_budget_give(m->budget, nbytes - m->size);
       return -1;
+    }
   } else
 #endif
   {
     uint8_t *p = m->alloc.realloc(m->alloc.ctx, m->data, (size_t)nbytes);
-    if (!p)
+    if (!p) {
+      ew_budget_give(m->budget, nbytes - m->size);
       return -1;
+    }
     memset(p + m->size, 0, (size_t)(nbytes - m->size));
     m->data = p;
   }
@@ -157,11 +161,14 @@ int ew_table_grow(ew_table *t, uint32_t delta, void *init, uint32_t cap)
   if (delta == 0)
     return (int)old;
   uint64_t bytes = (uint64_t)(old + delta) * sizeof(void *);
-  if (bytes > (uint64_t)SIZE_MAX)
+  uint64_t added = (uint64_t)delta * sizeof(void *);
+  if (bytes > (uint64_t)SIZE_MAX || !ew_budget_grow(t->budget, added, 1))
     return -1;
   void **p = t->alloc.realloc(t->alloc.ctx, t->elems, (size_t)bytes);
-  if (!p)
+  if (!p) {
+    ew_budget_give(t->budget, added);
     return -1;
+  }
   for (uint32_t i = old; i < old + delta; i++)
     p[i] = init;
   t->elems = p;

@@ -312,10 +312,14 @@ dispatch:
   I32_BRANCH_CMPS(ADD3BRCMP, ADD3_BR_)
   I32_BRANCH_CMPS(ADDIBRCMP, ADDI_BR_)
   I32_BRANCH_CMPS(ADDI3BRCMP, ADDI3_BR_)
+  /* Entry i's rel word is relative to itself.  pc moves to it first and
+   * then by the signed rel: adding rel to the unsigned index in one
+   * expression would wrap a backward rel (a loop target) to ~4 G words. */
   CASE(BR_TABLE) {
     uint32_t i = S(1).u32, n = pc[2];
     if (i > n) i = n;
-    pc += 3 + i + REL(3 + i);
+    pc += 3 + (size_t)i;
+    pc += REL(0);
     DISPATCH();
   }
   CASE(FUEL) {

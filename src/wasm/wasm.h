@@ -239,13 +239,23 @@ typedef int (*ew_resolve_fn)(void *ctx, const ew_import_info *imp,
 
 typedef struct ew_limits {
   uint32_t max_memory_pages;   /* cap for any memory min/grow (<= 65536) */
-  uint32_t max_table_size;     /* cap for table min/grow */
+  uint32_t max_table_size;     /* cap for each table's min/grow */
   uint32_t value_stack_bytes;  /* operand+locals stack of one instance */
   uint32_t max_call_depth;     /* nested wasm calls */
+  /* One budget, in bytes, for everything an instance holds: its memory and
+   * all its tables (checked at instantiation and on every memory.grow /
+   * table.grow, which return -1 past it, by whichever instance grows
+   * them), its globals and function/segment tables, the module's compiled
+   * code and data, the value stack and the call frames.  Instantiation
+   * over it fails with EW_ERR_LIMIT naming what did not fit.  0: no
+   * budget (only the caps above). */
+  uint64_t max_instance_bytes;
 } ew_limits;
 
-/* Defaults: 65536 pages, 10000000 table entries, 1 MiB value stack,
- * 10000 frames. */
+#define EW_DEFAULT_INSTANCE_BYTES ((uint64_t)1 << 30)   /* 1 GiB */
+
+/* Defaults: 65536 pages, 10000000 entries per table, 1 MiB value stack,
+ * 10000 frames, EW_DEFAULT_INSTANCE_BYTES in all. */
 void ew_limits_default(ew_limits *l);
 
 typedef struct ew_instance_config {
@@ -291,6 +301,14 @@ int ew_guard_enable(void);
 ew_instance *ew_instance_new(const ew_module *m, const ew_allocator *alloc,
                              const ew_instance_config *cfg, ew_error *err);
 void ew_instance_free(ew_instance *inst);
+
+/* Bytes the instance's budget counts now (see ew_limits). */
+uint64_t ew_instance_bytes(const ew_instance *inst);
+/* The last memory.grow / table.grow of an object of this instance that the
+ * budget refused: its size in bytes (0: none so far), and in *table
+ * (optional) 1 for a table, 0 for the memory.  For the embedder to say why
+ * a guest's allocation failed. */
+uint64_t ew_instance_refused_grow(const ew_instance *inst, int *table);
 
 void *ew_instance_user_data(const ew_instance *inst);
 void ew_instance_set_user_data(ew_instance *inst, void *data);

@@ -6,6 +6,7 @@ be right) and by `$EDGECR_BIN wasm spectest` (the engine under test).  Both
 must pass every command; edgecr's last line must be the summary
 `N passed, 0 failed, M skipped`.
 """
+import json
 import os
 import re
 import shutil
@@ -39,15 +40,15 @@ def run_edgecr(json_path, *opts):
 
 # Every script runs with the default memories (guarded on 64-bit Linux: the
 # MMU traps out-of-bounds accesses) and with --bounds-checks (every access
-# compared with the memory size): the two loops of the interpreter.
-MODES = {"guarded": (), "checked": ("--bounds-checks",)}
+# compared with the memory size): the two loops of the interpreter; and
+# with one unit of fuel at a time (every call, loop entry and back edge
+# stops the run, which is then resumed), in both loops.
+MODES = {"guarded": (), "checked": ("--bounds-checks",),
+         "guarded-sliced": ("--fuel-slice", "1"),
+         "checked-sliced": ("--bounds-checks", "--fuel-slice", "3")}
 
 
-@needs_wabt
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("wast", WASTS, ids=[w.stem for w in WASTS])
-def test_wast_reference_and_edgecr_agree(wast, mode, tmp_path):
-    json_path = convert(wast, tmp_path)
+def check_reference_and_edgecr(json_path, mode):
     ref = subprocess.run(["spectest-interp", str(json_path)], capture_output=True,
                          text=True, timeout=120)
     assert ref.returncode == 0, f"reference rejects our script:\n{ref.stdout}\n{ref.stderr}"
@@ -61,6 +62,37 @@ def test_wast_reference_and_edgecr_agree(wast, mode, tmp_path):
     assert passed > 0
     # Our corpus has no text-format modules, so nothing may be skipped.
     assert skipped == 0, got.stdout
+
+
+@needs_wabt
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("wast", WASTS, ids=[w.stem for w in WASTS])
+def test_wast_reference_and_edgecr_agree(wast, mode, tmp_path):
+    check_reference_and_edgecr(convert(wast, tmp_path), mode)
+
+
+GEN_BRANCHES = Path(__file__).resolve().parent / "gen_branches.py"
+
+
+@pytest.fixture(scope="module")
+def branches_json(tmp_path_factory):
+    """The generated branch family (gen_branches.py: every branch kind to
+    every kind of label, forward and backward, taken and not), its
+    expectations computed by wabt's wasm-interp."""
+    if shutil.which("wasm-interp") is None or shutil.which("wat2wasm") is None:
+        pytest.skip("wabt (wasm-interp, wat2wasm) not installed")
+    d = tmp_path_factory.mktemp("branches")
+    wast = d / "branches.wast"
+    with open(wast, "w") as out:
+        subprocess.run(["/usr/bin/python3", str(GEN_BRANCHES)], stdout=out, check=True, timeout=300)
+    return convert(wast, d)
+
+
+@needs_wabt
+@pytest.mark.parametrize("mode", MODES)
+def test_generated_branch_family(branches_json, mode):
+    """Before the BR_TABLE fix, the first br_table to a loop crashed edgecr."""
+    check_reference_and_edgecr(branches_json, mode)
 
 
 @needs_wabt
@@ -79,6 +111,64 @@ def test_failures_are_reported_with_wast_line(tmp_path):
     assert any(":2:" in l and "FAIL" in l for l in lines), got.stdout
     assert any(":3:" in l and "FAIL" in l for l in lines), got.stdout
     assert any(":4:" in l and "SKIP" in l and "text" in l for l in lines), got.stdout
+
+
+@needs_wabt
+def test_wrong_trap_kind_fails(tmp_path):
+    """assert_trap passes only on a trap of the kind the script names: a
+    division by zero expected as an overflow must fail (as must the
+    reverse), an out-of-bounds access expected as "call stack exhausted"
+    (assert_exhaustion) too; an unknown text or other wording is a NOTE."""
+    wast = tmp_path / "traps.wast"
+    wast.write_text(
+        '(module\n'
+        '  (memory 1)\n'
+        '  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))\n'
+        '  (func (export "oob") (result i32) (i32.load (i32.const 65536))))\n'
+        '(assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer overflow")\n'
+        '(assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer divide by zero")\n'
+        '(assert_trap (invoke "div" (i32.const 0x80000000) (i32.const -1)) "integer divide by zero")\n'
+        '(assert_trap (invoke "oob") "out of bounds memory access")\n'
+        '(assert_exhaustion (invoke "oob") "call stack exhausted")\n'
+        '(assert_trap (invoke "oob") "out of bounds")\n'
+        '(assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "words nobody uses")\n')
+    got = run_edgecr(convert(wast, tmp_path))
+    assert got.returncode != 0
+    lines = got.stdout.strip().splitlines()
+    assert lines[-1] == "5 passed, 3 failed, 0 skipped", got.stdout   # the module counts
+    for line in (5, 7, 9):
+        assert any(f":{line}: FAIL" in l for l in lines), got.stdout
+    assert any(":11: NOTE" in l for l in lines), got.stdout
+
+
+@needs_wabt
+def test_wrong_rejection_kind_fails(tmp_path):
+    """assert_malformed wants a module that does not decode, assert_invalid
+    one that decodes but does not validate: the other kind of rejection
+    fails; a reason worded differently is a NOTE."""
+    wast = tmp_path / "reject.wast"
+    wast.write_text(
+        '(assert_invalid (module binary "\\00asm\\01\\00\\00\\00\\01\\05\\00") "type mismatch")\n'
+        '(assert_malformed (module (func (result i32) (i64.const 0))) "type mismatch")\n'
+        '(assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")\n'
+        '(assert_invalid (module (func (result i32) (i64.const 0))) "other words")\n'
+        '(assert_malformed (module binary "\\00asm\\01\\00\\00\\00\\01\\05\\00") "length out of bounds")\n')
+    got = run_edgecr(convert(wast, tmp_path))
+    assert got.returncode != 0
+    lines = got.stdout.strip().splitlines()
+    assert lines[-1] == "3 passed, 2 failed, 0 skipped", got.stdout
+    assert any(":1: FAIL" in l for l in lines) and any(":2: FAIL" in l for l in lines), got.stdout
+    assert any(":4: NOTE" in l for l in lines), got.stdout
+
+
+def test_features_names_the_webassembly_version():
+    """`edgecr features` (valid JSON) says which WebAssembly core
+    specification the engine implements, as docs/wasm.md does."""
+    got = subprocess.run([EDGECR_BIN, "features"], capture_output=True, text=True, timeout=30)
+    assert got.returncode == 0, got.stderr
+    features = json.loads(got.stdout)
+    assert features["annotations"]["org.edgecr.wasm.version"] == "2.0"
+    assert "WebAssembly 2.0" in (REPO / "docs" / "wasm.md").read_text()
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,

@@ -259,6 +259,83 @@ def test_raw_path_with_nul_byte(tmp_path):
     assert r.returncode == WASI_EILSEQ, r.stderr
 
 
+# ---------------------------------------------------------------- standard streams
+
+# Every way a directory descriptor could be used, on guest fd $FD: each call
+# must fail (exit codes 101-106 say which one succeeded).  With --dir the
+# preopen (fd 3) must still work, and so must a directory opened from it.
+STDIO_DIR_WAT = """
+(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_readdir"
+    (func $fd_readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_get" (func $fd_prestat_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_get"
+    (func $path_filestat_get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_set_times"
+    (func $fd_filestat_set_times (param i32 i64 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_create_directory"
+    (func $path_create_directory (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "secret.txt")
+  (data (i32.const 32) "made")
+  (data (i32.const 48) "sub")
+  (func $must_fail (param $errno i32) (param $code i32)
+    (if (i32.eqz (local.get $errno)) (then (call $exit (local.get $code)))))
+  (func (export "_start")
+    (call $must_fail (call $path_open (i32.const $FD) (i32.const 1) (i32.const 16) (i32.const 10)
+      (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 8)) (i32.const 101))
+    (call $must_fail (call $fd_readdir (i32.const $FD) (i32.const 1024) (i32.const 256) (i64.const 0)
+      (i32.const 12)) (i32.const 102))
+    (call $must_fail (call $fd_prestat_get (i32.const $FD) (i32.const 64)) (i32.const 103))
+    (call $must_fail (call $path_filestat_get (i32.const $FD) (i32.const 0) (i32.const 16)
+      (i32.const 10) (i32.const 128)) (i32.const 104))
+    (call $must_fail (call $fd_filestat_set_times (i32.const $FD) (i64.const 0) (i64.const 0)
+      (i32.const 5)) (i32.const 105))
+    (call $must_fail (call $path_create_directory (i32.const $FD) (i32.const 32) (i32.const 4))
+      (i32.const 106))
+    ;; the preopen, when there is one, and a directory opened beneath it still work
+    (if (i32.eqz (call $fd_prestat_get (i32.const 3) (i32.const 64))) (then
+      (if (call $path_open (i32.const 3) (i32.const 1) (i32.const 48) (i32.const 3)
+            (i32.const 2) (i64.const 0x4000) (i64.const 2) (i32.const 0) (i32.const 8))
+        (then (call $exit (i32.const 110))))
+      (if (call $path_open (i32.load (i32.const 8)) (i32.const 1) (i32.const 16) (i32.const 10)
+            (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 8))
+        (then (call $exit (i32.const 111))))))
+    (call $exit (i32.const 0))))
+"""
+
+
+@pytest.mark.parametrize("fd", [0, 1, 2])
+def test_directory_as_standard_stream_grants_nothing(tmp_path, fd):
+    """`edgecr wasm run x.wasm < DIR` (or 1>, 2>): the standard stream is no
+    directory capability; the guest cannot open, list, stat, create in or
+    touch the directory through it."""
+    host = tmp_path / "host"
+    (host / "sub").mkdir(parents=True)
+    (host / "secret.txt").write_text("secret\n")
+    (host / "sub" / "secret.txt").write_text("inner\n")
+    box = tmp_path / "box"
+    (box / "sub").mkdir(parents=True)
+    (box / "sub" / "secret.txt").write_text("inner\n")
+    mtime = host.stat().st_mtime_ns
+    module = wat2wasm(STDIO_DIR_WAT.replace("$FD", str(fd)))
+    dfd = os.open(host, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        streams = [subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE]
+        streams[fd] = dfd
+        for opts in ([], ["--dir", f"{box}:/box"]):
+            r = subprocess.run([EDGECR_BIN, "wasm", "run", *opts, str(module)], stdin=streams[0],
+                               stdout=streams[1], stderr=streams[2], timeout=60)
+            assert r.returncode == 0, f"fd {fd} {opts}: call {r.returncode - 100} succeeded"
+    finally:
+        os.close(dfd)
+    assert not (host / "made").exists()
+    assert host.stat().st_mtime_ns == mtime
+
+
 # ---------------------------------------------------------------- guest pointers
 
 BAD_POINTER_WAT = """
@@ -378,6 +455,38 @@ def test_memory_grow_past_max_pages_fails_in_guest():
     assert r.stdout == "-1\n"
     r = ok(run_wasm(wat2wasm(wat), opts=["--max-pages", "11", "--invoke", "grow"]))
     assert r.stdout == "1\n"
+
+
+MANY_TABLES_WAT = "(module " + "(table 1000000 funcref) " * 40 + """
+  (func (export "_start"))
+  (func (export "grow") (param i32) (result i32) (table.grow 0 (ref.null func) (local.get 0))))"""
+
+
+def test_memory_budget_covers_all_tables():
+    """40 tables of a million entries (under the per-table cap, 320 MB in
+    all): refused at instantiation by the instance's budget, naming the
+    table that did not fit."""
+    r = run_wasm(wat2wasm(MANY_TABLES_WAT), opts=["--memory-budget", "64m"])
+    assert r.returncode == EXIT_RUN_ERROR, r.stderr
+    assert "budget exceeded by table 8 (8000000 bytes;" in r.stderr, r.stderr
+
+
+def test_memory_budget_bounds_table_grow():
+    wat = """(module (table 0 funcref)
+      (func (export "grow") (param i32) (result i32) (table.grow 0 (ref.null func) (local.get 0))))"""
+    r = ok(run_wasm(wat2wasm(wat), "1000000", opts=["--memory-budget", "64m", "--invoke", "grow"]))
+    assert r.stdout == "0\n" and "refused" not in r.stderr
+    r = ok(run_wasm(wat2wasm(wat), "9000000", opts=["--memory-budget", "64m", "--invoke", "grow"]))
+    assert r.stdout == "-1\n"
+    assert "table.grow of 72000000 bytes was refused" in r.stderr, r.stderr
+    r = ok(run_wasm(wat2wasm(wat), "9000000", opts=["--memory-budget", "0", "--invoke", "grow"]))
+    assert r.stdout == "0\n"
+
+
+@pytest.mark.parametrize("size", ["", "12x", "-1", "m", "99999999999999999999g"])
+def test_memory_budget_bad_sizes(size):
+    r = run_wasm(wat2wasm('(module (func (export "_start")))'), opts=["--memory-budget", size])
+    assert r.returncode == EXIT_RUN_ERROR and "--memory-budget" in r.stderr, r.stderr
 
 
 def test_clock_and_sleep():

@@ -153,15 +153,22 @@ static char **copy_strv(char *const *v, size_t n)
   return out;
 }
 
+/* Guest fds 0-2.  A standard stream is never a directory capability: when
+ * the host's stream is a directory (`edgecr wasm run x.wasm < /etc`) the
+ * guest gets no such descriptor at all (EBADF), so neither the path calls
+ * nor fd_readdir nor fd_filestat_set_times can reach that directory. */
 static void stdio_entry(struct wasi_fd *f, int host_fd)
 {
   struct stat st;
+  bool known = host_fd >= 0 && fstat(host_fd, &st) == 0;
+  if (host_fd < 0 || (known && S_ISDIR(st.st_mode)))
+    return;
   f->used = true;
   f->host_fd = host_fd;
   f->owned = false;
   f->filetype = WASI_FILETYPE_CHARACTER_DEVICE;
   f->rights_base = WASI_RIGHTS_TTY;
-  if (fstat(host_fd, &st) == 0) {
+  if (known) {
     f->filetype = wasi_filetype_from_mode(st.st_mode);
     if (S_ISREG(st.st_mode))
       f->rights_base = WASI_RIGHTS_FILE;
@@ -208,7 +215,7 @@ int wasi_ctx_new(const struct wasi_config *cfg, wasi_ctx **out, edgecr_error_t *
     }
     struct wasi_fd *f = &ctx->fds[3 + i];
     *f = (struct wasi_fd){
-      .used = true, .host_fd = fd, .owned = true, .filetype = WASI_FILETYPE_DIRECTORY,
+      .used = true, .host_fd = fd, .owned = true, .filetype = WASI_FILETYPE_DIRECTORY, .dir_cap = true,
       .rights_base = WASI_RIGHTS_DIR, .rights_inheriting = WASI_RIGHTS_DIR | WASI_RIGHTS_FILE,
       .preopen_name = normalise_guest_name(p->guest_path),
     };

@@ -347,7 +347,7 @@ static uint16_t fd_readdir(const struct wasi_call *c, const ew_value *a)
   uint8_t *dst = wasi_mem(c, buf, buf_len);
   if (used_out == NULL || dst == NULL)
     return WASI_EFAULT;
-  if (f->filetype != WASI_FILETYPE_DIRECTORY)
+  if (!f->dir_cap)
     return WASI_ENOTDIR;
   if (cookie > INT64_MAX)
     return WASI_EINVAL;

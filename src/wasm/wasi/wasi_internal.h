@@ -21,6 +21,11 @@ struct wasi_fd {
   uint16_t fdflags;        /* WASI_FDFLAG_* as last set */
   uint64_t rights_base, rights_inheriting;
   char *preopen_name;      /* guest name when this is a preopen, else NULL */
+  /* A directory capability: a preopen, or a directory opened beneath one.
+   * Only these serve as the base of path_* calls and fd_readdir; what the
+   * host fd happens to be (fstat) never makes one, so a standard stream
+   * that is a directory grants nothing. */
+  bool dir_cap;
   bool owned;              /* close host_fd when the guest closes it */
 };
 

@@ -21,7 +21,7 @@ static uint16_t dir_and_path(const struct wasi_call *c, uint32_t fd, uint32_t pt
   *dir = wasi_fd_get(c->ctx, fd);
   if (*dir == NULL)
     return WASI_EBADF;
-  if ((*dir)->filetype != WASI_FILETYPE_DIRECTORY)
+  if (!(*dir)->dir_cap)
     return WASI_ENOTDIR;
   return wasi_path_copy(c, ptr, len, path);
 }
@@ -99,6 +99,8 @@ static uint16_t path_open(const struct wasi_call *c, const ew_value *a)
   e = wasi_fd_install(c->ctx, fd, type, rights, rights_inh, (uint16_t) fdflags, &guest_fd);
   if (e != 0)
     return e;
+  /* resolved beneath a capability, so it is one itself */
+  c->ctx->fds[guest_fd].dir_cap = type == WASI_FILETYPE_DIRECTORY;
   wasi_st32(out, guest_fd);
   return WASI_ESUCCESS;
 }

@@ -48,7 +48,7 @@
 ;; too many locals
 (assert_malformed
   (module binary "\00asm" "\01\00\00\00" "\01\04\01\60\00\00" "\03\02\01\00"
-    "\0a\0e\01\0c\02\ff\ff\ff\ff\0f\7f\ff\ff\ff\ff\0f\7e\0b")
+    "\0a\10\01\0e\02\ff\ff\ff\ff\0f\7f\ff\ff\ff\ff\0f\7e\0b")
   "too many locals")
 ;; function body that does not end
 (assert_malformed
@@ -65,7 +65,7 @@
 ;; memory.size reserved byte
 (assert_malformed
   (module binary "\00asm" "\01\00\00\00" "\01\04\01\60\00\00" "\03\02\01\00" "\05\03\01\00\01"
-    "\0a\08\01\06\00\3f\01\1a\0b")
+    "\0a\07\01\05\00\3f\01\1a\0b")
   "zero byte expected")
 ;; memory.init without a data count section
 (assert_malformed
@@ -91,4 +91,23 @@
 ;; invalid (not malformed): unknown type index, multiple memories
 (assert_invalid (module binary "\00asm" "\01\00\00\00" "\03\02\01\00" "\0a\04\01\02\00\0b") "unknown type")
 (assert_invalid (module (memory 1) (memory 1)) "multiple memories")
-(assert_invalid (module binary "\00asm" "\01\00\00\00" "\02\0b\02\01a\01b\02\00\00\01c\01d\02\00\00") "multiple memories")
+(assert_invalid (module binary "\00asm" "\01\00\00\00" "\02\0f\02\01a\01b\02\00\00\01c\01d\02\00\00") "multiple memories")
+;; Invalid early (a block whose type index does not exist) and malformed
+;; further on (the body ends inside the blocks): the spec decodes the whole
+;; body before validating it, so this is malformed.  (A br_table that
+;; declares 1 target and gives 2: the extra byte reads as `block 11`.)
+(assert_malformed
+  (module binary "\00asm" "\01\00\00\00" "\01\04\01\60\00\00" "\03\02\01\00"
+    "\0a\13\01" "\11\00" "\02\40" "\41\01" "\04\40" "\41\01" "\0e\01\00\01\02" "\0b\0b\0b")
+  "unexpected end")
+;; invalid only: the same without the extra target decodes fine
+(assert_invalid
+  (module binary "\00asm" "\01\00\00\00" "\01\04\01\60\00\00" "\03\02\01\00"
+    "\0a\11\01" "\0f\00" "\02\40" "\41\01" "\04\40" "\41\01" "\0e\00\05" "\0b\0b\0b")
+  "unknown label")
+;; invalid (local 5 does not exist), then a byte that is no instruction:
+;; malformed
+(assert_malformed
+  (module binary "\00asm" "\01\00\00\00" "\01\04\01\60\00\00" "\03\02\01\00"
+    "\0a\07\01" "\05\00" "\20\05" "\ff" "\0b")
+  "illegal opcode")

@@ -341,6 +341,60 @@ static void test_fuel_suspend_resume(void **state)
   assert_int_equal(live_blocks, 0);
 }
 
+/* A br_table entry that targets an enclosing loop jumps backward: its
+ * offset once wrapped through an unsigned index (~16 GiB past the code,
+ * SIGSEGV even with fuel).  `(loop $l (br_table $l (i32.const 0)))` must
+ * spin, one unit of fuel per iteration, and stop when the fuel runs out;
+ * `(block $b (loop $l (br_table $l $b (local.get 0) ...` counts down. */
+static void test_br_table_to_loop(void **state)
+{
+  (void)state;
+  rearm();
+  buf *m = newbuf();
+  spec s = { .types = { ":", "i:i" }, .func_type = { 0, 1 }, .memory_min = -1,
+             .exports = { "spin", "count" }, .export_func = { 0, 1 } };
+  SET_BODY(s, 0, 0x00, 0x03, 0x40, 0x41, 0x00, 0x0e, 0x00, 0x00, 0x0b, 0x0b);
+  /* (local $r i32) (block $b (loop $l
+   *   local.get 0 i32.eqz  -> 0 while n != 0: back to $l, else out to $b
+   *   local.get 0 i32.const 1 i32.sub local.set 0
+   *   local.get $r i32.const 3 i32.add local.set $r
+   *   br_table $l $b)) local.get $r */
+  SET_BODY(s, 1, 0x01, 0x01, 0x7f, 0x02, 0x40, 0x03, 0x40,
+           0x20, 0x00, 0x45,
+           0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00,
+           0x20, 0x01, 0x41, 0x03, 0x6a, 0x21, 0x01,
+           0x0e, 0x01, 0x00, 0x01, 0x0b, 0x0b, 0x20, 0x01, 0x0b);
+  build(m, &s);
+  ew_error err;
+  ew_module *mod = load(m, &err);
+  assert_non_null(mod);
+  ew_instance *inst = ew_instance_new(mod, &A, plain_cfg(), &err);
+  assert_non_null(inst);
+  ew_set_fuel(inst, 1000);
+  assert_int_equal(ew_call(inst, ew_instance_func(inst, "spin"), NULL, 0, NULL, 0), EW_OUT_OF_FUEL);
+  for (int i = 0; i < 3; i++) {
+    ew_set_fuel(inst, 50);
+    assert_int_equal(ew_resume(inst), EW_OUT_OF_FUEL);
+  }
+  ew_abort(inst);
+  ew_value n = { .i32 = 100 }, r;
+  ew_set_fuel(inst, EW_FUEL_UNLIMITED);
+  assert_int_equal(ew_call(inst, ew_instance_func(inst, "count"), &n, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, 303);
+  ew_set_fuel(inst, 2);
+  ew_status st = ew_call(inst, ew_instance_func(inst, "count"), &n, 1, &r, 1);
+  int slices = 0;
+  for (; st == EW_OUT_OF_FUEL; st = ew_resume(inst), slices++)
+    ew_set_fuel(inst, 2);
+  assert_int_equal(st, EW_OK);
+  assert_int_equal(r.i32, 303);
+  assert_true(slices >= 45 && slices <= 55);
+  ew_instance_free(inst);
+  ew_module_free(mod);
+  free(m);
+  assert_int_equal(live_blocks, 0);
+}
+
 /* ---- limits -------------------------------------------------------------- */
 
 static void test_limits(void **state)
@@ -399,6 +453,184 @@ static void test_limits(void **state)
   ew_instance_free(inst);
   ew_module_free(mod);
   free(m);
+  assert_int_equal(live_blocks, 0);
+}
+
+/* ---- the instance's byte budget ----------------------------------------- */
+
+/* ntables tables of `min` entries each (no max), optionally a memory of
+ * `pages`, and (func (export "tgrow") (param i32) (result i32) table.grow 0
+ * by the argument), (func (export "mgrow") (param i32) (result i32)
+ * memory.grow) when there is a memory; exports its first table as "t".
+ * Imports table 0 from "env"."t" when `import_table`. */
+static void build_tables_module(buf *m, uint32_t ntables, uint32_t min, int pages,
+                                int import_table)
+{
+  buf *c = newbuf();
+  header(m);
+  static const uint8_t type[] = { 1, 0x60, 1, 0x7f, 1, 0x7f };
+  raw(c, type, sizeof type);
+  section(m, 1, c);
+  if (import_table) {
+    c->n = 0;
+    leb(c, 1);
+    name(c, "env");
+    name(c, "t");
+    put(c, 1); put(c, 0x70); put(c, 0); leb(c, 0);
+    section(m, 2, c);
+  }
+  c->n = 0;
+  leb(c, pages >= 0 ? 2 : 1);
+  put(c, 0);
+  if (pages >= 0) put(c, 0);
+  section(m, 3, c);
+  c->n = 0;
+  leb(c, ntables);
+  for (uint32_t i = 0; i < ntables; i++) { put(c, 0x70); put(c, 0); leb(c, min); }
+  section(m, 4, c);
+  if (pages >= 0) {
+    c->n = 0;
+    leb(c, 1); put(c, 0); leb(c, (uint32_t)pages);
+    section(m, 5, c);
+  }
+  c->n = 0;
+  leb(c, (pages >= 0 ? 2 : 1) + (ntables ? 1 : 0));
+  name(c, "tgrow"); put(c, 0); leb(c, 0);
+  if (pages >= 0) { name(c, "mgrow"); put(c, 0); leb(c, 1); }
+  if (ntables) { name(c, "t"); put(c, 1); leb(c, import_table ? 1 : 0); }
+  section(m, 7, c);
+  c->n = 0;
+  static const uint8_t tgrow[] = { 9, 0, 0xd0, 0x70, 0x20, 0, 0xfc, 0x0f, 0, 0x0b };
+  static const uint8_t mgrow[] = { 6, 0, 0x20, 0, 0x40, 0, 0x0b };
+  leb(c, pages >= 0 ? 2 : 1);
+  raw(c, tgrow, sizeof tgrow);
+  if (pages >= 0) raw(c, mgrow, sizeof mgrow);
+  section(m, 10, c);
+  free(c);
+}
+
+static int grant_table(void *ctx, const ew_import_info *imp, ew_extern *out)
+{
+  (void)imp;
+  out->kind = EW_EXTERN_TABLE;
+  out->u.table = ctx;
+  return 0;
+}
+
+/* One budget per instance covers all its tables, its memory, and what else
+ * it holds: many tables each under the per-table cap no longer add up to
+ * gigabytes (a 1.2 KB module reached 15.6 GB), and table.grow /
+ * memory.grow return -1 past the budget, whoever grows the object. */
+static void test_instance_budget(void **state)
+{
+  (void)state;
+  rearm();
+  ew_error err;
+  buf *m = newbuf();
+  /* 300 tables of 1 000 000 entries: 2.4 GB on a 64-bit host */
+  build_tables_module(m, 300, 1000000, -1, 0);
+  ew_module *mod = load(m, &err);
+  if (!mod) fail_msg("module rejected: %s at %u", err.message, err.offset);
+  ew_limits lim;
+  ew_limits_default(&lim);
+  assert_true(lim.max_instance_bytes == EW_DEFAULT_INSTANCE_BYTES);
+  /* a budget of 64 MiB: the 9th table (8 MB each) does not fit */
+  lim.max_instance_bytes = 64u << 20;
+  ew_instance_config cfg = { &lim, NULL, NULL, NULL, 0, guard };
+  assert_null(ew_instance_new(mod, &A, &cfg, &err));
+  assert_int_equal(err.kind, EW_ERR_LIMIT);
+  if (!strstr(err.message, "budget exceeded by table 8 (8000000 bytes;"))
+    fail_msg("message \"%s\" names neither the budget nor the table", err.message);
+  ew_module_free(mod);
+
+  /* a budget of 8 MiB: the fixed part (stacks, code) and 1 table of
+   * 100 000 entries (800 KB) fit; grows stop at the budget with -1 */
+  lim.max_instance_bytes = 8u << 20;
+  m->n = 0;
+  build_tables_module(m, 1, 100000, 1, 0);
+  mod = load(m, &err);
+  assert_non_null(mod);
+  ew_instance *inst = ew_instance_new(mod, &A, &cfg, &err);
+  if (!inst)
+    fail_msg("instantiation failed: %s", err.message);
+  uint64_t base = ew_instance_bytes(inst);
+  assert_true(base > 100000 * sizeof(void *) + 65536 && base < (4u << 20));
+  ew_func *tgrow = ew_instance_func(inst, "tgrow"), *mgrow = ew_instance_func(inst, "mgrow");
+  ew_value a = { .i32 = 200000 }, r;
+  assert_int_equal(ew_call(inst, tgrow, &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, 100000);
+  assert_int_equal(ew_instance_bytes(inst), base + 200000 * sizeof(void *));
+  assert_true(ew_instance_refused_grow(inst, NULL) == 0);
+  a.i32 = 900000;                   /* under the per-table cap, over the budget */
+  assert_int_equal(ew_call(inst, tgrow, &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, -1);
+  int is_table = 0;
+  assert_true(ew_instance_refused_grow(inst, &is_table) == 900000u * sizeof(void *));
+  assert_int_equal(is_table, 1);
+  a.i32 = 200;                      /* 13 MB of memory: over */
+  assert_int_equal(ew_call(inst, mgrow, &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, -1);
+  assert_true(ew_instance_refused_grow(inst, &is_table) == 200u * 65536);
+  assert_int_equal(is_table, 0);
+  a.i32 = 4;                        /* 256 KiB: fits */
+  assert_int_equal(ew_call(inst, mgrow, &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, 1);
+  assert_int_equal(ew_memory_size(inst), 5 * 65536);
+
+  /* another instance importing that table grows it on the owner's budget */
+  buf *m2 = newbuf();
+  build_tables_module(m2, 0, 0, -1, 1);
+  ew_module *mod2 = load(m2, &err);
+  assert_non_null(mod2);
+  ew_extern t;
+  assert_int_equal(ew_instance_export(inst, "t", &t), 0);
+  ew_instance_config icfg = { &lim, grant_table, t.u.table, NULL, 0, guard };
+  ew_instance *imp = ew_instance_new(mod2, &A, &icfg, &err);
+  if (!imp)
+    fail_msg("instantiation failed: %s", err.message);
+  uint64_t owner_before = ew_instance_bytes(inst), imp_before = ew_instance_bytes(imp);
+  a.i32 = 100000;
+  assert_int_equal(ew_call(imp, ew_instance_func(imp, "tgrow"), &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, 300000);
+  assert_int_equal(ew_instance_bytes(inst), owner_before + 100000 * sizeof(void *));
+  assert_int_equal(ew_instance_bytes(imp), imp_before);
+  a.i32 = 1000000;
+  assert_int_equal(ew_call(imp, ew_instance_func(imp, "tgrow"), &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, -1);
+  ew_instance_free(imp);
+  ew_instance_free(inst);
+  ew_module_free(mod);
+
+  /* a table made by the embedder has no budget, only its own max */
+  ew_table *host = ew_table_new(&A, (ew_tabletype){ EW_FUNCREF, { 0, 1000 } });
+  assert_non_null(host);
+  icfg.resolve_ctx = host;
+  imp = ew_instance_new(mod2, &A, &icfg, &err);
+  if (!imp)
+    fail_msg("instantiation failed: %s", err.message);
+  a.i32 = 1000;
+  assert_int_equal(ew_call(imp, ew_instance_func(imp, "tgrow"), &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, 0);
+  a.i32 = 1;
+  assert_int_equal(ew_call(imp, ew_instance_func(imp, "tgrow"), &a, 1, &r, 1), EW_OK);
+  assert_int_equal(r.i32, -1);
+  ew_instance_free(imp);
+  ew_table_free(host);
+  ew_module_free(mod2);
+
+  /* a budget smaller than the stacks: refused, naming them */
+  lim.max_instance_bytes = 64 * 1024;
+  m->n = 0;
+  build_tables_module(m, 1, 0, -1, 0);
+  mod = load(m, &err);
+  assert_non_null(mod);
+  assert_null(ew_instance_new(mod, &A, &cfg, &err));
+  assert_int_equal(err.kind, EW_ERR_LIMIT);
+  if (!strstr(err.message, "value stack"))
+    fail_msg("message \"%s\" does not name the value stack", err.message);
+  ew_module_free(mod);
+  free(m);
+  free(m2);
   assert_int_equal(live_blocks, 0);
 }
 
@@ -798,7 +1030,9 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_linking_per_instance),
     cmocka_unit_test(test_fuel_suspend_resume),
+    cmocka_unit_test(test_br_table_to_loop),
     cmocka_unit_test(test_limits),
+    cmocka_unit_test(test_instance_budget),
     cmocka_unit_test(test_host_control),
     cmocka_unit_test(test_truncated_everywhere),
     cmocka_unit_test(test_hostile),
