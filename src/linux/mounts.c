@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -176,6 +177,22 @@ static int mount_cgroups(const struct oci_mount *m, const char *target, const st
   return 0;
 }
 
+/* rro, rnosuid, ...: mount_setattr(2) with AT_RECURSIVE (Linux 5.12+),
+ * so that every submount of a recursive bind gets the attribute too. */
+static int set_recursive_attrs(const struct oci_mount *m, const char *target, edgecr_error_t *err)
+{
+  struct { uint64_t attr_set, attr_clr, propagation, userns_fd; } attr = {m->rec_attr_set, m->rec_attr_clr, 0, 0};
+#ifdef SYS_mount_setattr
+  if (syscall(SYS_mount_setattr, AT_FDCWD, target, 0x8000 /* AT_RECURSIVE */, &attr, sizeof attr) == 0)
+    return 0;
+  int e = errno;
+#else
+  int e = ENOSYS;
+#endif
+  return edgecr_error_make(err, e, "set recursive mount attributes (rro, rnosuid, ...)%s",
+                           e == ENOSYS ? ": this kernel has no mount_setattr (needs Linux 5.12)" : "");
+}
+
 static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_layout *l,
                     const char *cgpath, edgecr_error_t *err)
 {
@@ -214,6 +231,8 @@ static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_
       }
     }
   }
+  if (ret == 0 && (m->rec_attr_set | m->rec_attr_clr))
+    ret = set_recursive_attrs(m, target, err);
   if (ret < 0)
     return edgecr_error_wrap(err, "%s: `mounts[%zu]` (%s)", c->path, idx, m->destination);
   if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)

@@ -1,22 +1,17 @@
 /* seccomp_filter.c - OCI seccomp profile -> libseccomp filter. */
 #include "seccomp_filter.h"
 
-#include "console.h"
-
+#include <errno.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <seccomp.h>
-
-#include <seccomp.h>
-
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "log.h"
 #include "util.h"
 
@@ -150,6 +145,14 @@ int edgecr_seccomp_build(json_t *sc, const char *file, struct edgecr_seccomp **o
     free(s);
     return edgecr_error_make(err, ENOMEM, "seccomp_init");
   }
+  /* libseccomp sets no_new_privs itself when it loads a filter unless told
+   * not to; whether the process gets it is process.noNewPrivileges' call
+   * alone (set with prctl by the caller). */
+  int nnp = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_NNP, 0);
+  if (nnp < 0) {
+    edgecr_seccomp_free(s);
+    return edgecr_error_make(err, -nnp, "seccomp: turn off libseccomp's implicit no_new_privs");
+  }
   json_t *arches = json_object_get(sc, "architectures");
   for (size_t i = 0; json_is_array(arches) && i < json_array_size(arches); i++) {
     const char *a = json_string_value(json_array_get(arches, i));
@@ -195,8 +198,12 @@ int edgecr_seccomp_build(json_t *sc, const char *file, struct edgecr_seccomp **o
     edgecr_seccomp_free(s);
     return bad(err, file, "listenerPath", "SCMP_ACT_NOTIFY needs a listenerPath", NULL);
   }
-  if (lp && *lp)
+  /* Without a NOTIFY rule there is no notification fd to hand over: the
+   * listener is not contacted at all (as runc and crun do). */
+  if (lp && *lp && notify)
     s->listener_path = xstrdup(lp);
+  else if (lp && *lp)
+    log_debug("linux.seccomp.listenerPath `%s` unused: no SCMP_ACT_NOTIFY rule", lp);
   const char *md = json_string_value(json_object_get(sc, "listenerMetadata"));
   if (md)
     s->listener_metadata = xstrdup(md);

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -76,6 +77,8 @@ struct oci_mount {
   unsigned long propagation;  /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (+MS_REC) */
   bool bind, recursive;
   char *data;                 /* filesystem-specific options */
+  uint64_t rec_attr_set;      /* MOUNT_ATTR_* applied recursively (rro, rnosuid, ...) */
+  uint64_t rec_attr_clr;      /* MOUNT_ATTR_* cleared recursively (rrw, rsuid, ...) */
 };
 
 struct oci_hook {
@@ -146,6 +149,11 @@ struct oci_config {
   bool has_personality;
   unsigned long personality;
   json_t *time_offsets; /* linux.timeOffsets */
+  /* linux.memoryPolicy: set_mempolicy(2) mode | flags over nodes */
+  bool has_memory_policy;
+  int mempolicy_mode;
+  unsigned mempolicy_flags;
+  char *mempolicy_nodes; /* "0-3,5", or NULL */
   json_t *doc;          /* the whole document */
 };
 

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 static int pidfd_open_(pid_t pid)
@@ -84,6 +85,22 @@ int hooks_run_list(const struct oci_hook *hooks, size_t n, const char *kind_name
     if (run_one(&hooks[i], kind_name, i, state_json, err) < 0)
       return -1;
   return 0;
+}
+
+int hooks_run_all(const struct oci_config *c, enum oci_hook_kind kind, const char *state_json, edgecr_error_t *err)
+{
+  int ret = 0;
+  for (size_t i = 0; i < c->n_hooks[kind]; i++) {
+    edgecr_error_t e = NULL;
+    if (run_one(&c->hooks[kind][i], oci_hook_kind_name(kind), i, state_json, &e) == 0)
+      continue;
+    log_warning("%s", e->msg);
+    if (ret == 0 && err != NULL)
+      *err = steal_pointer(&e);
+    edgecr_error_release(&e);
+    ret = -1;
+  }
+  return ret;
 }
 
 int hooks_run(const struct oci_config *c, enum oci_hook_kind kind, const char *state_json, edgecr_error_t *err)

@@ -1,0 +1,336 @@
+"""Regression tests for issue 9 ("Hardening"), process and lifecycle items:
+seccomp and no_new_privs (6), restrictive profiles that must not deadlock
+create/start (7), a state larger than the sync socket's buffer (9), a
+container without /proc (10), and spec rules about hooks, joined mount
+namespaces and fields that must work or be refused (12).
+
+Every create/start/run here has a timeout well under the suite's
+watchdog: a hang is the defect several of these tests catch.
+"""
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from itlib import IS_EDGECR, wait_until
+
+# A hang shows up as a TimeoutExpired in seconds, not at the watchdog.
+QUICK = 15
+
+
+def run_out(env, rt, script, configure=None):
+    b = env.bundle("sh", "-c", script)
+    if configure:
+        configure(b)
+    p = rt.run(b, timeout=QUICK)
+    return p
+
+
+def nnp_of(status_text):
+    for line in status_text.splitlines():
+        if line.startswith("NoNewPrivs:"):
+            return line.split()[1]
+    return None
+
+
+# ------------------------------------------------------------------ item 6
+
+@pytest.mark.parametrize("nnp", [False, True])
+def test_seccomp_keeps_no_new_privileges_as_configured(env, rt, nnp):
+    """libseccomp sets no_new_privs when it loads a filter unless told
+    not to: with noNewPrivileges false the process must not have it."""
+    def cfg(b):
+        b.process["noNewPrivileges"] = nnp
+        b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO"}]}
+    p = run_out(env, rt, "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status", cfg)
+    assert p.returncode == 0, p.stderr
+    assert nnp_of(p.stdout) == ("1" if nnp else "0"), p.stdout
+    assert "Seccomp:\t2" in p.stdout
+
+
+def test_seccomp_without_nnp_still_filters_and_switches_user(env, rt):
+    """The filter that needs CAP_SYS_ADMIN is loaded before the user switch;
+    the process still ends up as the configured user, filtered."""
+    def cfg(b):
+        b.process["noNewPrivileges"] = False
+        b.process["user"] = {"uid": 1000, "gid": 1000}
+        b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
+    p = run_out(env, rt, "id -u; mkdir /tmp/x 2>&1; grep ^NoNewPrivs /proc/self/status", cfg)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "1000"
+    assert "Permission denied" in p.stdout
+    assert nnp_of(p.stdout) == "0"
+
+
+# ------------------------------------------------------------------ item 7
+
+# What a static busybox needs to run `true`, and nothing for the runtime.
+BUSYBOX_TRUE = ["execve", "arch_prctl", "brk", "exit_group", "getrandom",
+                "getuid", "mprotect", "prctl", "prlimit64", "readlink", "rseq",
+                "set_robust_list", "set_tid_address", "exit"]
+# Without no_new_privs the filter must be loaded while the runtime still
+# has CAP_SYS_ADMIN, before it becomes the container's user (as in runc):
+# those identity calls then run under the filter.
+IDENTITY = ["setgroups", "setresgid", "setresuid", "capget", "capset",
+            "chdir", "umask"]
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_seccomp_default_deny_allowlist_does_not_deadlock(env, rt, nnp):
+    b = env.bundle("true")
+    allowed = BUSYBOX_TRUE + ([] if nnp else IDENTITY)
+    b.process["noNewPrivileges"] = nnp
+    b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ERRNO",
+                          "syscalls": [{"names": allowed, "action": "SCMP_ACT_ALLOW"}]}
+    t0 = time.monotonic()
+    p = rt.run(b, timeout=QUICK)
+    assert p.returncode == 0, p.stderr
+    assert time.monotonic() - t0 < 10
+    # create + start separately too
+    b2 = env.bundle("true")
+    b2.config = json.loads(json.dumps(b.config))
+    b2.config["linux"]["cgroupsPath"] = b.cgroups_path + "-2"
+    b2.write()
+    rt.create(b2)
+    rt("start", b2.id, timeout=QUICK)
+    assert rt.wait_status(b2.id, "stopped", timeout=QUICK)
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_seccomp_denying_sendmsg_and_write_does_not_deadlock(env, rt, nnp):
+    """A profile that forbids the very calls the runtime uses for its own
+    protocol (send/sendmsg on the sync socket, write on the fifo)."""
+    def cfg(b):
+        b.process["noNewPrivileges"] = nnp
+        b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["sendmsg", "sendto", "write", "writev", "pwrite64"],
+             "action": "SCMP_ACT_ERRNO"}]}
+    b = env.bundle("sh", "-c", "exit 7")
+    cfg(b)
+    p = rt.run(b, timeout=QUICK)
+    assert p.returncode == 7, p.stderr
+    b2 = env.bundle("sh", "-c", "exit 3")
+    cfg(b2)
+    rt.create(b2)
+    rt("start", b2.id, timeout=QUICK)
+    assert rt.wait_status(b2.id, "stopped", timeout=QUICK)
+
+
+def test_listener_path_without_notify_rule(env, rt):
+    """listenerPath with no SCMP_ACT_NOTIFY rule: nothing to send; create
+    must not fail (the socket need not even exist)."""
+    def cfg(b):
+        b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                              "listenerPath": str(env.tmp / "nobody-listens.sock"),
+                              "syscalls": [{"names": ["mkdirat", "mkdir"],
+                                            "action": "SCMP_ACT_ERRNO"}]}
+    p = run_out(env, rt, "echo ok", cfg)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "ok"
+
+
+# ------------------------------------------------------------------ item 9
+
+def test_state_larger_than_the_sync_socket_buffer(env, rt):
+    """20,000 annotations make a ~600 KB state, handed to the init."""
+    b = env.bundle("true")
+    b.config["annotations"] = {f"org.example.key{i:05d}": "v" * 16 for i in range(20000)}
+    b.write()
+    rt.create(b)
+    st = rt.state(b.id)
+    assert st["status"] == "created"
+    assert len(st.get("annotations", {})) == 20000
+    rt("start", b.id, timeout=QUICK)
+    assert rt.wait_status(b.id, "stopped", timeout=QUICK)
+
+
+# ------------------------------------------------------------------ item 10
+
+def test_container_without_proc_mount(env, rt):
+    b = env.bundle("echo", "no-proc")
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/proc"]
+    b.linux["maskedPaths"] = []
+    b.linux["readonlyPaths"] = []
+    p = rt.run(b, timeout=QUICK)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "no-proc"
+
+
+def test_container_without_proc_create_start(env, rt):
+    b = env.bundle("sh", "-c", "echo started > /tmp/mark; sleep 0.2")
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/proc"]
+    b.linux["maskedPaths"] = []
+    b.linux["readonlyPaths"] = []
+    rt.create(b)
+    assert rt.status(b.id) == "created"
+    rt("start", b.id, timeout=QUICK)
+    assert rt.wait_status(b.id, "stopped", timeout=QUICK)
+    assert (b.rootfs / "tmp" / "mark").read_text() == "started\n"
+
+
+# ------------------------------------------------------------------ item 12: hooks
+
+def hook_script(env, name, body):
+    path = env.tmp / name
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.edgecr_only
+def test_failing_poststart_hook_fails_start_and_stops(env, rt):
+    b = env.bundle("sleep", "30")
+    b.config["hooks"] = {"poststart": [{"path": hook_script(env, "fail.sh", "exit 3")}]}
+    rt.create(b)
+    p = rt("start", b.id, check=False, timeout=QUICK)
+    assert p.returncode != 0
+    assert "poststart" in p.stderr, p.stderr
+    assert rt.wait_status(b.id, "stopped", timeout=5)
+
+
+def test_failing_poststop_hook_does_not_skip_the_others(env, rt):
+    mark = env.tmp / "second-ran"
+    b = env.bundle("true")
+    b.config["hooks"] = {"poststop": [
+        {"path": hook_script(env, "fail.sh", "exit 3")},
+        {"path": hook_script(env, "mark.sh", f"touch {mark}")}]}
+    rt.create(b)
+    rt("start", b.id, timeout=QUICK)
+    assert rt.wait_status(b.id, "stopped", timeout=QUICK)
+    p = rt.delete(b.id, check=False)
+    assert p.returncode == 0, p.stderr
+    assert mark.exists(), "the poststop hook after a failing one did not run"
+
+
+# ------------------------------------------------------------------ item 12: joined mount ns
+
+def test_joined_mount_namespace_honours_root_path(env, rt):
+    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private",
+                               "sleep", "60"])
+    try:
+        ns = f"/proc/{holder.pid}/ns/mnt"
+        assert wait_until(lambda: os.stat(ns).st_ino != os.stat("/proc/self/ns/mnt").st_ino, 5)
+        b = env.bundle("sh", "-c", "cat /marker; readlink /proc/self/ns/mnt")
+        (b.rootfs / "marker").write_text("inside-rootfs\n")
+        for n in b.linux["namespaces"]:
+            if n["type"] == "mount":
+                n["path"] = ns
+        p = rt.run(b, timeout=QUICK)
+        assert p.returncode == 0, p.stderr
+        lines = p.stdout.splitlines()
+        assert lines[0] == "inside-rootfs"
+        assert lines[1] == f"mnt:[{os.stat(ns).st_ino}]"
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# ------------------------------------------------------------------ item 12: work or refuse
+
+@pytest.mark.edgecr_only
+def test_kernel_tcp_is_accepted_with_a_warning(env, rt):
+    b = env.bundle("true")
+    b.linux["resources"]["memory"] = {"kernelTCP": 16 * 1024 * 1024}
+    p = rt.run(b, timeout=QUICK)
+    assert p.returncode == 0, p.stderr
+    assert "kernelTCP" in p.stderr, p.stderr
+
+
+@pytest.mark.edgecr_only
+@pytest.mark.parametrize("mount,field", [
+    ({"destination": "/mnt", "type": "bind", "source": "/tmp",
+      "options": ["rbind", "idmap"]}, "mounts[7].options"),
+    ({"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind"],
+      "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 1000}],
+      "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 1000}]}, "mounts[7]"),
+    ({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+      "options": ["tmpcopyup"]}, "mounts[7].options"),
+])
+def test_unsupported_mount_features_are_refused(env, rt, mount, field):
+    b = env.bundle("true")
+    b.add_mount(mount)
+    assert len(b.config["mounts"]) == 8
+    p = rt.run(b, timeout=QUICK)
+    assert p.returncode != 0
+    assert f"`{field}`" in p.stderr, p.stderr
+    assert rt.status(b.id) is None
+
+
+def mount_setattr_available():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    # mount_setattr(-1, "", 0, NULL, 0) fails with EINVAL/EBADF if it exists
+    r = libc.syscall(442, -1, b"", 0, None, 0)
+    return not (r < 0 and ctypes.get_errno() == 38)
+
+
+def test_rro_makes_submounts_read_only(env, rt):
+    if os.uname().machine != "x86_64" or not mount_setattr_available():
+        pytest.skip("needs mount_setattr(2) (Linux 5.12), probed on x86_64")
+    src = env.tmp / "rro-src"
+    (src / "sub").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(src / "sub")], check=True)
+    try:
+        b = env.bundle("sh", "-c", "touch /mnt/sub/f 2>&1; echo rc=$?; touch /mnt/g 2>&1; echo rc=$?")
+        b.add_mount({"destination": "/mnt", "type": "bind", "source": str(src),
+                     "options": ["rbind", "rro"]})
+        p = rt.run(b, timeout=QUICK)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.count("Read-only file system") == 2, p.stdout
+        assert "rc=0" not in p.stdout
+    finally:
+        subprocess.run(["umount", "-l", str(src / "sub")])
+
+
+def numa_nodes():
+    try:
+        return Path("/sys/devices/system/node/online").read_text().strip()
+    except OSError:
+        return None
+
+
+def test_memory_policy_is_applied(env, rt):
+    nodes = numa_nodes()
+    if nodes is None:
+        pytest.skip("kernel without NUMA support (no /sys/devices/system/node)")
+    first = nodes.split(",")[0].split("-")[0]
+
+    def cfg(b):
+        b.linux["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": first}
+    # numa_maps shows each mapping's policy; the process policy applies to
+    # the ones without their own (the heap, the stack).
+    p = run_out(env, rt, "grep -c ' bind:' /proc/self/numa_maps", cfg)
+    assert p.returncode == 0, p.stderr
+    assert int(p.stdout.strip()) > 0
+
+
+@pytest.mark.edgecr_only
+@pytest.mark.parametrize("policy,field", [
+    ({"mode": "MPOL_FOO"}, "linux.memoryPolicy.mode"),
+    ({"mode": "MPOL_BIND"}, "linux.memoryPolicy.nodes"),
+    ({"mode": "MPOL_LOCAL", "nodes": "0"}, "linux.memoryPolicy.nodes"),
+    ({"mode": "MPOL_INTERLEAVE", "nodes": "0", "flags": ["MPOL_F_BOGUS"]},
+     "linux.memoryPolicy.flags"),
+])
+def test_memory_policy_errors_name_the_field(env, rt, policy, field):
+    b = env.bundle("true")
+    b.linux["memoryPolicy"] = policy
+    p = rt.run(b, timeout=QUICK)
+    assert p.returncode != 0
+    assert field in p.stderr, p.stderr
+
+
+def test_memory_policy_on_a_node_that_does_not_exist_fails_cleanly(env, rt):
+    if numa_nodes() is None:
+        pytest.skip("kernel without NUMA support (no /sys/devices/system/node)")
+    b = env.bundle("true")
+    b.linux["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "1000"}
+    p = rt.run(b, timeout=QUICK)
+    assert p.returncode != 0
+    assert "memoryPolicy" in p.stderr, p.stderr
