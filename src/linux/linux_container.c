@@ -597,6 +597,12 @@ static int linux_exec(struct container *c, const struct lc_exec_opts *o, pid_t *
     waitpid(pid, NULL, 0);
     return edgecr_error_make(err, 0, "exec: %s", payload);
   }
+  if (t != 0) { /* EOF is the successful execve (or an exit the caller sees) */
+    int e = t < 0 ? errno : EPROTO;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return edgecr_error_make(err, e, "exec: read from the process's sync socket");
+  }
   *pid_out = pid;
   return 0;
 }

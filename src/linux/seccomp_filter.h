@@ -1,7 +1,9 @@
 /* seccomp_filter.h - linux.seccomp (actions, architectures, argument filters,
  * flags, listenerPath) compiled with libseccomp.  The filter is built and
  * validated in the runtime before anything is created; the container init
- * inherits it and loads it last. */
+ * inherits it and loads it after the runtime's own protocol: right before
+ * execve, or (without no_new_privs, which then needs CAP_SYS_ADMIN) right
+ * before the switch to the container's user. */
 #ifndef EDGECR_SECCOMP_FILTER_H
 #define EDGECR_SECCOMP_FILTER_H
 

@@ -122,6 +122,33 @@ def test_seccomp_denying_sendmsg_and_write_does_not_deadlock(env, rt, nnp):
     assert rt.wait_status(b2.id, "stopped", timeout=QUICK)
 
 
+@pytest.mark.parametrize("nnp", [True, False])
+def test_exec_under_a_profile_denying_write(env, rt, nnp):
+    b = env.bundle("sleep", "30")
+    b.process["noNewPrivileges"] = nnp
+    b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["sendmsg", "sendto", "write", "writev"], "action": "SCMP_ACT_ERRNO"}]}
+    rt.create(b)
+    rt("start", b.id, timeout=QUICK)
+    assert rt.exec(b.id, "true", timeout=QUICK).returncode == 0
+    p = rt.exec(b.id, "sh", "-c", "exit 5", check=False, timeout=QUICK)
+    assert p.returncode == 5, p.stderr
+
+
+def test_identity_error_after_an_early_filter_is_reported(env, rt):
+    """Without noNewPrivileges the filter is loaded before the identity is
+    set, which then happens after `start`: its errors must still surface
+    (from `start`), not hang or pass silently."""
+    b = env.bundle("true")
+    b.process["noNewPrivileges"] = False
+    b.process["cwd"] = "/etc/hostname"  # exists, but is not a directory
+    b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO"}]}
+    p = rt.run(b, timeout=QUICK)
+    assert p.returncode != 0
+    assert "process.cwd" in p.stderr, p.stderr
+
+
 def test_listener_path_without_notify_rule(env, rt):
     """listenerPath with no SCMP_ACT_NOTIFY rule: nothing to send; create
     must not fail (the socket need not even exist)."""
