@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "copyup.h"
 #include "log.h"
 #include "util.h"
 
@@ -211,7 +212,19 @@ static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_
       return -1;
     unsigned long flags = m->flags & ~MS_REMOUNT;
     ret = 0;
-    if (mount(m->source ? m->source : m->type, target, m->type, flags, m->data) < 0) {
+    /* tmpcopyup: this fd still sees what the tmpfs is about to cover. */
+    cleanup_close int below = m->copyup ? open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (m->copyup && below < 0)
+      return edgecr_error_make(err, errno, "%s: `mounts[%zu]` (%s): tmpcopyup: open the mount point", c->path, idx,
+                               dest);
+    /* A read-only tmpfs is filled first, then made read-only. */
+    unsigned long first = m->copyup ? flags & ~MS_RDONLY : flags;
+    if (mount(m->source ? m->source : m->type, target, m->type, first, m->data) == 0) {
+      if (m->copyup && copyup_tree(below, target, err) < 0)
+        ret = -1;
+      else if (first != flags && mount(NULL, target, NULL, MS_REMOUNT | flags, m->data) < 0)
+        ret = edgecr_error_make(err, errno, "tmpcopyup: remount `%s` read-only", m->destination);
+    } else {
       int e = errno;
       /* sysfs without a network namespace of ours, and mqueue without an
        * ipc namespace, cannot be mounted fresh: bind the host's instead. */

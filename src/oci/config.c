@@ -693,8 +693,10 @@ static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
     for (size_t k = 0; opts && opts[k]; k++) {
       if (strcmp(opts[k], "idmap") == 0 || strcmp(opts[k], "ridmap") == 0)
         return bad(p, fo, "`%s`: id-mapped mounts are not supported by edgecr", opts[k]);
-      if (strcmp(opts[k], "tmpcopyup") == 0)
-        return bad(p, fo, "`tmpcopyup` is not supported by edgecr (the tmpfs would start empty)");
+      if (strcmp(opts[k], "tmpcopyup") == 0) {
+        mnt->copyup = true;
+        continue;
+      }
       if (recursive_mount_option(opts[k], mnt))
         continue;
       unsigned long before_set = mnt->flags, before_clear = mnt->clear_flags, before_prop = mnt->propagation;
@@ -724,6 +726,8 @@ static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
     }
     if (!mnt->bind && mnt->type == NULL)
       return bad(p, ft, "missing: a mount needs a type unless it is a bind mount");
+    if (mnt->copyup && (mnt->bind || mnt->type == NULL || strcmp(mnt->type, "tmpfs") != 0))
+      return bad(p, fo, "`tmpcopyup` only applies to a tmpfs mount");
     if (mnt->bind && mnt->source == NULL)
       return bad(p, fs, "a bind mount needs a source");
     if (mnt->bind && mnt->data != NULL)

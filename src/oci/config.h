@@ -79,6 +79,7 @@ struct oci_mount {
   char *data;                 /* filesystem-specific options */
   uint64_t rec_attr_set;      /* MOUNT_ATTR_* applied recursively (rro, rnosuid, ...) */
   uint64_t rec_attr_clr;      /* MOUNT_ATTR_* cleared recursively (rrw, rsuid, ...) */
+  bool copyup;                /* tmpcopyup: the tmpfs starts with the covered directory's contents */
 };
 
 struct oci_hook {

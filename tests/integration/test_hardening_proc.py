@@ -276,8 +276,8 @@ def test_kernel_tcp_is_accepted_with_a_warning(env, rt):
     ({"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind"],
       "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 1000}],
       "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 1000}]}, "mounts[7]"),
-    ({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-      "options": ["tmpcopyup"]}, "mounts[7].options"),
+    ({"destination": "/mnt", "type": "bind", "source": "/tmp",
+      "options": ["rbind", "tmpcopyup"]}, "mounts[7].options"),
 ])
 def test_unsupported_mount_features_are_refused(env, rt, mount, field):
     b = env.bundle("true")
@@ -287,6 +287,31 @@ def test_unsupported_mount_features_are_refused(env, rt, mount, field):
     assert p.returncode != 0
     assert f"`{field}`" in p.stderr, p.stderr
     assert rt.status(b.id) is None
+
+
+@pytest.mark.parametrize("ro", [False, True])
+def test_tmpcopyup_fills_the_tmpfs(env, rt, ro):
+    b = env.bundle("sh", "-c",
+                   "grep ' /srv ' /proc/mounts | cut -d' ' -f3; cat /srv/a /srv/d/b; "
+                   "readlink /srv/l; stat -c '%u:%g %a' /srv/a /srv/d; "
+                   "touch /srv/new 2>/dev/null && echo writable || echo read-only")
+    srv = b.rootfs / "srv"
+    (srv / "d").mkdir(parents=True)
+    (srv / "a").write_text("file-a\n")
+    (srv / "d" / "b").write_text("file-b\n")
+    os.symlink("d/b", srv / "l")
+    os.chown(srv / "a", 1000, 1000)
+    os.chmod(srv / "a", 0o604)
+    os.chmod(srv / "d", 0o711)
+    b.add_mount({"destination": "/srv", "type": "tmpfs", "source": "tmpfs",
+                 "options": ["tmpcopyup", "mode=755"] + (["ro"] if ro else [])})
+    p = rt.run(b, timeout=QUICK)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == [
+        "tmpfs", "file-a", "file-b", "d/b", "1000:1000 604", "0:0 711",
+        "read-only" if ro else "writable"], p.stdout
+    # the copy went to the tmpfs, not into the image
+    assert not (srv / "new").exists()
 
 
 def mount_setattr_available():
