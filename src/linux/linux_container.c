@@ -20,6 +20,7 @@
 #include "cgroup.h"
 #include "console.h"
 #include "hooks.h"
+#include "idmap.h"
 #include "linux_internal.h"
 #include "log.h"
 #include "process.h"
@@ -283,12 +284,20 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
     edgecr_seccomp_free(sc);
     return edgecr_error_make(err, errno, "socketpair");
   }
+  /* Before the child namespaces: its helper reads the host's /proc. */
+  if (idmap_prepare_mounts(cfg, err) < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    edgecr_seccomp_free(sc);
+    return -1;
+  }
   struct child_ns saved;
   if (enter_child_namespaces(cfg, &saved, err) < 0) {
     leave_child_namespaces(&saved);
     close(sv[0]);
     close(sv[1]);
     edgecr_seccomp_free(sc);
+    idmap_close_mounts(cfg);
     return -1;
   }
   pid_t pid = (pid_t) syscall(SYS_clone, clone_flags(cfg), NULL, NULL, NULL, NULL);
@@ -307,6 +316,7 @@ static int linux_create(struct container *c, const struct lc_create_opts *o, edg
   leave_child_namespaces(&saved);
   close(sv[1]);
   edgecr_seccomp_free(sc);
+  idmap_close_mounts(cfg);
   cleanup_close int sync_fd = sv[0];
   if (pid < 0)
     return edgecr_error_make(err, clone_errno, "clone the container init (namespaces: %#x)", clone_flags(cfg));

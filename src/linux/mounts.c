@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "copyup.h"
+#include "idmap.h"
 #include "log.h"
 #include "util.h"
 
@@ -133,8 +134,12 @@ static int do_bind(const struct oci_mount *m, const char *src, const char *targe
     return edgecr_error_make(err, errno, "bind mount source `%s`", src);
   if (make_target(target, !S_ISDIR(st.st_mode), err) < 0)
     return -1;
-  if (mount(src, target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
+  if (m->idmap) {
+    if (idmap_attach(m, target, err) < 0)
+      return -1;
+  } else if (mount(src, target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0) {
     return edgecr_error_make(err, errno, "bind mount `%s` on `%s`", src, target);
+  }
   if (m->flags & remountable)
     return bind_remount(target, m->flags & remountable, m->recursive, err);
   return 0;

@@ -660,6 +660,9 @@ static int parse_process(struct pctx *p, json_t *proc, const char *field, struct
   return 0;
 }
 
+static int parse_id_mappings(struct pctx *p, json_t *lnx, const char *prefix, const char *key,
+                             struct oci_id_mapping **out, size_t *n);
+
 static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
 {
   int rc;
@@ -686,13 +689,20 @@ static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
     cleanup_strv char **opts = NULL;
     if (get_strv(p, m, "options", fo, false, &opts) < 0)
       return -1;
-    if (json_object_get(m, "uidMappings") != NULL || json_object_get(m, "gidMappings") != NULL)
-      return bad(p, f, "id-mapped mounts (uidMappings/gidMappings) are not supported by edgecr");
+    if (parse_id_mappings(p, m, f, "uidMappings", &mnt->uid_map, &mnt->n_uid_map) < 0 ||
+        parse_id_mappings(p, m, f, "gidMappings", &mnt->gid_map, &mnt->n_gid_map) < 0)
+      return -1;
+    if ((mnt->n_uid_map > 0) != (mnt->n_gid_map > 0))
+      return bad(p, f, "an id-mapped mount needs both uidMappings and gidMappings");
+    mnt->idmap = mnt->n_uid_map > 0; /* mappings imply `idmap` */
     size_t dlen = 0;
     const char *prop_opt = NULL;
     for (size_t k = 0; opts && opts[k]; k++) {
-      if (strcmp(opts[k], "idmap") == 0 || strcmp(opts[k], "ridmap") == 0)
-        return bad(p, fo, "`%s`: id-mapped mounts are not supported by edgecr", opts[k]);
+      if (strcmp(opts[k], "idmap") == 0 || strcmp(opts[k], "ridmap") == 0) {
+        mnt->idmap = true;
+        mnt->idmap_recursive = opts[k][0] == 'r';
+        continue;
+      }
       if (strcmp(opts[k], "tmpcopyup") == 0) {
         mnt->copyup = true;
         continue;
@@ -726,6 +736,8 @@ static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
     }
     if (!mnt->bind && mnt->type == NULL)
       return bad(p, ft, "missing: a mount needs a type unless it is a bind mount");
+    if (mnt->idmap && !mnt->bind)
+      return bad(p, fo, "id mapping (idmap, ridmap, uidMappings) only applies to bind mounts");
     if (mnt->copyup && (mnt->bind || mnt->type == NULL || strcmp(mnt->type, "tmpfs") != 0))
       return bad(p, fo, "`tmpcopyup` only applies to a tmpfs mount");
     if (mnt->bind && mnt->source == NULL)
@@ -772,11 +784,11 @@ static int parse_hooks(struct pctx *p, json_t *doc, struct oci_config *c)
   return 0;
 }
 
-static int parse_id_mappings(struct pctx *p, json_t *lnx, const char *key, struct oci_id_mapping **out,
-                             size_t *n)
+static int parse_id_mappings(struct pctx *p, json_t *lnx, const char *prefix, const char *key,
+                             struct oci_id_mapping **out, size_t *n)
 {
   int rc;
-  cleanup_free char *fk = xasprintf("linux.%s", key);
+  cleanup_free char *fk = xasprintf("%s.%s", prefix, key);
   json_t *arr = get_arr(p, lnx, key, fk, &rc);
   if (rc < 0 || arr == NULL)
     return rc;
@@ -958,8 +970,8 @@ static int parse_linux(struct pctx *p, json_t *doc, struct oci_config *c)
   if (rc < 0 || lnx == NULL)
     return rc;
   c->has_linux = true;
-  if (parse_namespaces(p, lnx, c) < 0 || parse_id_mappings(p, lnx, "uidMappings", &c->uid_mappings, &c->n_uid_mappings) < 0 ||
-      parse_id_mappings(p, lnx, "gidMappings", &c->gid_mappings, &c->n_gid_mappings) < 0 || parse_devices(p, lnx, c) < 0)
+  if (parse_namespaces(p, lnx, c) < 0 || parse_id_mappings(p, lnx, "linux", "uidMappings", &c->uid_mappings, &c->n_uid_mappings) < 0 ||
+      parse_id_mappings(p, lnx, "linux", "gidMappings", &c->gid_mappings, &c->n_gid_mappings) < 0 || parse_devices(p, lnx, c) < 0)
     return -1;
   if (get_str(p, lnx, "cgroupsPath", "linux.cgroupsPath", false, &c->cgroups_path) < 0)
     return -1;
@@ -1229,6 +1241,8 @@ void oci_config_free(struct oci_config *c)
     free(c->mounts[i].source);
     free(c->mounts[i].type);
     free(c->mounts[i].data);
+    free(c->mounts[i].uid_map);
+    free(c->mounts[i].gid_map);
   }
   free(c->mounts);
   for (int k = 0; k < OCI_HOOK_KINDS; k++) {

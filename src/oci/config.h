@@ -68,6 +68,10 @@ struct oci_process {
   char *apparmor_profile, *selinux_label;
 };
 
+struct oci_id_mapping {
+  unsigned int container_id, host_id, size;
+};
+
 struct oci_mount {
   char *destination;
   char *source;
@@ -80,6 +84,12 @@ struct oci_mount {
   uint64_t rec_attr_set;      /* MOUNT_ATTR_* applied recursively (rro, rnosuid, ...) */
   uint64_t rec_attr_clr;      /* MOUNT_ATTR_* cleared recursively (rrw, rsuid, ...) */
   bool copyup;                /* tmpcopyup: the tmpfs starts with the covered directory's contents */
+  /* Id-mapped bind mount (idmap/ridmap, or mappings given): without
+   * mappings of its own it takes the container's (linux.uidMappings). */
+  bool idmap, idmap_recursive;
+  struct oci_id_mapping *uid_map, *gid_map;
+  size_t n_uid_map, n_gid_map;
+  int idmap_fd;               /* runtime -> init: the prepared detached mount (only when idmap) */
 };
 
 struct oci_hook {
@@ -104,9 +114,6 @@ struct oci_namespace {
   char *path;  /* join an existing namespace, or NULL for a new one */
 };
 
-struct oci_id_mapping {
-  unsigned int container_id, host_id, size;
-};
 
 struct oci_device {
   char *path;

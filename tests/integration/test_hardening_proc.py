@@ -29,6 +29,16 @@ def run_out(env, rt, script, configure=None):
     return p
 
 
+def mount_setattr_available():
+    """mount_setattr(2) exists (probed with a call that must fail)."""
+    if os.uname().machine != "x86_64":
+        return False  # the probe uses the x86_64 syscall number
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    r = libc.syscall(442, -1, b"", 0, None, 0)
+    return not (r < 0 and ctypes.get_errno() == 38)  # ENOSYS
+
+
 def nnp_of(status_text):
     for line in status_text.splitlines():
         if line.startswith("NoNewPrivs:"):
@@ -271,15 +281,16 @@ def test_kernel_tcp_is_accepted_with_a_warning(env, rt):
 
 @pytest.mark.edgecr_only
 @pytest.mark.parametrize("mount,field", [
+    ({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs",
+      "options": ["idmap"]}, "mounts[7].options"),
     ({"destination": "/mnt", "type": "bind", "source": "/tmp",
-      "options": ["rbind", "idmap"]}, "mounts[7].options"),
+      "options": ["rbind", "idmap"]}, "mounts[7]"),   # no mappings, no user ns
     ({"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind"],
-      "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 1000}],
-      "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 1000}]}, "mounts[7]"),
+      "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 1000}]}, "mounts[7]"),
     ({"destination": "/mnt", "type": "bind", "source": "/tmp",
       "options": ["rbind", "tmpcopyup"]}, "mounts[7].options"),
 ])
-def test_unsupported_mount_features_are_refused(env, rt, mount, field):
+def test_mount_features_misused_are_refused(env, rt, mount, field):
     b = env.bundle("true")
     b.add_mount(mount)
     assert len(b.config["mounts"]) == 8
@@ -287,6 +298,32 @@ def test_unsupported_mount_features_are_refused(env, rt, mount, field):
     assert p.returncode != 0
     assert f"`{field}`" in p.stderr, p.stderr
     assert rt.status(b.id) is None
+
+
+def test_idmap_mount_maps_file_owners(env, rt):
+    """mounts[].uidMappings: an on-disk owner `containerID` shows as
+    `hostID`; owners outside the mapping show as the overflow id."""
+    if not mount_setattr_available():
+        pytest.skip("needs mount_setattr(2) (Linux 5.12)")
+    src = env.tmp / "idmap-src"
+    src.mkdir()
+    (src / "by-root").write_text("r")
+    (src / "by-user").write_text("u")
+    os.chown(src / "by-user", 1000, 1000)
+    b = env.bundle("sh", "-c", "stat -c '%u:%g' /mnt/by-root /mnt/by-user")
+    b.add_mount({"destination": "/mnt", "type": "bind", "source": str(src),
+                 "options": ["bind"],
+                 "uidMappings": [{"containerID": 0, "hostID": 2000, "size": 1}],
+                 "gidMappings": [{"containerID": 0, "hostID": 3000, "size": 1}]})
+    p = rt.run(b, timeout=QUICK)
+    if p.returncode != 0 and "not support id-mapped" in p.stderr:
+        pytest.skip(f"this filesystem cannot be id-mapped: {p.stderr.strip()}")
+    assert p.returncode == 0, p.stderr
+    overflow = Path("/proc/sys/fs/overflowuid").read_text().strip()
+    overflow_g = Path("/proc/sys/fs/overflowgid").read_text().strip()
+    assert p.stdout.splitlines() == ["2000:3000", f"{overflow}:{overflow_g}"], p.stdout
+    # the files themselves are untouched
+    assert os.stat(src / "by-root").st_uid == 0
 
 
 @pytest.mark.parametrize("ro", [False, True])
@@ -314,16 +351,10 @@ def test_tmpcopyup_fills_the_tmpfs(env, rt, ro):
     assert not (srv / "new").exists()
 
 
-def mount_setattr_available():
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    # mount_setattr(-1, "", 0, NULL, 0) fails with EINVAL/EBADF if it exists
-    r = libc.syscall(442, -1, b"", 0, None, 0)
-    return not (r < 0 and ctypes.get_errno() == 38)
 
 
 def test_rro_makes_submounts_read_only(env, rt):
-    if os.uname().machine != "x86_64" or not mount_setattr_available():
+    if not mount_setattr_available():
         pytest.skip("needs mount_setattr(2) (Linux 5.12), probed on x86_64")
     src = env.tmp / "rro-src"
     (src / "sub").mkdir(parents=True)
