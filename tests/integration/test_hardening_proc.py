@@ -187,6 +187,31 @@ def test_state_larger_than_the_sync_socket_buffer(env, rt):
     assert rt.wait_status(b.id, "stopped", timeout=QUICK)
 
 
+def test_hook_ignoring_a_large_state_still_times_out(env, rt):
+    """A hook that never reads its stdin must not block the runtime on a
+    full pipe past the hook's timeout (a ~600 KB state)."""
+    b = env.bundle("true")
+    b.config["annotations"] = {f"org.example.key{i:05d}": "v" * 16 for i in range(20000)}
+    b.config["hooks"] = {"prestart": [
+        {"path": hook_script(env, "sleepy.sh", "exec sleep 30"), "timeout": 1}]}
+    t0 = time.monotonic()
+    p = rt.create(b, check=False)
+    assert p.returncode != 0
+    assert "timed out" in p.stderr, p.stderr
+    assert time.monotonic() - t0 < 10
+
+
+def test_hooks_read_a_large_state(env, rt):
+    out = env.tmp / "state-seen.json"
+    b = env.bundle("true")
+    b.config["annotations"] = {f"org.example.key{i:05d}": "v" * 16 for i in range(20000)}
+    b.config["hooks"] = {"createRuntime": [
+        {"path": hook_script(env, "reader.sh", f"cat > {out}")}]}
+    rt.create(b)
+    st = json.loads(out.read_text())
+    assert st["id"] == b.id and len(st["annotations"]) == 20000
+
+
 # ------------------------------------------------------------------ item 10
 
 def test_container_without_proc_mount(env, rt):
