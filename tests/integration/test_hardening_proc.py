@@ -396,6 +396,15 @@ def test_rro_makes_submounts_read_only(env, rt):
         subprocess.run(["umount", "-l", str(src / "sub")])
 
 
+@pytest.mark.edgecr_only
+def test_features_lists_what_now_works():
+    from itlib import RUNTIME
+    f = json.loads(subprocess.run([RUNTIME, "features"], capture_output=True, text=True,
+                                  timeout=QUICK).stdout)
+    assert {"rro", "rnosuid", "idmap", "ridmap", "tmpcopyup"} <= set(f["mountOptions"])
+    assert f["linux"]["mountExtensions"]["idmap"]["enabled"] is True
+
+
 def numa_nodes():
     try:
         return Path("/sys/devices/system/node/online").read_text().strip()

@@ -680,7 +680,7 @@ static void test_mount_options(void **state)
   unsigned long before = b.flags;
   assert_true(oci_mount_option("defaults", &b));
   assert_int_equal(b.flags, before);
-  /* not flags: parse_mounts handles tmpcopyup and refuses idmap (never ignored) */
+  /* not flags: parse_mounts handles tmpcopyup and idmap (never ignored) */
   assert_false(oci_mount_option("tmpcopyup", &b));
   assert_false(oci_mount_option("idmap", &b));
   /* filesystem data, not flags */
