@@ -82,13 +82,11 @@ int sync_recv(int fd, int *code, char **payload)
   ssize_t r = recv_packet(fd, first, sizeof first);
   if (r <= 0)
     return r == 0 ? 0 : -1;
-  int32_t hdr[3];
-  if (r < SYNC_HDR || (memcpy(hdr, first, SYNC_HDR), hdr[0] <= 0) || (uint32_t) hdr[2] > SYNC_MAX_PAYLOAD) {
-    errno = EBADMSG;
-    return -1;
-  }
+  int32_t hdr[3] = {0, 0, 0};
+  if (r >= SYNC_HDR)
+    memcpy(hdr, first, SYNC_HDR);
   size_t len = (uint32_t) hdr[2], got = (size_t) r - SYNC_HDR;
-  if (got > len) {
+  if (r < SYNC_HDR || hdr[0] <= 0 || len > SYNC_MAX_PAYLOAD || got > len) {
     errno = EBADMSG;
     return -1;
   }
