@@ -175,13 +175,19 @@ int edgecr_seccomp_build(json_t *sc, const char *file, struct edgecr_seccomp **o
     if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_TSYNC") == 0) r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     else if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_LOG") == 0) r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_LOG, 1);
     else if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0) r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_SSB, 1);
-    else if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0) r = 0;
+    else if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
+      log_warning("%s: `linux.seccomp.flags[%zu]`: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored (this libseccomp "
+                  "cannot set it; notified syscalls wait interruptibly)", file, i);
     else {
       edgecr_seccomp_free(s);
       cleanup_free char *f = xasprintf("flags[%zu]", i);
       return bad(err, file, f, "unknown flag", fl);
     }
-    (void) r;
+    if (r < 0) {
+      edgecr_seccomp_free(s);
+      return edgecr_error_make(err, -r, "%s: `linux.seccomp.flags[%zu]`: `%s` is not supported by this kernel or "
+                                        "libseccomp", file, i, fl);
+    }
   }
   json_t *calls = json_object_get(sc, "syscalls");
   if (calls != NULL && !json_is_array(calls)) {

@@ -257,6 +257,8 @@ static bool has_hooks(struct container *c, const char *kind)
 static void stop_after_failed_start(struct container *c)
 {
   edgecr_error_t e = NULL;
+  if (c->ops->status(c) == STATUS_STOPPED)
+    return;
   if (c->ops->kill(c, SIGKILL, false, &e) < 0) {
     log_warning("stop container `%s`: %s", c->id, e->msg);
     edgecr_error_release(&e);

@@ -159,6 +159,20 @@ def test_identity_error_after_an_early_filter_is_reported(env, rt):
     assert "process.cwd" in p.stderr, p.stderr
 
 
+def test_seccomp_flags_are_applied_or_refused(env, rt):
+    """Every flag `features` lists as supported works; none is dropped
+    silently."""
+    from itlib import RUNTIME
+    f = json.loads(subprocess.run([RUNTIME, "features"], capture_output=True, text=True,
+                                  timeout=QUICK).stdout)
+    flags = f["linux"]["seccomp"]["supportedFlags"]
+    b = env.bundle("true")
+    b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "flags": flags, "syscalls": [
+        {"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+    p = rt.run(b, timeout=QUICK)
+    assert p.returncode == 0, p.stderr
+
+
 def test_listener_path_without_notify_rule(env, rt):
     """listenerPath with no SCMP_ACT_NOTIFY rule: nothing to send; create
     must not fail (the socket need not even exist)."""
