@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from itlib import IS_EDGECR, wait_until
+from itlib import SANITIZED, wait_until
 
 # A hang shows up as a TimeoutExpired in seconds, not at the watchdog.
 QUICK = 15
@@ -93,6 +93,8 @@ IDENTITY = ["setgroups", "setresgid", "setresuid", "capget", "capset",
 
 @pytest.mark.parametrize("nnp", [True, False])
 def test_seccomp_default_deny_allowlist_does_not_deadlock(env, rt, nnp):
+    if SANITIZED and not nnp:
+        pytest.skip("the sanitizer runtime makes syscalls of its own between an early filter and execve")
     b = env.bundle("true")
     allowed = BUSYBOX_TRUE + ([] if nnp else IDENTITY)
     b.process["noNewPrivileges"] = nnp
