@@ -475,8 +475,9 @@ static void test_seccomp_errors(void **state)
 {
   (void) state;
   for (size_t i = 0; i < sizeof sc_bad_cases / sizeof sc_bad_cases[0]; i++) {
-    if (strstr(sc_bad_cases[i].profile, "\"SCMP_ACT_NOTIFY\"}") && !seccomp_api_full())
-      continue; /* see seccomp_api_full() */
+    if ((strstr(sc_bad_cases[i].profile, "\"SCMP_ACT_NOTIFY\"}") || strstr(sc_bad_cases[i].profile, "FLAG_LOG")) &&
+        !seccomp_api_full())
+      continue; /* see seccomp_api_full(); a flag the API level lacks is refused */
     json_t *prof = js(sc_bad_cases[i].profile);
     edgecr_error_t err = NULL;
     struct edgecr_seccomp *s = (void *) 1;
@@ -511,7 +512,9 @@ static void test_sync_large_and_malformed(void **state)
   pid_t pid = fork();
   if (pid == 0) {
     close(sv[0]);
-    _exit(sync_send(sv[1], SYNC_HOOKS_DONE, 7, big) == 0 && sync_send(sv[1], SYNC_READY, 0, NULL) == 0 ? 0 : 1);
+    int ok = sync_send(sv[1], SYNC_HOOKS_DONE, 7, big) == 0 && sync_send(sv[1], SYNC_READY, 0, NULL) == 0;
+    free(big);
+    _exit(ok ? 0 : 1);
   }
   close(sv[1]);
   int code = 0;
