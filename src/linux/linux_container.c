@@ -495,6 +495,10 @@ _Noreturn static void exec_child(const struct lc_exec_opts *o, int ns_fds[], int
                                  int console_fd, struct edgecr_seccomp *sc)
 {
   edgecr_error_t err = NULL;
+  /* Through the host's /proc, before joining the container's mount and
+   * user namespaces (the container may have no /proc). */
+  if (process_apply_oom_score_adj(o->process, &err) < 0)
+    init_fail(sync_fd, &err);
   for (size_t i = 0; i < sizeof exec_ns_order / sizeof exec_ns_order[0]; i++) {
     if (ns_fds[i] < 0)
       continue;
@@ -507,8 +511,6 @@ _Noreturn static void exec_child(const struct lc_exec_opts *o, int ns_fds[], int
   int code;
   if (sync_recv(sync_fd, &code, NULL) != SYNC_GO)
     _exit(1);
-  if (process_apply_oom_score_adj(o->process, &err) < 0)
-    init_fail(sync_fd, &err);
   cleanup_free char *exe = process_find_executable(o->process, &err);
   if (exe == NULL)
     init_fail(sync_fd, &err);

@@ -252,6 +252,20 @@ def test_container_without_proc_create_start(env, rt):
     assert (b.rootfs / "tmp" / "mark").read_text() == "started\n"
 
 
+def test_exec_in_a_container_without_proc(env, rt):
+    b = env.bundle("sleep", "30")
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/proc"]
+    b.linux["maskedPaths"] = []
+    b.linux["readonlyPaths"] = []
+    b.process["oomScoreAdj"] = 100
+    rt.create(b)
+    rt("start", b.id, timeout=QUICK)
+    pid = rt.state(b.id)["pid"]
+    assert Path(f"/proc/{pid}/oom_score_adj").read_text().strip() == "100"
+    p = rt.exec(b.id, "echo", "exec-ok", timeout=QUICK)
+    assert p.stdout.strip() == "exec-ok"
+
+
 # ------------------------------------------------------------------ item 12: hooks
 
 def hook_script(env, name, body):
@@ -365,6 +379,34 @@ def test_idmap_mount_maps_file_owners(env, rt):
     assert p.stdout.splitlines() == ["2000:3000", f"{overflow}:{overflow_g}"], p.stdout
     # the files themselves are untouched
     assert os.stat(src / "by-root").st_uid == 0
+
+
+@pytest.mark.parametrize("option", ["idmap", "ridmap"])
+def test_idmap_option_takes_the_container_mappings(env, rt, option):
+    """In a user-namespaced container, `idmap` without mappings of its own
+    maps the source like the container: host root's files show as the
+    container's root instead of the overflow id."""
+    if not mount_setattr_available():
+        pytest.skip("needs mount_setattr(2) (Linux 5.12)")
+    src = env.tmp / "idmap-ns-src"
+    src.mkdir()
+    (src / "by-root").write_text("r")
+    b = env.bundle("sh", "-c", "stat -c '%u' /mnt/by-root /mnt/plain/by-root")
+    b.linux["namespaces"].append({"type": "user"})
+    b.linux["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    b.linux["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    os.chown(b.rootfs, 200000, 200000)
+    b.add_mount({"destination": "/mnt", "type": "bind", "source": str(src),
+                 "options": ["rbind", option]})
+    (src / "plain").mkdir()
+    b.add_mount({"destination": "/mnt/plain", "type": "bind", "source": str(src),
+                 "options": ["rbind"]})
+    p = rt.run(b, timeout=QUICK)
+    if p.returncode != 0 and "not support id-mapped" in p.stderr:
+        pytest.skip(f"this filesystem cannot be id-mapped: {p.stderr.strip()}")
+    assert p.returncode == 0, p.stderr
+    overflow = Path("/proc/sys/kernel/overflowuid").read_text().strip()
+    assert p.stdout.splitlines() == ["0", overflow], p.stdout
 
 
 @pytest.mark.parametrize("ro", [False, True])
