@@ -89,8 +89,10 @@ static int validate(struct container *c, const struct cgroup_layout *l, edgecr_e
     if (ns->path && access(ns->path, F_OK) < 0)
       return edgecr_error_make(err, errno, "%s: `linux.namespaces[%zu].path`: `%s`", f, i, ns->path);
   }
+  /* In a mount namespace joined by path, root.path is looked up there
+   * (by the init, which reports it if missing). */
   struct stat st;
-  if (stat(cfg->root_path, &st) < 0)
+  if (mnt->path == NULL && stat(cfg->root_path, &st) < 0)
     return edgecr_error_make(err, errno, "%s: `root.path`: `%s`", f, cfg->root_path);
   return 0;
 }

@@ -323,6 +323,37 @@ def test_joined_mount_namespace_honours_root_path(env, rt):
         holder.wait()
 
 
+def test_root_path_is_looked_up_in_the_joined_mount_namespace(env, rt):
+    """A root that exists only in the joined namespace (a tmpfs mounted
+    there) is found; one that exists nowhere is an error naming it."""
+    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                               "mount -t tmpfs tmpfs /mnt && mkdir /mnt/r && "
+                               "cp -a \"$0\"/. /mnt/r/ && echo private > /mnt/r/where && "
+                               "touch /mnt/ready && exec sleep 60", str(env.template)])
+    try:
+        ready = f"/proc/{holder.pid}/root/mnt/ready"
+        assert wait_until(lambda: os.path.exists(ready), 10)
+        b = env.bundle("cat", "/where")
+        b.config["root"]["path"] = "/mnt/r"
+        for n in b.linux["namespaces"]:
+            if n["type"] == "mount":
+                n["path"] = f"/proc/{holder.pid}/ns/mnt"
+        p = rt.run(b, timeout=QUICK)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip() == "private"
+        b2 = env.bundle("true")
+        b2.config["root"]["path"] = "/mnt/nowhere"
+        for n in b2.linux["namespaces"]:
+            if n["type"] == "mount":
+                n["path"] = f"/proc/{holder.pid}/ns/mnt"
+        p = rt.run(b2, timeout=QUICK)
+        assert p.returncode != 0
+        assert "/mnt/nowhere" in p.stderr, p.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 # ------------------------------------------------------------------ item 12: work or refuse
 
 @pytest.mark.edgecr_only
