@@ -221,8 +221,12 @@ static int await_init(struct container *c, int sync_fd, pid_t pid, edgecr_error_
       if (hooks_run(c->config, OCI_HOOK_PRESTART, st, err) < 0 ||
           hooks_run(c->config, OCI_HOOK_CREATE_RUNTIME, st, err) < 0)
         return -1;
-      if (sync_send(sync_fd, SYNC_HOOKS_DONE, 0, st) < 0)
-        return edgecr_error_make(err, errno, "send the container state (%zu bytes) to the container init", strlen(st));
+      /* The init's own hooks (createContainer, startContainer) run once
+       * the runtime's part of create is done: they see "created". */
+      cleanup_free char *created = hook_state(c, "created");
+      if (sync_send(sync_fd, SYNC_HOOKS_DONE, 0, created) < 0)
+        return edgecr_error_make(err, errno, "send the container state (%zu bytes) to the container init",
+                                 strlen(created));
       continue;
     }
     if (t < 0)

@@ -275,6 +275,27 @@ def hook_script(env, name, body):
     return str(path)
 
 
+def test_in_container_hooks_see_status_created(env, rt):
+    """createContainer and startContainer run after the runtime's part of
+    create: their state says "created" (createRuntime's says "creating")."""
+    d = env.tmp / "hookout"
+    d.mkdir()
+    b = env.bundle("true")
+    b.add_mount({"destination": "/hookout", "type": "bind", "source": str(d), "options": ["bind"]})
+    b.config["hooks"] = {
+        "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", f"cat > {d}/createRuntime"]}],
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", f"cat > {d}/createContainer"]}],
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /hookout/startContainer"]}],
+    }
+    rt.create(b)
+    rt("start", b.id, timeout=QUICK)
+    assert rt.wait_status(b.id, "stopped", timeout=QUICK)
+    got = {n: json.loads((d / n).read_text())["status"]
+           for n in ("createRuntime", "createContainer", "startContainer")}
+    assert got == {"createRuntime": "creating", "createContainer": "created",
+                   "startContainer": "created"}, got
+
+
 @pytest.mark.edgecr_only
 def test_failing_poststart_hook_fails_start_and_stops(env, rt):
     b = env.bundle("sleep", "30")
