@@ -8,6 +8,7 @@
 #define EDGECR_SECCOMP_FILTER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "error.h"
 
@@ -16,6 +17,8 @@ struct edgecr_seccomp {
   char *listener_path;
   char *listener_metadata;
   int listener_sock; /* connected before pivot_root, -1 if none */
+  bool has_notify;   /* some rule is SCMP_ACT_NOTIFY */
+  unsigned flags;    /* SECCOMP_FILTER_FLAG_* asked for (TSYNC, LOG, SPEC_ALLOW) */
 };
 
 /* Returns 0 with *out NULL when there is no seccomp section. */

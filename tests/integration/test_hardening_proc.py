@@ -175,17 +175,61 @@ def test_seccomp_flags_are_applied_or_refused(env, rt):
     assert p.returncode == 0, p.stderr
 
 
-def test_listener_path_without_notify_rule(env, rt):
-    """listenerPath with no SCMP_ACT_NOTIFY rule: nothing to send; create
-    must not fail (the socket need not even exist)."""
+def listen_once(path):
+    """A seccomp agent: accepts one connection, keeps the message and fds."""
+    import array
+    import socket
+    import threading
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(QUICK)
+    got = {}
+
+    def run():
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                fds = array.array("i")
+                msg, anc, _, _ = conn.recvmsg(1 << 20, socket.CMSG_SPACE(16))
+                for level, typ, raw in anc:
+                    if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                        fds.frombytes(raw[:len(raw) - len(raw) % 4])
+                got["msg"] = json.loads(msg)
+                got["fdlinks"] = [os.readlink(f"/proc/self/fd/{fd}") for fd in fds]
+                for fd in fds:
+                    os.close(fd)
+        except Exception as exc:
+            got["error"] = repr(exc)
+        finally:
+            srv.close()
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, got
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_listener_path_without_notify_rule(env, rt, nnp):
+    """listenerPath with no SCMP_ACT_NOTIFY rule: create must not fail, and
+    the agent still gets a notification fd (as runc and crun hand over)."""
+    path = str(env.tmp / "agent.sock")
+    t, got = listen_once(path)
+
     def cfg(b):
-        b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
-                              "listenerPath": str(env.tmp / "nobody-listens.sock"),
+        b.process["noNewPrivileges"] = nnp
+        b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
+                              "listenerMetadata": "m-1",
                               "syscalls": [{"names": ["mkdirat", "mkdir"],
                                             "action": "SCMP_ACT_ERRNO"}]}
-    p = run_out(env, rt, "echo ok", cfg)
+    p = run_out(env, rt, "echo ok; mkdir /tmp/x 2>/dev/null || echo denied", cfg)
+    t.join(QUICK)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.strip() == "ok"
+    assert p.stdout.split() == ["ok", "denied"]
+    assert "error" not in got, got
+    assert len(got["fdlinks"]) == 1 and "seccomp" in got["fdlinks"][0], got
+    assert got["msg"]["metadata"] == "m-1"
+    assert got["msg"]["state"]["status"] == "creating"
+    assert got["msg"]["state"]["id"]
 
 
 # ------------------------------------------------------------------ item 9

@@ -391,11 +391,12 @@ static void test_seccomp_valid(void **state)
   edgecr_seccomp_free(s);
   json_decref(prof);
 
-  /* listenerPath without a NOTIFY rule: nothing to hand over, not used */
+  /* listenerPath without a NOTIFY rule: still gets a (silent) listener fd */
   prof = js("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/run/agent.sock\","
             " \"syscalls\": [{\"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_ERRNO\"}]}");
   assert_int_equal(edgecr_seccomp_build(prof, "c.json", &s, &err), 0);
-  assert_null(s->listener_path);
+  assert_string_equal(s->listener_path, "/run/agent.sock");
+  assert_false(s->has_notify);
   /* libseccomp must not set no_new_privs by itself (noNewPrivileges decides) */
   uint32_t nnp = 1;
   assert_int_equal(seccomp_attr_get(s->ctx, SCMP_FLTATR_CTL_NNP, &nnp), 0);
