@@ -267,10 +267,11 @@ int cmd_spec(struct edgecr_global *g, int argc, char **argv)
 static json_t *mount_options(void)
 {
   static const char *names[] = {
-    "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "loud", "mand", "noatime",
-    "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid", "private", "rbind",
-    "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw", "shared", "silent",
-    "slave", "strictatime", "suid", "sync", "unbindable",
+    "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap", "loud", "mand",
+    "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid", "private",
+    "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "ridmap", "rnodev", "rnodiratime", "rnoexec",
+    "rnosuid", "rnosymfollow", "ro", "rprivate", "rro", "rrw", "rshared", "rslave", "rsuid", "rsymfollow",
+    "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "sync", "tmpcopyup", "unbindable",
   };
   json_t *a = json_array();
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -327,7 +328,7 @@ int cmd_features(struct edgecr_global *g, int argc, char **argv)
     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
     "supportedFlags", "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
     "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt", "enabled", 0,
-    "mountExtensions", "idmap", "enabled", 0,
+    "mountExtensions", "idmap", "enabled", 1,
     "annotations", "org.edgecr.version", EDGECR_VERSION, "io.github.seccomp.libseccomp.version",
     "", "org.edgecr.backends", "", /* filled below from the registry */
     "potentiallyUnsafeConfigAnnotations");

@@ -230,9 +230,10 @@ int cmd_run(struct edgecr_global *g, int argc, char **argv)
     return cli_fail(&err);
   }
   pid_t pid = 0;
-  lc_init_pid(&ctx, id, &pid, &err);
-  edgecr_error_release(&err);
-  if (lc_start(&ctx, id, &err) < 0) {
+  /* Without the init's pid, `run` would wait on pid 0 (any child). */
+  if (lc_init_pid(&ctx, id, &pid, &err) < 0 || pid <= 0 || lc_start(&ctx, id, &err) < 0) {
+    if (err == NULL)
+      edgecr_error_make(&err, ESRCH, "container `%s`: its state has no init pid", id);
     edgecr_error_t e2 = NULL;
     lc_delete(&ctx, id, true, &e2);
     edgecr_error_release(&e2);

@@ -27,9 +27,14 @@
 #include "sync.h"
 #include "util.h"
 
+void sync_report(int sync_fd, edgecr_error_t *err)
+{
+  (void) sync_send(sync_fd, SYNC_ERROR, edgecr_error_errno(err), (err && *err) ? (*err)->msg : "container init failed");
+}
+
 _Noreturn void init_fail(int sync_fd, edgecr_error_t *err)
 {
-  sync_send(sync_fd, SYNC_ERROR, edgecr_error_errno(err), (err && *err) ? (*err)->msg : "container init failed");
+  sync_report(sync_fd, err);
   _exit(1);
 }
 
@@ -130,15 +135,25 @@ int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err)
     return -1;
   if (o->console_fd >= 0)
     close(o->console_fd);
-  if (process_apply_rlimits(p, err) < 0 || process_apply_oom_score_adj(p, err) < 0 ||
-      process_apply_io_priority(p, err) < 0 || process_apply_scheduler(p, err) < 0 ||
+  if (process_apply_rlimits(p, err) < 0 || process_apply_io_priority(p, err) < 0 ||
+      process_apply_scheduler(p, err) < 0 ||
       process_apply_affinity(p->exec_cpu_affinity_initial, "process.execCPUAffinity.initial", err) < 0)
     return -1;
-  if (process_drop_bounding(p, err) < 0)
-    return -1;
+  return process_drop_bounding(p, err);
+}
+
+bool linux_process_late_identity(const struct oci_process *p, const struct edgecr_seccomp *sc)
+{
+  return sc != NULL && !p->no_new_privileges;
+}
+
+int linux_process_identity(const struct oci_process *p, struct edgecr_seccomp *sc, const char *state_json,
+                           edgecr_error_t *err)
+{
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while
-   * we still have it (as runc does); otherwise as late as possible. */
-  if (!p->no_new_privileges && edgecr_seccomp_install(o->seccomp, o->state_json, err) < 0)
+   * we still have it (as runc does); with it, linux_process_exec loads the
+   * filter right before execve. */
+  if (linux_process_late_identity(p, sc) && edgecr_seccomp_install(sc, state_json, err) < 0)
     return -1;
   exec_env = process_env_with_home(p);
   if (process_switch_user(p, err) < 0 || process_apply_capabilities(p, err) < 0)
@@ -147,22 +162,20 @@ int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err)
     return edgecr_error_make(err, errno, "process.noNewPrivileges");
   if (chdir(p->cwd) < 0)
     return edgecr_error_make(err, errno, "process.cwd `%s`", p->cwd);
-
   umask(p->user.has_umask ? p->user.umask : 022);
-  if (p->no_new_privileges && edgecr_seccomp_install(o->seccomp, o->state_json, err) < 0)
-    return -1;
   return 0;
 }
 
-_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds, int keep_fd,
-                                  const struct linux_payload_ops *payload, void *payload_state)
+_Noreturn void linux_process_exec(const struct exec_final *f)
 {
-  int keep_max = 3 + preserve_fds;
-  close_fds_from(keep_max, &keep_fd, keep_fd >= 0 ? 1 : 0);
-  /* preserved fds must survive exec */
+  const struct oci_process *proc = f->proc;
+  int keep[2] = {f->keep_fd, f->seccomp ? f->seccomp->listener_sock : -1};
+  int keep_max = 3 + f->preserve_fds;
+  close_fds_from(keep_max, keep, 2);
+  /* preserved fds must survive exec (ours stay close-on-exec) */
   for (int fd = 3; fd < keep_max; fd++) {
     int fl = fcntl(fd, F_GETFD);
-    if (fl >= 0)
+    if (fl >= 0 && fd != keep[0] && fd != keep[1])
       fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
   }
   if (proc->exec_cpu_affinity_final) {
@@ -170,15 +183,58 @@ _Noreturn void linux_process_exec(const struct oci_process *proc, const char *pa
     process_apply_affinity(proc->exec_cpu_affinity_final, "process.execCPUAffinity.final", &e);
     edgecr_error_release(&e);
   }
-  if (payload != NULL && payload_state != NULL) {
-    if (keep_fd >= 0)
-      close(keep_fd); /* what execve does to it: `start` sees the payload begin */
-    payload->run(payload_state, proc);
+  /* The filter comes last: from here on the only syscall the runtime still
+   * needs is execve itself (or the payload runner, which takes its place),
+   * so a profile cannot block our own protocol. */
+  edgecr_error_t err = NULL;
+  if (f->seccomp != NULL && edgecr_seccomp_install(f->seccomp, f->state_json, &err) < 0) {
+    f->fail(f->fail_fd, &err);
+    _exit(127);
+  }
+  if (f->payload != NULL && f->payload_state != NULL) {
+    if (f->keep_fd >= 0)
+      close(f->keep_fd); /* what execve does to it: `start` sees the payload begin */
+    f->payload->run(f->payload_state, proc);
     _exit(127); /* run does not return */
   }
-  execve(path, proc->args, exec_env ? exec_env : proc->env);
-  fprintf(stderr, "edgecr: exec `%s`: %s\n", path, strerror(errno));
+  execve(f->path, proc->args, exec_env ? exec_env : proc->env);
+  /* Best effort: a filter may forbid even this. */
+  fprintf(stderr, "edgecr: exec `%s`: %s\n", f->path, strerror(errno));
   _exit(127);
+}
+
+/* After `create` returned, failures go to `start` over the status fifo:
+ * "!" and the message (see linux_start). */
+static void report_to_start(int status_fd, edgecr_error_t *err)
+{
+  const char *msg = (err && *err) ? (*err)->msg : "container init failed";
+  cleanup_free char *text = xasprintf("!%s", msg);
+  (void) write_all(status_fd, text, strlen(text));
+  fprintf(stderr, "edgecr: %s\n", msg);
+}
+
+/* The container's root when its mount namespace was joined by path: the
+ * mounts are made as for a new namespace, but the root is entered with
+ * chroot, not pivot_root, which would move every process of the shared
+ * namespace whose root is the old one. */
+static int enter_root_in_joined_ns(const struct oci_config *c, edgecr_error_t *err)
+{
+  if (chdir(c->root_path) < 0 || chroot(".") < 0 || chdir("/") < 0)
+    return edgecr_error_make(err, errno, "root.path `%s`: enter it in the joined mount namespace", c->root_path);
+  return 0;
+}
+
+/* Blocks until `start` writes the go byte on exec.fifo (we hold it open
+ * for reading and writing, so the read blocks instead of seeing EOF). */
+static int wait_for_start(int go_fd)
+{
+  char b;
+  ssize_t r;
+  do
+    r = read(go_fd, &b, 1);
+  while (r < 0 && errno == EINTR);
+  close(go_fd);
+  return r == 1 ? 0 : -1;
 }
 
 _Noreturn void linux_container_init(struct init_args *a)
@@ -232,13 +288,18 @@ _Noreturn void linux_container_init(struct init_args *a)
   if (c->sysctl && apply_sysctl(c, &err) < 0)
     init_fail(a->sync_fd, &err);
   const struct oci_namespace *mntns = oci_config_namespace(c, CLONE_NEWNS);
-  bool own_mounts = mntns != NULL && mntns->path == NULL;
-  if (own_mounts && mounts_setup_rootfs(c, a->layout, a->cgroup_path, userns != NULL, a->bind_fds, &err) < 0)
+  bool joined_mounts = mntns != NULL && mntns->path != NULL;
+  if (mntns != NULL && mounts_setup_rootfs(c, a->layout, a->cgroup_path, userns != NULL, a->bind_fds, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  /* Needs /proc, which the container may not mount: set it while the
+   * host's is still reachable. */
+  if (process_apply_oom_score_adj(c->process, &err) < 0)
     init_fail(a->sync_fd, &err);
   mounts_close_bind_sources(c, a->bind_fds);
 
   /* prestart + createRuntime run in the runtime's namespaces, now. */
-  sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL);
+  if (sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL) < 0)
+    _exit(1);
   int t = sync_recv(a->sync_fd, &code, &payload);
   if (t != SYNC_HOOKS_DONE)
     _exit(1);
@@ -247,7 +308,7 @@ _Noreturn void linux_container_init(struct init_args *a)
     init_fail(a->sync_fd, &err);
   if (edgecr_seccomp_connect(a->seccomp, &err) < 0)
     init_fail(a->sync_fd, &err);
-  if (own_mounts && mounts_enter_rootfs(c, a->no_pivot, &err) < 0)
+  if (mntns != NULL && (joined_mounts ? enter_root_in_joined_ns(c, &err) : mounts_enter_rootfs(c, a->no_pivot, &err)) < 0)
     init_fail(a->sync_fd, &err);
   if (set_names(c, &err) < 0)
     init_fail(a->sync_fd, &err);
@@ -255,12 +316,14 @@ _Noreturn void linux_container_init(struct init_args *a)
    * root (or a read-only path) may become read-only. */
   if (access(c->process->cwd, F_OK) < 0 && mkdir_p(c->process->cwd, 0755, &err) < 0)
     init_fail(a->sync_fd, &err);
-  if (own_mounts && mounts_finalize(c, &err) < 0)
+  if (mntns != NULL && mounts_finalize(c, &err) < 0)
     init_fail(a->sync_fd, &err);
   if (c->has_personality && personality(c->personality) < 0) {
     edgecr_error_make(&err, errno, "linux.personality");
     init_fail(a->sync_fd, &err);
   }
+  if (process_apply_memory_policy(c, &err) < 0)
+    init_fail(a->sync_fd, &err);
   cleanup_free char *exe = process_find_executable(c->process, &err);
   if (exe == NULL && a->payload != NULL) { /* a payload need not be executable: its runner finds it */
     edgecr_error_release(&err);
@@ -268,35 +331,43 @@ _Noreturn void linux_container_init(struct init_args *a)
   }
   if (exe == NULL)
     init_fail(a->sync_fd, &err);
-  struct finalize_opts fo = {.proc = c->process, .seccomp = a->seccomp, .preserve_fds = a->preserve_fds,
-                             .console_fd = a->console_fd, .state_json = state_json};
+  struct finalize_opts fo = {.proc = c->process, .preserve_fds = a->preserve_fds, .console_fd = a->console_fd};
   if (linux_process_prepare(&fo, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  /* The identity is set now, where its errors still reach `create`, unless
+   * a filter that needs CAP_SYS_ADMIN must come first: then it all happens
+   * after `start`, so that nothing of our protocol runs under the filter. */
+  bool late = linux_process_late_identity(c->process, a->seccomp);
+  if (!late && linux_process_identity(c->process, NULL, state_json, &err) < 0)
     init_fail(a->sync_fd, &err);
   void *payload_state = NULL; /* a payload runner checks its program now, so create fails on it */
   if (a->payload != NULL && a->payload->prepare(c, c->process, exe, true, &payload_state, &err) < 0)
     init_fail(a->sync_fd, &err);
 
-  /* Reopen the fifo through /proc (the state dir is outside our root now):
-   * this open blocks until `start` opens the other end. */
-  char fifo_path[64];
-  snprintf(fifo_path, sizeof fifo_path, "/proc/self/fd/%d", a->fifo_fd);
   prctl(PR_SET_PDEATHSIG, 0); /* from here on we outlive `create` */
-  sync_send(a->sync_fd, SYNC_READY, 0, NULL);
+  if (sync_send(a->sync_fd, SYNC_READY, 0, NULL) < 0)
+    _exit(1);
   close(a->sync_fd);
-  int wfd = open(fifo_path, O_WRONLY | O_CLOEXEC);
-  if (wfd < 0)
+  if (wait_for_start(a->go_fd) < 0)
     _exit(126);
-  close(a->fifo_fd);
   if (c->n_hooks[OCI_HOOK_START_CONTAINER] > 0 &&
       hooks_run(c, OCI_HOOK_START_CONTAINER, state_json, &err) < 0) {
-    fprintf(stderr, "edgecr: %s\n", err->msg);
-    _exit(127); /* `start` sees EOF without the byte and reports it */
+    report_to_start(a->status_fd, &err);
+    _exit(127);
   }
-  /* The byte tells `start` the hooks are done; the descriptor itself is
+  /* "0": the startContainer hooks are done.  The descriptor itself is
    * close-on-exec, so `start` sees EOF exactly when execve succeeds, and
    * only then runs the poststart hooks (spec: after the process runs). */
-  if (write(wfd, "0", 1) != 1)
+  if (write(a->status_fd, "0", 1) != 1)
     _exit(126);
   reset_signals(c->process);
-  linux_process_exec(c->process, exe, a->preserve_fds, wfd, a->payload, payload_state);
+  if (late && linux_process_identity(c->process, a->seccomp, state_json, &err) < 0) {
+    report_to_start(a->status_fd, &err);
+    _exit(127);
+  }
+  struct exec_final f = {.proc = c->process, .path = exe, .preserve_fds = a->preserve_fds,
+                         .keep_fd = a->status_fd, .seccomp = late ? NULL : a->seccomp,
+                         .state_json = state_json, .fail = report_to_start, .fail_fd = a->status_fd,
+                         .payload = a->payload, .payload_state = payload_state};
+  linux_process_exec(&f);
 }

@@ -21,6 +21,7 @@
 #include "console.h"
 #include "hooks.h"
 #include "linux_backend.h"
+#include "idmap.h"
 #include "linux_internal.h"
 #include "log.h"
 #include "mounts.h"
@@ -32,9 +33,19 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+/* The create/start handshake: `start` writes a byte on exec.fifo; the
+ * init answers on exec.status ("0" once the startContainer hooks ran, "!"
+ * and a message on failure, EOF when execve closed it).  The runtime opens
+ * both read+write before cloning the init, so the init never needs to
+ * reopen anything by path: no dependency on /proc inside the container. */
 static char *fifo_path(struct container *c)
 {
   return xasprintf("%s/exec.fifo", c->dir);
+}
+
+static char *status_fifo_path(struct container *c)
+{
+  return xasprintf("%s/exec.status", c->dir);
 }
 
 static json_t *rt_grants(struct container *c)
@@ -51,6 +62,21 @@ static json_t *cgroup_record(struct container *c)
 
 /* ---- create: validation --------------------------------------------- */
 
+/* memory.kernel and memory.kernelTCP: the kernel deprecated separate
+ * kernel-memory limits (v1 kmem.limit_in_bytes is refused since 5.16,
+ * kmem.tcp is gone from v2): accepted, as runc does, but never silently. */
+static void warn_kernel_memory(const struct oci_config *cfg)
+{
+  json_t *mem = json_object_get(cfg->resources, "memory");
+  static const char *const keys[] = {"kernel", "kernelTCP"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    json_t *v = json_object_get(mem, keys[i]);
+    if (v != NULL && !json_is_null(v))
+      log_warning("%s: `linux.resources.memory.%s` ignored: separate kernel memory limits are deprecated by the "
+                  "kernel (that memory counts against memory.limit)", cfg->path, keys[i]);
+  }
+}
+
 static int validate(struct container *c, const struct cgroup_layout *l, edgecr_error_t *err)
 {
   struct oci_config *cfg = c->config;
@@ -66,13 +92,16 @@ static int validate(struct container *c, const struct cgroup_layout *l, edgecr_e
                                            "namespace is not supported", f);
   if (cgroup_resources_validate(l, cfg->resources, f, err) < 0)
     return -1;
+  warn_kernel_memory(cfg);
   for (size_t i = 0; i < cfg->n_namespaces; i++) {
     const struct oci_namespace *ns = &cfg->namespaces[i];
     if (ns->path && access(ns->path, F_OK) < 0)
       return edgecr_error_make(err, errno, "%s: `linux.namespaces[%zu].path`: `%s`", f, i, ns->path);
   }
+  /* In a mount namespace joined by path, root.path is looked up there
+   * (by the init, which reports it if missing). */
   struct stat st;
-  if (stat(cfg->root_path, &st) < 0)
+  if (mnt->path == NULL && stat(cfg->root_path, &st) < 0)
     return edgecr_error_make(err, errno, "%s: `root.path`: `%s`", f, cfg->root_path);
   return 0;
 }
@@ -166,6 +195,22 @@ static char *hook_state(struct container *c, const char *status)
   return s;
 }
 
+/* Why the init is gone (it closed the sync socket without a message). */
+static int init_exit_error(pid_t pid, edgecr_error_t *err)
+{
+  int status = 0;
+  pid_t r = 0;
+  /* EOF comes with the init's exit; give the kernel a moment to make it
+   * a zombie, but never wait on a process that is still alive. */
+  for (int i = 0; i < 1000 && (r = waitpid(pid, &status, WNOHANG)) == 0; i++)
+    usleep(1000);
+  if (r != pid)
+    return edgecr_error_make(err, EPROTO, "container init closed its sync socket during set-up without a report");
+  if (WIFSIGNALED(status))
+    return edgecr_error_make(err, 0, "container init was killed by signal %d during set-up", WTERMSIG(status));
+  return edgecr_error_make(err, 0, "container init exited during set-up (status %d)", WEXITSTATUS(status));
+}
+
 /* Talk to the init until it is READY; runs the runtime-side hooks. */
 static int await_init(struct container *c, int sync_fd, pid_t pid, edgecr_error_t *err)
 {
@@ -185,14 +230,31 @@ static int await_init(struct container *c, int sync_fd, pid_t pid, edgecr_error_
       if (hooks_run(c->config, OCI_HOOK_PRESTART, st, err) < 0 ||
           hooks_run(c->config, OCI_HOOK_CREATE_RUNTIME, st, err) < 0)
         return -1;
-      sync_send(sync_fd, SYNC_HOOKS_DONE, 0, st);
+      /* The init's own hooks (createContainer, startContainer) run once
+       * the runtime's part of create is done: they see "created". */
+      cleanup_free char *created = hook_state(c, "created");
+      if (sync_send(sync_fd, SYNC_HOOKS_DONE, 0, created) < 0)
+        return edgecr_error_make(err, errno, "send the container state (%zu bytes) to the container init",
+                                 strlen(created));
       continue;
     }
-    int status = 0;
-    if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status))
-      return edgecr_error_make(err, 0, "container init was killed by signal %d during set-up", WTERMSIG(status));
-    return edgecr_error_make(err, 0, "container init exited during set-up (status %d)", WEXITSTATUS(status));
+    if (t < 0)
+      return edgecr_error_make(err, errno, "read from the container init's sync socket");
+    if (t != 0)
+      return edgecr_error_make(err, EPROTO, "unexpected message %d from the container init", t);
+    return init_exit_error(pid, err);
   }
+}
+
+static int make_start_fifos(struct container *c, int *go_fd, int *status_fd, edgecr_error_t *err)
+{
+  cleanup_free char *go = fifo_path(c);
+  cleanup_free char *st = status_fifo_path(c);
+  if (mkfifo(go, 0600) < 0 || (*go_fd = open(go, O_RDWR | O_CLOEXEC)) < 0)
+    return edgecr_error_make(err, errno, "create `%s`", go);
+  if (mkfifo(st, 0600) < 0 || (*status_fd = open(st, O_RDWR | O_CLOEXEC)) < 0)
+    return edgecr_error_make(err, errno, "create `%s`", st);
+  return 0;
 }
 
 int linux_backend_create(struct container *c, const struct lc_create_opts *o, const struct linux_payload_ops *payload,
@@ -214,12 +276,11 @@ int linux_backend_create(struct container *c, const struct lc_create_opts *o, co
   c->state->cgroup_path = xstrdup(cgpath);
   json_object_set_new(c->state->backend_data, "cgroup", cgroup_record_new());
 
-  cleanup_free char *fifo = fifo_path(c);
-  if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0) {
+  cleanup_close int go_fd = -1, status_fd = -1;
+  if (make_start_fifos(c, &go_fd, &status_fd, err) < 0) {
     edgecr_seccomp_free(sc);
-    return edgecr_error_make(err, errno, "create `%s`", fifo);
+    return -1;
   }
-  cleanup_close int fifo_fd = open(fifo, O_PATH | O_CLOEXEC);
   cleanup_close int console_fd = -1;
   if (o->console_sock_fd >= 0)
     console_fd = dup(o->console_sock_fd);
@@ -240,12 +301,20 @@ int linux_backend_create(struct container *c, const struct lc_create_opts *o, co
     edgecr_seccomp_free(sc);
     return edgecr_error_make(err, errno, "socketpair");
   }
+  /* Before the child namespaces: its helper reads the host's /proc. */
+  if (idmap_prepare_mounts(cfg, err) < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    edgecr_seccomp_free(sc);
+    return -1;
+  }
   struct child_ns saved;
   if (enter_child_namespaces(cfg, &saved, err) < 0) {
     leave_child_namespaces(&saved);
     close(sv[0]);
     close(sv[1]);
     edgecr_seccomp_free(sc);
+    idmap_close_mounts(cfg);
     return -1;
   }
   int *bind_fds = mounts_open_bind_sources(cfg); /* by the host's root */
@@ -255,7 +324,7 @@ int linux_backend_create(struct container *c, const struct lc_create_opts *o, co
     close(c->lock_fd); /* the flock must not outlive the runtime's operation */
     struct init_args a = {
       .cfg = cfg, .layout = layout, .cgroup_path = cgpath, .sync_fd = sv[1], .console_fd = console_fd,
-      .fifo_fd = fifo_fd, .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring, .id = c->id,
+      .go_fd = go_fd, .status_fd = status_fd, .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring, .id = c->id,
       .preserve_fds = o->preserve_fds, .seccomp = sc,
       .new_userns = (clone_flags(cfg) & CLONE_NEWUSER) != 0, .bind_fds = bind_fds, .payload = payload,
     };
@@ -266,6 +335,7 @@ int linux_backend_create(struct container *c, const struct lc_create_opts *o, co
   leave_child_namespaces(&saved);
   close(sv[1]);
   edgecr_seccomp_free(sc);
+  idmap_close_mounts(cfg);
   cleanup_close int sync_fd = sv[0];
   if (pid < 0)
     return edgecr_error_make(err, clone_errno, "clone the container init (namespaces: %#x)", clone_flags(cfg));
@@ -312,42 +382,61 @@ int linux_backend_create(struct container *c, const struct lc_create_opts *o, co
 
 /* ---- start ----------------------------------------------------------- */
 
-static int linux_start(struct container *c, edgecr_error_t *err)
+/* Reads the init's answer on exec.status until EOF (execve closed it, or
+ * the init died): "0" alone is success. */
+static int read_start_answer(struct container *c, int fd, edgecr_error_t *err)
 {
-  cleanup_free char *fifo = fifo_path(c);
-  cleanup_close int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
-    return edgecr_error_make(err, errno, "open `%s`", fifo);
-  /* First the init's byte (startContainer hooks done), then EOF: its
-   * close-on-exec end closes when execve succeeds. */
-  bool got_byte = false;
+  char buf[4096];
+  size_t len = 0;
   for (;;) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     int r = poll(&p, 1, 100);
+    if (r < 0 && errno != EINTR)
+      return edgecr_error_make(err, errno, "container `%s`: wait for its process to start", c->id);
     if (r > 0) {
-      char b;
-      ssize_t n = read(fd, &b, 1);
-      if (n == 1) {
-        got_byte = true;
-        continue;
+      ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+      if (n > 0) {
+        len += (size_t) n;
+        if (len < sizeof buf - 1)
+          continue;
       }
-      if (n == 0 && got_byte)
-        break; /* exec happened */
-      if (n == 0) {
-        /* EOF before the byte: a writer has not opened yet, or the init
-         * gave up (a startContainer hook failed, or it died). */
-        if (!proc_alive(c->state->pid, c->state->pid_start_time))
-          return edgecr_error_make(err, ESRCH, "container `%s`: its process failed to start (a startContainer "
-                                               "hook or the process setup failed; see its stderr)", c->id);
-        usleep(1000);
-        continue;
-      }
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        return edgecr_error_make(err, errno, "container `%s`: read its start status", c->id);
+      if (n == 0 || len == sizeof buf - 1)
+        break;
+    } else if (!proc_alive(c->state->pid, c->state->pid_start_time)) {
+      break; /* died without closing?  (its fds close with it: drain once more) */
     }
-    if (!proc_alive(c->state->pid, c->state->pid_start_time))
-      return edgecr_error_make(err, ESRCH, "container `%s`: its process exited before start completed", c->id);
   }
-  unlink(fifo);
-  return 0;
+  buf[len] = '\0';
+  char *bang = strchr(buf, '!');
+  if (bang != NULL)
+    return edgecr_error_make(err, 0, "container `%s`: %s", c->id, bang + 1);
+  if (len == 1 && buf[0] == '0')
+    return 0;
+  return edgecr_error_make(err, ESRCH, "container `%s`: its process failed to start (it exited before exec; see "
+                                       "its stderr)", c->id);
+}
+
+static int linux_start(struct container *c, edgecr_error_t *err)
+{
+  cleanup_free char *go = fifo_path(c);
+  cleanup_free char *st = status_fifo_path(c);
+  cleanup_close int status_fd = open(st, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (status_fd < 0)
+    return edgecr_error_make(err, errno, "open `%s`", st);
+  /* Non-blocking: ENXIO when no reader is left, i.e. the init is gone. */
+  cleanup_close int go_fd = open(go, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (go_fd < 0 && errno == ENXIO)
+    return edgecr_error_make(err, ESRCH, "container `%s`: its init process is gone", c->id);
+  if (go_fd < 0)
+    return edgecr_error_make(err, errno, "open `%s`", go);
+  if (write(go_fd, "s", 1) != 1)
+    return edgecr_error_make(err, errno, "container `%s`: signal its init", c->id);
+  int r = read_start_answer(c, status_fd, err);
+  unlink(go);
+  unlink(st);
+  return r;
 }
 
 /* ---- status, kill ---------------------------------------------------- */
@@ -396,7 +485,9 @@ static int linux_destroy(struct container *c, edgecr_error_t *err)
     }
   }
   cleanup_free char *fifo = fifo_path(c);
+  cleanup_free char *status_fifo = status_fifo_path(c);
   unlink(fifo);
+  unlink(status_fifo);
   if (c->state->cgroup_path == NULL)
     return 0;
   struct cgroup_layout *l;
@@ -433,6 +524,10 @@ _Noreturn static void exec_child(const struct oci_config *cfg, const struct lc_e
                                  const struct linux_payload_ops *payload)
 {
   edgecr_error_t err = NULL;
+  /* Through the host's /proc, before joining the container's mount and
+   * user namespaces (the container may have no /proc). */
+  if (process_apply_oom_score_adj(o->process, &err) < 0)
+    init_fail(sync_fd, &err);
   for (size_t i = 0; i < sizeof exec_ns_order / sizeof exec_ns_order[0]; i++) {
     if (ns_fds[i] < 0)
       continue;
@@ -452,9 +547,13 @@ _Noreturn static void exec_child(const struct oci_config *cfg, const struct lc_e
   }
   if (exe == NULL)
     init_fail(sync_fd, &err);
-  struct finalize_opts fo = {.proc = o->process, .seccomp = sc, .preserve_fds = o->preserve_fds,
-                             .console_fd = console_fd, .state_json = NULL};
+  struct finalize_opts fo = {.proc = o->process, .preserve_fds = o->preserve_fds, .console_fd = console_fd};
   if (linux_process_prepare(&fo, &err) < 0)
+    init_fail(sync_fd, &err);
+  /* With an early filter, the report itself may be refused: the runtime
+   * then sees EOF and the process's exit status. */
+  bool late = linux_process_late_identity(o->process, sc);
+  if (linux_process_identity(o->process, late ? sc : NULL, NULL, &err) < 0)
     init_fail(sync_fd, &err);
   void *payload_state = NULL;
   if (payload != NULL && payload->prepare(cfg, o->process, exe, false, &payload_state, &err) < 0)
@@ -463,7 +562,10 @@ _Noreturn static void exec_child(const struct oci_config *cfg, const struct lc_e
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   /* sync_fd is close-on-exec: the runtime sees EOF when exec succeeded. */
-  linux_process_exec(o->process, exe, o->preserve_fds, -1, payload, payload_state);
+  struct exec_final f = {.proc = o->process, .path = exe, .preserve_fds = o->preserve_fds, .keep_fd = sync_fd,
+                         .seccomp = late ? NULL : sc, .state_json = NULL, .fail = sync_report, .fail_fd = sync_fd,
+                         .payload = payload, .payload_state = payload_state};
+  linux_process_exec(&f);
 }
 
 int linux_backend_exec(struct container *c, const struct lc_exec_opts *o, const struct linux_payload_ops *payload,
@@ -544,6 +646,12 @@ int linux_backend_exec(struct container *c, const struct lc_exec_opts *o, const 
   if (t == SYNC_ERROR) {
     waitpid(pid, NULL, 0);
     return edgecr_error_make(err, 0, "exec: %s", msg);
+  }
+  if (t != 0) { /* EOF is the successful execve (or an exit the caller sees) */
+    int e = t < 0 ? errno : EPROTO;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return edgecr_error_make(err, e, "exec: read from the process's sync socket");
   }
   *pid_out = pid;
   return 0;

@@ -17,7 +17,8 @@ struct init_args {
   const char *cgroup_path;
   int sync_fd;
   int console_fd;        /* connected console socket, or -1 */
-  int fifo_fd;           /* O_PATH descriptor of <state>/exec.fifo */
+  int go_fd;             /* <state>/exec.fifo, read+write: `start` writes the go byte */
+  int status_fd;         /* <state>/exec.status, read+write: the init's answer to `start` */
   bool no_pivot;
   bool no_new_keyring;
   const char *id;
@@ -31,23 +32,43 @@ struct init_args {
 /* Child side of create: never returns. */
 _Noreturn void linux_container_init(struct init_args *a);
 
-/* Applies process settings in the right order, then execs; on failure
- * reports over sync_fd and exits.  Used by init (after the exec fifo) and
- * by exec. `before_exec` runs after user switch, just before seccomp. */
+/* What the init and `exec` apply to the process, in this order:
+ * linux_process_prepare (privileged settings: console, rlimits, scheduler,
+ * affinity, bounding set), linux_process_identity (user, capabilities,
+ * no_new_privs, cwd, umask), linux_process_exec (fds, then the seccomp
+ * filter, then execve). */
 struct finalize_opts {
   const struct oci_process *proc;
-  struct edgecr_seccomp *seccomp;
   int preserve_fds;
   int console_fd;
-  const char *state_json;
 };
 int linux_process_prepare(const struct finalize_opts *o, edgecr_error_t *err);
-/* keep_fd (close-on-exec, or -1) stays open until execve itself.  With a
- * payload runner that took the program (state != NULL), keep_fd is closed
- * where execve would have closed it and the runner runs instead. */
-_Noreturn void linux_process_exec(const struct oci_process *proc, const char *path, int preserve_fds, int keep_fd,
-                                  const struct linux_payload_ops *payload, void *payload_state);
+/* With a filter and without noNewPrivileges, the filter must be loaded
+ * before the identity switch (it needs CAP_SYS_ADMIN): the caller then
+ * passes it to linux_process_identity, otherwise to linux_process_exec. */
+bool linux_process_late_identity(const struct oci_process *p, const struct edgecr_seccomp *sc);
+int linux_process_identity(const struct oci_process *p, struct edgecr_seccomp *sc, const char *state_json,
+                           edgecr_error_t *err);
 
+struct exec_final {
+  const struct oci_process *proc;
+  const char *path;
+  int preserve_fds;
+  int keep_fd;                    /* close-on-exec, open until execve itself (or -1) */
+  struct edgecr_seccomp *seccomp; /* loaded right before execve, or NULL */
+  const char *state_json;         /* for the seccomp listener */
+  void (*fail)(int fd, edgecr_error_t *err); /* reports a failure to load the filter */
+  int fail_fd;
+  /* A payload runner that took the program (payload_state != NULL) runs in
+   * place of execve, after the filter; keep_fd is closed where execve would
+   * have closed it. */
+  const struct linux_payload_ops *payload;
+  void *payload_state;
+};
+_Noreturn void linux_process_exec(const struct exec_final *f);
+
+/* Sends err as SYNC_ERROR (best effort). */
+void sync_report(int sync_fd, edgecr_error_t *err);
 _Noreturn void init_fail(int sync_fd, edgecr_error_t *err);
 
 #endif

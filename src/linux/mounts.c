@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -20,6 +21,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "copyup.h"
+#include "idmap.h"
 #include "log.h"
 #include "util.h"
 
@@ -150,7 +153,10 @@ static int do_bind(const struct oci_mount *m, const char *src, int tree_fd, cons
     return edgecr_error_make(err, errno, "bind mount source `%s`", src);
   if (make_target(target, !S_ISDIR(st.st_mode), err) < 0)
     return -1;
-  if (tree_fd >= 0) {
+  if (m->idmap) {
+    if (idmap_attach(m, target, err) < 0)
+      return -1;
+  } else if (tree_fd >= 0) {
     if (attach_tree(tree_fd, src, target, err) < 0)
       return -1;
   } else if (mount(src, target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), m->data) < 0) {
@@ -219,6 +225,22 @@ static const char *tmpfs_data(const struct oci_mount *m, const char *target, cha
   return *owned;
 }
 
+/* rro, rnosuid, ...: mount_setattr(2) with AT_RECURSIVE (Linux 5.12+),
+ * so that every submount of a recursive bind gets the attribute too. */
+static int set_recursive_attrs(const struct oci_mount *m, const char *target, edgecr_error_t *err)
+{
+  struct { uint64_t attr_set, attr_clr, propagation, userns_fd; } attr = {m->rec_attr_set, m->rec_attr_clr, 0, 0};
+#ifdef SYS_mount_setattr
+  if (syscall(SYS_mount_setattr, AT_FDCWD, target, 0x8000 /* AT_RECURSIVE */, &attr, sizeof attr) == 0)
+    return 0;
+  int e = errno;
+#else
+  int e = ENOSYS;
+#endif
+  return edgecr_error_make(err, e, "set recursive mount attributes (rro, rnosuid, ...)%s",
+                           e == ENOSYS ? ": this kernel has no mount_setattr (needs Linux 5.12)" : "");
+}
+
 static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_layout *l,
                     const char *cgpath, const int *source_fds, edgecr_error_t *err)
 {
@@ -239,7 +261,19 @@ static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_
     cleanup_free char *owned = NULL;
     const char *data = tmpfs_data(m, target, &owned);
     ret = 0;
-    if (mount(m->source ? m->source : m->type, target, m->type, flags, data) < 0) {
+    /* tmpcopyup: this fd still sees what the tmpfs is about to cover. */
+    cleanup_close int below = m->copyup ? open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (m->copyup && below < 0)
+      return edgecr_error_make(err, errno, "%s: `mounts[%zu]` (%s): tmpcopyup: open the mount point", c->path, idx,
+                               dest);
+    /* A read-only tmpfs is filled first, then made read-only. */
+    unsigned long first = m->copyup ? flags & ~MS_RDONLY : flags;
+    if (mount(m->source ? m->source : m->type, target, m->type, first, data) == 0) {
+      if (m->copyup && copyup_tree(below, target, err) < 0)
+        ret = -1;
+      else if (first != flags && mount(NULL, target, NULL, MS_REMOUNT | flags, data) < 0)
+        ret = edgecr_error_make(err, errno, "tmpcopyup: remount `%s` read-only", m->destination);
+    } else {
       int e = errno;
       /* sysfs without a network namespace of ours, and mqueue without an
        * ipc namespace, cannot be mounted fresh: bind the host's instead. */
@@ -259,6 +293,8 @@ static int do_mount(const struct oci_config *c, size_t idx, const struct cgroup_
       }
     }
   }
+  if (ret == 0 && (m->rec_attr_set | m->rec_attr_clr))
+    ret = set_recursive_attrs(m, target, err);
   if (ret < 0)
     return edgecr_error_wrap(err, "%s: `mounts[%zu]` (%s)", c->path, idx, m->destination);
   if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)

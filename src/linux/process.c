@@ -148,6 +148,34 @@ int process_apply_affinity(const char *cpus, const char *field, edgecr_error_t *
   return 0;
 }
 
+/* linux.memoryPolicy: the NUMA policy the process and its children
+ * inherit (set_mempolicy(2) survives fork and execve). */
+int process_apply_memory_policy(const struct oci_config *c, edgecr_error_t *err)
+{
+  if (!c->has_memory_policy)
+    return 0;
+  enum { MAX_NODES = 1024, BITS = 8 * sizeof(unsigned long) };
+  unsigned long mask[MAX_NODES / BITS] = {0};
+  const char *nodes = c->mempolicy_nodes ? c->mempolicy_nodes : "";
+  if (*nodes) {
+    cpu_set_t set; /* the same "0-3,5" list syntax as CPU lists */
+    if (parse_cpu_list(nodes, &set) < 0)
+      return edgecr_error_make(err, EINVAL, "linux.memoryPolicy.nodes: `%s` is not a node list like \"0-1,3\"", nodes);
+    for (int n = 0; n < MAX_NODES && n < CPU_SETSIZE; n++)
+      if (CPU_ISSET(n, &set))
+        mask[n / BITS] |= 1UL << (n % BITS);
+  }
+  int mode = c->mempolicy_mode | (int) c->mempolicy_flags;
+  if (syscall(SYS_set_mempolicy, mode, *nodes ? mask : NULL, *nodes ? (unsigned long) MAX_NODES + 1 : 0UL) < 0) {
+    int e = errno;
+    return edgecr_error_make(err, e, "linux.memoryPolicy: set_mempolicy(mode %d, nodes `%s`)%s", c->mempolicy_mode,
+                             nodes, e == ENOSYS ? " (this kernel has no NUMA support)"
+                                    : e == EINVAL ? " (a node that does not exist or is not allowed, or a mode or "
+                                                    "flag this kernel does not know)" : "");
+  }
+  return 0;
+}
+
 static bool capset_has(const struct oci_capset *s, int cap)
 {
   for (size_t i = 0; i < s->n; i++)

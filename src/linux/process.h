@@ -15,6 +15,8 @@ int process_apply_rlimits(const struct oci_process *p, edgecr_error_t *err);
 int process_apply_scheduler(const struct oci_process *p, edgecr_error_t *err);
 int process_apply_io_priority(const struct oci_process *p, edgecr_error_t *err);
 int process_apply_oom_score_adj(const struct oci_process *p, edgecr_error_t *err);
+/* linux.memoryPolicy via set_mempolicy(2); no-op when absent. */
+int process_apply_memory_policy(const struct oci_config *c, edgecr_error_t *err);
 /* cpus like "0-2,5"; field names the config field for messages. */
 int process_apply_affinity(const char *cpus, const char *field, edgecr_error_t *err);
 int parse_cpu_list(const char *s, cpu_set_t *set);

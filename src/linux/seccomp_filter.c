@@ -1,24 +1,30 @@
 /* seccomp_filter.c - OCI seccomp profile -> libseccomp filter. */
 #include "seccomp_filter.h"
 
-#include "console.h"
-
+#include <errno.h>
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <seccomp.h>
-
-#include <seccomp.h>
-
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "log.h"
 #include "util.h"
+
+/* SECCOMP_FILTER_FLAG_* (linux/seccomp.h), for loading without libseccomp. */
+#define FILTER_FLAG_TSYNC 1u
+#define FILTER_FLAG_LOG 2u
+#define FILTER_FLAG_SPEC_ALLOW 4u
+#define FILTER_FLAG_NEW_LISTENER 8u
+#define FILTER_FLAG_TSYNC_ESRCH 16u
 
 static int bad(edgecr_error_t *err, const char *file, const char *field, const char *why, const char *what)
 {
@@ -150,6 +156,14 @@ int edgecr_seccomp_build(json_t *sc, const char *file, struct edgecr_seccomp **o
     free(s);
     return edgecr_error_make(err, ENOMEM, "seccomp_init");
   }
+  /* libseccomp sets no_new_privs itself when it loads a filter unless told
+   * not to; whether the process gets it is process.noNewPrivileges' call
+   * alone (set with prctl by the caller). */
+  int nnp = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_NNP, 0);
+  if (nnp < 0) {
+    edgecr_seccomp_free(s);
+    return edgecr_error_make(err, -nnp, "seccomp: turn off libseccomp's implicit no_new_privs");
+  }
   json_t *arches = json_object_get(sc, "architectures");
   for (size_t i = 0; json_is_array(arches) && i < json_array_size(arches); i++) {
     const char *a = json_string_value(json_array_get(arches, i));
@@ -169,16 +183,29 @@ int edgecr_seccomp_build(json_t *sc, const char *file, struct edgecr_seccomp **o
   for (size_t i = 0; json_is_array(flags) && i < json_array_size(flags); i++) {
     const char *fl = json_string_value(json_array_get(flags, i));
     int r = 0;
-    if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_TSYNC") == 0) r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-    else if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_LOG") == 0) r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_LOG, 1);
-    else if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0) r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_SSB, 1);
-    else if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0) r = 0;
+    if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_TSYNC") == 0) {
+      r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+      s->flags |= FILTER_FLAG_TSYNC;
+    } else if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_LOG") == 0) {
+      r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_LOG, 1);
+      s->flags |= FILTER_FLAG_LOG;
+    } else if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0) {
+      r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_SSB, 1);
+      s->flags |= FILTER_FLAG_SPEC_ALLOW;
+    }
+    else if (fl && strcmp(fl, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
+      log_warning("%s: `linux.seccomp.flags[%zu]`: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored (this libseccomp "
+                  "cannot set it; notified syscalls wait interruptibly)", file, i);
     else {
       edgecr_seccomp_free(s);
       cleanup_free char *f = xasprintf("flags[%zu]", i);
       return bad(err, file, f, "unknown flag", fl);
     }
-    (void) r;
+    if (r < 0) {
+      edgecr_seccomp_free(s);
+      return edgecr_error_make(err, -r, "%s: `linux.seccomp.flags[%zu]`: `%s` is not supported by this kernel or "
+                                        "libseccomp", file, i, fl);
+    }
   }
   json_t *calls = json_object_get(sc, "syscalls");
   if (calls != NULL && !json_is_array(calls)) {
@@ -195,6 +222,7 @@ int edgecr_seccomp_build(json_t *sc, const char *file, struct edgecr_seccomp **o
     edgecr_seccomp_free(s);
     return bad(err, file, "listenerPath", "SCMP_ACT_NOTIFY needs a listenerPath", NULL);
   }
+  s->has_notify = notify;
   if (lp && *lp)
     s->listener_path = xstrdup(lp);
   const char *md = json_string_value(json_object_get(sc, "listenerMetadata"));
@@ -223,21 +251,58 @@ int edgecr_seccomp_connect(struct edgecr_seccomp *s, edgecr_error_t *err)
   return 0;
 }
 
+/* A listener without any NOTIFY rule still gets a notification fd (as
+ * runc and crun hand one over), but libseccomp only asks the kernel for
+ * one when a rule notifies: load the compiled program ourselves then. */
+static int load_with_listener(struct edgecr_seccomp *s, edgecr_error_t *err)
+{
+  cleanup_close int mem = memfd_create("edgecr-seccomp-bpf", MFD_CLOEXEC);
+  if (mem < 0)
+    return edgecr_error_make(err, errno, "linux.seccomp: memfd for the filter");
+  int r = seccomp_export_bpf(s->ctx, mem);
+  if (r < 0)
+    return edgecr_error_make(err, -r, "linux.seccomp: compile the filter");
+  struct stat st;
+  if (fstat(mem, &st) < 0 || st.st_size <= 0 || st.st_size % (off_t) sizeof(struct sock_filter) != 0)
+    return edgecr_error_make(err, EINVAL, "linux.seccomp: compiled filter has a bad size");
+  cleanup_free struct sock_filter *insns = xmalloc0((size_t) st.st_size);
+  if (pread(mem, insns, (size_t) st.st_size, 0) != st.st_size)
+    return edgecr_error_make(err, errno ? errno : EIO, "linux.seccomp: read the compiled filter");
+  struct sock_fprog prog = {.len = (unsigned short) (st.st_size / (off_t) sizeof(struct sock_filter)), .filter = insns};
+  unsigned flags = s->flags | FILTER_FLAG_NEW_LISTENER;
+  if (flags & FILTER_FLAG_TSYNC)
+    flags |= FILTER_FLAG_TSYNC_ESRCH; /* the kernel wants it with NEW_LISTENER */
+  int fd = (int) syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, &prog);
+  if (fd < 0)
+    return edgecr_error_make(err, errno, "linux.seccomp: load filter");
+  return fd;
+}
+
 int edgecr_seccomp_install(struct edgecr_seccomp *s, const char *state_json, edgecr_error_t *err)
 {
   if (s == NULL)
     return 0;
-  int r = seccomp_load(s->ctx);
-  if (r < 0)
-    return edgecr_error_make(err, -r, "linux.seccomp: load filter");
-  if (s->listener_sock < 0)
-    return 0;
-  int nfd = seccomp_notify_fd(s->ctx);
-  if (nfd < 0)
-    return edgecr_error_make(err, -nfd, "linux.seccomp: get the notification fd");
+  int nfd = -1;
+  if (s->listener_sock >= 0 && !s->has_notify) {
+    if ((nfd = load_with_listener(s, err)) < 0)
+      return -1;
+  } else {
+    int r = seccomp_load(s->ctx);
+    if (r < 0)
+      return edgecr_error_make(err, -r, "linux.seccomp: load filter");
+    if (s->listener_sock < 0)
+      return 0;
+    nfd = seccomp_notify_fd(s->ctx);
+    if (nfd < 0)
+      return edgecr_error_make(err, -nfd, "linux.seccomp: get the notification fd");
+  }
   /* The spec's container process state: the state plus the fd index. */
   json_error_t je;
   json_t *st = json_loads(state_json ? state_json : "{}", 0, &je);
+  /* The container is not created until its process runs: "creating", as
+   * runc and crun report it to the listener. */
+  if (st != NULL && json_object_get(st, "status") != NULL)
+    json_object_set_new(st, "status", json_string("creating"));
   json_t *msg = json_object();
   json_object_set_new(msg, "ociVersion", json_string("1.2.0"));
   json_object_set_new(msg, "fds", json_pack("[s]", "seccompFd"));

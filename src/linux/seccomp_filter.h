@@ -1,11 +1,14 @@
 /* seccomp_filter.h - linux.seccomp (actions, architectures, argument filters,
  * flags, listenerPath) compiled with libseccomp.  The filter is built and
  * validated in the runtime before anything is created; the container init
- * inherits it and loads it last. */
+ * inherits it and loads it after the runtime's own protocol: right before
+ * execve, or (without no_new_privs, which then needs CAP_SYS_ADMIN) right
+ * before the switch to the container's user. */
 #ifndef EDGECR_SECCOMP_FILTER_H
 #define EDGECR_SECCOMP_FILTER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "error.h"
 
@@ -14,6 +17,8 @@ struct edgecr_seccomp {
   char *listener_path;
   char *listener_metadata;
   int listener_sock; /* connected before pivot_root, -1 if none */
+  bool has_notify;   /* some rule is SCMP_ACT_NOTIFY */
+  unsigned flags;    /* SECCOMP_FILTER_FLAG_* asked for (TSYNC, LOG, SPEC_ALLOW) */
 };
 
 /* Returns 0 with *out NULL when there is no seccomp section. */

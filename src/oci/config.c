@@ -323,10 +323,37 @@ bool oci_mount_option(const char *opt, struct oci_mount *m)
     m->bind = m->recursive = true;
     return true;
   }
-  /* Options that only make sense to other runtimes: accepted, no effect. */
-  if (strcmp(opt, "tmpcopyup") == 0 || strcmp(opt, "defaults") == 0 || strcmp(opt, "idmap") == 0 ||
-      strcmp(opt, "ridmap") == 0)
+  if (strcmp(opt, "defaults") == 0)
     return true;
+  return false;
+}
+
+/* The spec's recursive options (rro, rnosuid, ...): mount_setattr(2)
+ * attributes applied with AT_RECURSIVE after the mount. */
+static const struct { const char *name; bool clear; uint64_t attr; } recursive_attrs[] = {
+  {"rro", false, 0x1}, {"rrw", true, 0x1},               /* MOUNT_ATTR_RDONLY */
+  {"rnosuid", false, 0x2}, {"rsuid", true, 0x2},         /* MOUNT_ATTR_NOSUID */
+  {"rnodev", false, 0x4}, {"rdev", true, 0x4},           /* MOUNT_ATTR_NODEV */
+  {"rnoexec", false, 0x8}, {"rexec", true, 0x8},         /* MOUNT_ATTR_NOEXEC */
+  {"rnodiratime", false, 0x80}, {"rdiratime", true, 0x80}, /* MOUNT_ATTR_NODIRATIME */
+  {"rnosymfollow", false, 0x200000}, {"rsymfollow", true, 0x200000}, /* MOUNT_ATTR_NOSYMFOLLOW */
+};
+
+static bool recursive_mount_option(const char *opt, struct oci_mount *m)
+{
+  for (size_t i = 0; i < sizeof recursive_attrs / sizeof recursive_attrs[0]; i++) {
+    if (strcmp(opt, recursive_attrs[i].name) != 0)
+      continue;
+    uint64_t a = recursive_attrs[i].attr;
+    if (recursive_attrs[i].clear) {
+      m->rec_attr_clr |= a;
+      m->rec_attr_set &= ~a;
+    } else {
+      m->rec_attr_set |= a;
+      m->rec_attr_clr &= ~a;
+    }
+    return true;
+  }
   return false;
 }
 
@@ -633,6 +660,9 @@ static int parse_process(struct pctx *p, json_t *proc, const char *field, struct
   return 0;
 }
 
+static int parse_id_mappings(struct pctx *p, json_t *lnx, const char *prefix, const char *key,
+                             struct oci_id_mapping **out, size_t *n);
+
 static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
 {
   int rc;
@@ -659,9 +689,26 @@ static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
     cleanup_strv char **opts = NULL;
     if (get_strv(p, m, "options", fo, false, &opts) < 0)
       return -1;
+    if (parse_id_mappings(p, m, f, "uidMappings", &mnt->uid_map, &mnt->n_uid_map) < 0 ||
+        parse_id_mappings(p, m, f, "gidMappings", &mnt->gid_map, &mnt->n_gid_map) < 0)
+      return -1;
+    if ((mnt->n_uid_map > 0) != (mnt->n_gid_map > 0))
+      return bad(p, f, "an id-mapped mount needs both uidMappings and gidMappings");
+    mnt->idmap = mnt->n_uid_map > 0; /* mappings imply `idmap` */
     size_t dlen = 0;
     const char *prop_opt = NULL;
     for (size_t k = 0; opts && opts[k]; k++) {
+      if (strcmp(opts[k], "idmap") == 0 || strcmp(opts[k], "ridmap") == 0) {
+        mnt->idmap = true;
+        mnt->idmap_recursive = opts[k][0] == 'r';
+        continue;
+      }
+      if (strcmp(opts[k], "tmpcopyup") == 0) {
+        mnt->copyup = true;
+        continue;
+      }
+      if (recursive_mount_option(opts[k], mnt))
+        continue;
       unsigned long before_set = mnt->flags, before_clear = mnt->clear_flags, before_prop = mnt->propagation;
       if (oci_mount_option(opts[k], mnt)) {
         /* ro with rw, nosuid with suid, ...: the later one would silently win. */
@@ -691,6 +738,10 @@ static int parse_mounts(struct pctx *p, json_t *doc, struct oci_config *c)
     }
     if (!mnt->bind && mnt->type == NULL)
       return bad(p, ft, "missing: a mount needs a type unless it is a bind mount");
+    if (mnt->idmap && !mnt->bind)
+      return bad(p, fo, "id mapping (idmap, ridmap, uidMappings) only applies to bind mounts");
+    if (mnt->copyup && (mnt->bind || mnt->type == NULL || strcmp(mnt->type, "tmpfs") != 0))
+      return bad(p, fo, "`tmpcopyup` only applies to a tmpfs mount");
     if (mnt->bind && mnt->source == NULL)
       return bad(p, fs, "a bind mount needs a source");
   }
@@ -733,11 +784,11 @@ static int parse_hooks(struct pctx *p, json_t *doc, struct oci_config *c)
   return 0;
 }
 
-static int parse_id_mappings(struct pctx *p, json_t *lnx, const char *key, struct oci_id_mapping **out,
-                             size_t *n)
+static int parse_id_mappings(struct pctx *p, json_t *lnx, const char *prefix, const char *key,
+                             struct oci_id_mapping **out, size_t *n)
 {
   int rc;
-  cleanup_free char *fk = xasprintf("linux.%s", key);
+  cleanup_free char *fk = xasprintf("%s.%s", prefix, key);
   json_t *arr = get_arr(p, lnx, key, fk, &rc);
   if (rc < 0 || arr == NULL)
     return rc;
@@ -862,6 +913,52 @@ static int parse_devices(struct pctx *p, json_t *lnx, struct oci_config *c)
   return 0;
 }
 
+/* linux.memoryPolicy: names as in <linux/mempolicy.h>. */
+static const struct { const char *name; int mode; bool needs_nodes, no_nodes; } mempolicy_modes[] = {
+  {"MPOL_DEFAULT", 0, false, true}, {"MPOL_PREFERRED", 1, false, false}, {"MPOL_BIND", 2, true, false},
+  {"MPOL_INTERLEAVE", 3, true, false}, {"MPOL_LOCAL", 4, false, true}, {"MPOL_PREFERRED_MANY", 5, true, false},
+  {"MPOL_WEIGHTED_INTERLEAVE", 6, true, false},
+};
+static const struct { const char *name; unsigned flag; } mempolicy_flags[] = {
+  {"MPOL_F_NUMA_BALANCING", 1u << 13}, {"MPOL_F_RELATIVE_NODES", 1u << 14}, {"MPOL_F_STATIC_NODES", 1u << 15},
+};
+
+static int parse_memory_policy(struct pctx *p, json_t *lnx, struct oci_config *c)
+{
+  int rc;
+  json_t *mp = get_obj(p, lnx, "memoryPolicy", "linux.memoryPolicy", &rc);
+  if (rc < 0 || mp == NULL)
+    return rc;
+  cleanup_free char *mode = NULL;
+  if (get_str(p, mp, "mode", "linux.memoryPolicy.mode", true, &mode) < 0 ||
+      get_str(p, mp, "nodes", "linux.memoryPolicy.nodes", false, &c->mempolicy_nodes) < 0)
+    return -1;
+  size_t i = 0, n = sizeof mempolicy_modes / sizeof mempolicy_modes[0];
+  while (i < n && strcmp(mode, mempolicy_modes[i].name) != 0)
+    i++;
+  if (i == n)
+    return bad(p, "linux.memoryPolicy.mode", "unknown mode `%s`", mode);
+  bool has_nodes = c->mempolicy_nodes != NULL && *c->mempolicy_nodes != '\0';
+  if (mempolicy_modes[i].needs_nodes && !has_nodes)
+    return bad(p, "linux.memoryPolicy.nodes", "%s needs at least one node", mode);
+  if (mempolicy_modes[i].no_nodes && has_nodes)
+    return bad(p, "linux.memoryPolicy.nodes", "%s takes no nodes", mode);
+  c->mempolicy_mode = mempolicy_modes[i].mode;
+  cleanup_strv char **flags = NULL;
+  if (get_strv(p, mp, "flags", "linux.memoryPolicy.flags", false, &flags) < 0)
+    return -1;
+  for (size_t k = 0; flags && flags[k]; k++) {
+    size_t j = 0, nf = sizeof mempolicy_flags / sizeof mempolicy_flags[0];
+    while (j < nf && strcmp(flags[k], mempolicy_flags[j].name) != 0)
+      j++;
+    if (j == nf)
+      return bad(p, "linux.memoryPolicy.flags", "unknown flag `%s`", flags[k]);
+    c->mempolicy_flags |= mempolicy_flags[j].flag;
+  }
+  c->has_memory_policy = true;
+  return 0;
+}
+
 static const struct { const char *name; unsigned long value; } personality_domains[] = {
   {"LINUX", PER_LINUX}, {"LINUX32", PER_LINUX32},
 };
@@ -873,8 +970,8 @@ static int parse_linux(struct pctx *p, json_t *doc, struct oci_config *c)
   if (rc < 0 || lnx == NULL)
     return rc;
   c->has_linux = true;
-  if (parse_namespaces(p, lnx, c) < 0 || parse_id_mappings(p, lnx, "uidMappings", &c->uid_mappings, &c->n_uid_mappings) < 0 ||
-      parse_id_mappings(p, lnx, "gidMappings", &c->gid_mappings, &c->n_gid_mappings) < 0 || parse_devices(p, lnx, c) < 0)
+  if (parse_namespaces(p, lnx, c) < 0 || parse_id_mappings(p, lnx, "linux", "uidMappings", &c->uid_mappings, &c->n_uid_mappings) < 0 ||
+      parse_id_mappings(p, lnx, "linux", "gidMappings", &c->gid_mappings, &c->n_gid_mappings) < 0 || parse_devices(p, lnx, c) < 0)
     return -1;
   if (get_str(p, lnx, "cgroupsPath", "linux.cgroupsPath", false, &c->cgroups_path) < 0)
     return -1;
@@ -925,6 +1022,8 @@ static int parse_linux(struct pctx *p, json_t *doc, struct oci_config *c)
   c->time_offsets = get_obj(p, lnx, "timeOffsets", "linux.timeOffsets", &rc);
   if (rc < 0)
     return rc;
+  if (parse_memory_policy(p, lnx, c) < 0)
+    return -1;
   json_t *rdt = json_object_get(lnx, "intelRdt");
   if (rdt != NULL && !json_is_null(rdt))
     return bad(p, "linux.intelRdt", "Intel RDT is not supported by edgecr (no resctrl support)");
@@ -1142,6 +1241,8 @@ void oci_config_free(struct oci_config *c)
     free(c->mounts[i].source);
     free(c->mounts[i].type);
     free(c->mounts[i].data);
+    free(c->mounts[i].uid_map);
+    free(c->mounts[i].gid_map);
   }
   free(c->mounts);
   for (int k = 0; k < OCI_HOOK_KINDS; k++) {
@@ -1163,6 +1264,7 @@ void oci_config_free(struct oci_config *c)
   free(c->cgroups_path);
   strv_free(c->masked_paths);
   strv_free(c->readonly_paths);
+  free(c->mempolicy_nodes);
   json_decref(c->doc);
   free(c);
 }

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -67,6 +68,10 @@ struct oci_process {
   char *apparmor_profile, *selinux_label;
 };
 
+struct oci_id_mapping {
+  unsigned int container_id, host_id, size;
+};
+
 struct oci_mount {
   char *destination;
   char *source;
@@ -76,6 +81,15 @@ struct oci_mount {
   unsigned long propagation;  /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (+MS_REC) */
   bool bind, recursive;
   char *data;                 /* filesystem-specific options */
+  uint64_t rec_attr_set;      /* MOUNT_ATTR_* applied recursively (rro, rnosuid, ...) */
+  uint64_t rec_attr_clr;      /* MOUNT_ATTR_* cleared recursively (rrw, rsuid, ...) */
+  bool copyup;                /* tmpcopyup: the tmpfs starts with the covered directory's contents */
+  /* Id-mapped bind mount (idmap/ridmap, or mappings given): without
+   * mappings of its own it takes the container's (linux.uidMappings). */
+  bool idmap, idmap_recursive;
+  struct oci_id_mapping *uid_map, *gid_map;
+  size_t n_uid_map, n_gid_map;
+  int idmap_fd;               /* runtime -> init: the prepared detached mount (only when idmap) */
 };
 
 struct oci_hook {
@@ -100,9 +114,6 @@ struct oci_namespace {
   char *path;  /* join an existing namespace, or NULL for a new one */
 };
 
-struct oci_id_mapping {
-  unsigned int container_id, host_id, size;
-};
 
 struct oci_device {
   char *path;
@@ -146,6 +157,11 @@ struct oci_config {
   bool has_personality;
   unsigned long personality;
   json_t *time_offsets; /* linux.timeOffsets */
+  /* linux.memoryPolicy: set_mempolicy(2) mode | flags over nodes */
+  bool has_memory_policy;
+  int mempolicy_mode;
+  unsigned mempolicy_flags;
+  char *mempolicy_nodes; /* "0-3,5", or NULL */
   json_t *doc;          /* the whole document */
 };
 

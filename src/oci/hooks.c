@@ -7,10 +7,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 static int pidfd_open_(pid_t pid)
@@ -18,19 +20,32 @@ static int pidfd_open_(pid_t pid)
   return (int) syscall(SYS_pidfd_open, pid, 0);
 }
 
+/* The state goes to the hook's stdin from a memfd rather than a pipe: a
+ * hook that never reads its stdin would otherwise block us on a full pipe
+ * (states reach hundreds of KB with many annotations), past its timeout. */
+static int state_fd(const char *state, const char *kind, size_t idx, edgecr_error_t *err)
+{
+  int fd = memfd_create("edgecr-hook-state", MFD_CLOEXEC);
+  if (fd < 0)
+    return edgecr_error_make(err, errno, "hook %s[%zu]: memfd for the state", kind, idx);
+  if (write_all(fd, state, strlen(state)) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+    int e = errno;
+    close(fd);
+    return edgecr_error_make(err, e, "hook %s[%zu]: write the state", kind, idx);
+  }
+  return fd;
+}
+
 static int run_one(const struct oci_hook *h, const char *kind, size_t idx, const char *state, edgecr_error_t *err)
 {
-  int in[2];
-  if (pipe2(in, O_CLOEXEC) < 0)
-    return edgecr_error_make(err, errno, "hook %s[%zu]: pipe", kind, idx);
+  cleanup_close int in = state_fd(state, kind, idx, err);
+  if (in < 0)
+    return -1;
   pid_t pid = fork();
-  if (pid < 0) {
-    close(in[0]);
-    close(in[1]);
+  if (pid < 0)
     return edgecr_error_make(err, errno, "hook %s[%zu]: fork", kind, idx);
-  }
   if (pid == 0) {
-    dup2(in[0], 0);
+    dup2(in, 0);
     /* A hook's output must not mix into what callers read on our stdout
      * (e.g. `state` JSON): send it to stderr. */
     dup2(2, 1);
@@ -40,13 +55,6 @@ static int run_one(const struct oci_hook *h, const char *kind, size_t idx, const
     execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : environ);
     _exit(127);
   }
-  close(in[0]);
-  /* The hook may not read stdin: ignore EPIPE. */
-  struct sigaction sa = {.sa_handler = SIG_IGN}, old;
-  sigaction(SIGPIPE, &sa, &old);
-  (void) write_all(in[1], state, strlen(state));
-  close(in[1]);
-  sigaction(SIGPIPE, &old, NULL);
 
   int status = 0;
   if (h->timeout > 0) {
@@ -85,6 +93,22 @@ int hooks_run_list(const struct oci_hook *hooks, size_t n, const char *kind_name
     if (run_one(&hooks[i], kind_name, i, state_json, err) < 0)
       return -1;
   return 0;
+}
+
+int hooks_run_all(const struct oci_config *c, enum oci_hook_kind kind, const char *state_json, edgecr_error_t *err)
+{
+  int ret = 0;
+  for (size_t i = 0; i < c->n_hooks[kind]; i++) {
+    edgecr_error_t e = NULL;
+    if (run_one(&c->hooks[kind][i], oci_hook_kind_name(kind), i, state_json, &e) == 0)
+      continue;
+    log_warning("%s", e->msg);
+    if (ret == 0 && err != NULL)
+      *err = steal_pointer(&e);
+    edgecr_error_release(&e);
+    ret = -1;
+  }
+  return ret;
 }
 
 int hooks_run(const struct oci_config *c, enum oci_hook_kind kind, const char *state_json, edgecr_error_t *err)

@@ -13,4 +13,9 @@ int hooks_run(const struct oci_config *c, enum oci_hook_kind kind, const char *s
 int hooks_run_list(const struct oci_hook *hooks, size_t n, const char *kind_name,
                    const char *state_json, edgecr_error_t *err);
 
+/* Runs every hook of a kind even when some fail (poststop: the spec says
+ * to warn and go on); each failure is logged as a warning, the first one
+ * is returned in err.  Returns -1 if any failed. */
+int hooks_run_all(const struct oci_config *c, enum oci_hook_kind kind, const char *state_json, edgecr_error_t *err);
+
 #endif
