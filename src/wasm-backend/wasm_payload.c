@@ -49,6 +49,7 @@ struct wb_run {
   char *path;
   uint64_t fuel;       /* EW_FUEL_UNLIMITED, or the budget of WB_ANN_FUEL */
   uint32_t max_pages;  /* from linux.resources.memory.limit; 0: engine default */
+  uint64_t max_bytes;  /* the instance's whole budget: the same limit; 0: engine default */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -138,6 +139,7 @@ static int read_limits(const struct oci_config *cfg, struct wb_run *r, edgecr_er
   if (json_is_integer(limit) && json_integer_value(limit) > 0) {
     unsigned long long pages = (unsigned long long) json_integer_value(limit) / WASM_PAGE;
     r->max_pages = pages == 0 ? 1 : pages > 65536 ? 65536 : (uint32_t) pages;
+    r->max_bytes = (uint64_t) json_integer_value(limit);
   }
   return 0;
 }
@@ -319,6 +321,11 @@ static ew_instance *instantiate(const struct wb_run *r, wasi_ctx *wasi)
   ew_limits_default(&limits);
   if (r->max_pages > 0)
     limits.max_memory_pages = r->max_pages;
+  /* The cgroup's limit bounds the whole process; the instance budget (memory,
+   * tables, code, stacks) follows it instead of the engine's default, so a
+   * container given more than that default can use it. */
+  if (r->max_bytes > 0)
+    limits.max_instance_bytes = r->max_bytes;
   ew_instance_config ic = {.limits = &limits, .resolve = wasi_resolve, .resolve_ctx = wasi, .user_data = wasi,
                            .start_fuel = r->fuel == EW_FUEL_UNLIMITED ? 0 : r->fuel,
                            .guard_memory = ew_guard_enable()};
