@@ -5,7 +5,8 @@
 #     exec, ps, pause/resume, update, kill, delete;
 #  2. a real-time container asking for SCHED_FIFO: it gets a cgroup
 #     real-time budget (where runc and crun fail with EPERM on this host);
-#  3. a WebAssembly module compiled by clang, run by edgecr's own engine;
+#  3. a WebAssembly module compiled by clang, run by edgecr's own engine,
+#     then the same module as a container (the WebAssembly backend);
 #  4. a real-time system configuration checked ahead of time (+ SVG);
 #  5. firmware deployed to an emulated Cortex-M3 core through remoteproc,
 #     with the same commands as a Linux container.
@@ -110,6 +111,38 @@ int main(int argc, char **argv) {
 EOF
   if clang --target=wasm32-wasi -O2 "$WORK/hello.c" -o "$WORK/hello.wasm" 2>/dev/null; then
     set +e; show "$EDGECR" wasm run "$WORK/hello.wasm" one; echo "exit status: $?"; set -e
+
+    step "3b. The same module as a container: same commands as a Linux container"
+    # A rootfs holding only the module: edgecr sees the \0asm magic of
+    # process.args[0] and picks its WebAssembly backend (no flag, no shim);
+    # the module runs inside the container's namespaces and cgroup.
+    mkdir -p "$WORK/wasmroot" "$WORK/wasmc"
+    cp "$WORK/hello.wasm" "$WORK/wasmroot/hello.wasm"
+    (cd "$WORK/wasmc" && "$EDGECR" spec)
+    python3 - "$WORK/wasmc/config.json" "$WORK/wasmroot" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["root"] = {"path": sys.argv[2], "readonly": True}
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/hello.wasm", "one", "two"]
+c["linux"]["cgroupsPath"] = "/edgecr-demo/wasm"
+c["linux"]["resources"] = {"memory": {"limit": 32 << 20}}
+c["mounts"] = [m for m in c["mounts"] if m["destination"] in ("/proc", "/dev")]
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+    mkdir -p "$WORK/wasmroot/proc" "$WORK/wasmroot/dev"
+    ids+=(wasm)
+    set +e; show e run --bundle "$WORK/wasmc" wasm; echo "exit status propagated: $?"; set -e
+    show e create --bundle "$WORK/wasmc" wasm
+    echo "backend that claimed it: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["backend"])' "$STATE/wasm/state.json")"
+    show e start wasm
+    sleep 0.3
+    e state wasm | grep '"status"'
+    show e delete wasm
+    python3 tools/wasmimage/wasmimage.py image --wasm "$WORK/hello.wasm" --ref demo/hello-wasm:1 \
+      --out "$WORK/wasm-image" --tar "$WORK/hello-wasm.tar" >/dev/null
+    echo "OCI image: $WORK/hello-wasm.tar; with containerd:"
+    echo "  ctr image import hello-wasm.tar && ctr run --rm --runc-binary $EDGECR demo/hello-wasm:1 w1 /hello.wasm"
   else
     echo "(clang cannot target wasm32-wasi here: skipped)"
   fi
