@@ -6,24 +6,20 @@ layout (tar layer, config, manifest, index) and imported with ctr.
 
 containerd and the shims it started are stopped by PID at the end; the
 shims are found by their command line naming our private socket."""
-import gzip
-import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 
-import hostprobe
 from itlib import (CG, REPO, RUNTIME, _build_rootfs, cgroup_mounts, pid_alive,
                    wait_until)
 from containerd_harness import CONTAINERD, CTR, DISABLED, Containerd
+import oci_image
 
 pytestmark = pytest.mark.containerd
 
@@ -36,59 +32,8 @@ if not (CONTAINERD and CTR):
 
 # ------------------------------------------------------------------ image
 
-def _sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def build_oci_archive(rootfs, dest):
-    """Write an OCI image archive (layout tarred) of rootfs to dest."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for path in sorted(Path(rootfs).rglob("*")):
-            arc = str(path.relative_to(rootfs))
-            info = t.gettarinfo(str(path), arcname=arc)
-            info.mtime = 0
-            if info.isreg():
-                with open(path, "rb") as f:
-                    t.addfile(info, f)
-            else:
-                t.addfile(info)
-    layer = raw.getvalue()
-    gz = gzip.compress(layer, mtime=0)
-    config = json.dumps({
-        "architecture": hostprobe.oci_arch(), "os": "linux",
-        "config": {"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                   "Cmd": ["sh"], "WorkingDir": "/"},
-        "rootfs": {"type": "layers", "diff_ids": [_sha(layer)]},
-        "history": [{"created_by": "edgecr test suite"}],
-    }).encode()
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": _sha(config), "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": _sha(gz), "size": len(gz)}],
-    }).encode()
-    index = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": _sha(manifest), "size": len(manifest),
-            "platform": {"architecture": hostprobe.oci_arch(), "os": "linux"},
-            "annotations": {"io.containerd.image.name": IMAGE,
-                            "org.opencontainers.image.ref.name": "latest"}}],
-    }).encode()
-    with tarfile.open(dest, "w") as t:
-        def add(name, data):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-        add("oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
-        add("index.json", index)
-        for blob in (config, manifest, gz):
-            add("blobs/sha256/" + _sha(blob).split(":")[1], blob)
+    oci_image.build_oci_archive(rootfs, dest, IMAGE, cmd=["sh"])
 
 
 # ------------------------------------------------------------------ daemon

@@ -275,3 +275,18 @@ def oci_arch():
     m = platform.machine()
     return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm",
             "armv6l": "arm", "i686": "386", "i386": "386"}.get(m, m)
+
+
+# ---------------------------------------------------------------- privileges
+
+CAP_SYS_RESOURCE = 24
+
+
+def has_capability(cap):
+    """Is capability number `cap` in our effective set?  (Some hosts run
+    their root without e.g. CAP_SYS_RESOURCE, which a negative
+    oom_score_adj needs.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> cap & 1)
+    return False
