@@ -61,6 +61,17 @@ def cgroup_mounts():
     return mounts
 
 
+def v1_controller_dir(controller):
+    """The mount point of a v1 controller (e.g. 'memory'), or None.  Tests
+    should rather ask CG (hostprobe), which knows v2 as well."""
+    return str(CG.v1_mount(controller)) if CG.v1_mount(controller) else None
+
+
+def unified_dir():
+    """The cgroup2 hierarchy the runtime uses, or None."""
+    return str(CG.unified) if CG.unified is not None else None
+
+
 # The cgroup layout the runtime under test sees (v1, hybrid or pure v2).
 CG = hostprobe.cgroups()
 
