@@ -18,9 +18,13 @@ import signal
 import socket
 import subprocess
 import threading
+import sys
 import time
 import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import hostprobe  # noqa: E402  (tests/lib: kernel and cgroup layout probes)
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = os.environ.get("EDGECR_BIN", str(REPO / "build" / "src" / "cli" / "edgecr"))
@@ -58,34 +62,24 @@ def cgroup_mounts():
 
 
 def v1_controller_dir(controller):
-    """The mount point of a v1 controller (e.g. 'memory'), or None."""
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            if fields[sep + 1] != "cgroup":
-                continue
-            opts = fields[sep + 3].split(",")
-            if controller in opts:
-                return fields[4]
-    return None
+    """The mount point of a v1 controller (e.g. 'memory'), or None.  Tests
+    should rather ask CG (hostprobe), which knows v2 as well."""
+    return str(CG.v1_mount(controller)) if CG.v1_mount(controller) else None
 
 
 def unified_dir():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            if fields[sep + 1] == "cgroup2":
-                return fields[4]
-    return None
+    """The cgroup2 hierarchy the runtime uses, or None."""
+    return str(CG.unified) if CG.unified is not None else None
 
 
-def cgroup_file(controller, cgroups_path, name):
-    """Read one cgroup file of a v1 controller for a container's cgroupsPath."""
-    base = v1_controller_dir(controller)
-    assert base, f"no v1 {controller} controller mounted"
-    return Path(base, cgroups_path.lstrip("/"), name).read_text().strip()
+# The cgroup layout the runtime under test sees (v1, hybrid or pure v2).
+CG = hostprobe.cgroups()
+
+
+def cgroup_file(controller, cgroups_path, v1name, v2name=None):
+    """Read a container's setting from the hierarchy that holds controller:
+    v1name there on v1, v2name on cgroup2 (see tests/lib/hostprobe.py)."""
+    return CG.read(controller, cgroups_path, v1name, v2name)
 
 
 def cgroup_dirs_for(cgroups_path):

@@ -1,24 +1,26 @@
 """edgecr on a pure cgroup v2 host, for real.
 
-This machine's cgroups are hybrid, but its /sys/fs/cgroup/unified is a real
-cgroup2 mount.  Pointing edgecr at it ($EDGECR_CGROUP_ROOT) makes it see a
-pure v2 host (whose only delegated controller is hugetlb): so the v2 code
-paths run against the kernel, not a fake tree: the eBPF device program,
-the cgroup.freeze freezer, cgroup.procs, hugetlb limits and removal.
+The runtime is pointed ($EDGECR_CGROUP_ROOT) at this host's cgroup2
+hierarchy as a pure v2 root: on a hybrid host that is /sys/fs/cgroup/unified
+(whose only delegated controllers are those no v1 hierarchy holds), in the
+cgroup2-only view of tests/lib/cgroup2_only.sh or on a pure v2 host it is
+/sys/fs/cgroup itself.  So the v2 code paths run against the kernel, not a
+fake tree: the eBPF device program, the cgroup.freeze freezer,
+cgroup.procs and removal.
 """
 import os
 from pathlib import Path
 
 import pytest
 
-from itlib import wait_until
+from itlib import CG, wait_until
 
-UNIFIED = Path("/sys/fs/cgroup/unified")
+UNIFIED = Path(CG.unified) if CG.unified is not None else None
 
 pytestmark = [
     pytest.mark.edgecr_only,
-    pytest.mark.skipif(not (UNIFIED / "cgroup.controllers").exists(),
-                       reason="no cgroup2 mount at /sys/fs/cgroup/unified"),
+    pytest.mark.skipif(UNIFIED is None,
+                       reason=f"no cgroup2 hierarchy on this host ({CG.describe()})"),
 ]
 
 
@@ -32,8 +34,8 @@ def v2rt(rt):
 
 def v2_bundle(env, *args):
     b = env.bundle(*args)
-    # Only the devices rules: memory/cpu/pids are not delegated on this
-    # cgroup2 mount (they belong to the v1 hierarchies).
+    # Only the devices rules: memory/cpu/pids may not be delegated on this
+    # cgroup2 hierarchy (on a hybrid host they belong to v1 hierarchies).
     b.linux["resources"] = {"devices": [
         {"allow": False, "access": "rwm"},
         {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rw"},

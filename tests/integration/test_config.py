@@ -5,14 +5,16 @@ one field and checks it from INSIDE the container with busybox (id,
 namespace inodes, hook output files)."""
 import json
 import os
+import platform
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from itlib import (ALL_CAPS, cap_mask, cgroup_file, ns_inode, parse_status,
-                   unified_dir, v1_controller_dir)
+import hostprobe
+from itlib import (ALL_CAPS, CG, cap_mask, cgroup_dirs_for, cgroup_file,
+                   ns_inode, parse_status)
 
 spec12 = pytest.mark.spec12  # OCI 1.2 feature Debian's runc 1.1.5 lacks
 
@@ -227,11 +229,24 @@ def test_scheduler_batch(env, rt):
     assert f[41 - 3] == "3" and f[19 - 3] == "3"
 
 
+def need_sched_fifo():
+    """SCHED_FIFO must work in a container wherever the runtime can make it
+    work: where it gives group budgets, or where our own group lets a
+    process switch (no CONFIG_RT_GROUP_SCHED, or a group with a budget)."""
+    if not hostprobe.rt_budget_expected() and not hostprobe.sched_fifo_allowed():
+        pytest.skip("SCHED_FIFO is refused in this test's own cgroup and the "
+                    "runtime cannot give budgets here: " +
+                    hostprobe.rt_budget_skip_reason())
+
+
 @pytest.mark.edgecr_only
 @pytest.mark.sanitizer
 def test_scheduler_fifo_gets_rt_budget(env, rt):
     """runc/crun give EPERM here (the container cgroup has no rt budget);
-    edgecr gives the cgroup a real-time budget."""
+    edgecr gives the cgroup a real-time budget where the kernel has group
+    budgets, and SCHED_FIFO works on every host."""
+    need_sched_fifo()
+
     def cfg(b):
         b.process["scheduler"] = {"policy": "SCHED_FIFO", "priority": 10}
         b.process["capabilities"] = {k: DEFAULT_PLUS_NICE for k in
@@ -240,9 +255,24 @@ def test_scheduler_fifo_gets_rt_budget(env, rt):
     f = stat_fields(Path(f"/proc/{pid}/stat").read_text())
     assert f[41 - 3] == "1", "policy is not SCHED_FIFO"
     assert f[40 - 3] == "10", "rt_priority is not 10"
-    assert int(cgroup_file("cpu", b.cgroups_path, "cpu.rt_runtime_us")) > 0
+    if hostprobe.rt_budget_expected():
+        assert int(cgroup_file("cpu", b.cgroups_path, "cpu.rt_runtime_us")) > 0
     out = rt.exec(b.id, "sh", "-c", "cat /proc/self/stat").stdout
     assert stat_fields(out)[41 - 3] == "1", "exec'd process must inherit FIFO"
+
+
+def expect_rt_budget_refused_on_v2(env, rt, cfg):
+    """cgroup v2 has no real-time group budgets: where the cpu controller
+    is v2, realtimeRuntime must be refused, naming the field."""
+    if not CG.is_v2("cpu"):
+        return False
+    b = env.bundle("true")
+    cfg(b)
+    p = rt.run(b)
+    assert p.returncode != 0
+    assert "cpu.realtimeRuntime" in p.stderr and "v1" in p.stderr, p.stderr
+    assert not cgroup_dirs_for(b.cgroups_path)
+    return True
 
 
 @pytest.mark.edgecr_only
@@ -251,11 +281,15 @@ def test_scheduler_rr_with_explicit_realtime_runtime(env, rt):
         b.process["scheduler"] = {"policy": "SCHED_RR", "priority": 5}
         b.linux["resources"]["cpu"] = {"realtimeRuntime": 20000,
                                        "realtimePeriod": 1000000}
+    if expect_rt_budget_refused_on_v2(env, rt, cfg):
+        return
+    need_sched_fifo()
     b, pid = start_bg(env, rt, cfg)
     f = stat_fields(Path(f"/proc/{pid}/stat").read_text())
     assert f[41 - 3] == "2" and f[40 - 3] == "5"
-    assert cgroup_file("cpu", b.cgroups_path, "cpu.rt_runtime_us") == "20000"
-    assert cgroup_file("cpu", b.cgroups_path, "cpu.rt_period_us") == "1000000"
+    if hostprobe.rt_budget_expected():
+        assert cgroup_file("cpu", b.cgroups_path, "cpu.rt_runtime_us") == "20000"
+        assert cgroup_file("cpu", b.cgroups_path, "cpu.rt_period_us") == "1000000"
 
 
 DEFAULT_PLUS_NICE = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
@@ -435,8 +469,13 @@ def test_cgroup_mount_shows_own_cgroup(env, rt):
         b.linux["namespaces"].append({"type": "cgroup"})
     out = run_out(env, rt, "ls /sys/fs/cgroup; echo --; cat /proc/self/cgroup", cfg)
     ls, cg = out.split("--\n")
-    for ctrl in ("memory", "cpu", "pids", "freezer", "devices"):
-        assert ctrl in ls.split(), f"{ctrl} missing from /sys/fs/cgroup"
+    if CG.v2_only:  # the cgroup2 hierarchy itself
+        assert "cgroup.controllers" in ls.split(), ls
+    else:  # a dir for each v1 controller the host has
+        for ctrl in ("memory", "cpu", "pids", "freezer", "devices"):
+            if CG.v1_mount(ctrl) is not None:
+                assert any(ctrl in e.split(",") for e in ls.split()), \
+                    f"{ctrl} missing from /sys/fs/cgroup: {ls.split()}"
     # cgroup namespace: own cgroup is the root
     for line in cg.splitlines():
         assert line.split(":", 2)[2] == "/", line
@@ -846,12 +885,17 @@ def test_device_cgroup_allow_deny(env, rt, allowed):
 
 
 def test_resources_devices_list(env, rt):
+    if CG.is_v2("devices"):
+        pytest.skip("devices.list is cgroup v1's interface; on cgroup v2 the "
+                    "rules are an eBPF program (test_device_cgroup_allow_deny "
+                    "and test_cgroup_v2.py check what it allows)")
+
     def cfg(b):
         b.linux["resources"]["devices"] = [
             {"allow": False, "access": "rwm"},
             {"allow": True, "type": "b", "major": 7, "minor": 0, "access": "r"}]
     b, pid = start_bg(env, rt, cfg)
-    lst = cgroup_file("devices", b.cgroups_path, "devices.list").splitlines()
+    lst = cgroup_file("devices", b.cgroups_path, "devices.list", None).splitlines()
     assert "b 7:0 r" in lst
     assert "a *:* rwm" not in lst
     assert "c 1:3 rwm" in lst  # /dev/null always allowed
@@ -859,43 +903,102 @@ def test_resources_devices_list(env, rt):
 
 # ================================================================ cgroups
 
+# Each controller's settings, their v1 and v2 files and the value the
+# runtime must write there (v2 converts cpu.shares to cpu.weight, and spells
+# quota+period as cpu.max).  Only the controllers this host has are set.
+RESOURCES = {
+    "memory": ({"memory": {"limit": 96 << 20, "reservation": 32 << 20}},
+               [("memory.limit_in_bytes", "memory.max", str(96 << 20)),
+                ("memory.soft_limit_in_bytes", "memory.low", str(32 << 20))]),
+    "cpu": ({"cpu": {"shares": 333, "quota": 30000, "period": 150000}},
+            [("cpu.shares", "cpu.weight", "333", "13"),
+             ("cpu.cfs_quota_us", "cpu.max", "30000", "30000 150000"),
+             ("cpu.cfs_period_us", None, "150000")]),
+    "cpuset": ({"cpu": {"cpus": "0", "mems": "0"}},
+               [("cpuset.cpus", "cpuset.cpus", "0"),
+                ("cpuset.mems", "cpuset.mems", "0")]),
+    "pids": ({"pids": {"limit": 64}}, [("pids.max", "pids.max", "64")]),
+}
+
+
+def merge_resources(res, more):
+    for k, v in more.items():
+        res.setdefault(k, {}).update(v)
+
+
 @pytest.mark.sanitizer
 def test_cgroup_resources_applied(env, rt):
+    present = [c for c in RESOURCES if CG.has(c)]
+
     def cfg(b):
-        b.linux["resources"].update({
-            "memory": {"limit": 96 << 20, "reservation": 32 << 20},
-            "cpu": {"shares": 333, "quota": 30000, "period": 150000,
-                    "cpus": "0", "mems": "0"},
-            "pids": {"limit": 64},
-        })
+        for c in present:
+            merge_resources(b.linux["resources"], RESOURCES[c][0])
     b, pid = start_bg(env, rt, cfg)
     cg = b.cgroups_path
-    assert int(cgroup_file("memory", cg, "memory.limit_in_bytes")) == 96 << 20
-    assert int(cgroup_file("memory", cg, "memory.soft_limit_in_bytes")) == 32 << 20
-    assert cgroup_file("cpu", cg, "cpu.shares") == "333"
-    assert cgroup_file("cpu", cg, "cpu.cfs_quota_us") == "30000"
-    assert cgroup_file("cpu", cg, "cpu.cfs_period_us") == "150000"
-    assert cgroup_file("cpuset", cg, "cpuset.cpus") == "0"
-    assert cgroup_file("cpuset", cg, "cpuset.mems") == "0"
-    assert cgroup_file("pids", cg, "pids.max") == "64"
-    for ctrl in ("memory", "cpu", "pids", "cpuset", "freezer", "devices"):
-        procs = cgroup_file(ctrl, cg, "cgroup.procs").split()
-        assert str(pid) in procs, f"init not in {ctrl} cgroup"
-    # the process sees its cpuset
-    out = rt.exec(b.id, "grep", "Cpus_allowed_list", "/proc/self/status").stdout
-    assert out.split()[-1] == "0"
+    for c in present:
+        for v1name, v2name, v1val, *v2val in RESOURCES[c][1]:
+            if CG.is_v2(c) and v2name is None:
+                continue
+            want = (v2val[0] if v2val else v1val) if CG.is_v2(c) else v1val
+            assert cgroup_file(c, cg, v1name, v2name) == want, (c, v1name, v2name)
+    for d in CG.procs_dirs(cg):
+        assert str(pid) in (d / "cgroup.procs").read_text().split(), \
+            f"init not in {d}"
+    if "cpuset" in present:  # the process sees its cpuset
+        out = rt.exec(b.id, "grep", "Cpus_allowed_list", "/proc/self/status").stdout
+        assert out.split()[-1] == "0"
+
+
+# A setting for each controller: the field the runtime must name when the
+# host has no such controller.
+ONE_SETTING = {
+    "memory": ({"memory": {"limit": 64 << 20}}, "memory.limit"),
+    "cpu": ({"cpu": {"shares": 512}}, "cpu.shares"),
+    "cpuset": ({"cpu": {"cpus": "0"}}, "cpu.cpus"),
+    "pids": ({"pids": {"limit": 10}}, "pids.limit"),
+    "blkio": ({"blockIO": {"weight": 500}}, "blockIO.weight"),
+    "hugetlb": ({"hugepageLimits": [{"pageSize": "2MB", "limit": 2 << 21}]},
+                "hugepageLimits[0]"),
+}
+
+
+@pytest.mark.edgecr_only
+@pytest.mark.parametrize("ctrl", sorted(ONE_SETTING))
+def test_missing_controller_refused(env, rt, ctrl):
+    """A limit the host cannot enforce is refused, naming the field and the
+    controller, before anything is created (never silently dropped)."""
+    if CG.has(ctrl):
+        pytest.skip(f"the {ctrl} controller exists here ({CG.describe()}): "
+                    "test_cgroup_resources_applied and friends check it")
+    b = env.bundle("true")
+    res, field = ONE_SETTING[ctrl]
+    merge_resources(b.linux["resources"], res)
+    p = rt.run(b)
+    assert p.returncode != 0
+    assert f"linux.resources.{field}" in p.stderr, p.stderr
+    assert f"`{ctrl}` cgroup controller is not available" in p.stderr, p.stderr
+    assert not cgroup_dirs_for(b.cgroups_path)
 
 
 def test_cgroup_unified_has_container(env, rt):
-    """Hybrid host: the container is also placed in the cgroup2 hierarchy."""
+    """The container is placed in the cgroup2 hierarchy too (hybrid host:
+    best effort beside the v1 hierarchies; pure v2: the only one)."""
+    if CG.unified is None:
+        pytest.skip(f"no cgroup2 hierarchy here ({CG.describe()})")
     b, pid = start_bg(env, rt)
-    u = unified_dir()
-    assert u
-    procs = Path(u, b.cgroups_path.lstrip("/"), "cgroup.procs").read_text().split()
+    procs = Path(CG.unified, b.cgroups_path.lstrip("/"), "cgroup.procs").read_text().split()
     assert str(pid) in procs
 
 
+def need_controller(ctrl):
+    if not CG.has(ctrl):
+        pytest.skip(hostprobe.missing_controller_reason(ctrl) +
+                    "; test_missing_controller_refused checks the refusal")
+
+
 def test_memory_limit_enforced(env, rt):
+    need_controller("memory")
+
     def cfg(b):
         b.linux["resources"]["memory"] = {"limit": 16 << 20, "swap": 16 << 20}
     # tmpfs pages are charged to the cgroup: writing 64M must fail / OOM
@@ -910,6 +1013,8 @@ def test_memory_limit_enforced(env, rt):
 
 
 def test_pids_limit_enforced(env, rt):
+    need_controller("pids")
+
     def cfg(b):
         b.linux["resources"]["pids"] = {"limit": 4}
     out = run_out(env, rt, "for i in 1 2 3 4 5 6; do sleep 2 & done 2>&1; "
@@ -919,13 +1024,21 @@ def test_pids_limit_enforced(env, rt):
 
 
 def test_blockio_weight(env, rt):
+    """blkio.weight (v1 CFQ), blkio.bfq.weight (v1 BFQ) or io.weight (v2)
+    where the host has a proportional I/O policy; without one the runtime
+    promises a warning that it ignores the weight, and a running container."""
+    need_controller("blkio")
+
     def cfg(b):
         b.linux["resources"]["blockIO"] = {"weight": 321}
     b, pid = start_bg(env, rt, cfg)
-    base = Path(v1_controller_dir("blkio"), b.cgroups_path.lstrip("/"))
-    vals = [p.read_text().split()[-1] for p in
-            (base / "blkio.weight", base / "blkio.bfq.weight") if p.exists()]
-    assert "321" in vals, vals
+    f = hostprobe.blkio_weight_file()
+    if f is None:
+        assert "blockIO.weight ignored" in b.stderr(), b.stderr()
+        return
+    val = Path(CG.dir("blkio", b.cgroups_path), f).read_text().split()[-1]
+    # v2's io.weight runs 1..10000 where blkio.weight ran 10..1000
+    assert val == (str(1 + (321 - 10) * 9999 // 990) if CG.is_v2("blkio") else "321")
 
 
 @pytest.mark.edgecr_only
@@ -935,46 +1048,61 @@ def test_realtime_runtime_resources(env, rt):
     def cfg(b):
         b.linux["resources"]["cpu"] = {"realtimeRuntime": 10000,
                                        "realtimePeriod": 1000000}
+    if expect_rt_budget_refused_on_v2(env, rt, cfg):
+        return
+    if not hostprobe.rt_budget_expected():
+        pytest.skip(hostprobe.rt_budget_skip_reason())
     b, pid = start_bg(env, rt, cfg)
     assert cgroup_file("cpu", b.cgroups_path, "cpu.rt_runtime_us") == "10000"
     assert cgroup_file("cpu", b.cgroups_path, "cpu.rt_period_us") == "1000000"
 
 
+def hugepage_size():
+    need_controller("hugetlb")
+    sizes = hostprobe.hugepage_sizes()
+    if not sizes:
+        pytest.skip("the kernel offers no huge page size")
+    return sizes[0]
+
+
 @pytest.mark.edgecr_only
-def test_hugepage_limits_hybrid(env, rt):
-    """hugetlb lives only in the cgroup2 mount on this hybrid host: edgecr
-    must apply hugepageLimits there."""
+def test_hugepage_limits(env, rt):
+    """hugepageLimits go to whichever hierarchy holds hugetlb (on a hybrid
+    host often only the cgroup2 one)."""
+    size = hugepage_size()
+
     def cfg(b):
-        b.linux["resources"]["hugepageLimits"] = [
-            {"pageSize": "2MB", "limit": 4 << 21}]
+        b.linux["resources"]["hugepageLimits"] = [{"pageSize": size, "limit": 4 << 21}]
     b, pid = start_bg(env, rt, cfg)
-    if v1_controller_dir("hugetlb"):
-        val = cgroup_file("hugetlb", b.cgroups_path, "hugetlb.2MB.limit_in_bytes")
-    else:
-        val = Path(unified_dir(), b.cgroups_path.lstrip("/"),
-                   "hugetlb.2MB.max").read_text().strip()
+    val = cgroup_file("hugetlb", b.cgroups_path, f"hugetlb.{size}.limit_in_bytes",
+                      f"hugetlb.{size}.max")
     assert int(val) == 4 << 21
 
 
 @pytest.mark.edgecr_only
-def test_unified_resources_hybrid(env, rt):
+def test_unified_resources(env, rt):
+    """linux.resources.unified is written as given into the cgroup2 dir."""
+    size = hugepage_size()
+    if not CG.is_v2("hugetlb"):
+        pytest.skip(f"hugetlb is not a cgroup2 controller here ({CG.describe()})")
+
     def cfg(b):
-        b.linux["resources"]["unified"] = {"hugetlb.2MB.max": str(2 << 21)}
+        b.linux["resources"]["unified"] = {f"hugetlb.{size}.max": str(2 << 21)}
     b, pid = start_bg(env, rt, cfg)
-    val = Path(unified_dir(), b.cgroups_path.lstrip("/"),
-               "hugetlb.2MB.max").read_text().strip()
+    val = Path(CG.unified, b.cgroups_path.lstrip("/"),
+               f"hugetlb.{size}.max").read_text().strip()
     assert int(val) == 2 << 21
 
 
 def test_cgroups_path_nested_and_removed(env, rt):
     b = env.bundle("true")
-    b.linux["cgroupsPath"] = f"/edgecr-test/nest-{b.id}/inner"
+    nest = f"/edgecr-test/nest-{b.id}"
+    b.linux["cgroupsPath"] = f"{nest}/inner"
     rt.track(b)
     p = rt.run(b)
-    assert p.returncode == 0
-    assert not Path(v1_controller_dir("memory"), "edgecr-test",
-                    f"nest-{b.id}", "inner").exists()
-    for d in Path("/sys/fs/cgroup").glob(f"*/edgecr-test/nest-{b.id}"):
+    assert p.returncode == 0, p.stderr
+    assert not cgroup_dirs_for(f"{nest}/inner")
+    for d in cgroup_dirs_for(nest):
         os.rmdir(d)
 
 
@@ -1007,7 +1135,7 @@ def test_sysctl_host_namespace_refused(env, rt):
 
 def seccomp_cfg(default, syscalls):
     return {"defaultAction": default,
-            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "architectures": hostprobe.seccomp_arches(),
             "syscalls": syscalls}
 
 
@@ -1066,7 +1194,7 @@ def test_seccomp_argument_filter(env, rt):
     out = run_out(env, rt, "linux64 uname -m; linux32 uname -m 2>&1; echo rc=$?",
                   cfg)
     lines = out.splitlines()
-    assert lines[0] == "x86_64"
+    assert lines[0] == platform.machine()
     assert "rc=0" not in out, out
 
 
@@ -1243,9 +1371,13 @@ def test_rootfs_propagation(env, rt, prop):
 
 @spec12
 def test_personality_linux32(env, rt):
+    want = hostprobe.linux32_machines()
+    if not want:
+        pytest.skip(f"{platform.machine()} has no 32-bit personality")
+
     def cfg(b):
         b.linux["personality"] = {"domain": "LINUX32"}
-    assert run_out(env, rt, "uname -m", cfg).strip() in ("i686", "i386")
+    assert run_out(env, rt, "uname -m", cfg).strip() in want
 
 
 @pytest.mark.edgecr_only

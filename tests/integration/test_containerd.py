@@ -6,23 +6,20 @@ layout (tar layer, config, manifest, index) and imported with ctr.
 
 containerd and the shims it started are stopped by PID at the end; the
 shims are found by their command line naming our private socket."""
-import gzip
-import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 
-from itlib import (RUNTIME, _build_rootfs, cgroup_mounts, pid_alive,
+from itlib import (CG, REPO, RUNTIME, _build_rootfs, cgroup_mounts, pid_alive,
                    wait_until)
 from containerd_harness import CONTAINERD, CTR, DISABLED, Containerd
+import oci_image
 
 pytestmark = pytest.mark.containerd
 
@@ -35,59 +32,8 @@ if not (CONTAINERD and CTR):
 
 # ------------------------------------------------------------------ image
 
-def _sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def build_oci_archive(rootfs, dest):
-    """Write an OCI image archive (layout tarred) of rootfs to dest."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for path in sorted(Path(rootfs).rglob("*")):
-            arc = str(path.relative_to(rootfs))
-            info = t.gettarinfo(str(path), arcname=arc)
-            info.mtime = 0
-            if info.isreg():
-                with open(path, "rb") as f:
-                    t.addfile(info, f)
-            else:
-                t.addfile(info)
-    layer = raw.getvalue()
-    gz = gzip.compress(layer, mtime=0)
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                   "Cmd": ["sh"], "WorkingDir": "/"},
-        "rootfs": {"type": "layers", "diff_ids": [_sha(layer)]},
-        "history": [{"created_by": "edgecr test suite"}],
-    }).encode()
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": _sha(config), "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": _sha(gz), "size": len(gz)}],
-    }).encode()
-    index = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": _sha(manifest), "size": len(manifest),
-            "platform": {"architecture": "amd64", "os": "linux"},
-            "annotations": {"io.containerd.image.name": IMAGE,
-                            "org.opencontainers.image.ref.name": "latest"}}],
-    }).encode()
-    with tarfile.open(dest, "w") as t:
-        def add(name, data):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-        add("oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
-        add("index.json", index)
-        for blob in (config, manifest, gz):
-            add("blobs/sha256/" + _sha(blob).split(":")[1], blob)
+    oci_image.build_oci_archive(rootfs, dest, IMAGE, cmd=["sh"])
 
 
 # ------------------------------------------------------------------ daemon
@@ -108,8 +54,16 @@ def image_archive(cd_tmp):
     return archive
 
 
+# ctr always asks for cpu.shares (1024): a runtime must refuse that where the
+# host has no cpu controller (runc does as well), so ctr can run nothing there.
+NO_CPU = None if CG.has("cpu") else (
+    "ctr always sets linux.resources.cpu.shares, which needs a cpu "
+    f"controller, and this host has none ({CG.describe()}); "
+    "test_ctr_run_refused_without_cpu_controller checks the refusal")
+
+
 @pytest.fixture(scope="module")
-def containerd(cd_tmp, image_archive):
+def containerd_any(cd_tmp, image_archive):
     d = cd_tmp / "daemon"
     d.mkdir()
     c = Containerd(d)
@@ -123,6 +77,13 @@ def containerd(cd_tmp, image_archive):
             c.ctr("task", "delete", "-f", cid, check=False)
             c.ctr("containers", "delete", cid, check=False)
         c.stop()
+
+
+@pytest.fixture
+def containerd(containerd_any):
+    if NO_CPU:
+        pytest.skip(NO_CPU)
+    return containerd_any
 
 
 def ctr_id():
@@ -327,38 +288,59 @@ exec {RUNTIME} "$@"
     assert cmds
 
 
+@pytest.mark.edgecr_only
+def test_ctr_run_refused_without_cpu_controller(containerd_any):
+    """Without a cpu controller the runtime's clear error (file, field,
+    reason) reaches the containerd client, and nothing is left behind."""
+    if not NO_CPU:
+        pytest.skip(f"this host has a cpu controller ({CG.describe()})")
+    c, cid = containerd_any, ctr_id()
+    p = c.ctr("run", "--rm", "--runc-binary", RUNTIME, IMAGE, cid, "true",
+              check=False)
+    try:
+        assert p.returncode != 0
+        assert "linux.resources.cpu.shares" in p.stderr, p.stderr
+        assert "`cpu` cgroup controller is not available" in p.stderr, p.stderr
+        assert not task_cgroup_dirs(c, cid)
+    finally:
+        remove(c, cid)
+
+
 # ---------------------------------------------------------- config snippet
 
-# Keep in sync with docs/containerd.md.  The runc entry must stay: a config
-# file that names any runtime replaces the default map, and the CRI plugin
-# refuses to load without its default_runtime_name ("runc").
-SNIPPET = """
-[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-  runtime_type = "io.containerd.runc.v2"
-
-[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.edgecr]
-  runtime_type = "io.containerd.runc.v2"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.edgecr.options]
-    BinaryName = "{binary}"
-    Root = "{root}"
-"""
+def doc_snippets():
+    """The containerd config.toml blocks users copy: README.md's and
+    docs/containerd.md's (the first ```toml block of each)."""
+    out = []
+    for doc in ("README.md", "docs/containerd.md"):
+        text = (REPO / doc).read_text()
+        start = text.index("```toml\n") + len("```toml\n")
+        out.append(pytest.param(text[start:text.index("```", start)], id=doc))
+    return out
 
 
-def test_containerd_accepts_binaryname_snippet(cd_tmp):
-    """The snippet from docs/containerd.md: containerd parses it (config
-    dump shows it) and starts with it, CRI plugin enabled."""
-    d = cd_tmp / "snippet"
-    d.mkdir()
-    extra = SNIPPET.format(binary=RUNTIME, root=d / "rt-root")
-    (d / "cfg.toml").write_text("version = 2\n" + extra)
+@pytest.mark.parametrize("snippet", doc_snippets())
+def test_containerd_accepts_documented_snippet(cd_tmp, snippet):
+    """The snippet exactly as documented (only BinaryName and Root pointed
+    here): containerd 1.6 reads it as a version 2 config (without the
+    `version = 2` line it silently takes it for version 1 and ignores every
+    table), shows the edgecr runtime in `config dump`, and the CRI plugin
+    loads with it."""
+    d = Path(tempfile.mkdtemp(prefix="snippet-", dir=cd_tmp))
+    assert 'BinaryName = "/usr/local/bin/edgecr"' in snippet
+    text = snippet.replace("/usr/local/bin/edgecr", RUNTIME) \
+                  .replace('"/run/containerd/edgecr"', f'"{d / "rt-root"}"')
+    (d / "cfg.toml").write_text(text)
     dump = subprocess.run([CONTAINERD, "--config", str(d / "cfg.toml"),
                            "config", "dump"], capture_output=True, text=True,
                           timeout=30)
     assert dump.returncode == 0, dump.stderr
-    assert f'BinaryName = "{RUNTIME}"' in dump.stdout
-    assert 'runtime_type = "io.containerd.runc.v2"' in dump.stdout
+    assert f'BinaryName = "{RUNTIME}"' in dump.stdout, \
+        "containerd ignored the snippet (is `version = 2` missing?)"
     assert "runtimes.edgecr.options" in dump.stdout
-    # start with the CRI plugin on (its CNI/stream server only bind loopback)
+    # start with the CRI plugin on (its CNI/stream server only bind loopback);
+    # the daemon's own settings go first, the documented tables after them
+    extra = text.replace("version = 2\n", "")
     disabled = [p for p in DISABLED if "cri" not in p]
     cri_extra = extra + f"""
 [plugins."io.containerd.grpc.v1.cri"]

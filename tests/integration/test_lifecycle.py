@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from itlib import RUNTIME, cgroup_file, pid_alive, wait_until
+import hostprobe
+from itlib import CG, RUNTIME, cgroup_file, pid_alive, wait_until
 
 # A container init that stays up and exits 0 on SIGTERM (pid 1 ignores
 # signals it has no handler for, so plain `sleep` would not die of TERM).
@@ -504,6 +505,15 @@ def test_create_terminal_console_socket(env, rt, console_socket):
 
 # ---------------------------------------------------------------- pause/resume
 
+def frozen(cgroups_path):
+    """The kernel's view: v1 freezer.state, or v2 cgroup.events."""
+    if CG.is_v2("freezer"):
+        events = cgroup_file("freezer", cgroups_path, None, "cgroup.events")
+        return "frozen 1" in events.splitlines()
+    return {"FROZEN": True, "THAWED": False}[
+        cgroup_file("freezer", cgroups_path, "freezer.state")]
+
+
 @pytest.mark.sanitizer
 def test_pause_resume(env, rt):
     b = started(env, rt, args=["sh", "-c",
@@ -512,14 +522,14 @@ def test_pause_resume(env, rt):
     pid = rt.state(b.id)["pid"]
     rt("pause", b.id)
     assert rt.status(b.id) == "paused"
-    assert cgroup_file("freezer", b.cgroups_path, "freezer.state") == "FROZEN"
+    assert frozen(b.cgroups_path) is True
     cnt = Path(f"/proc/{pid}/root/tmp/c")
     v1 = cnt.read_text()
     time.sleep(0.3)
     assert cnt.read_text() == v1, "counter advanced while paused"
     rt("resume", b.id)
     assert rt.status(b.id) == "running"
-    assert cgroup_file("freezer", b.cgroups_path, "freezer.state") == "THAWED"
+    assert frozen(b.cgroups_path) is False
     assert wait_until(lambda: cnt.read_text() != v1, 5)
 
 
@@ -547,27 +557,57 @@ def test_delete_force_paused(env, rt):
 
 # ---------------------------------------------------------------- update
 
+def need_controllers(*ctrls):
+    missing = [c for c in ctrls if not CG.has(c)]
+    if missing:
+        pytest.skip(hostprobe.missing_controller_reason(" and ".join(missing)) +
+                    "; test_update_missing_controller_refused checks the refusal")
+
+
+def cpu_setting(cg, shares=None, quota=None, period=None):
+    """cpu settings as the host spells them: v1 files, or v2 cpu.weight
+    (converted from shares) and cpu.max."""
+    if CG.is_v2("cpu"):
+        if shares is not None:
+            weight = 1 + (shares - 2) * 9999 // 262142
+            assert cgroup_file("cpu", cg, None, "cpu.weight") == str(weight)
+        if quota is not None:
+            assert cgroup_file("cpu", cg, None, "cpu.max") == f"{quota} {period}"
+        return
+    if shares is not None:
+        assert cgroup_file("cpu", cg, "cpu.shares") == str(shares)
+    if quota is not None:
+        assert cgroup_file("cpu", cg, "cpu.cfs_quota_us") == str(quota)
+        assert cgroup_file("cpu", cg, "cpu.cfs_period_us") == str(period)
+
+
+def memory_limit(cg):
+    return int(cgroup_file("memory", cg, "memory.limit_in_bytes", "memory.max"))
+
+
 @pytest.mark.sanitizer
 def test_update_flags(env, rt):
+    need_controllers("memory", "cpu", "pids")
     b = started(env, rt)
     cg = b.cgroups_path
     rt("update", "--memory", "64M", "--cpu-quota", "20000", "--cpu-period",
        "100000", "--pids-limit", "42", b.id)
-    assert int(cgroup_file("memory", cg, "memory.limit_in_bytes")) == 64 << 20
-    assert cgroup_file("cpu", cg, "cpu.cfs_quota_us") == "20000"
-    assert cgroup_file("cpu", cg, "cpu.cfs_period_us") == "100000"
-    assert cgroup_file("pids", cg, "pids.max") == "42"
+    assert memory_limit(cg) == 64 << 20
+    cpu_setting(cg, quota=20000, period=100000)
+    assert cgroup_file("pids", cg, "pids.max", "pids.max") == "42"
 
 
 def test_update_cpu_shares_and_cpuset(env, rt):
+    need_controllers("cpu", "cpuset")
     b = started(env, rt)
     cg = b.cgroups_path
     rt("update", "--cpu-share", "512", "--cpuset-cpus", "0", b.id)
-    assert cgroup_file("cpu", cg, "cpu.shares") == "512"
-    assert cgroup_file("cpuset", cg, "cpuset.cpus") == "0"
+    cpu_setting(cg, shares=512)
+    assert cgroup_file("cpuset", cg, "cpuset.cpus", "cpuset.cpus") == "0"
 
 
 def test_update_resources_file(env, rt):
+    need_controllers("memory", "cpu", "pids")
     b = started(env, rt)
     cg = b.cgroups_path
     res = {"memory": {"limit": 100 << 20},
@@ -576,20 +616,63 @@ def test_update_resources_file(env, rt):
     f = env.tmp / "res.json"
     f.write_text(json.dumps(res))
     rt("update", "-r", f, b.id)
-    assert int(cgroup_file("memory", cg, "memory.limit_in_bytes")) == 100 << 20
-    assert cgroup_file("cpu", cg, "cpu.shares") == "256"
-    assert cgroup_file("cpu", cg, "cpu.cfs_quota_us") == "50000"
-    assert cgroup_file("cpu", cg, "cpu.cfs_period_us") == "200000"
-    assert cgroup_file("pids", cg, "pids.max") == "77"
+    assert memory_limit(cg) == 100 << 20
+    cpu_setting(cg, shares=256, quota=50000, period=200000)
+    assert cgroup_file("pids", cg, "pids.max", "pids.max") == "77"
 
 
 def test_update_resources_stdin(env, rt):
+    need_controllers("pids")
     b = started(env, rt)
     rt("update", "-r", "-", b.id, input=json.dumps({"pids": {"limit": 33}}))
-    assert cgroup_file("pids", b.cgroups_path, "pids.max") == "33"
+    assert cgroup_file("pids", b.cgroups_path, "pids.max", "pids.max") == "33"
+
+
+# cgroup v1 refuses a memory limit above memory.memsw.limit_in_bytes, so a
+# raise of both must write memsw first (a lowering: the limit first).
+V1_MEMSW = bool(CG.v1_mount("memory") and
+                (CG.v1_mount("memory") / "memory.memsw.limit_in_bytes").exists())
+KNOWN_MEMSW_ORDER_BUG = pytest.mark.xfail(
+    V1_MEMSW, strict=True,
+    reason="known runtime bug (reported, not fixed in this branch): update writes "
+           "memory.limit_in_bytes before memory.memsw.limit_in_bytes, so raising both "
+           "fails with EINVAL (containerd's CRI sends swap = limit on every resize)")
+
+
+@pytest.mark.parametrize("before,after", [
+    pytest.param(64, 96, marks=KNOWN_MEMSW_ORDER_BUG, id="raise"),
+    pytest.param(96, 64, id="lower")])
+def test_update_memory_with_swap_both_ways(env, rt, before, after):
+    """What kubelet's in-place resize sends through containerd: memory limit
+    and swap (= the limit) together, raised or lowered."""
+    need_controllers("memory")
+    b = env.bundle(*LOOP)
+    b.linux["resources"]["memory"] = {"limit": before << 20, "swap": before << 20}
+    rt.create(b)
+    rt.start(b.id)
+    res = {"memory": {"limit": after << 20, "swap": after << 20}}
+    rt("update", "-r", "-", b.id, input=json.dumps(res))
+    assert memory_limit(b.cgroups_path) == after << 20
+
+
+@pytest.mark.edgecr_only
+@pytest.mark.parametrize("ctrl,flag", [("memory", ["--memory", "64M"]),
+                                       ("pids", ["--pids-limit", "5"]),
+                                       ("cpu", ["--cpu-share", "512"])])
+def test_update_missing_controller_refused(env, rt, ctrl, flag):
+    """`update` of a limit the host has no controller for fails with a clear
+    error and leaves the running container as it was."""
+    if CG.has(ctrl):
+        pytest.skip(f"the {ctrl} controller exists here ({CG.describe()})")
+    b = started(env, rt)
+    p = rt("update", *flag, b.id, check=False)
+    assert p.returncode != 0
+    assert f"`{ctrl}` cgroup controller is not available" in p.stderr, p.stderr
+    assert rt.status(b.id) == "running"
 
 
 def test_update_pids_limit_enforced(env, rt):
+    need_controllers("pids")
     b = started(env, rt)
     rt("update", "--pids-limit", "3", b.id)
     # init(sh) + its sleep = 2; an exec'd sh + 3 backgrounded sleeps must fail.
@@ -614,9 +697,13 @@ def test_events_stats(env, rt):
     ev = json.loads(lines[0])
     assert ev["type"] == "stats" and ev["id"] == b.id
     data = ev["data"]
-    assert data["cpu"]["usage"]["total"] > 0
-    assert data["memory"]["usage"]["usage"] > 0
-    assert data["pids"]["current"] >= 2
+    # each figure comes from its controller's files: checked where it exists
+    if CG.has("cpuacct") or CG.is_v2("cpu"):
+        assert data["cpu"]["usage"]["total"] > 0
+    if CG.has("memory"):
+        assert data["memory"]["usage"]["usage"] > 0
+    if CG.has("pids"):
+        assert data["pids"]["current"] >= 2
 
 
 def test_events_interval_streams(env, rt):
@@ -736,7 +823,7 @@ def test_features_seccomp_actions_work(env, rt):
             continue  # needs a listener: test_config.py covers it
         b = env.bundle("true")
         b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
-                              "architectures": ["SCMP_ARCH_X86_64"],
+                              "architectures": [hostprobe.seccomp_native_arch()],
                               "syscalls": [{"names": ["acct"],
                                             "action": action}]}
         p = rt.run(b)
@@ -758,7 +845,7 @@ def test_features_accurate_for_edgecr(env):
     assert {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
             "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_TRACE",
             "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"} <= set(sc["actions"])
-    assert "SCMP_ARCH_X86_64" in sc["archs"]
+    assert hostprobe.seccomp_native_arch() in sc["archs"]
     # intelRdt is not implemented: must not be advertised as enabled
     assert not lin.get("intelRdt", {}).get("enabled", False)
     # selinux/apparmor unsupported here: if present, not enabled

@@ -11,6 +11,8 @@ import time
 import uuid
 from pathlib import Path
 
+import hostprobe
+
 CONTAINERD = shutil.which("containerd")
 CTR = shutil.which("ctr")
 
@@ -139,11 +141,10 @@ class Containerd:
             if mp.startswith(str(self.tmp) + "/"):
                 subprocess.run(["umount", "-l", mp], capture_output=True)
         # the shim's cgroupsPath is /<namespace>/<id>: the (now empty)
-        # namespace directories in every hierarchy are ours to remove
-        for parent in Path("/sys/fs/cgroup").iterdir():
-            d = parent / self.ns
-            if d.is_dir() and not parent.is_symlink():
-                try:
-                    d.rmdir()
-                except OSError:
-                    pass
+        # namespace directories in every hierarchy (v1 and cgroup2) are
+        # ours to remove
+        for d in hostprobe.CgroupLayout(Path("/sys/fs/cgroup")).procs_dirs(self.ns):
+            try:
+                d.rmdir()
+            except OSError:
+                pass

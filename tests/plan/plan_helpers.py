@@ -4,8 +4,11 @@ whole tests/ tree)."""
 import json
 import os
 import pathlib
+import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+# tests/lib: kernel and cgroup layout probes shared by the suites
+sys.path.insert(0, str(REPO / "tests" / "lib"))
 EXAMPLES = REPO / "examples" / "plans"
 CELL = ["motor-ctl", "sensor", "planner", "vision", "logger", "webui"]
 
