@@ -222,14 +222,6 @@ def test_unknown_runtime_handler_refused(node, tmp_path):
 
 # cgroup v1 refuses a memory limit above memory.memsw.limit_in_bytes, and
 # containerd sends swap = limit with every resize (see test_lifecycle.py).
-_MEM = CG.v1_mount("memory")
-V1_MEMSW = bool(_MEM and (_MEM / "memory.memsw.limit_in_bytes").exists())
-
-
-@pytest.mark.xfail(V1_MEMSW, strict=True,
-                   reason="known runtime bug (reported, not fixed in this branch): "
-                          "update writes memory.limit_in_bytes before "
-                          "memory.memsw.limit_in_bytes, so a raise fails with EINVAL")
 def test_update_raises_memory_limit(node, tmp_path):
     """kubelet's in-place resize up: 32 MiB -> 128 MiB through the CRI."""
     if not CG.has("memory"):

@@ -630,17 +630,8 @@ def test_update_resources_stdin(env, rt):
 
 # cgroup v1 refuses a memory limit above memory.memsw.limit_in_bytes, so a
 # raise of both must write memsw first (a lowering: the limit first).
-V1_MEMSW = bool(CG.v1_mount("memory") and
-                (CG.v1_mount("memory") / "memory.memsw.limit_in_bytes").exists())
-KNOWN_MEMSW_ORDER_BUG = pytest.mark.xfail(
-    V1_MEMSW, strict=True,
-    reason="known runtime bug (reported, not fixed in this branch): update writes "
-           "memory.limit_in_bytes before memory.memsw.limit_in_bytes, so raising both "
-           "fails with EINVAL (containerd's CRI sends swap = limit on every resize)")
-
-
 @pytest.mark.parametrize("before,after", [
-    pytest.param(64, 96, marks=KNOWN_MEMSW_ORDER_BUG, id="raise"),
+    pytest.param(64, 96, id="raise"),
     pytest.param(96, 64, id="lower")])
 def test_update_memory_with_swap_both_ways(env, rt, before, after):
     """What kubelet's in-place resize sends through containerd: memory limit
