@@ -358,7 +358,6 @@ def test_logs_of_a_linux_container_says_why(make_rt, firmware):
 def test_sigkill_midway_is_recoverable(make_rt, firmware, phase, delays):
     rt = make_rt("--procs", "1")
     bundle = rt.bundle(firmware["hello"])
-    lifecycle_leftovers = []
     for i, delay in enumerate(delays):
         cid = f"k{phase}{i}"
         if phase == "start":
@@ -374,14 +373,9 @@ def test_sigkill_midway_is_recoverable(make_rt, firmware, phase, delays):
         p.wait(10)
         rt("delete", "--force", cid)
         assert rt.emu.state(0) == "offline", f"{phase} killed after {delay}s"
-        bare = rt.state_root / cid
-        if bare.exists() and not (bare / "state.json").exists():
-            # Killed before the lifecycle wrote state.json: `delete --force`
-            # takes the bare directory for a missing container and leaves
-            # it (src/oci/lifecycle.c, lc_delete); nothing of the backend
-            # exists yet.  Reported; cleaned here so the rest is checked.
-            lifecycle_leftovers.append(sorted(p.name for p in bare.iterdir()))
-            shutil.rmtree(bare)
+        # Killed before the lifecycle wrote state.json: `delete --force`
+        # removes the bare directory too (src/oci/lifecycle.c, lc_delete).
+        assert not (rt.state_root / cid).exists(), f"{phase} killed after {delay}s left its state dir"
         rt.assert_clean()
     # The core is as good as new.
     cid, _, _ = rt.create(bundle)
@@ -389,8 +383,6 @@ def test_sigkill_midway_is_recoverable(make_rt, firmware, phase, delays):
     wait_output(rt, cid, "says hello")
     rt("delete", "--force", cid)
     rt.assert_clean()
-    if lifecycle_leftovers:
-        pytest.xfail(f"lifecycle: delete --force left bare state dirs {lifecycle_leftovers}")
 
 
 def test_run_prints_the_log_and_returns_when_killed(make_rt, firmware):
