@@ -82,7 +82,8 @@ int cmd_plan_build(struct edgecr_global *g, int argc, char **argv)
   } else if (plan_repo_open(o.repo, true, &repo, &err) < 0 || plan_repo_build(repo, cfg, a, &commit, &err) < 0) {
     status = cli_fail(&err);
   } else {
-    printf("built plan `%s` %s: %zu containers (%s)%s\n", cfg->name, commit, cfg->n, a->assignment,
+    printf("built plan `%s` %s: %zu %s (core assignment: %s)%s\n", cfg->name, commit, cfg->n,
+           plan_noun((long long) cfg->n, "container", "containers"), a->assignment,
            a->schedulable ? "" : " -- NOT SCHEDULABLE, built with --force");
   }
   plan_repo_close(repo);

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "cmd_plan.h"
+#include "model.h"
 #include "repo.h"
 #include "switch.h"
 #include "util.h"
@@ -134,12 +135,18 @@ static int parse_switch_opts(struct edgecr_global *g, const char *cmd, int argc,
     case 'f': o->format = optarg; break;
     case 'b': o->rollback = true; break;
     case 'h':
-      printf("usage: edgecr plan %s [--repo DIR] [--state DIR]%s\n", cmd,
-             strcmp(cmd, "recover") == 0 ? " [--rollback]" : strcmp(cmd, "status") == 0 ? " [--format json]" : " PLAN");
+      /* cmd is the full command ("plan apply"): printed as is. */
+      printf("usage: edgecr %s [--repo DIR] [--state DIR]%s\n", cmd,
+             strcmp(cmd, "plan recover") == 0  ? " [--rollback]"
+             : strcmp(cmd, "plan status") == 0 ? " [--format text|json]"
+             : strcmp(cmd, "plan stop") == 0   ? ""
+                                               : " PLAN");
       return 0;
     default: return cli_usage(cmd, "unknown option");
     }
   }
+  if (strcmp(o->format, "text") != 0 && strcmp(o->format, "json") != 0)
+    return cli_usage(cmd, "--format must be text or json");
   return -1;
 }
 
@@ -202,7 +209,7 @@ int cmd_plan_status(struct edgecr_global *g, int argc, char **argv)
 {
   struct switch_opts o;
   cleanup_free char *state_default = NULL;
-  int r = parse_switch_opts(g, "status", argc, argv, &o, &state_default);
+  int r = parse_switch_opts(g, "plan status", argc, argv, &o, &state_default);
   if (r >= 0)
     return r;
   edgecr_error_t err = NULL;
@@ -218,15 +225,19 @@ int cmd_plan_status(struct edgecr_global *g, int argc, char **argv)
     if (json_is_null(cur))
       printf("current plan: none\n");
     else
-      printf("current plan: %s %.12s (%zu containers)\n", json_string_value(json_object_get(cur, "name")),
-             json_string_value(json_object_get(cur, "commit")), json_array_size(json_object_get(cur, "containers")));
+    {
+      size_t n = json_array_size(json_object_get(cur, "containers"));
+      printf("current plan: %s %.12s (%zu %s)\n", json_string_value(json_object_get(cur, "name")),
+             json_string_value(json_object_get(cur, "commit")), n, plan_noun((long long) n, "container", "containers"));
+    }
     if (!json_is_null(journal)) {
       json_t *to = json_object_get(journal, "to");
-      printf("INTERRUPTED %s to plan %s: %lld of %zu steps done; run `edgecr plan recover` (finish) or "
+      size_t steps = json_array_size(json_object_get(journal, "actions"));
+      printf("INTERRUPTED %s to plan %s: %lld of %zu %s done; run `edgecr plan recover` (finish) or "
              "`edgecr plan recover --rollback`\n", json_string_value(json_object_get(journal, "phase")),
              json_string_value(json_object_get(to, "name")),
-             (long long) json_integer_value(json_object_get(journal, "done")),
-             json_array_size(json_object_get(journal, "actions")));
+             (long long) json_integer_value(json_object_get(journal, "done")), steps,
+             plan_noun((long long) steps, "step", "steps"));
     }
   }
   bool interrupted = !json_is_null(journal);
@@ -238,7 +249,7 @@ int cmd_plan_recover(struct edgecr_global *g, int argc, char **argv)
 {
   struct switch_opts o;
   cleanup_free char *state_default = NULL;
-  int r = parse_switch_opts(g, "recover", argc, argv, &o, &state_default);
+  int r = parse_switch_opts(g, "plan recover", argc, argv, &o, &state_default);
   if (r >= 0)
     return r;
   edgecr_error_t err = NULL;

@@ -615,9 +615,9 @@ bool plan_global_edf_check(struct plan_task **set, size_t n, int m, double rt_ra
               : res->bcl_ok ? "BCL (Bertogna, Cirinei & Lipari)" : NULL;
   res->ok = res->admission_ok && res->test != NULL;
   if (!res->admission_ok)
-    res->reason = xasprintf("the kernel would refuse the reservations: their bandwidth %.3f exceeds %.2f x %d CPUs "
+    res->reason = xasprintf("the kernel would refuse the reservations: their bandwidth %.3f exceeds %.2f x %d %s "
                             "= %.3f (SCHED_DEADLINE admission, rt_runtime/rt_period x CPUs of the root domain)",
-                            res->u, rt_ratio, m, res->admission_limit);
+                            res->u, rt_ratio, m, plan_noun(m, "CPU", "CPUs"), res->admission_limit);
   else if (!res->ok && m == 1 && ft > 0) {
     char a[32], b[32];
     cleanup_free char *who = dl_names(dl, res->n, ft);

@@ -73,9 +73,12 @@ struct plan_analysis {
   struct plan_core_result *cores;
   int n_cores;
   double rt_ratio;          /* rt_runtime / rt_period */
-  const char *assignment;   /* "pinned", "first-fit decreasing", "worst-fit decreasing",
+  const char *assignment;   /* "pinned", "none needed (no SCHED_FIFO container)",
+                               "first-fit decreasing", "worst-fit decreasing",
                                "none found (worst-fit placement shown)" */
   bool schedulable;
+  bool assignment_found;    /* every unpinned FIFO container found a core */
+  bool memory_ok;           /* the memory limits fit node.memory */
   char *problem;            /* plan-wide problem (assignment, global admission), or NULL */
   struct plan_dl_result dl; /* the deadline reservations, global EDF */
   /* The SCHED_FIFO containers' cgroup budgets, summed as the kernel does

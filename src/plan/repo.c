@@ -178,7 +178,8 @@ static int commit_tree(struct plan_repo *r, const struct plan_config *c, bool sc
   g_variant_dict_insert(&md, "edgecr.plan.name", "s", c->name);
   g_variant_dict_insert(&md, "edgecr.plan.schedulable", "b", (gboolean) schedulable);
   g_autoptr(GVariant) meta = g_variant_ref_sink(g_variant_dict_end(&md));
-  g_autofree char *subject = g_strdup_printf("plan %s: %zu containers (%s)", c->name, c->n, c->file);
+  g_autofree char *subject = g_strdup_printf("plan %s: %zu %s (%s)", c->name, c->n,
+                                              plan_noun((long long) c->n, "container", "containers"), c->file);
   g_autofree char *out = NULL;
   if (!ostree_repo_write_commit(r->repo, parent, subject, NULL, meta, OSTREE_REPO_FILE(root_file), &out, NULL, &e))
     return from_gerror(err, e, "write plan commit");
