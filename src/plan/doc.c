@@ -15,9 +15,15 @@ static void doc_freep(struct doc_node **n) { doc_free(*n); }
 static void yaml_event_release(yaml_event_t *ev) { yaml_event_delete(ev); }
 #define cleanup_event __attribute__((cleanup(yaml_event_release)))
 
+/* A configuration is a few levels deep; the reader recurses once per level,
+ * so a document nested tens of thousands deep would overflow the stack.
+ * Deeper than this is refused (jansson's own JSON limit is 2048). */
+#define DOC_MAX_DEPTH 64
+
 struct reader {
   yaml_parser_t parser;
   const char *file;
+  int depth; /* collections open around the current event */
 };
 
 static int next_event(struct reader *r, yaml_event_t *ev, edgecr_error_t *err)
@@ -53,9 +59,8 @@ static void append(struct doc_node *n, char *key, int key_line, struct doc_node 
 
 static struct doc_node *read_node(struct reader *r, yaml_event_t *first, edgecr_error_t *err);
 
-/* Read entries until the end event of the collection started by `first`. */
-static struct doc_node *read_collection(struct reader *r, enum doc_kind kind, int line,
-                                        edgecr_error_t *err)
+/* Read entries until the end event of the collection just started. */
+static struct doc_node *read_entries(struct reader *r, enum doc_kind kind, int line, edgecr_error_t *err)
 {
   cleanup_doc struct doc_node *n = new_node(kind, line);
   for (;;) {
@@ -90,6 +95,19 @@ static struct doc_node *read_collection(struct reader *r, enum doc_kind kind, in
     }
     append(n, key, key_line, value);
   }
+}
+
+static struct doc_node *read_collection(struct reader *r, enum doc_kind kind, int line, edgecr_error_t *err)
+{
+  if (r->depth >= DOC_MAX_DEPTH) {
+    edgecr_error_make(err, 0, "%s:%d: nested more than %d levels deep (a configuration needs a few)", r->file,
+                      line, DOC_MAX_DEPTH);
+    return NULL;
+  }
+  r->depth++;
+  struct doc_node *n = read_entries(r, kind, line, err);
+  r->depth--;
+  return n;
 }
 
 static struct doc_node *read_node(struct reader *r, yaml_event_t *ev, edgecr_error_t *err)

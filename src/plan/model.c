@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dl_limits.h"
 #include "doc.h"
 #include "util.h"
 
@@ -237,6 +238,23 @@ static int decode_rt(struct decoder *d, const struct doc_node *n, const char *cf
   if (rt->policy == PLAN_POLICY_DEADLINE && rt->blocking > 0)
     return field_error(d, doc_get(n, "blocking")->line, FIELD("blocking"),
                        "blocking is analysed for fixed-priority tasks only");
+  if (rt->policy == PLAN_POLICY_DEADLINE) {
+    /* What the kernel would refuse at start (EINVAL) is an error now, with
+     * the default sysctls: the check runs off-device (apply checks again
+     * with the node's own). */
+    struct plan_dl_limits lim;
+    plan_dl_limits_default(&lim);
+    cleanup_free char *why = NULL;
+    enum plan_dl_field bad = plan_dl_check(&lim, rt->budget, rt->deadline - rt->jitter, rt->period, &why);
+    if (bad == PLAN_DL_BUDGET)
+      return field_error(d, (b ? b : w)->line, FIELD(b ? "budget" : "wcet"), "%s", why);
+    if (bad == PLAN_DL_DEADLINE) {
+      v = doc_get(n, "deadline") ? doc_get(n, "deadline") : doc_get(n, "period");
+      return field_error(d, v->line, FIELD(doc_get(n, "deadline") ? "deadline" : "period"), "%s", why);
+    }
+    if (bad == PLAN_DL_PERIOD)
+      return field_error(d, doc_get(n, "period")->line, FIELD("period"), "%s", why);
+  }
 #undef FIELD
   return 0;
 }
