@@ -9,6 +9,7 @@
 #include "analysis.h"
 #include "cli.h"
 #include "cmd_plan.h"
+#include "identity.h"
 #include "log.h"
 #include "model.h"
 #include "repo.h"
@@ -157,16 +158,24 @@ int cmd_plan_diff(struct edgecr_global *g, int argc, char **argv)
   for (size_t i = 0; i < n; i++) {
     count[d[i].change]++;
     const json_t *side = d[i].to ? d[i].to : d[i].from;
+    /* why: the fields of the identity that differ (identity.h) */
+    json_t *why = d[i].change == PLAN_CHANGED ? plan_identity_changes(d[i].from, d[i].to) : json_array();
     json_array_append_new(json_object_get(out, "containers"),
-                          json_pack("{s:s,s:s,s:O}", "name", d[i].name, "change", plan_change_name(d[i].change),
-                                    "checksum", json_object_get(side, "checksum")));
+                          json_pack("{s:s,s:s,s:O,s:o}", "name", d[i].name, "change", plan_change_name(d[i].change),
+                                    "checksum", json_object_get(side, "checksum"), "why", why));
   }
   if (strcmp(o.format, "json") == 0) {
     print_json(out);
   } else {
     printf("plan diff %.12s -> %.12s\n", ca, cb);
-    for (size_t i = 0; i < n; i++)
+    json_t *list = json_object_get(out, "containers");
+    for (size_t i = 0; i < n; i++) {
       printf("  %-10s %s\n", plan_change_name(d[i].change), d[i].name);
+      size_t k;
+      json_t *w;
+      json_array_foreach(json_object_get(json_array_get(list, i), "why"), k, w)
+        printf("             %s\n", json_string_value(w));
+    }
     printf("%zu added, %zu removed, %zu changed, %zu unchanged\n", count[PLAN_ADDED], count[PLAN_REMOVED],
            count[PLAN_CHANGED], count[PLAN_UNCHANGED]);
     json_decref(out);

@@ -78,8 +78,9 @@ static json_t *container_json(const struct plan_config *c, const struct plan_ana
                               size_t order, const char *best_effort_cpus)
 {
   const struct plan_container *k = &c->containers[i];
-  json_t *o = json_pack("{s:s,s:s,s:I}", "name", k->name, "backend", plan_backend_name(k->backend),
-                        "start_order", (json_int_t) order);
+  json_t *o = json_pack("{s:s,s:s,s:I,s:i,s:I}", "name", k->name, "backend", plan_backend_name(k->backend),
+                        "start_order", (json_int_t) order, "source_line", k->line, "source_index",
+                        (json_int_t) i);
   if (k->bundle)
     json_object_set_new(o, "bundle", json_sprintf("bundles/%s", k->name));
   else

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "identity.h"
 #include "util.h"
 
 const char *plan_change_name(enum plan_change c)
@@ -30,11 +31,11 @@ static const json_t *find_container(const json_t *plan, const char *name)
   return NULL;
 }
 
+/* Same identity (identity.h): start order, dependencies and analysis
+ * results do not count, so a change elsewhere restarts nothing. */
 static bool same_content(const json_t *a, const json_t *b)
 {
-  const char *x = json_string_value(json_object_get(a, "checksum"));
-  const char *y = json_string_value(json_object_get(b, "checksum"));
-  return x && y && strcmp(x, y) == 0;
+  return plan_same_identity(a, b);
 }
 
 int plan_diff(const json_t *from, const json_t *to, struct plan_diff_entry **out, size_t *n, edgecr_error_t *err)

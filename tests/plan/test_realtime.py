@@ -182,7 +182,7 @@ def test_schedulable_plan_then_switch_one_container(node):
     assert "policy: SCHED_FIFO" in sched["logger"], sched["logger"]
     ctl_status = Path(f"/proc/{pids['ctl']}/status").read_text()
     assert "Cpus_allowed_list:\t1\n" in ctl_status
-    # budget over the longest multiple of the period up to 1s: 100 x 2ms + min(2ms, R - C), R = 8ms (resv interferes)
+    # budget over the longest multiple of the period up to 1s: 100 x 2ms + min(2ms, D - C), D = 10ms
     assert (CGROUP_ROOT / "cpu/edgecr-plan/ctl/cpu.rt_period_us").read_text().strip() == "1000000"
     assert (CGROUP_ROOT / "cpu/edgecr-plan/ctl/cpu.rt_runtime_us").read_text().strip() == "202000"
     steal = steal_ms()
