@@ -119,7 +119,7 @@ static char *state_dir(void)
 static void apply(const char *dir, json_t *p, const char *name, struct fake *f, int expect)
 {
   struct plan_located to = {.name = name, .commit = name, .checkout = "/plans/co", .plan = p};
-  struct plan_executor ex = {f, fake_start, fake_stop, fake_running};
+  struct plan_executor ex = {f, fake_start, fake_stop, fake_running, NULL};
   edgecr_error_t err = NULL;
   int r = plan_switch_run(dir, &to, &ex, &err);
   assert_int_equal(r, expect);
@@ -198,7 +198,7 @@ static void crash_case(int at, bool after, bool rollback, int recover_crash)
   f.crash_after = after;
   apply(dir, b, "new", &f, -1);
   assert_false(runs(&f, NEW) && runs(&f, OLD));
-  struct plan_executor ex = {&f, fake_start, fake_stop, fake_running};
+  struct plan_executor ex = {&f, fake_start, fake_stop, fake_running, NULL};
   edgecr_error_t err = NULL;
   bool did;
   /* a new switch is refused while one is pending */
