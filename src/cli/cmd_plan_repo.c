@@ -63,7 +63,8 @@ int cmd_plan_build(struct edgecr_global *g, int argc, char **argv)
 {
   (void) g;
   struct repo_opts o;
-  int r = parse_repo_opts("plan build", argc, argv, &o, "build FILE [--repo DIR] [--force]");
+  int r = parse_repo_opts("plan build", argc, argv, &o, "build FILE [--repo DIR] [--force]\n"
+                                                           "exit status: 0 built, 1 error, 2 not schedulable (nothing built without --force)");
   if (r >= 0)
     return r;
   if (optind != argc - 1)
@@ -97,7 +98,7 @@ int cmd_plan_list(struct edgecr_global *g, int argc, char **argv)
 {
   (void) g;
   struct repo_opts o;
-  int r = parse_repo_opts("plan list", argc, argv, &o, "list [--repo DIR] [--format json]");
+  int r = parse_repo_opts("plan list", argc, argv, &o, "list [--repo DIR] [--format text|json]");
   if (r >= 0)
     return r;
   edgecr_error_t err = NULL;
@@ -136,7 +137,7 @@ int cmd_plan_diff(struct edgecr_global *g, int argc, char **argv)
 {
   (void) g;
   struct repo_opts o;
-  int r = parse_repo_opts("plan diff", argc, argv, &o, "diff A B [--repo DIR] [--format json]");
+  int r = parse_repo_opts("plan diff", argc, argv, &o, "diff A B [--repo DIR] [--format text|json]");
   if (r >= 0)
     return r;
   if (optind != argc - 2)
@@ -189,7 +190,7 @@ int cmd_plan_export(struct edgecr_global *g, int argc, char **argv)
 {
   (void) g;
   struct repo_opts o;
-  int r = parse_repo_opts("plan export", argc, argv, &o, "export [--from A] --to B OUT [--repo DIR]");
+  int r = parse_repo_opts("plan export", argc, argv, &o, "export [--from A] --to B OUT [--repo DIR] [--format text|json]");
   if (r >= 0)
     return r;
   const char *target = o.to ? o.to : optind < argc ? argv[optind++] : NULL;

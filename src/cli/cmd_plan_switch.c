@@ -45,11 +45,13 @@ static int parse_switch_opts(struct edgecr_global *g, const char *cmd, int argc,
     case 'b': o->rollback = true; break;
     case 'h':
       /* cmd is the full command ("plan apply"): printed as is. */
-      printf("usage: edgecr %s [--repo DIR] [--state DIR]%s\n", cmd,
+      printf("usage: edgecr %s [--state DIR]%s\n", cmd,
              strcmp(cmd, "plan recover") == 0  ? " [--rollback]"
-             : strcmp(cmd, "plan status") == 0 ? " [--format text|json]"
+             : strcmp(cmd, "plan status") == 0 ? " [--format text|json]\n"
+                                                 "exit status: 0 the node runs its plan (or none), 3 an interrupted "
+                                                 "switch is pending, 4 containers of the plan do not run"
              : strcmp(cmd, "plan stop") == 0   ? ""
-                                               : " PLAN");
+                                               : " [--repo DIR] PLAN");
       return 0;
     default: return cli_usage(cmd, "unknown option");
     }
@@ -271,12 +273,21 @@ int cmd_plan_recover(struct edgecr_global *g, int argc, char **argv)
   if (r >= 0)
     return r;
   edgecr_error_t err = NULL;
+  json_t *st = NULL;
+  if (plan_switch_status(o.state, &st, &err) < 0)
+    return cli_fail(&err);
+  json_t *journal = json_object_get(st, "journal");
+  bool stopping = json_is_object(journal) && json_is_null(json_object_get(journal, "to"));
+  json_decref(st);
   struct plan_executor *ex = plan_make_executor(g, o.state);
   bool did = false;
   int r2 = plan_switch_recover(o.state, o.rollback, ex, &did, &err);
   plan_executor_free(ex);
   if (r2 < 0)
     return cli_fail(&err);
-  printf("%s\n", !did ? "nothing to recover" : o.rollback ? "rolled back to the previous plan" : "switch completed");
+  printf("%s\n", !did ? "nothing to recover"
+                 : o.rollback ? "rolled back: the node runs the plan it ran before"
+                 : stopping ? "stop completed: the node runs no plan"
+                            : "switch completed");
   return 0;
 }
