@@ -44,13 +44,20 @@ static struct doc_node *new_node(enum doc_kind kind, int line)
   return n;
 }
 
+/* The arrays double when full: growing them by one entry at a time copied
+ * a 10,000-container list quadratically. */
 static void append(struct doc_node *n, char *key, int key_line, struct doc_node *item)
 {
-  n->items = xrealloc(n->items, (n->n + 1) * sizeof *n->items);
+  if (n->n == n->cap) {
+    n->cap = n->cap ? 2 * n->cap : 4;
+    n->items = xrealloc(n->items, n->cap * sizeof *n->items);
+    if (n->kind == DOC_MAP) {
+      n->keys = xrealloc(n->keys, n->cap * sizeof *n->keys);
+      n->key_lines = xrealloc(n->key_lines, n->cap * sizeof *n->key_lines);
+    }
+  }
   n->items[n->n] = item;
   if (n->kind == DOC_MAP) {
-    n->keys = xrealloc(n->keys, (n->n + 1) * sizeof *n->keys);
-    n->key_lines = xrealloc(n->key_lines, (n->n + 1) * sizeof *n->key_lines);
     n->keys[n->n] = key;
     n->key_lines[n->n] = key_line;
   }
