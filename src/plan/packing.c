@@ -22,7 +22,6 @@
  * task's bound in one pass. */
 #include "packing.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
