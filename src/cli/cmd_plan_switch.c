@@ -283,8 +283,11 @@ int cmd_plan_recover(struct edgecr_global *g, int argc, char **argv)
   bool did = false;
   int r2 = plan_switch_recover(o.state, o.rollback, ex, &did, &err);
   plan_executor_free(ex);
-  if (r2 < 0)
+  if (r2 < 0) {
+    edgecr_error_wrap(&err, "plan recover%s (the journal is kept: run it again once the cause is fixed)",
+                      o.rollback ? " --rollback" : "");
     return cli_fail(&err);
+  }
   printf("%s\n", !did ? "nothing to recover"
                  : o.rollback ? "rolled back: the node runs the plan it ran before"
                  : stopping ? "stop completed: the node runs no plan"
