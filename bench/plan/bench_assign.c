@@ -5,7 +5,7 @@
  * plan_analyse (assignment plus every exact test) apart from parsing, and
  * whether every core's final (from scratch) verdict agrees with the
  * assignment.  bench/plan/assign.sh drives it; no timed test uses it.
- * Usage: bench_plan_assign N CORES [LOAD [DL_SHARE [REPS]]] */
+ * Usage: bench_plan_assign N CORES [LOAD [DL_SHARE [REPS [ASSIGNMENT]]]] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +23,13 @@ static double frand(void)
   return (double) (rng >> 11) / 9007199254740992.0;
 }
 
-static char *make_config(int n, int cores, double load, double dl_share)
+static char *make_config(int n, int cores, double load, double dl_share, const char *assignment)
 {
   static const int periods_ms[] = {1, 2, 4, 5, 8, 10, 16, 20, 25, 40, 50, 100};
   size_t cap = 256 + (size_t) n * 160, len = 0;
   char *s = xmalloc0(cap);
-  len += (size_t) sprintf(s + len, "name: bench\nnode:\n  cores: %d\n  rt_runtime: 1s\ncontainers:\n", cores);
+  len += (size_t) sprintf(s + len, "name: bench\nnode:\n  cores: %d\n  rt_runtime: 1s\n  assignment: %s\ncontainers:\n",
+                          cores, assignment);
   double u_each = load * cores / n;
   for (int i = 0; i < n; i++) {
     int t = periods_ms[(int) (frand() * 12)];
@@ -52,13 +53,13 @@ static char *make_config(int n, int cores, double load, double dl_share)
 int main(int argc, char **argv)
 {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s N CORES [LOAD [DL_SHARE [REPS]]]\n", argv[0]);
+    fprintf(stderr, "usage: %s N CORES [LOAD [DL_SHARE [REPS [auto|first-fit|worst-fit]]]]\n", argv[0]);
     return 1;
   }
   int n = atoi(argv[1]), cores = atoi(argv[2]);
   double load = argc > 3 ? atof(argv[3]) : 0.7, dl_share = argc > 4 ? atof(argv[4]) : 0;
   int reps = argc > 5 ? atoi(argv[5]) : 3;
-  cleanup_free char *text = make_config(n, cores, load, dl_share);
+  cleanup_free char *text = make_config(n, cores, load, dl_share, argc > 6 ? argv[6] : "auto");
   double best = 1e30, parse = 0;
   const char *how = "";
   bool schedulable = false;
