@@ -27,7 +27,7 @@ int cmd_monitor(struct edgecr_global *g, int argc, char **argv)
     case 'f': format = optarg; break;
     case 'd': dir = optarg; break;
     case 'h':
-      puts("usage: edgecr monitor [--dir DIR] [--format text|json] [NAME]");
+      puts("usage: edgecr monitor [--dir DIR] [--format text|json] [NAME]   (also `edgecr plan monitor`)");
       return 0;
     default: return cli_usage("monitor", "unknown option");
     }

@@ -113,7 +113,8 @@ static const struct subcommand subcommands[] = {
   {"import", cmd_plan_import, "apply a delta file to the repository"},
   {"apply", cmd_plan_apply, "bring this node to a plan"},
   {"switch", cmd_plan_switch, "switch this node from its current plan to another"},
-  {"status", cmd_plan_status, "show the current plan and any interrupted switch"},
+  {"stop", cmd_plan_stop, "stop and delete the current plan's containers: the node runs no plan"},
+  {"status", cmd_plan_status, "show the current plan, containers not running, any interrupted switch"},
   {"recover", cmd_plan_recover, "finish or roll back an interrupted switch"},
   {"monitor", cmd_monitor, "deadline misses and latency histograms (same as `edgecr monitor`)"},
 };

@@ -69,29 +69,43 @@ static int create_with_log(struct lc_exec *x, const char *name, const char *bund
   return r;
 }
 
+/* A start that failed leaves nothing behind: no container (lc_delete), no
+ * rt page, no generated bundle (the log stays: it says why). */
+static void discard(struct lc_exec *x, const char *name, bool created)
+{
+  edgecr_error_t ignore = NULL;
+  if (created)
+    lc_delete(&x->lc, name, true, &ignore);
+  edgecr_error_release(&ignore);
+  cleanup_free char *page = rt_page_path(x, name);
+  cleanup_free char *gen = xasprintf("%s/bundles/%s", x->state_dir, name);
+  unlink(page);
+  remove_tree(gen, &ignore);
+  edgecr_error_release(&ignore);
+}
+
 static int lc_exec_start(void *ctx, const char *name, const char *bundle, const json_t *entry, edgecr_error_t *err)
 {
   struct lc_exec *x = ctx;
   if (bundle == NULL)
     return edgecr_error_make(err, ENOTSUP, "start `%s`: image references are not supported yet (bundles are)", name);
   cleanup_free char *page = json_is_object(json_object_get(entry, "realtime")) ? rt_page_path(x, name) : NULL;
-  if (page && plan_rt_page_create(page, err) < 0)
-    return edgecr_error_wrap(err, "start `%s`", name);
   json_t *cfg = NULL;
-  if (plan_runtime_config(entry, bundle, page, &cfg, err) < 0)
-    return edgecr_error_wrap(err, "start `%s`", name);
   cleanup_free char *gen = xasprintf("%s/bundles/%s", x->state_dir, name);
-  int r = plan_runtime_bundle_write(gen, cfg, err);
-  json_decref(cfg);
-  if (r < 0 || create_with_log(x, name, gen, err) < 0)
-    return edgecr_error_wrap(err, "start `%s`", name);
-  if (lc_start(&x->lc, name, err) < 0) {
-    edgecr_error_t ignore = NULL;
-    lc_delete(&x->lc, name, true, &ignore);
-    edgecr_error_release(&ignore);
-    return edgecr_error_wrap(err, "start `%s`", name);
+  int r = -1;
+  if ((page && plan_rt_page_create(page, err) < 0) || plan_runtime_config(entry, bundle, page, &cfg, err) < 0 ||
+      plan_runtime_bundle_write(gen, cfg, err) < 0) {
+    discard(x, name, false);
+  } else if (create_with_log(x, name, gen, err) < 0) {
+    /* a half-made container may exist; one that existed before is not ours */
+    discard(x, name, edgecr_error_errno(err) != EEXIST);
+  } else if (lc_start(&x->lc, name, err) < 0) {
+    discard(x, name, true);
+  } else {
+    r = 0;
   }
-  return 0;
+  json_decref(cfg);
+  return r < 0 ? edgecr_error_wrap(err, "start `%s`", name) : 0;
 }
 
 static int lc_exec_stop(void *ctx, const char *name, edgecr_error_t *err)
@@ -127,13 +141,30 @@ static int lc_exec_is_running(void *ctx, const char *name, edgecr_error_t *err)
   return running;
 }
 
+static int lc_exec_query(void *ctx, const char *name, char **status, edgecr_error_t *err)
+{
+  struct lc_exec *x = ctx;
+  json_t *st = NULL;
+  *status = NULL;
+  if (lc_state(&x->lc, name, &st, err) < 0) {
+    if (edgecr_error_errno(err) != ENOENT)
+      return -1;
+    edgecr_error_release(err);
+    return 0;
+  }
+  const char *s = json_string_value(json_object_get(st, "status"));
+  *status = xstrdup(s ? s : "unknown");
+  json_decref(st);
+  return 0;
+}
+
 struct plan_executor *plan_lifecycle_executor(struct edgecr_global *g, const char *state_dir)
 {
   struct lc_exec *x = xmalloc0(sizeof *x);
   x->lc = (struct lc_context){.state_root = g->root, .systemd_cgroup = g->systemd_cgroup};
   x->state_dir = state_dir;
   struct plan_executor *ex = xmalloc0(sizeof *ex);
-  *ex = (struct plan_executor){x, lc_exec_start, lc_exec_stop, lc_exec_is_running};
+  *ex = (struct plan_executor){x, lc_exec_start, lc_exec_stop, lc_exec_is_running, lc_exec_query};
   return ex;
 }
 

@@ -9,6 +9,7 @@
 #include "analysis.h"
 #include "cli.h"
 #include "cmd_plan.h"
+#include "identity.h"
 #include "log.h"
 #include "model.h"
 #include "repo.h"
@@ -62,7 +63,8 @@ int cmd_plan_build(struct edgecr_global *g, int argc, char **argv)
 {
   (void) g;
   struct repo_opts o;
-  int r = parse_repo_opts("plan build", argc, argv, &o, "build FILE [--repo DIR] [--force]");
+  int r = parse_repo_opts("plan build", argc, argv, &o, "build FILE [--repo DIR] [--force]\n"
+                                                           "exit status: 0 built, 1 error, 2 not schedulable (nothing built without --force)");
   if (r >= 0)
     return r;
   if (optind != argc - 1)
@@ -82,7 +84,8 @@ int cmd_plan_build(struct edgecr_global *g, int argc, char **argv)
   } else if (plan_repo_open(o.repo, true, &repo, &err) < 0 || plan_repo_build(repo, cfg, a, &commit, &err) < 0) {
     status = cli_fail(&err);
   } else {
-    printf("built plan `%s` %s: %zu containers (%s)%s\n", cfg->name, commit, cfg->n, a->assignment,
+    printf("built plan `%s` %s: %zu %s (core assignment: %s)%s\n", cfg->name, commit, cfg->n,
+           plan_noun((long long) cfg->n, "container", "containers"), a->assignment,
            a->schedulable ? "" : " -- NOT SCHEDULABLE, built with --force");
   }
   plan_repo_close(repo);
@@ -95,7 +98,7 @@ int cmd_plan_list(struct edgecr_global *g, int argc, char **argv)
 {
   (void) g;
   struct repo_opts o;
-  int r = parse_repo_opts("plan list", argc, argv, &o, "list [--repo DIR] [--format json]");
+  int r = parse_repo_opts("plan list", argc, argv, &o, "list [--repo DIR] [--format text|json]");
   if (r >= 0)
     return r;
   edgecr_error_t err = NULL;
@@ -134,7 +137,7 @@ int cmd_plan_diff(struct edgecr_global *g, int argc, char **argv)
 {
   (void) g;
   struct repo_opts o;
-  int r = parse_repo_opts("plan diff", argc, argv, &o, "diff A B [--repo DIR] [--format json]");
+  int r = parse_repo_opts("plan diff", argc, argv, &o, "diff A B [--repo DIR] [--format text|json]");
   if (r >= 0)
     return r;
   if (optind != argc - 2)
@@ -156,16 +159,24 @@ int cmd_plan_diff(struct edgecr_global *g, int argc, char **argv)
   for (size_t i = 0; i < n; i++) {
     count[d[i].change]++;
     const json_t *side = d[i].to ? d[i].to : d[i].from;
+    /* why: the fields of the identity that differ (identity.h) */
+    json_t *why = d[i].change == PLAN_CHANGED ? plan_identity_changes(d[i].from, d[i].to) : json_array();
     json_array_append_new(json_object_get(out, "containers"),
-                          json_pack("{s:s,s:s,s:O}", "name", d[i].name, "change", plan_change_name(d[i].change),
-                                    "checksum", json_object_get(side, "checksum")));
+                          json_pack("{s:s,s:s,s:O,s:o}", "name", d[i].name, "change", plan_change_name(d[i].change),
+                                    "checksum", json_object_get(side, "checksum"), "why", why));
   }
   if (strcmp(o.format, "json") == 0) {
     print_json(out);
   } else {
     printf("plan diff %.12s -> %.12s\n", ca, cb);
-    for (size_t i = 0; i < n; i++)
+    json_t *list = json_object_get(out, "containers");
+    for (size_t i = 0; i < n; i++) {
       printf("  %-10s %s\n", plan_change_name(d[i].change), d[i].name);
+      size_t k;
+      json_t *w;
+      json_array_foreach(json_object_get(json_array_get(list, i), "why"), k, w)
+        printf("             %s\n", json_string_value(w));
+    }
     printf("%zu added, %zu removed, %zu changed, %zu unchanged\n", count[PLAN_ADDED], count[PLAN_REMOVED],
            count[PLAN_CHANGED], count[PLAN_UNCHANGED]);
     json_decref(out);
@@ -179,7 +190,7 @@ int cmd_plan_export(struct edgecr_global *g, int argc, char **argv)
 {
   (void) g;
   struct repo_opts o;
-  int r = parse_repo_opts("plan export", argc, argv, &o, "export [--from A] --to B OUT [--repo DIR]");
+  int r = parse_repo_opts("plan export", argc, argv, &o, "export [--from A] --to B OUT [--repo DIR] [--format text|json]");
   if (r >= 0)
     return r;
   const char *target = o.to ? o.to : optind < argc ? argv[optind++] : NULL;

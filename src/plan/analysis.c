@@ -524,21 +524,21 @@ bool plan_core_accepts(struct plan_task **set, size_t n, double rt_ratio,
 void plan_fifo_budget(const struct plan_task *t, int64_t window, int64_t *period_us, int64_t *runtime_us)
 {
   /* The longest multiple of T up to `window`: the unaligned job costs
-   * min(C, R - C) once per window, so a longer window brings the ratio
+   * min(C, D - C) once per window, so a longer window brings the ratio
    * down to C/T (it only changes how late a runaway is throttled). */
   int64_t k = window > t->T ? window / t->T : 1;
-  int64_t p_us = (k * t->T + 999) / 1000, P = p_us * 1000, R = t->response, W;
-  if (R == INT64_MAX || R > t->T || R < t->C) {
-    W = 2 * t->C < P ? 2 * t->C : P;
-  } else {
-    /* Job k runs inside [kT, kT + R] (R counts the release jitter), so a
-     * window of length P holds N whole jobs and at most min(C, rest) of
-     * one more: the workload bound of Bertogna, Cirinei & Lipari. */
-    int64_t N = (P + R - t->C) / t->T;
-    int64_t rest = P + R - t->C - N * t->T;
-    W = N * t->C + (rest < t->C ? rest : t->C);
-    W = W < P ? W : P;
-  }
+  int64_t p_us = (k * t->T + 999) / 1000, P = p_us * 1000, W;
+  /* Job k runs inside [kT, kT + D] when the task meets its deadline D
+   * (which counts the release jitter), so a window of length P holds N
+   * whole jobs and at most min(C, rest) of one more: the workload bound of
+   * Bertogna, Cirinei & Lipari.  The deadline, not the analysed response:
+   * the budget then depends on the container's own requirements only, so
+   * a change elsewhere in the plan never changes it (and never restarts
+   * it, docs/plan.md section 5). */
+  int64_t N = (P + t->D - t->C) / t->T;
+  int64_t rest = P + t->D - t->C - N * t->T;
+  W = N * t->C + (rest < t->C ? rest : t->C);
+  W = W < P ? W : P;
   *period_us = p_us;
   *runtime_us = (W + 999) / 1000;
 }
@@ -615,9 +615,9 @@ bool plan_global_edf_check(struct plan_task **set, size_t n, int m, double rt_ra
               : res->bcl_ok ? "BCL (Bertogna, Cirinei & Lipari)" : NULL;
   res->ok = res->admission_ok && res->test != NULL;
   if (!res->admission_ok)
-    res->reason = xasprintf("the kernel would refuse the reservations: their bandwidth %.3f exceeds %.2f x %d CPUs "
+    res->reason = xasprintf("the kernel would refuse the reservations: their bandwidth %.3f exceeds %.2f x %d %s "
                             "= %.3f (SCHED_DEADLINE admission, rt_runtime/rt_period x CPUs of the root domain)",
-                            res->u, rt_ratio, m, res->admission_limit);
+                            res->u, rt_ratio, m, plan_noun(m, "CPU", "CPUs"), res->admission_limit);
   else if (!res->ok && m == 1 && ft > 0) {
     char a[32], b[32];
     cleanup_free char *who = dl_names(dl, res->n, ft);

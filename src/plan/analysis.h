@@ -73,9 +73,12 @@ struct plan_analysis {
   struct plan_core_result *cores;
   int n_cores;
   double rt_ratio;          /* rt_runtime / rt_period */
-  const char *assignment;   /* "pinned", "first-fit decreasing", "worst-fit decreasing",
+  const char *assignment;   /* "pinned", "none needed (no SCHED_FIFO container)",
+                               "first-fit decreasing", "worst-fit decreasing",
                                "none found (worst-fit placement shown)" */
   bool schedulable;
+  bool assignment_found;    /* every unpinned FIFO container found a core */
+  bool memory_ok;           /* the memory limits fit node.memory */
   char *problem;            /* plan-wide problem (assignment, global admission), or NULL */
   struct plan_dl_result dl; /* the deadline reservations, global EDF */
   /* The SCHED_FIFO containers' cgroup budgets, summed as the kernel does
@@ -90,13 +93,13 @@ int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr
 void plan_analysis_free(struct plan_analysis *a);
 
 /* The cgroup real-time budget that never throttles SCHED_FIFO task `t`
- * (docs/plan.md section 4): period P = the longest multiple k T of its
- * period up to `window` (the node's rt_period; at least T), rounded up to
- * microseconds, and runtime = the most the task can execute in any window
- * of length P: W(P) = N C + min(C, P + R - C - N T), N = floor((P + R - C)
- * / T), R its analysed response time (so k C + min(C, R - C) when P = k T).
- * Without a bounded response (R > T or unbounded): min(2C, P).  Runtime in
- * microseconds, rounded up. */
+ * while it meets its deadline (docs/plan.md section 4): period P = the
+ * longest multiple k T of its period up to `window` (the node's rt_period;
+ * at least T), rounded up to microseconds, and runtime = the most the task
+ * can execute in any window of length P when every job ends by its
+ * deadline: W(P) = N C + min(C, P + D - C - N T), N = floor((P + D - C) /
+ * T) (so k C + min(C, D - C) when P = k T).  It depends on the task's own
+ * C, T, D only.  Runtime in microseconds, rounded up. */
 void plan_fifo_budget(const struct plan_task *t, int64_t window, int64_t *period_us, int64_t *runtime_us);
 
 /* ---- building blocks (exported for the tests and the benchmark) ---- */

@@ -5,11 +5,14 @@
  *    (cpuset.cpus), and a cgroup real-time budget so that SCHED_FIFO is
  *    allowed at all: cpu.rt_period_us = the longest multiple k T of the
  *    period up to the node's rt_period, cpu.rt_runtime_us = the most the
- *    container can run in any window of that length, k C + min(C, R - C)
- *    for response time R (plan_fifo_budget).  The kernel's budget windows
- *    are not aligned with the job releases: a job finishing at R and the
- *    next one starting at once run C + (R - C) inside one period, and
- *    throttling them there would break the analysis.  The long window keeps
+ *    container can run in any window of that length while it meets its
+ *    deadline D, k C + min(C, D - C) (plan_fifo_budget).  The kernel's
+ *    budget windows are not aligned with the job releases: a job finishing
+ *    at D and the next one starting at once run C + (D - C) inside one
+ *    period, and throttling them there would break the analysis.  The
+ *    deadline rather than the analysed response keeps the budget a
+ *    function of the container's own requirements (a change elsewhere in
+ *    the plan does not change it).  The long window keeps
  *    the ratio close to C/T, which matters because all the groups' ratios
  *    share the root's 0.95 (docs/plan.md section 4).
  *  - deadline: SCHED_DEADLINE (runtime = budget, deadline = deadline -
@@ -75,8 +78,9 @@ static json_t *container_json(const struct plan_config *c, const struct plan_ana
                               size_t order, const char *best_effort_cpus)
 {
   const struct plan_container *k = &c->containers[i];
-  json_t *o = json_pack("{s:s,s:s,s:I}", "name", k->name, "backend", plan_backend_name(k->backend),
-                        "start_order", (json_int_t) order);
+  json_t *o = json_pack("{s:s,s:s,s:I,s:i,s:I}", "name", k->name, "backend", plan_backend_name(k->backend),
+                        "start_order", (json_int_t) order, "source_line", k->line, "source_index",
+                        (json_int_t) i);
   if (k->bundle)
     json_object_set_new(o, "bundle", json_sprintf("bundles/%s", k->name));
   else

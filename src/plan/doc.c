@@ -15,9 +15,15 @@ static void doc_freep(struct doc_node **n) { doc_free(*n); }
 static void yaml_event_release(yaml_event_t *ev) { yaml_event_delete(ev); }
 #define cleanup_event __attribute__((cleanup(yaml_event_release)))
 
+/* A configuration is a few levels deep; the reader recurses once per level,
+ * so a document nested tens of thousands deep would overflow the stack.
+ * Deeper than this is refused (jansson's own JSON limit is 2048). */
+#define DOC_MAX_DEPTH 64
+
 struct reader {
   yaml_parser_t parser;
   const char *file;
+  int depth; /* collections open around the current event */
 };
 
 static int next_event(struct reader *r, yaml_event_t *ev, edgecr_error_t *err)
@@ -38,13 +44,20 @@ static struct doc_node *new_node(enum doc_kind kind, int line)
   return n;
 }
 
+/* The arrays double when full: growing them by one entry at a time copied
+ * a 10,000-container list quadratically. */
 static void append(struct doc_node *n, char *key, int key_line, struct doc_node *item)
 {
-  n->items = xrealloc(n->items, (n->n + 1) * sizeof *n->items);
+  if (n->n == n->cap) {
+    n->cap = n->cap ? 2 * n->cap : 4;
+    n->items = xrealloc(n->items, n->cap * sizeof *n->items);
+    if (n->kind == DOC_MAP) {
+      n->keys = xrealloc(n->keys, n->cap * sizeof *n->keys);
+      n->key_lines = xrealloc(n->key_lines, n->cap * sizeof *n->key_lines);
+    }
+  }
   n->items[n->n] = item;
   if (n->kind == DOC_MAP) {
-    n->keys = xrealloc(n->keys, (n->n + 1) * sizeof *n->keys);
-    n->key_lines = xrealloc(n->key_lines, (n->n + 1) * sizeof *n->key_lines);
     n->keys[n->n] = key;
     n->key_lines[n->n] = key_line;
   }
@@ -53,9 +66,8 @@ static void append(struct doc_node *n, char *key, int key_line, struct doc_node 
 
 static struct doc_node *read_node(struct reader *r, yaml_event_t *first, edgecr_error_t *err);
 
-/* Read entries until the end event of the collection started by `first`. */
-static struct doc_node *read_collection(struct reader *r, enum doc_kind kind, int line,
-                                        edgecr_error_t *err)
+/* Read entries until the end event of the collection just started. */
+static struct doc_node *read_entries(struct reader *r, enum doc_kind kind, int line, edgecr_error_t *err)
 {
   cleanup_doc struct doc_node *n = new_node(kind, line);
   for (;;) {
@@ -90,6 +102,19 @@ static struct doc_node *read_collection(struct reader *r, enum doc_kind kind, in
     }
     append(n, key, key_line, value);
   }
+}
+
+static struct doc_node *read_collection(struct reader *r, enum doc_kind kind, int line, edgecr_error_t *err)
+{
+  if (r->depth >= DOC_MAX_DEPTH) {
+    edgecr_error_make(err, 0, "%s:%d: nested more than %d levels deep (a configuration needs a few)", r->file,
+                      line, DOC_MAX_DEPTH);
+    return NULL;
+  }
+  r->depth++;
+  struct doc_node *n = read_entries(r, kind, line, err);
+  r->depth--;
+  return n;
 }
 
 static struct doc_node *read_node(struct reader *r, yaml_event_t *ev, edgecr_error_t *err)

@@ -23,6 +23,7 @@ struct doc_node {
   char *scalar;             /* DOC_SCALAR: the text */
   bool quoted;              /* DOC_SCALAR: was quoted (so "null" is a string) */
   size_t n;                 /* DOC_MAP / DOC_SEQ: number of entries */
+  size_t cap;               /* room in the arrays below (grown geometrically) */
   char **keys;              /* DOC_MAP: key of entry i */
   int *key_lines;           /* DOC_MAP: line of key i */
   struct doc_node **items;  /* DOC_MAP values / DOC_SEQ elements */

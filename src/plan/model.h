@@ -84,5 +84,8 @@ int plan_parse_duration(const char *s, int64_t *ns);
 int plan_parse_size(const char *s, uint64_t *bytes);
 /* Human form ("12.4ms") into buf. */
 const char *plan_format_duration(int64_t ns, char *buf, size_t len);
+/* "1 core", "2 cores": `one` when n == 1, else `many` (messages count
+ * things, and "1 cores" reads as a bug). */
+const char *plan_noun(long long n, const char *one, const char *many);
 
 #endif

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +64,6 @@ int plan_monitor_read(const char *path, struct plan_monitor *m, edgecr_error_t *
     m->name = xstrdup(s->name[0] ? m->page.name : path);
     m->name[strnlen(m->name, 63)] = '\0';
     m->path = xstrdup(path);
-    m->writer_alive = s->pid > 0 && (kill(s->pid, 0) == 0 || errno == EPERM);
   }
   munmap((void *) s, ERTLOOP_PAGE);
   return r;
@@ -118,6 +116,7 @@ int plan_monitor_scan(const char *dir, const char *only, struct plan_monitor **o
     plan_monitor_free_all(all, 0);
     return edgecr_error_make(err, ENOENT, "monitor: no rt page for container `%s` under `%s`", only, dir);
   }
+  plan_monitor_liveness(all, k);
   *out = all;
   *n = k;
   return 0;
@@ -151,9 +150,9 @@ json_t *plan_monitor_json(const struct plan_monitor *m)
                                             (json_int_t) j->start_ns, "finish_ns", (json_int_t) j->finish_ns,
                                             "lateness_ns", (json_int_t) j->lateness_ns));
   }
-  return json_pack("{s:s,s:I,s:s,s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "name", m->name,
+  return json_pack("{s:s,s:I,s:s,s:i,s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "name", m->name,
                    "kernel_overruns", (json_int_t) p->dl_overruns, "path",
-                   m->path, "pid", p->pid, "running", m->writer_alive, "period_ns", (json_int_t) p->period_ns,
+                   m->path, "pid", p->pid, "host_pid", m->writer_host_pid, "running", m->writer_alive, "period_ns", (json_int_t) p->period_ns,
                    "deadline_ns", (json_int_t) p->deadline_ns, "budget_ns", (json_int_t) p->budget_ns,
                    "jobs", (json_int_t) p->jobs, "deadline_misses", (json_int_t) p->misses,
                    "budget_overruns", (json_int_t) p->overruns, "max_response_ns", (json_int_t) p->max_response_ns,

@@ -19,8 +19,12 @@ struct plan_monitor {
   struct ertloop_shm page; /* consistent copy (counters + ring) */
   size_t n_recent;         /* valid jobs copied from the ring */
   struct ertloop_job recent[ERTLOOP_RING];
-  bool writer_alive;
+  bool writer_alive;        /* a process maps the page writable (monitor_live.c) */
+  int writer_host_pid;      /* that process, as the host sees it (0 none) */
 };
+
+/* Set writer_alive / writer_host_pid of each page (plan_monitor_scan does). */
+void plan_monitor_liveness(struct plan_monitor *m, size_t n);
 
 /* Read one page file. */
 int plan_monitor_read(const char *path, struct plan_monitor *m, edgecr_error_t *err);

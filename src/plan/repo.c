@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "compile.h"
+#include "identity.h"
 #include "util.h"
 
 #define DELTA_MAGIC "edgecr-plan-delta 1\n"
@@ -135,8 +136,10 @@ static int add_bundles(struct plan_repo *r, const struct plan_config *c, OstreeM
   return 0;
 }
 
-/* A container's identity for diff and switch: its bundle tree (contents and
- * metadata checksums) and its compiled settings. */
+/* A container's identity for diff and switch (identity.h): the bundle
+ * tree's contents and metadata checksums go into the entry, and the
+ * stored checksum covers the identity only, so two builds that differ in
+ * start order or analysis results give the same checksum. */
 static void set_container_checksums(OstreeMutableTree *root, json_t *plan)
 {
   OstreeMutableTree *bundles = NULL;
@@ -148,17 +151,16 @@ static void set_container_checksums(OstreeMutableTree *root, json_t *plan)
     g_autoptr(OstreeMutableTree) sub = NULL;
     g_autofree char *file = NULL;
     const char *name = json_string_value(json_object_get(ct, "name"));
-    char *settings = json_dumps(ct, JSON_SORT_KEYS | JSON_COMPACT);
+    if (bundles && json_object_get(ct, "bundle") && ostree_mutable_tree_lookup(bundles, name, &file, &sub, NULL) && sub) {
+      json_object_set_new(ct, "bundle_tree", json_string(ostree_mutable_tree_get_contents_checksum(sub)));
+      json_object_set_new(ct, "bundle_meta", json_string(ostree_mutable_tree_get_metadata_checksum(sub)));
+    }
+    json_t *id = plan_container_identity(ct);
+    char *settings = json_dumps(id, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(id);
     g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
     g_checksum_update(sum, (const guchar *) settings, (gssize) strlen(settings));
     free(settings);
-    if (bundles && json_object_get(ct, "bundle") && ostree_mutable_tree_lookup(bundles, name, &file, &sub, NULL) && sub) {
-      const char *tree = ostree_mutable_tree_get_contents_checksum(sub);
-      const char *meta = ostree_mutable_tree_get_metadata_checksum(sub);
-      g_checksum_update(sum, (const guchar *) tree, (gssize) strlen(tree));
-      g_checksum_update(sum, (const guchar *) meta, (gssize) strlen(meta));
-      json_object_set_new(ct, "bundle_tree", json_string(tree));
-    }
     json_object_set_new(ct, "checksum", json_string(g_checksum_get_string(sum)));
   }
   g_clear_object(&bundles);
@@ -178,7 +180,8 @@ static int commit_tree(struct plan_repo *r, const struct plan_config *c, bool sc
   g_variant_dict_insert(&md, "edgecr.plan.name", "s", c->name);
   g_variant_dict_insert(&md, "edgecr.plan.schedulable", "b", (gboolean) schedulable);
   g_autoptr(GVariant) meta = g_variant_ref_sink(g_variant_dict_end(&md));
-  g_autofree char *subject = g_strdup_printf("plan %s: %zu containers (%s)", c->name, c->n, c->file);
+  g_autofree char *subject = g_strdup_printf("plan %s: %zu %s (%s)", c->name, c->n,
+                                              plan_noun((long long) c->n, "container", "containers"), c->file);
   g_autofree char *out = NULL;
   if (!ostree_repo_write_commit(r->repo, parent, subject, NULL, meta, OSTREE_REPO_FILE(root_file), &out, NULL, &e))
     return from_gerror(err, e, "write plan commit");

@@ -70,8 +70,8 @@ static void dl_summary(FILE *out, const struct plan_analysis *a)
   const struct plan_dl_result *d = &a->dl;
   if (d->n == 0)
     return;
-  fprintf(out, "\ndeadline reservations: %zu, global EDF on the %d CPUs of the root domain: U %.3f, density %.3f "
-          "(max %.3f)\n", d->n, d->m, d->u, d->density, d->density_max);
+  fprintf(out, "\ndeadline reservations: %zu, global EDF on the %d %s of the root domain: U %.3f, density %.3f "
+          "(max %.3f)\n", d->n, d->m, plan_noun(d->m, "CPU", "CPUs"), d->u, d->density, d->density_max);
   fprintf(out, "  kernel admission  U %.3f <= %.2f x %d = %.3f: %s (necessary, not sufficient)\n", d->u,
           a->rt_ratio, d->m, d->admission_limit, d->admission_ok ? "ok" : "FAIL");
   fprintf(out, "  GFB               density %.3f <= %d - %d x %.3f = %.3f: %s\n", d->density, d->m, d->m - 1,
@@ -82,13 +82,58 @@ static void dl_summary(FILE *out, const struct plan_analysis *a)
   fprintf(out, "  verdict: %s\n", d->ok ? d->test : "NOT SHOWN SCHEDULABLE");
 }
 
+/* What fails, in a few words for the verdict line: the containers that can
+ * miss deadlines and every node-wide check that fails (the details are
+ * under "why it fails"). */
+static char *verdict_failures(const struct plan_analysis *a, size_t failures)
+{
+  cleanup_free char *s = xstrdup("");
+  int cores_failing = 0;
+  for (int k = 0; k < a->n_cores; k++)
+    cores_failing += !a->cores[k].ok;
+  const char *parts[6] = {NULL};
+  char buf[2][96];
+  size_t n = 0;
+  if (failures) {
+    snprintf(buf[0], sizeof buf[0], "%zu of %zu real-time %s can miss deadlines", failures, a->n,
+             plan_noun((long long) a->n, "container", "containers"));
+    parts[n++] = buf[0];
+  }
+  if (cores_failing) {
+    snprintf(buf[1], sizeof buf[1], "%d %s %s", cores_failing, plan_noun(cores_failing, "core", "cores"),
+             plan_noun(cores_failing, "fails", "fail"));
+    parts[n++] = buf[1];
+  }
+  if (!a->assignment_found)
+    parts[n++] = "no core assignment found";
+  if (!a->dl.ok)
+    parts[n++] = "the deadline reservations are not shown schedulable";
+  if (!a->fifo_budget_ok)
+    parts[n++] = "the SCHED_FIFO cgroup budgets exceed the kernel's node-wide limit";
+  if (!a->memory_ok)
+    parts[n++] = "the memory limits exceed node.memory";
+  for (size_t i = 0; i < n; i++) {
+    char *next = xasprintf("%s%s%s", s, i ? "; " : "", parts[i]);
+    free(s);
+    s = next;
+  }
+  if (n == 0) {
+    free(s);
+    s = xstrdup("see above");
+  }
+  char *r = s;
+  s = NULL;
+  return r;
+}
+
 void plan_report_text(FILE *out, const struct plan_config *c, const struct plan_analysis *a)
 {
   int rt = 0;
   for (int k = 0; k < c->node.cores; k++)
     rt += c->node.rt_core[k];
-  fprintf(out, "plan `%s` (%s): %d cores (%d for real-time), %zu containers (%zu real-time)\n", c->name,
-          c->file, c->node.cores, rt, c->n, a->n);
+  fprintf(out, "plan `%s` (%s): %d %s (%d for real-time), %zu %s (%zu real-time)\n", c->name, c->file,
+          c->node.cores, plan_noun(c->node.cores, "core", "cores"), rt, c->n,
+          plan_noun((long long) c->n, "container", "containers"), a->n);
   fprintf(out, "core assignment: %s; real-time share per core %.2f (rt_runtime/rt_period)\n",
           a->assignment, a->rt_ratio);
   fprintf(out, "SCHED_FIFO cgroup budgets: %.3f of the %.2f the kernel shares among all groups (%s)\n\n",
@@ -121,10 +166,13 @@ void plan_report_text(FILE *out, const struct plan_config *c, const struct plan_
   }
   for (size_t i = 0; a->warnings && a->warnings[i]; i++)
     fprintf(out, "%swarning: %s\n", i ? "" : "\n", a->warnings[i]);
-  if (a->schedulable)
-    fprintf(out, "\nverdict: schedulable (%zu real-time containers on %d cores)\n", a->n, rt);
-  else
-    fprintf(out, "\nverdict: NOT SCHEDULABLE (%zu of %zu real-time containers can miss deadlines)\n", failures, a->n);
+  if (a->schedulable) {
+    fprintf(out, "\nverdict: schedulable (%zu real-time %s on %d %s)\n", a->n,
+            plan_noun((long long) a->n, "container", "containers"), rt, plan_noun(rt, "core", "cores"));
+  } else {
+    cleanup_free char *what = verdict_failures(a, failures);
+    fprintf(out, "\nverdict: NOT SCHEDULABLE (%s)\n", what);
+  }
 }
 
 static json_t *duration_or_null(int64_t ns)

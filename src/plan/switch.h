@@ -17,7 +17,8 @@
  *
  * State directory files:
  *   current.json  the plan the node runs: {"name","commit","checkout","containers":[...]}
- *   journal.json  an unfinished switch: {"from","to","phase","done","actions":[...]} */
+ *   journal.json  an unfinished switch: {"from","to","phase","done","actions":[...]}
+ *                 ("to" is null for `plan stop`) */
 #ifndef EDGECR_PLAN_SWITCH_H
 #define EDGECR_PLAN_SWITCH_H
 
@@ -50,8 +51,11 @@ struct plan_executor {
   int (*start_container)(void *ctx, const char *name, const char *bundle, const json_t *container,
                          edgecr_error_t *err);
   int (*stop_container)(void *ctx, const char *name, edgecr_error_t *err);
-  /* 1 running, 0 not, < 0 error */
+  /* 1 running, 0 not, < 0 error; may delete a leftover (created/stopped) */
   int (*is_running)(void *ctx, const char *name, edgecr_error_t *err);
+  /* Read-only (for `plan status`; optional): *status = "running",
+   * "stopped", ... or NULL when no such container exists. */
+  int (*query)(void *ctx, const char *name, char **status, edgecr_error_t *err);
 };
 
 /* A plan located on this node: its content and its checkout directory. */
@@ -66,10 +70,29 @@ struct plan_located {
 json_t *plan_switch_actions(const struct plan_located *from, const struct plan_located *to, size_t *kept,
                             edgecr_error_t *err);
 
+/* Same, asking `ex` whether each unchanged container still runs: one that
+ * is gone (exited, or deleted behind the plan's back) is started again. */
+json_t *plan_switch_actions_on(const struct plan_located *from, const struct plan_located *to,
+                               const struct plan_executor *ex, size_t *kept, edgecr_error_t *err);
+
 /* Run a switch to `to` from what current.json says runs (or nothing).
- * Refuses when an interrupted switch is pending (run recover first). */
+ * Refuses when an interrupted switch is pending (run recover first).  A
+ * failed action leaves the journal, as a crash would (recover decides). */
 int plan_switch_run(const char *state_dir, const struct plan_located *to, const struct plan_executor *ex,
                     edgecr_error_t *err);
+
+/* plan_switch_run, and when an action fails, the automatic rollback of
+ * what the switch did: the node is left with the old plan (or nothing, for
+ * a first apply) and no pending journal.  Only if the rollback fails too
+ * is the journal kept (err says so).  A killed process still leaves the
+ * journal for `recover`. */
+int plan_switch_apply(const char *state_dir, const struct plan_located *to, const struct plan_executor *ex,
+                      edgecr_error_t *err);
+
+/* Bring the node to no plan: stop every container of the current plan
+ * (reverse start order) under a journal like a switch (to = null), then
+ * remove current.json.  *had_plan tells whether a plan was current. */
+int plan_switch_stop(const char *state_dir, const struct plan_executor *ex, bool *had_plan, edgecr_error_t *err);
 
 /* Finish (rollback == false) or undo (true) an interrupted switch.
  * *did_work tells whether there was one. */

@@ -72,3 +72,8 @@ const char *plan_format_duration(int64_t ns, char *buf, size_t len)
     snprintf(buf, len, "%lldns", (long long) ns);
   return buf;
 }
+
+const char *plan_noun(long long n, const char *one, const char *many)
+{
+  return n == 1 ? one : many;
+}

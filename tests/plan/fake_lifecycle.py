@@ -4,7 +4,9 @@ test_switch_cli.py until the Linux lifecycle lands: it keeps each
 container's state in ROOT/fake/NAME.json and logs every call.  With
 FAKE_KILL_AT=N it SIGKILLs its caller (the `edgecr plan` process) at its Nth
 create/start/delete call, after doing the work when FAKE_KILL_AFTER=1,
-before it otherwise: a crash at that exact step."""
+before it otherwise: a crash at that exact step.  With FAKE_FAIL_START=NAME
+(or NAME:CHECKSUM, one version of it) the start of NAME fails (exit 1, the container stays `created`), as a
+kernel refusing its settings would."""
 import json
 import os
 import pathlib
@@ -41,6 +43,10 @@ def main():
                                      "checksum": entry["checksum"]}))
     elif cmd == "start":
         s = json.loads(state.read_text())
+        fail = os.environ.get("FAKE_FAIL_START", "").split(":")
+        if fail[0] == name and s["checksum"].startswith(fail[1] if len(fail) > 1 else ""):
+            print(f"start {name}: Invalid argument", file=sys.stderr)
+            return 1
         s["status"] = "running"
         state.write_text(json.dumps(s))
     elif cmd == "state":

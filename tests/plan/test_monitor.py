@@ -4,6 +4,7 @@ jobs sometimes run longer than the period reports them."""
 import json
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -81,3 +82,30 @@ def test_monitor_errors(edgecr, tmp_path):
     (tmp_path / "junk.rt").write_bytes(b"x" * 4096)
     p = edgecr("plan", "monitor", "--dir", tmp_path)
     assert p.returncode == 1 and "not an edgecr rt.h page" in p.stderr
+
+
+def test_running_means_a_live_writer(edgecr, periodic, tmp_path):
+    """A writer in its own pid namespace (as in a container) records pid 1:
+    `running` must follow the writer itself, not whatever the host's pid 1
+    is (issue 9 #19)."""
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "--pid", "--fork", "true"], capture_output=True).returncode:
+        pytest.skip("cannot create a pid namespace here (unshare --pid)")
+    env = {"EDGECR_RT_SHM": str(tmp_path / "ns.rt"), "PATH": "/usr/bin:/bin"}
+    loop = subprocess.Popen([unshare, "--pid", "--fork", "--kill-child", str(periodic), "ns", "10000", "60000", "100"], env=env)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and monitor(edgecr, tmp_path).get("ns", {}).get("jobs", 0) < 5:
+            time.sleep(0.05)
+        m = monitor(edgecr, tmp_path)["ns"]
+        assert m["pid"] == 1, m  # its own pid, in its namespace
+        assert m["running"] is True and m["host_pid"] not in (0, 1), m
+        assert "ns" in edgecr("plan", "monitor", "--dir", tmp_path, check=0).stdout
+    finally:
+        loop.kill()  # --kill-child: the loop dies with it
+        loop.wait()
+    deadline = time.monotonic() + 5
+    while monitor(edgecr, tmp_path)["ns"]["running"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    m = monitor(edgecr, tmp_path)["ns"]
+    assert m["running"] is False and m["host_pid"] == 0, m

@@ -185,8 +185,8 @@ def test_schedulable_plan_then_switch_one_container(node):
     assert "policy: SCHED_FIFO" in sched["logger"], sched["logger"]
     ctl_status = Path(f"/proc/{pids['ctl']}/status").read_text()
     assert "Cpus_allowed_list:\t1\n" in ctl_status
-    # budget over the longest multiple of the period up to 1s: 100 x 2ms + min(2ms, R - C), R = 8ms
-    # (resv interferes); only kernels with CONFIG_RT_GROUP_SCHED have group budgets
+    # budget over the longest multiple of the period up to 1s: 100 x 2ms + min(2ms, D - C), D = 10ms;
+    # only kernels with CONFIG_RT_GROUP_SCHED have group budgets
     if hostprobe.rt_budget_expected():
         assert (CPU_V1 / "edgecr-plan/ctl/cpu.rt_period_us").read_text().strip() == "1000000"
         assert (CPU_V1 / "edgecr-plan/ctl/cpu.rt_runtime_us").read_text().strip() == "202000"

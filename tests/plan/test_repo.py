@@ -79,3 +79,38 @@ def test_repo_errors(edgecr, tmp_path, cell):
     (tmp_path / "junk.delta").write_text("hello")
     p = edgecr("plan", "import", tmp_path / "junk.delta", "--repo", tmp_path / "s3")
     assert p.returncode == 1 and "not an edgecr plan delta" in p.stderr
+
+
+def three_on_one_core(tmp_path, names, prio_c=50):
+    """FIFO containers sharing core 0 (each one's response depends on the
+    others), in the order given (= start order)."""
+    rt = {"a": "{period: 10ms, budget: 2ms, core: 0, priority: 70}",
+          "b": "{period: 20ms, budget: 2ms, core: 0, priority: 60}",
+          "c": f"{{period: 40ms, budget: 2ms, core: 0, priority: {prio_c}}}"}
+    lines = ["name: trio", "node: {cores: 2}", "containers:"]
+    lines += [f"  - {{name: {n}, bundle: bundles/{n}, rt: {rt[n]}}}" for n in names]
+    (tmp_path / "trio.yaml").write_text("\n".join(lines) + "\n")
+    return tmp_path / "trio.yaml"
+
+
+def test_identity_is_what_runs(edgecr, tmp_path):
+    """Removing one container changes the others' start order and response
+    times, not what they run: they stay unchanged (issue 9 #19); a real
+    change says which field."""
+    make_bundles(tmp_path, ["a", "b", "c"], size=1000)
+    store = tmp_path / "store"
+    edgecr("plan", "build", three_on_one_core(tmp_path, "abc"), "--repo", store, check=0)
+    edgecr("plan", "build", three_on_one_core(tmp_path, "bc"), "--repo", store, check=0)
+    diff = json.loads(edgecr("plan", "diff", "trio^", "trio", "--repo", store, "--format", "json", check=0).stdout)
+    assert {c["name"]: c["change"] for c in diff["containers"]} == \
+        {"a": "removed", "b": "unchanged", "c": "unchanged"}, diff
+    edgecr("plan", "build", three_on_one_core(tmp_path, "bc", prio_c=40), "--repo", store, check=0)
+    diff = json.loads(edgecr("plan", "diff", "trio^", "trio", "--repo", store, "--format", "json", check=0).stdout)
+    why = {c["name"]: c["why"] for c in diff["containers"]}
+    assert why == {"b": [], "c": ["realtime.sched.priority: 50 -> 40"]}, diff
+    text = edgecr("plan", "diff", "trio^", "trio", "--repo", store, check=0).stdout
+    assert "changed    c\n             realtime.sched.priority: 50 -> 40\n" in text, text
+    (tmp_path / "bundles" / "b" / "rootfs" / "bin" / "b").write_bytes(b"new")
+    edgecr("plan", "build", three_on_one_core(tmp_path, "bc", prio_c=40), "--repo", store, check=0)
+    diff = json.loads(edgecr("plan", "diff", "trio^", "trio", "--repo", store, "--format", "json", check=0).stdout)
+    assert {c["name"]: c["why"] for c in diff["containers"]} == {"b": ["bundle contents"], "c": []}, diff

@@ -161,16 +161,16 @@ static void test_mixed(void **state)
   free(r.reason);
 }
 
-/* The cgroup budget: a task with R = 3 (C = 2, T = 10) can run 2 + min(2,
- * 1) = 3ms in one 10ms window (the tail of one job, then the next job);
- * over a 1s window 100 x 2 + 1 = 201ms; with no interference (R = C) just
- * C per period; unbounded: 2C. */
+/* The cgroup budget: a task with D = 3 (C = 2, T = 10) can run 2 + min(2,
+ * 1) = 3ms in one 10ms window while it meets its deadline (the tail of one
+ * job, then the next job); over a 1s window 100 x 2 + 1 = 201ms; with
+ * D = C just C per period; with D = T: 2C. */
 static void test_fifo_budget(void **state)
 {
   (void) state;
-  struct plan_task t = fp("x", 2, 10, 10, 50);
+  struct plan_task t = fp("x", 2, 10, 3, 50);
   int64_t p, r;
-  t.response = 3 * MS;
+  t.response = 2 * MS; /* the analysed response does not matter: only C, T, D */
   plan_fifo_budget(&t, 10 * MS, &p, &r);
   assert_int_equal(p, 10000);
   assert_int_equal(r, 3000);
@@ -179,22 +179,23 @@ static void test_fifo_budget(void **state)
   assert_int_equal(r, 201000);
   plan_fifo_budget(&t, 15 * MS, &p, &r); /* one period: 15ms is not a multiple */
   assert_int_equal(p, 10000);
-  t.response = 2 * MS;
+  t.D = 2 * MS;
   plan_fifo_budget(&t, 10 * MS, &p, &r);
   assert_int_equal(r, 2000);
+  t.D = 10 * MS;
   t.response = INT64_MAX;
   plan_fifo_budget(&t, 10 * MS, &p, &r);
   assert_int_equal(r, 4000);
-  /* Never below what the task can really run in a window: slide a window
-   * of P over a schedule where each job ends exactly at R and starts at
-   * R - C (the worst case), and compare. */
-  t.response = 7 * MS;
+  /* Never below what the task can really run in a window while it meets
+   * its deadline: slide a window of P over a schedule where each job ends
+   * exactly at D and starts at D - C (the worst case), and compare. */
+  t.D = 7 * MS;
   plan_fifo_budget(&t, 30 * MS, &p, &r);
   int64_t worst = 0;
   for (int64_t w = 0; w < 10 * MS; w += MS / 10) {
     int64_t ran = 0;
     for (int k = 0; k < 6; k++) {
-      int64_t a = k * 10 * MS + 5 * MS, b = a + 2 * MS; /* runs [kT + R - C, kT + R] */
+      int64_t a = k * 10 * MS + 5 * MS, b = a + 2 * MS; /* runs [kT + D - C, kT + D] */
       int64_t lo = a > w ? a : w, hi = b < w + p * 1000 ? b : w + p * 1000;
       ran += hi > lo ? hi - lo : 0;
     }
@@ -216,9 +217,9 @@ static struct plan_analysis *analyse_two(const char *first, const char *second, 
   return a;
 }
 
-/* The compiled plan carries those budgets: f (C = 2, T = 10, R = 2 + 2 x
- * 1 = 4 with the reservation) gets 100 x 2 + min(2, 2) = 202ms per 1s; the
- * reservation gets no core and no cpuset. */
+/* The compiled plan carries those budgets: f (C = 2, T = 10, D = 10; R =
+ * 2 + 2 x 1 = 4 with the reservation) gets 100 x 2 + min(2, 8) = 202ms per
+ * 1s; the reservation gets no core and no cpuset. */
 static void test_compiled_budgets(void **state)
 {
   (void) state;

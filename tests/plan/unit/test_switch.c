@@ -76,14 +76,18 @@ static int fake_running(void *ctx, const char *name, edgecr_error_t *err)
   return find(ctx, name) >= 0;
 }
 
-/* plan with containers "name:checksum:dep1,dep2" in start order */
+/* plan with containers "name:checksum:dep1,dep2" in start order; the
+ * checksum stands for the bundle's contents (bundle_tree: part of the
+ * identity), and the start order is in the entry as the compiler writes
+ * it (not part of the identity). */
 static json_t *plan(const char *const *spec)
 {
   json_t *cs = json_array();
   for (; *spec; spec++) {
     char name[32], sum[32];
     sscanf(*spec, "%31[^:]:%31s", name, sum);
-    json_array_append_new(cs, json_pack("{s:s,s:s,s:s}", "name", name, "checksum", sum, "bundle", "bundles/x"));
+    json_array_append_new(cs, json_pack("{s:s,s:s,s:s,s:s,s:I}", "name", name, "checksum", sum, "bundle_tree", sum,
+                                        "bundle", "bundles/x", "start_order", (json_int_t) json_array_size(cs)));
   }
   return json_pack("{s:o}", "containers", cs);
 }
@@ -115,7 +119,7 @@ static char *state_dir(void)
 static void apply(const char *dir, json_t *p, const char *name, struct fake *f, int expect)
 {
   struct plan_located to = {.name = name, .commit = name, .checkout = "/plans/co", .plan = p};
-  struct plan_executor ex = {f, fake_start, fake_stop, fake_running};
+  struct plan_executor ex = {f, fake_start, fake_stop, fake_running, NULL};
   edgecr_error_t err = NULL;
   int r = plan_switch_run(dir, &to, &ex, &err);
   assert_int_equal(r, expect);
@@ -194,7 +198,7 @@ static void crash_case(int at, bool after, bool rollback, int recover_crash)
   f.crash_after = after;
   apply(dir, b, "new", &f, -1);
   assert_false(runs(&f, NEW) && runs(&f, OLD));
-  struct plan_executor ex = {&f, fake_start, fake_stop, fake_running};
+  struct plan_executor ex = {&f, fake_start, fake_stop, fake_running, NULL};
   edgecr_error_t err = NULL;
   bool did;
   /* a new switch is refused while one is pending */
