@@ -288,7 +288,9 @@ int cgroup_create(const struct cgroup_layout *l, const char *path, json_t *resou
     return -1;
   long long runtime, period;
   if (cg_wants_rt_budget(resources, proc, &runtime, &period) &&
-      cg_rt_budget_apply(l, path, runtime, period, *rt_grants, err) < 0)
+      cg_rt_budget_apply(l, path, runtime, period,
+                         json_is_integer(json_object_get(json_object_get(resources, "cpu"), "realtimeRuntime")),
+                         *rt_grants, err) < 0)
     return -1;
   if (pid > 0 && cgroup_enter(l, path, pid, err) < 0)
     return -1;

@@ -33,8 +33,9 @@ int cg_apply_limits(const struct cgroup_layout *l, const char *path, json_t *res
 /* Real-time budgets (cgroup_rt.c). */
 int cg_write_rt(const char *dir, const char *f, long long v, edgecr_error_t *err);
 bool cg_wants_rt_budget(json_t *resources, const struct oci_process *proc, long long *runtime, long long *period);
+/* explicit: the config named realtimeRuntime (warned about where budgets do not exist). */
 int cg_rt_budget_apply(const struct cgroup_layout *l, const char *path, long long runtime, long long period,
-                       json_t *grants, edgecr_error_t *err);
+                       bool explicit, json_t *grants, edgecr_error_t *err);
 void cg_rt_budget_release(json_t *grants);
 
 #endif

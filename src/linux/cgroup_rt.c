@@ -63,13 +63,20 @@ static long long rt_children_sum(const char *dir, long long period)
  * at least as much bandwidth as it hands down, so it is raised first (top
  * down); what was added is recorded in `grants` for cgroup_destroy. */
 int cg_rt_budget_apply(const struct cgroup_layout *l, const char *path, long long runtime, long long period,
-                           json_t *grants, edgecr_error_t *err)
+                       bool explicit, json_t *grants, edgecr_error_t *err)
 {
   const char *mount = l->v2_only ? NULL : cg_v1_mount(l, "cpu");
-  if (mount == NULL)
-    return 0; /* no v1 cpu controller (pure v2): there are no group budgets to give */
-  if (cg_read_ll(mount, "cpu.rt_runtime_us") == -2)
-    return 0; /* kernel without CONFIG_RT_GROUP_SCHED: SCHED_FIFO needs no group budget */
+  /* No v1 cpu controller (pure v2), or a kernel without
+   * CONFIG_RT_GROUP_SCHED: there are no group budgets to give, and
+   * SCHED_FIFO needs none there.  A budget the config asked for by name is
+   * not dropped in silence. */
+  if (mount == NULL || cg_read_ll(mount, "cpu.rt_runtime_us") == -2) {
+    if (explicit)
+      log_warning("`linux.resources.cpu.realtimeRuntime` (%lld us every %lld us) not applied: this host has no "
+                  "real-time group budgets (%s)", runtime, period,
+                  mount == NULL ? "no cgroup v1 cpu controller" : "kernel without CONFIG_RT_GROUP_SCHED");
+    return 0;
+  }
   long long root_period = cg_read_ll(mount, "cpu.rt_period_us");
   cleanup_free char *rest = xstrdup(path);
   cleanup_free char *cur = xstrdup(mount);

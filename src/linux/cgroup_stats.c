@@ -100,6 +100,18 @@ int cgroup_stats(const struct cgroup_layout *l, const char *path, json_t **out, 
     }
     json_object_set_new(cpu, "throttling", thr);
   }
+  /* Without a cpu or cpuacct controller, cgroup2's core cpu.stat (present
+   * in every cgroup2 group) still has the usage. */
+  if (json_object_size(usage) == 0 && l->unified != NULL) {
+    cleanup_free char *dir = xasprintf("%s%s", l->unified, path);
+    json_t *st = kv_file(dir, "cpu.stat");
+    if (st != NULL && json_is_integer(json_object_get(st, "usage_usec"))) {
+      json_object_set_new(usage, "total", json_integer(json_integer_value(json_object_get(st, "usage_usec")) * 1000));
+      json_object_set_new(usage, "user", json_integer(json_integer_value(json_object_get(st, "user_usec")) * 1000));
+      json_object_set_new(usage, "kernel", json_integer(json_integer_value(json_object_get(st, "system_usec")) * 1000));
+    }
+    json_decref(st);
+  }
   json_object_set_new(cpu, "usage", usage);
   json_object_set_new(o, "cpu", cpu);
   cleanup_free char *pids = cg_ctrl_dir(l, "pids", path, &v2);

@@ -1396,3 +1396,20 @@ def test_selinux_mount_label_ignored_cleanly(env, rt):
         b.linux["mountLabel"] = "system_u:object_r:container_file_t:s0"
         b.process["selinuxLabel"] = "system_u:system_r:container_t:s0"
     assert run_out(env, rt, "echo fine", cfg) == "fine\n"
+
+
+@pytest.mark.edgecr_only
+def test_explicit_realtime_runtime_without_group_budgets_warns(env, rt):
+    """Where the host has no real-time group budgets at all (no v1 cpu
+    controller and cpu not in v2, or a kernel without CONFIG_RT_GROUP_SCHED),
+    an explicit realtimeRuntime cannot be applied: the container runs, and
+    the runtime says so instead of dropping it in silence."""
+    if hostprobe.rt_budget_expected():
+        pytest.skip("this host has real-time group budgets (applied: see the SCHED_RR test)")
+    if CG.is_v2("cpu"):
+        pytest.skip("the cpu controller is v2 here: realtimeRuntime is refused (see the SCHED_RR test)")
+    b = env.bundle("true")
+    b.linux["resources"]["cpu"] = {"realtimeRuntime": 20000, "realtimePeriod": 1000000}
+    p = rt.run(b)
+    assert p.returncode == 0, p.stderr
+    assert "realtimeRuntime" in p.stderr and "not applied" in p.stderr, p.stderr
