@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,8 @@ struct wb_run {
   uint64_t fuel;       /* EW_FUEL_UNLIMITED, or the budget of WB_ANN_FUEL */
   uint32_t max_pages;  /* from linux.resources.memory.limit; 0: engine default */
   uint64_t max_bytes;  /* the instance's whole budget: the same limit; 0: engine default */
+  char **mounts;       /* destinations of bind mounts: preopened besides "/" */
+  size_t n_mounts;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -144,6 +147,21 @@ static int read_limits(const struct oci_config *cfg, struct wb_run *r, edgecr_er
   return 0;
 }
 
+/* The bind mounts' destinations (the container's own data: volumes,
+ * ConfigMaps...) get a preopen each, besides the root, so a module sees
+ * them as the directories they are; what a mount hides below "/" is
+ * reachable through "/" as well.  Kernel filesystems (/proc, /sys, /dev)
+ * are not preopened. */
+static void collect_bind_mounts(const struct oci_config *cfg, struct wb_run *r)
+{
+  r->mounts = xmalloc0((cfg->n_mounts + 1) * sizeof *r->mounts);
+  for (size_t i = 0; i < cfg->n_mounts; i++) {
+    const struct oci_mount *mt = &cfg->mounts[i];
+    if (mt->bind && mt->destination != NULL && strcmp(mt->destination, "/") != 0)
+      r->mounts[r->n_mounts++] = xstrdup(mt->destination);
+  }
+}
+
 static int wb_prepare(const struct oci_config *cfg, const struct oci_process *proc, const char *exe, bool required,
                       void **state, edgecr_error_t *err)
 {
@@ -169,8 +187,10 @@ static int wb_prepare(const struct oci_config *cfg, const struct oci_process *pr
   struct wb_run *r = xmalloc0(sizeof *r);
   r->module = m;
   r->path = steal_pointer(&path);
+  collect_bind_mounts(cfg, r);
   if (check_imports(m, r->path, err) < 0 || check_command(m, r->path, err) < 0 || read_limits(cfg, r, err) < 0) {
     ew_module_free(m);
+    edgecr_cleanup_strvp(&r->mounts);
     free(r->path);
     free(r);
     return -1;
@@ -305,12 +325,21 @@ static wasi_ctx *new_wasi(const struct wb_run *r, const struct oci_process *proc
     argc++;
   while (proc->env != NULL && proc->env[envc] != NULL)
     envc++;
-  static const struct wasi_preopen root = {"/", "/"}; /* mounts are beneath it */
-  struct wasi_config wc = {.argc = argc, .argv = proc->args, .envc = envc, .env = proc->env, .npreopens = 1,
-                           .preopens = &root, .stdio = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}};
+  struct wasi_preopen *pre = xmalloc0((r->n_mounts + 1) * sizeof *pre);
+  size_t npre = 0;
+  pre[npre++] = (struct wasi_preopen){"/", "/"};
+  for (size_t i = 0; i < r->n_mounts; i++) {
+    struct stat st; /* a bind mount of a file is reachable through "/" only */
+    if (stat(r->mounts[i], &st) == 0 && S_ISDIR(st.st_mode))
+      pre[npre++] = (struct wasi_preopen){r->mounts[i], r->mounts[i]};
+  }
+  struct wasi_config wc = {.argc = argc, .argv = proc->args, .envc = envc, .env = proc->env, .npreopens = npre,
+                           .preopens = pre, .stdio = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}};
   wasi_ctx *wasi = NULL;
   edgecr_error_t err = NULL;
-  if (wasi_ctx_new(&wc, &wasi, &err) < 0)
+  int rc = wasi_ctx_new(&wc, &wasi, &err);
+  free(pre); /* the context keeps its own copies of the names */
+  if (rc < 0)
     fail(WB_EXIT_RUN_ERROR, "%s: %s", r->path, err->msg);
   return wasi;
 }

@@ -508,6 +508,22 @@ def test_mounts_are_reachable_and_keep_their_options(env, wctest):
 
 
 @needs_clang
+def test_bind_mounts_are_preopened(env, wctest):
+    """Besides the root, each bind mount of a directory is a preopen of its
+    own (a file bind and kernel filesystems are not)."""
+    d = env.tmp / "vol"
+    d.mkdir()
+    f = env.tmp / "one.txt"
+    f.write_text("x")
+    b = wasm_bundle(env, wctest, "preopens")
+    b.add_mount({"destination": "/data", "type": "bind", "source": str(d), "options": ["rbind"]})
+    b.add_mount({"destination": "/etc/one.txt", "type": "bind", "source": str(f), "options": ["bind"]})
+    p = env.rt.run(b)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert p.stdout.splitlines() == ["preopen /", "preopen /data"], p.stdout
+
+
+@needs_clang
 def test_address_space_rlimit_falls_back_to_checked_memory(env, wctest):
     """RLIMIT_AS below the 8 GiB reservation of a guarded memory: the engine
     uses a checked memory instead, and the module runs."""

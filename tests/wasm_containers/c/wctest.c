@@ -10,14 +10,31 @@
  *   write PATH T   write T to PATH (inside the container)
  *   alloc MB       grow memory by MB megabytes, print "allocated N"
  *   tty            print whether stdin/stdout are terminals
- *   read           print "reading", count the bytes of stdin until EOF */
+ *   read           print "reading", count the bytes of stdin until EOF
+ *   preopens       print the name of every preopened directory (fd 3 on) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <wasi/api.h>
 
 extern char **environ;
+
+static int preopens(void)
+{
+  for (__wasi_fd_t fd = 3;; fd++) {
+    __wasi_prestat_t ps;
+    if (__wasi_fd_prestat_get(fd, &ps) != 0)
+      return 0;
+    char name[256];
+    size_t n = ps.u.dir.pr_name_len < sizeof name - 1 ? ps.u.dir.pr_name_len : sizeof name - 1;
+    if (__wasi_fd_prestat_dir_name(fd, (uint8_t *) name, n) != 0)
+      return 2;
+    name[n] = 0;
+    printf("preopen %s\n", name);
+  }
+}
 
 static int cat(const char *path)
 {
@@ -50,6 +67,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     exit(atoi(argv[2]));
   }
+  if (strcmp(what, "preopens") == 0)
+    return preopens();
   if (strcmp(what, "trap") == 0) {
     printf("about to trap\n");
     fflush(stdout);
