@@ -25,6 +25,8 @@ from containerd_harness import CONTAINERD, CTR, DISABLED, Containerd  # noqa: E4
 RUNTIME = os.environ.get("EDGECR_BIN", str(REPO / "build" / "src" / "cli" / "edgecr"))
 IMAGE = "docker.io/edgecr-test/busybox:latest"
 PAUSE_IMAGE = "docker.io/edgecr-test/pause:1"
+WASM_IMAGE = "docker.io/edgecr-test/wctest:1"  # tests/wasm_containers/c/wctest.c, by tools/wasmimage
+WCTEST = REPO / "tests" / "wasm_containers" / "c" / "wctest.c"
 HANDLER = "edgecr"
 CRI_NAMESPACE = "k8s.io"  # the containerd namespace the CRI plugin uses
 
@@ -70,7 +72,22 @@ def build_images(tmp):
                     str(HERE / "pause.c")], check=True)
     pause = oci_image.build_oci_archive(pause_root, tmp / "pause.tar", PAUSE_IMAGE,
                                         entrypoint=["/pause"])
-    return busybox, pause
+    return [busybox, pause] + wasm_images(tmp)
+
+
+def wasm_images(tmp):
+    """A WebAssembly image packed by tools/wasmimage from the clang-built
+    test program, where clang can target wasm32-wasi; else none (the
+    WebAssembly pod test then skips)."""
+    if shutil.which("clang") is None:
+        return []
+    sys.path.insert(0, str(REPO / "tests" / "wasm" / "c"))
+    from wasm_build import compile_wasm
+    module = compile_wasm(WCTEST)
+    subprocess.run([sys.executable, str(REPO / "tools" / "wasmimage" / "wasmimage.py"), "image",
+                    "--wasm", str(module), "--ref", WASM_IMAGE, "--out", str(tmp / "wasm-layout"),
+                    "--tar", str(tmp / "wasm.tar"), "--env", "GREETING=hi"], check=True)
+    return [tmp / "wasm.tar"]
 
 
 def cri_config(tmp, runtime_root):

@@ -248,3 +248,63 @@ def test_update_raises_memory_limit(node, tmp_path):
         node.call("StopPodSandbox", pb.StopPodSandboxRequest(pod_sandbox_id=sb))
         node.call("RemovePodSandbox", pb.RemovePodSandboxRequest(pod_sandbox_id=sb))
     assert node.edgecr("list", "-q").stdout.split() == []
+
+
+def wasm_container(node, sb, sb_cfg, name, args):
+    pb = node.pb
+    cfg = pb.ContainerConfig(
+        metadata=pb.ContainerMetadata(name=name, attempt=0),
+        image=pb.ImageSpec(image=crilib.WASM_IMAGE), args=args, log_path=f"{name}.log",
+        linux=pb.LinuxContainerConfig(
+            resources=resources(pb, memory=64 << 20, shares=128),
+            security_context=pb.LinuxContainerSecurityContext(
+                namespace_options=pb.NamespaceOption(network=pb.NODE, pid=pb.CONTAINER))))
+    return node.call("CreateContainer", pb.CreateContainerRequest(
+        pod_sandbox_id=sb, config=cfg, sandbox_config=sb_cfg)).container_id
+
+
+def runtime_backend(node, cid):
+    import json
+    return json.loads((node.runtime_root / crilib.CRI_NAMESPACE / cid / "state.json").read_text())["backend"]
+
+
+def test_wasm_pod_through_cri(node, tmp_path):
+    """A WebAssembly container in a pod, as kubelet would run one with a
+    RuntimeClass whose handler is edgecr: the image (packed by
+    tools/wasmimage) needs no flag, the module's output reaches the CRI log,
+    its exit code the container status, and StopContainer's SIGTERM stops
+    a module that never returns (128 + 15)."""
+    if not (node.tmp / "wasm.tar").exists():
+        pytest.skip("clang cannot target wasm32-wasi here: no WebAssembly image")
+    pb = node.pb
+    tmp_path.chmod(0o755)
+    sb_cfg = sandbox_config(node, f"edgecr-cri-wasm-{uuid.uuid4().hex[:6]}", tmp_path)
+    sb = node.call("RunPodSandbox", pb.RunPodSandboxRequest(
+        config=sb_cfg, runtime_handler=crilib.HANDLER)).pod_sandbox_id
+    try:
+        once = wasm_container(node, sb, sb_cfg, "once", ["exit", "7"])
+        node.call("StartContainer", pb.StartContainerRequest(container_id=once))
+        assert runtime_backend(node, once) == "wasm"
+        assert wait_for(lambda: node.call("ContainerStatus", pb.ContainerStatusRequest(
+            container_id=once)).status.state == pb.CONTAINER_EXITED)
+        cs = node.call("ContainerStatus", pb.ContainerStatusRequest(container_id=once)).status
+        assert cs.exit_code == 7, cs
+        assert "exiting with 7" in Path(tmp_path, "once.log").read_text()
+
+        spin = wasm_container(node, sb, sb_cfg, "spin", ["spin"])
+        node.call("StartContainer", pb.StartContainerRequest(container_id=spin))
+        log = Path(tmp_path, "spin.log")
+        assert wait_for(lambda: log.exists() and "spinning" in log.read_text())
+        assert runtime_status(node, spin) == "running"
+        stats = node.call("ContainerStats", pb.ContainerStatsRequest(container_id=spin)).stats
+        if CG.has("cpuacct") or CG.unified is not None:
+            assert stats.cpu.usage_core_nano_seconds.value > 0, stats
+        node.call("StopContainer", pb.StopContainerRequest(container_id=spin, timeout=10))
+        cs = node.call("ContainerStatus", pb.ContainerStatusRequest(container_id=spin)).status
+        assert cs.state == pb.CONTAINER_EXITED and cs.exit_code == 128 + 15, cs
+        for cid in (once, spin):
+            node.call("RemoveContainer", pb.RemoveContainerRequest(container_id=cid))
+    finally:
+        node.call("StopPodSandbox", pb.StopPodSandboxRequest(pod_sandbox_id=sb))
+        node.call("RemovePodSandbox", pb.RemovePodSandboxRequest(pod_sandbox_id=sb))
+    assert node.edgecr("list", "-q").stdout.split() == []
