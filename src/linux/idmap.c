@@ -33,7 +33,8 @@ struct mount_attr_ {
   uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
 
-static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n, edgecr_error_t *err)
+int idmap_write_proc_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+                         edgecr_error_t *err)
 {
   size_t cap = 64 * (n + 1), len = 0;
   cleanup_free char *buf = xmalloc0(cap);
@@ -65,7 +66,8 @@ static int userns_with_maps(const struct oci_id_mapping *uids, size_t nu, const 
     return edgecr_error_make(err, e, "id-mapped mount: create a user namespace");
   }
   int fd = -1;
-  if (write_map(pid, "uid_map", uids, nu, err) == 0 && write_map(pid, "gid_map", gids, ng, err) == 0) {
+  if (idmap_write_proc_map(pid, "uid_map", uids, nu, err) == 0 &&
+      idmap_write_proc_map(pid, "gid_map", gids, ng, err) == 0) {
     cleanup_free char *ns = xasprintf("/proc/%d/ns/user", (int) pid);
     fd = open(ns, O_RDONLY | O_CLOEXEC);
     if (fd < 0)

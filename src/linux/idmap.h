@@ -3,8 +3,15 @@
 #ifndef EDGECR_IDMAP_H
 #define EDGECR_IDMAP_H
 
+#include <sys/types.h>
+
 #include "config.h"
 #include "error.h"
+
+/* Writes n mappings to /proc/PID/FILE (uid_map or gid_map): the container's
+ * user namespace, and the one an id-mapped mount borrows. */
+int idmap_write_proc_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+                         edgecr_error_t *err);
 
 /* For every id-mapped mount: a detached, id-mapped clone of its source in
  * m->idmap_fd (close-on-exec; the init inherits it and moves it into

@@ -174,12 +174,7 @@ static int clone_flags(const struct oci_config *cfg)
 
 static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n, edgecr_error_t *err)
 {
-  size_t cap = 64 * (n + 1), len = 0;
-  cleanup_free char *buf = xmalloc0(cap);
-  for (size_t i = 0; i < n; i++)
-    len += (size_t) snprintf(buf + len, cap - len, "%u %u %u\n", m[i].container_id, m[i].host_id, m[i].size);
-  cleanup_free char *path = xasprintf("/proc/%d/%s", (int) pid, file);
-  if (write_file(path, buf, len, err) < 0)
+  if (idmap_write_proc_map(pid, file, m, n, err) < 0)
     return edgecr_error_wrap(err, "linux.%s", strcmp(file, "uid_map") == 0 ? "uidMappings" : "gidMappings");
   return 0;
 }

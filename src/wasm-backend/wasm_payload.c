@@ -201,14 +201,10 @@ static int wb_prepare(const struct oci_config *cfg, const struct oci_process *pr
 
 /* ---- run ------------------------------------------------------------- */
 
-/* The module is blocked in a host call (WASI retries a read or a poll
- * that the signal interrupted), so it reaches no safe point: end the
- * process from here, as the signal would have.  Only async-signal-safe
- * calls. */
-static void on_stop_grace_over(int unused)
+/* Dies of sig with its default action (128 + sig where, as a pid
+ * namespace's init, the process cannot).  Async-signal-safe. */
+_Noreturn static void end_by_signal(int sig)
 {
-  (void) unused;
-  int sig = stop_signal;
   struct sigaction dfl = {.sa_handler = SIG_DFL};
   sigemptyset(&dfl.sa_mask);
   sigaction(sig, &dfl, NULL);
@@ -218,6 +214,16 @@ static void on_stop_grace_over(int unused)
   sigprocmask(SIG_UNBLOCK, &s, NULL);
   raise(sig);
   _exit(128 + sig);
+}
+
+/* The module is blocked in a host call (WASI retries a read or a poll
+ * that the signal interrupted), so it reaches no safe point: end the
+ * process from here, as the signal would have.  Only async-signal-safe
+ * calls. */
+static void on_stop_grace_over(int unused)
+{
+  (void) unused;
+  end_by_signal(stop_signal);
 }
 
 /* Asks the run to stop at its next safe point, and arms the grace timer
@@ -235,13 +241,7 @@ static void on_stop_signal(int sig)
 _Noreturn static void die_of(int sig)
 {
   fflush(NULL);
-  signal(sig, SIG_DFL);
-  sigset_t s;
-  sigemptyset(&s);
-  sigaddset(&s, sig);
-  sigprocmask(SIG_UNBLOCK, &s, NULL);
-  raise(sig);
-  _exit(128 + sig);
+  end_by_signal(sig);
 }
 
 /* The run cannot go on: the reason on the container's stderr, then exit. */
