@@ -74,7 +74,7 @@ static int check_permissions(const struct tenant_permissions *p, struct tenant_e
 int tenant_meta_check(const struct tenant_meta *m, struct tenant_err *e)
 {
   if (m->format != TENANT_META_FORMAT)
-    return fail(e, "format", "format %u is not supported (this edgecr reads format %d)", m->format,
+    return fail(e, "format", "format %u is not supported (this edgecr reads format %d)", (unsigned) m->format,
                 TENANT_META_FORMAT);
   if (!tenant_name_valid(m->id, strlen(m->id)))
     return fail(e, "id", "not a valid name");
