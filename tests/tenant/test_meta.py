@@ -361,3 +361,12 @@ def test_sign_refuses_key_id_mismatch(env):
     refused(run("meta", "sign", "--key", env["keys"] / "other.key", d / "meta.cbor", "-o", d / "o.cose"),
             "names key `vendor`, but the signing key is `other`")
     assert not (d / "o.cose").exists()
+
+
+def test_show_huge_numbers_do_not_wrap(env):
+    # uint64 values above 2^63 stay positive in the JSON view.
+    d = payload_dict(env["module"].read_bytes(), version=2**64 - 1)
+    f = env["dir"] / "big.cbor"
+    f.write_bytes(cbor2.dumps(d))
+    m = json.loads(run("meta", "show", f, check=True).stdout)["metadata"]
+    assert m["version"] > 2**63

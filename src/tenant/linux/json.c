@@ -6,6 +6,13 @@
 
 #include "tenant_linux.h"
 
+/* JSON integers are signed 64-bit in jansson: larger values (a uint64
+ * expiry or quota near 2^64) become reals rather than wrapping negative. */
+static json_t *uint_json(uint64_t v)
+{
+  return v <= (uint64_t) INT64_MAX ? json_integer((json_int_t) v) : json_real((double) v);
+}
+
 static json_t *schedule_json(const struct tenant_schedule *s)
 {
   json_t *o = json_object();
@@ -15,7 +22,7 @@ static json_t *schedule_json(const struct tenant_schedule *s)
   };
   for (size_t i = 0; i < sizeof f / sizeof *f; i++)
     if (f[i].v != 0)
-      json_object_set_new(o, f[i].key, json_integer((json_int_t) f[i].v));
+      json_object_set_new(o, f[i].key, uint_json(f[i].v));
   return o;
 }
 
@@ -30,9 +37,9 @@ static json_t *service_json(const struct tenant_permissions *p, enum tenant_serv
   case TENANT_SVC_KV:
     a = json_array();
     for (size_t i = 0; i < p->n_kv; i++)
-      json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "namespace", p->kv[i].ns, "access",
+      json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "namespace", p->kv[i].ns, "access",
                                          tenant_kv_access_name(p->kv[i].access), "quota",
-                                         (json_int_t) p->kv[i].quota));
+                                         uint_json(p->kv[i].quota)));
     return a;
   case TENANT_SVC_SENSOR:
     a = json_array();
@@ -46,8 +53,8 @@ static json_t *service_json(const struct tenant_permissions *p, enum tenant_serv
                                          tenant_gpio_dir_name(p->gpio[i].dir)));
     return a;
   case TENANT_SVC_INFER:
-    return json_pack("{s:I, s:I}", "model-size", (json_int_t) p->infer_model_size, "compute",
-                     (json_int_t) p->infer_compute_ns);
+    return json_pack("{s:o, s:o}", "model-size", uint_json(p->infer_model_size), "compute",
+                     uint_json(p->infer_compute_ns));
   case TENANT_SVC_CHANNEL:
     a = json_array();
     for (size_t i = 0; i < p->n_channels; i++)
@@ -67,10 +74,10 @@ json_t *tenant_meta_to_json(const struct tenant_meta *m)
   struct tm tm;
   if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
     snprintf(when, sizeof when, "(out of range)");
-  json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "format", (int) m->format, "id", m->id,
+  json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "format", (int) m->format, "id", m->id,
                         "type", tenant_type_name(m->type), "module",
                         tenant_digest_str(m->module_sha256, digest, sizeof digest), "version",
-                        (json_int_t) m->version, "expires", (json_int_t) m->expires, "expires-utc", when,
+                        uint_json(m->version), "expires", uint_json(m->expires), "expires-utc", when,
                         "kid", m->kid);
   if (m->has_schedule)
     json_object_set_new(o, "schedule", schedule_json(&m->schedule));
@@ -91,6 +98,6 @@ json_t *tenant_meta_to_json(const struct tenant_meta *m)
     json_object_set_new(o, "endpoints", a);
   }
   if (m->has_security)
-    json_object_set_new(o, "security", json_pack("{s:I}", "lifetime", (json_int_t) m->lifetime_s));
+    json_object_set_new(o, "security", json_pack("{s:o}", "lifetime", uint_json(m->lifetime_s)));
   return o;
 }
