@@ -118,7 +118,13 @@ int main(int argc, char **argv)
     case OPT_SYSTEMD: g.systemd_cgroup = true; break;
     case OPT_ROOTLESS: g.rootless = optarg; break;
     case OPT_CRIU: break;
-    case OPT_TRUST_DIR: g.trust_dir = optarg; break;
+    case OPT_TRUST_DIR:
+      /* The WebAssembly backend verifies tenant metadata at create and
+       * reads the trust directory from the environment (the lifecycle
+       * options carry no CLI globals). */
+      g.trust_dir = optarg;
+      setenv("EDGECR_TRUST_DIR", optarg, 1);
+      break;
     case 'v':
       printf("edgecr version %s\nspec: 1.2.0\n", EDGECR_VERSION);
       return 0;

@@ -34,6 +34,11 @@ ssize_t tenant_read_file(const char *path, uint8_t **out, edgecr_error_t *err)
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return edgecr_error_make(err, errno, "open `%s`", path);
+  return tenant_read_fd(fd, path, out, err);
+}
+
+ssize_t tenant_read_fd(int fd, const char *path, uint8_t **out, edgecr_error_t *err)
+{
   cleanup_free uint8_t *buf = xmalloc0(TENANT_FILE_MAX_BYTES + 1);
   ssize_t n = read_full(fd, buf, TENANT_FILE_MAX_BYTES + 1);
   if (n < 0)
@@ -44,28 +49,39 @@ ssize_t tenant_read_file(const char *path, uint8_t **out, edgecr_error_t *err)
   return n;
 }
 
-int tenant_sha256_file(const char *path, uint8_t out[TENANT_DIGEST_LEN], edgecr_error_t *err)
+int tenant_sha256_fd(int fd, const char *what, uint8_t out[TENANT_DIGEST_LEN], edgecr_error_t *err)
 {
   if (sodium_ready(err) < 0)
     return -1;
-  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return edgecr_error_make(err, errno, "open module `%s`", path);
   crypto_hash_sha256_state st;
   crypto_hash_sha256_init(&st);
   uint8_t buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
+  for (off_t off = 0;;) {
+    ssize_t n = pread(fd, buf, sizeof buf, off); /* pread: the caller's offset stays put */
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      return edgecr_error_make(err, errno, "read module `%s`", path);
+      return edgecr_error_make(err, errno, "read module `%s`", what);
     if (n == 0)
       break;
     crypto_hash_sha256_update(&st, buf, (unsigned long long) n);
+    off += n;
   }
   crypto_hash_sha256_final(&st, out);
   return 0;
+}
+
+int tenant_sha256_file(const char *path, uint8_t out[TENANT_DIGEST_LEN], edgecr_error_t *err)
+{
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return edgecr_error_make(err, errno, "open module `%s`", path);
+  return tenant_sha256_fd(fd, path, out, err);
+}
+
+void tenant_sha256(const void *data, size_t len, uint8_t out[TENANT_DIGEST_LEN])
+{
+  crypto_hash_sha256(out, data, len);
 }
 
 const char *tenant_digest_str(const uint8_t d[TENANT_DIGEST_LEN], char *buf, size_t len)

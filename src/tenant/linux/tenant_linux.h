@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,8 +22,12 @@ const char *tenant_trust_dir(const char *option);
 
 /* Read a metadata file (at most TENANT_FILE_MAX_BYTES). Returns its length. */
 ssize_t tenant_read_file(const char *path, uint8_t **out, edgecr_error_t *err);
-/* SHA-256 of a whole file (the module the metadata binds). */
+ssize_t tenant_read_fd(int fd, const char *path, uint8_t **out, edgecr_error_t *err);
+/* SHA-256 of a whole file (the module the metadata binds), by path or fd
+ * (`what` names it in errors), and of bytes in memory. */
 int tenant_sha256_file(const char *path, uint8_t out[TENANT_DIGEST_LEN], edgecr_error_t *err);
+int tenant_sha256_fd(int fd, const char *what, uint8_t out[TENANT_DIGEST_LEN], edgecr_error_t *err);
+void tenant_sha256(const void *data, size_t len, uint8_t out[TENANT_DIGEST_LEN]);
 /* "sha256:<64 hex>" into buf (at least 72 bytes). */
 const char *tenant_digest_str(const uint8_t d[TENANT_DIGEST_LEN], char *buf, size_t len);
 
