@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from itlib import RUNTIME
-
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "wasm" / "c"))
 from wasm_build import wat2wasm  # noqa: E402
@@ -68,6 +66,7 @@ def tenant_bundle(env, module, meta):
     return b
 
 
+@pytest.mark.sanitizer
 @needs_wat2wasm
 def test_verified_metadata_creates_and_state_shows_it(env, signed):
     ok, _ = modules()
@@ -90,6 +89,7 @@ def test_verified_metadata_creates_and_state_shows_it(env, signed):
     env.rt("delete", "--force", b.id)
 
 
+@pytest.mark.sanitizer
 @needs_wat2wasm
 @pytest.mark.parametrize("case,reason", [
     ("unknown-key", "unknown key `vendor`"),
