@@ -5,12 +5,12 @@ set -euo pipefail
 
 BUILD_PKGS=(meson ninja-build pkg-config gcc libc6-dev clang lld make
   libjansson-dev libseccomp-dev libcap-dev libyaml-dev libostree-dev libfuse3-dev fuse3
-  libcmocka-dev)
+  libcmocka-dev libcbor-dev libsodium-dev)
 TEST_PKGS=(python3-pytest busybox-static containerd umoci crun runc
   wasi-libc libclang-rt-dev-wasm32 libclang-rt-14-dev wabt
   qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
   rt-tests iproute2 procps psmisc util-linux coreutils valgrind hyperfine
-  python3-grpcio python3-grpc-tools)
+  python3-grpcio python3-grpc-tools python3-cbor2 python3-nacl)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" != "--build-only" ]; then want+=("${TEST_PKGS[@]}"); fi

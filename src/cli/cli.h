@@ -20,6 +20,7 @@ struct edgecr_global {
   bool debug;             /* --debug */
   bool systemd_cgroup;    /* --systemd-cgroup */
   const char *rootless;   /* --rootless value as given, or NULL */
+  const char *trust_dir;  /* --trust-dir (tenant metadata keys), or NULL */
 };
 
 typedef int (*cli_command_fn)(struct edgecr_global *g, int argc, char **argv);
@@ -55,5 +56,6 @@ int cmd_logs(struct edgecr_global *g, int argc, char **argv);   /* cmd_logs.c */
 int cmd_wasm(struct edgecr_global *g, int argc, char **argv);   /* cmd_wasm.c */
 int cmd_plan(struct edgecr_global *g, int argc, char **argv);   /* cmd_plan.c (edgecr-plan) */
 int cmd_monitor(struct edgecr_global *g, int argc, char **argv); /* cmd_monitor.c (edgecr-plan) */
+int cmd_meta(struct edgecr_global *g, int argc, char **argv);   /* cmd_meta.c (edgecr-plan) */
 
 #endif

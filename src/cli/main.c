@@ -38,6 +38,7 @@ static const struct command commands[] = {
   {"wasm", cmd_wasm, "run WebAssembly modules and spec scripts"},
   {"plan", cmd_plan, "check, build, apply and switch real-time system plans"},
   {"monitor", cmd_monitor, "deadline misses, overruns and latency of real-time containers"},
+  {"meta", cmd_meta, "build, sign, verify and show tenant metadata"},
 };
 
 static void usage(FILE *out)
@@ -52,6 +53,8 @@ static void usage(FILE *out)
           "  --debug             log debug messages\n"
           "  --systemd-cgroup    use systemd cgroup paths (needs systemd)\n"
           "  --rootless VALUE    accepted for runc compatibility\n"
+          "  --trust-dir DIR     trusted keys of tenant metadata (default $EDGECR_TRUST_DIR\n"
+          "                      or /etc/edgecr/trust.d)\n"
           "  -v, --version       print the version\n"
           "  -h, --help          this help\n\n"
           "commands:\n");
@@ -90,7 +93,7 @@ int main(int argc, char **argv)
 {
   struct edgecr_global g = {.argv0 = argv[0], .root = "/run/edgecr"};
   const char *log_format = "text";
-  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU, OPT_TRUST_DIR };
   static const struct option opts[] = {
     {"root", required_argument, NULL, OPT_ROOT},
     {"log", required_argument, NULL, OPT_LOG},
@@ -99,6 +102,7 @@ int main(int argc, char **argv)
     {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
     {"rootless", required_argument, NULL, OPT_ROOTLESS},
     {"criu", required_argument, NULL, OPT_CRIU},
+    {"trust-dir", required_argument, NULL, OPT_TRUST_DIR},
     {"version", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -114,6 +118,13 @@ int main(int argc, char **argv)
     case OPT_SYSTEMD: g.systemd_cgroup = true; break;
     case OPT_ROOTLESS: g.rootless = optarg; break;
     case OPT_CRIU: break;
+    case OPT_TRUST_DIR:
+      /* The WebAssembly backend verifies tenant metadata at create and
+       * reads the trust directory from the environment (the lifecycle
+       * options carry no CLI globals). */
+      g.trust_dir = optarg;
+      setenv("EDGECR_TRUST_DIR", optarg, 1);
+      break;
     case 'v':
       printf("edgecr version %s\nspec: 1.2.0\n", EDGECR_VERSION);
       return 0;

@@ -1,5 +1,6 @@
-/* plan_exec.c - `edgecr plan ...` and `edgecr monitor ...` in the runtime
- * binary: hand over to the `edgecr-plan` executable beside it.
+/* plan_exec.c - `edgecr plan ...`, `edgecr monitor ...` and `edgecr meta
+ * ...` in the runtime binary: hand over to the `edgecr-plan` executable
+ * beside it (meta: libcbor has no static archive in Debian).
  *
  * Why two executables: the plan repository uses libostree, which pulls in
  * glib, gio, curl, gnutls and some fifty shared libraries.  containerd runs
@@ -49,6 +50,10 @@ static int exec_plan_binary(struct edgecr_global *g, int argc, char **argv)
   }
   if (g->debug)
     args[k++] = "--debug";
+  if (g->trust_dir) {
+    args[k++] = "--trust-dir";
+    args[k++] = (char *) g->trust_dir;
+  }
   for (int i = 0; i < argc; i++)
     args[k++] = argv[i];
   args[k] = NULL;
@@ -67,6 +72,11 @@ int cmd_plan(struct edgecr_global *g, int argc, char **argv)
 }
 
 int cmd_monitor(struct edgecr_global *g, int argc, char **argv)
+{
+  return exec_plan_binary(g, argc, argv);
+}
+
+int cmd_meta(struct edgecr_global *g, int argc, char **argv)
 {
   return exec_plan_binary(g, argc, argv);
 }

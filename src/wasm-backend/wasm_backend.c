@@ -46,7 +46,7 @@ static const char *env_value(char **env, const char *key)
 
 /* Opens `path` (inside the container) beneath the rootfs: absolute
  * symlinks and `..` stay inside it, as they will for the container. */
-static int open_in_root(int rootfd, const char *path)
+int wb_open_in_root(int rootfd, const char *path)
 {
   struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   while (*path == '/')
@@ -56,7 +56,7 @@ static int open_in_root(int rootfd, const char *path)
 
 /* process.args[0] as the container will resolve it (PATH for a bare name,
  * cwd for a relative path), opened from the host; -1 if there is none. */
-static int open_entrypoint(const struct oci_config *cfg)
+int wb_open_entrypoint(const struct oci_config *cfg)
 {
   const struct oci_process *p = cfg->process;
   if (p == NULL || p->args == NULL || p->args[0] == NULL || cfg->root_path == NULL)
@@ -66,17 +66,17 @@ static int open_entrypoint(const struct oci_config *cfg)
     return -1;
   const char *name = p->args[0];
   if (name[0] == '/')
-    return open_in_root(rootfd, name);
+    return wb_open_in_root(rootfd, name);
   if (strchr(name, '/') != NULL) {
     cleanup_free char *rel = xasprintf("%s/%s", p->cwd ? p->cwd : "/", name);
-    return open_in_root(rootfd, rel);
+    return wb_open_in_root(rootfd, rel);
   }
   const char *path = env_value(p->env, "PATH");
   cleanup_free char *dirs = xstrdup(path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   char *rest = dirs;
   for (char *d = strsep(&rest, ":"); d != NULL; d = strsep(&rest, ":")) {
     cleanup_free char *cand = xasprintf("%s/%s", *d ? d : ".", name);
-    int fd = open_in_root(rootfd, cand);
+    int fd = wb_open_in_root(rootfd, cand);
     if (fd >= 0)
       return fd;
   }
@@ -89,12 +89,14 @@ static bool wasm_claims(const struct oci_config *cfg)
   const char *variant = annotation(cfg, WB_ANN_VARIANT);
   if ((handler != NULL && strcmp(handler, "wasm") == 0) || (variant != NULL && strcmp(variant, "compat") == 0))
     return true;
-  cleanup_close int fd = open_entrypoint(cfg);
+  cleanup_close int fd = wb_open_entrypoint(cfg);
   return fd >= 0 && wb_has_wasm_magic(fd);
 }
 
 static int wasm_create(struct container *c, const struct lc_create_opts *o, edgecr_error_t *err)
 {
+  if (wb_tenant_check(c, c->config, err) < 0)
+    return -1;
   return linux_backend_create(c, o, &wasm_payload_ops, err);
 }
 

@@ -14,6 +14,10 @@
 #define WB_ANN_HANDLER "run.oci.handler"          /* "wasm" */
 #define WB_ANN_VARIANT "module.wasm.image/variant" /* "compat" | "compat-smart" */
 #define WB_ANN_FUEL "org.edgecr.wasm.fuel"        /* fuel budget of the run (decimal) */
+/* Tenant metadata (docs/tenants.md): a signed COSE_Sign1 file in the rootfs,
+ * verified at create; what was verified is recorded in the state's
+ * annotations under org.edgecr.tenant.* for `edgecr state`. */
+#define WB_ANN_TENANT_META "org.edgecr.tenant.metadata"
 
 /* Exit statuses of a WebAssembly container (besides the module's own
  * proc_exit code, and 128+N when stopped by signal N). */
@@ -26,5 +30,16 @@ extern const struct linux_payload_ops wasm_payload_ops;
 
 /* Does the file start with the WebAssembly magic "\0asm"? */
 bool wb_has_wasm_magic(int fd);
+
+/* Open `path` (inside the container) beneath the rootfs directory rootfd. */
+int wb_open_in_root(int rootfd, const char *path);
+/* process.args[0] as the container will resolve it, opened from the host; -1 if none. */
+int wb_open_entrypoint(const struct oci_config *cfg);
+
+/* When the annotation WB_ANN_TENANT_META names a metadata file: verify it
+ * (trust directory, signature, expiry, the module's digest) or fail create
+ * with the reason; on success record the tenant in c->state->annotations.
+ * wasm_tenant.c. */
+int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_error_t *err);
 
 #endif
