@@ -6,7 +6,8 @@
 #  2. a real-time container asking for SCHED_FIFO: it gets a cgroup
 #     real-time budget (where runc and crun fail with EPERM on this host);
 #  3. a WebAssembly module compiled by clang, run by edgecr's own engine,
-#     then the same module as a container (the WebAssembly backend);
+#     then the same module as a container (the WebAssembly backend), and
+#     as a tenant whose signed metadata is checked at create;
 #  4. a real-time system configuration checked ahead of time (+ SVG);
 #  5. firmware deployed to an emulated Cortex-M3 core through remoteproc,
 #     with the same commands as a Linux container.
@@ -139,6 +140,43 @@ PY
     sleep 0.3
     e state wasm | grep '"status"'
     show e delete wasm
+
+    step "3c. A tenant: signed metadata bound to its module, checked at create"
+    mkdir -p "$WORK/keys" "$WORK/trust"
+    show "$EDGECR" meta keygen --out "$WORK/keys" vendor
+    cp "$WORK/keys/vendor.pub" "$WORK/trust/"
+    cat > "$WORK/tenant.yaml" <<'YAML'
+id: hello-tenant
+type: wasm
+version: 1
+expires: 2099-01-01T00:00:00Z
+kid: vendor
+schedule: {priority: 50, period: 10ms, budget: 1ms}
+permissions:
+  log: {rate: 10}
+  clock:
+  kv:
+    - {namespace: state, access: read-write, quota: 64KiB}
+YAML
+    show "$EDGECR" meta build "$WORK/tenant.yaml" --module "$WORK/hello.wasm" -o "$WORK/tenant.cbor"
+    show "$EDGECR" meta sign --key "$WORK/keys/vendor.key" "$WORK/tenant.cbor" -o "$WORK/wasmroot/meta.cose"
+    show "$EDGECR" --trust-dir "$WORK/trust" meta verify --module "$WORK/hello.wasm" "$WORK/wasmroot/meta.cose"
+    python3 - "$WORK/wasmc/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c.setdefault("annotations", {})["org.edgecr.tenant.metadata"] = "/meta.cose"
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+    show e --trust-dir "$WORK/trust" create --bundle "$WORK/wasmc" tenant
+    ids+=(tenant)
+    e state tenant | grep '"org.edgecr.tenant'
+    show e delete --force tenant
+    echo "(the same metadata with a changed module is refused before anything is created:)"
+    cp "$WORK/wasmroot/hello.wasm" "$WORK/hello.orig"; printf 'x' >> "$WORK/wasmroot/hello.wasm"
+    set +e; show e --trust-dir "$WORK/trust" create --bundle "$WORK/wasmc" tenant2; echo "exit status: $?"; set -e
+    ids+=(tenant2)
+    cp "$WORK/hello.orig" "$WORK/wasmroot/hello.wasm"
+
     python3 tools/wasmimage/wasmimage.py image --wasm "$WORK/hello.wasm" --ref demo/hello-wasm:1 \
       --out "$WORK/wasm-image" --tar "$WORK/hello-wasm.tar" >/dev/null
     echo "OCI image: $WORK/hello-wasm.tar; with containerd:"
