@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import hostprobe
 from itlib import BUSYBOX, RUNTIME, pid_alive, wait_until
 from containerd_harness import CONTAINERD, CTR, Containerd
 
@@ -33,8 +34,19 @@ BUSYBOX_IMAGE = "docker.io/edgecr-test/busybox:latest"
 OTHER_IMAGE = "docker.io/edgecr-test/plain-wasm:latest"
 EXIT_TRAP = 134
 
-needs_ctrd = pytest.mark.skipif(not (CONTAINERD and CTR), reason="containerd/ctr not installed")
+# ctr always asks for cpu.shares, which a runtime must refuse where the host
+# has no cpu controller (test_containerd.py checks that refusal).
+needs_ctrd = pytest.mark.skipif(
+    not (CONTAINERD and CTR) or not hostprobe.cgroups().has("cpu"),
+    reason="containerd/ctr not installed" if not (CONTAINERD and CTR) else
+    "ctr always sets linux.resources.cpu.shares and this host has no cpu controller "
+    f"({hostprobe.cgroups().describe()})")
 needs_clang = pytest.mark.skipif(shutil.which("clang") is None, reason="clang (wasm32-wasi) not installed")
+# A memory limit needs the memory controller (without one the runtime refuses
+# it, tests/integration/test_lifecycle.py::test_update_missing_controller_refused).
+needs_memory_controller = pytest.mark.skipif(
+    not hostprobe.cgroups().has("memory"),
+    reason=hostprobe.missing_controller_reason("memory"))
 
 
 @pytest.fixture(scope="module")
@@ -310,6 +322,7 @@ def test_readonly_rootfs_applies_to_the_module(env, wctest):
 
 
 @needs_clang
+@needs_memory_controller
 def test_memory_limit_bounds_linear_memory(env, wctest):
     b = wasm_bundle(env, wctest, "alloc", "64")
     b.linux["resources"]["memory"] = {"limit": 32 << 20}
@@ -405,6 +418,7 @@ def test_sigkill_of_edgecr_during_create_leaves_what_delete_force_removes(env, w
 
 
 @needs_clang
+@needs_memory_controller
 def test_update_stats_and_ps_of_a_wasm_container(env, wctest):
     rt = env.rt
     b = wasm_bundle(env, wctest, "sleep", "60000")
@@ -442,6 +456,7 @@ def test_scheduler_and_rlimits_apply_to_the_module(env, wctest):
         env.rt.delete(b.id, force=True)
 
 
+@needs_memory_controller
 def test_module_whose_memory_exceeds_the_limit_exits_125(env):
     """A module that declares more memory than linux.resources.memory.limit
     allows cannot be instantiated: exit status 125 and the reason."""
