@@ -162,7 +162,12 @@ static inline int echan_header_ok(const struct echan_hdr *h, size_t mapped) {
   if (h->msg_size == 0 || h->msg_size > ECHAN_MAX_MSG || h->depth == 0 || h->depth > ECHAN_MAX_DEPTH) return 0;
   if (h->kind == ECHAN_LATEST && h->depth < 2) return 0;
   if (h->slot_stride != echan_stride(h->msg_size) || h->data_offset != ECHAN_PAGE) return 0;
+  if ((uint64_t)h->depth * h->slot_stride > ECHAN_MAX_FILE) return 0;
   if (h->readers == 0 || h->readers > ECHAN_MAX_READERS || h->writers != 1) return 0;
+  if (h->kind == ECHAN_FIFO ? (h->full_policy != ECHAN_FULL_FAIL && h->full_policy != ECHAN_FULL_OVERWRITE)
+                            : h->full_policy != 0)
+    return 0;
+  if (h->wait_mode != ECHAN_WAIT_POLL && h->wait_mode != ECHAN_WAIT_FUTEX) return 0;
   if (h->file_size != h->data_offset + (uint64_t)h->depth * h->slot_stride || h->file_size != mapped) return 0;
   return 1;
 }

@@ -46,6 +46,9 @@ int edgecr_channel_header_check(const void *buf, size_t len, uint64_t file_size,
   if (h.slot_stride != echan_stride(h.msg_size))
     return hdr_err(err, name, "slot_stride", "%u, expected %llu for msg_size %u", h.slot_stride,
                    (unsigned long long)echan_stride(h.msg_size), h.msg_size);
+  if ((uint64_t)h.depth * h.slot_stride > ECHAN_MAX_FILE)
+    return hdr_err(err, name, "depth", "%u x %u bytes: more than %llu MiB of messages", h.depth, h.slot_stride,
+                   ECHAN_MAX_FILE >> 20);
   if (h.readers == 0 || h.readers > ECHAN_MAX_READERS)
     return hdr_err(err, name, "readers", "%u (must be 1..%u)", h.readers, ECHAN_MAX_READERS);
   if (h.writers != 1)
@@ -88,12 +91,9 @@ static int create_sized(int dirfd, const char *dirpath, const char *file, uint64
   return fd;
 }
 
-static int init_data(int fd, const struct edgecr_channel_decl *d, const char *path, edgecr_error_t *err)
+void edgecr_channel_header_init(struct echan_hdr *h, const struct edgecr_channel_decl *d)
 {
-  uint64_t size = edgecr_channel_data_size(d);
-  struct echan_hdr *h = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (h == MAP_FAILED)
-    return edgecr_error_make(err, errno, "map %s/data", path);
+  memset(h, 0, sizeof *h);
   h->version = ECHAN_VERSION;
   h->kind = (uint16_t)d->kind;
   h->msg_size = d->msg_size;
@@ -104,9 +104,22 @@ static int init_data(int fd, const struct edgecr_channel_decl *d, const char *pa
   h->full_policy = (uint16_t)d->full_policy;
   h->wait_mode = (uint16_t)d->wait_mode;
   h->data_offset = ECHAN_PAGE;
-  h->file_size = size;
+  h->file_size = edgecr_channel_data_size(d);
   snprintf(h->name, sizeof h->name, "%s", d->name);
+  h->magic = ECHAN_MAGIC;
+}
+
+static int init_data(int fd, const struct edgecr_channel_decl *d, const char *path, edgecr_error_t *err)
+{
+  uint64_t size = edgecr_channel_data_size(d);
+  struct echan_hdr *h = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (h == MAP_FAILED)
+    return edgecr_error_make(err, errno, "map %s/data", path);
+  struct echan_hdr init;
+  edgecr_channel_header_init(&init, d);
   /* The magic last: a crash while initialising leaves an invalid header. */
+  init.magic = 0;
+  memcpy(h, &init, sizeof init);
   atomic_thread_fence(memory_order_release);
   h->magic = ECHAN_MAGIC;
   munmap(h, size);

@@ -49,6 +49,9 @@ uint64_t edgecr_channel_data_size(const struct edgecr_channel_decl *d);
 int edgecr_channel_header_check(const void *buf, size_t len, uint64_t file_size, const char *name,
                                 edgecr_error_t *err);
 
+/* The header of a new channel of (checked) declaration d. */
+void edgecr_channel_header_init(struct echan_hdr *h, const struct edgecr_channel_decl *d);
+
 /* Creates DIR/NAME/{data,reader.0..} at their exact sizes, initialised
  * (dir NULL: EDGECR_CHANNEL_DIR).  Fails with EEXIST if it exists; leaves
  * nothing behind on failure.  Files are mode 0600, owned by the caller. */
