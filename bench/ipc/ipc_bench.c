@@ -247,10 +247,14 @@ int main(int argc, char **argv)
       {"zmq-ipc", zmq_setup, zmq_echo, zmq_open_, zmq_rt},
 #endif
 #ifdef HAVE_ICEORYX
-      {"iceoryx-poll", iox_setup, iox_echo_poll, iox_open, iox_rt_poll},
-      {"iceoryx-wait", iox_setup, iox_echo_wait, iox_open, iox_rt_wait},
+      {"iceoryx-poll", iox_setup_poll, iox_echo_poll, iox_open, iox_rt_poll},
+      {"iceoryx-wait", iox_setup_wait, iox_echo_wait, iox_open, iox_rt_wait},
 #endif
   };
+#ifdef HAVE_ICEORYX
+  if (argc == 4 && strcmp(argv[1], "--iox-echo") == 0)
+    return iox_echo_main(argv[2], strtoull(argv[3], NULL, 0));
+#endif
   uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 0) : 100000;
   cpu_set_t s;
   sched_getaffinity(0, sizeof s, &s);

@@ -10,7 +10,7 @@ BUILD=${EDGECR_BUILD:-$PWD/build}
 N=${1:-100000}
 RUNS=${2:-3}
 roudi_pid=
-if [ -x /usr/bin/iox-roudi ] && nm -C "$BUILD/bench/ipc/ipc_bench" 2>/dev/null | grep -q iox_runtime_init; then
+if [ -x /usr/bin/iox-roudi ] && ldd "$BUILD/bench/ipc/ipc_bench" 2>/dev/null | grep -q iceoryx_binding_c; then
   /usr/bin/iox-roudi >/tmp/edgecr-ipc-roudi.log 2>&1 &
   roudi_pid=$!
   sleep 1
