@@ -44,7 +44,7 @@ def chans(tmp_path):
     return create
 
 
-def stream(d, name, count, writer_args=(), reader_args=("poll",), timeout=30):
+def stream(d, name, count, writer_args=(), reader_args=("poll",), timeout=90):
     """One writer and one reader process of `count` messages, concurrently."""
     w = subprocess.Popen([str(CHANTEST), "write", str(d), name, str(count), CPU_W, *map(str, writer_args)],
                          stdout=subprocess.PIPE, text=True)
@@ -63,8 +63,11 @@ def test_two_million_messages_no_loss_dup_or_reorder(chans):
 
 
 def test_blocking_reader_gets_everything(chans):
+    # The writer pauses 200 us every 1000 messages, so the reader empties
+    # the queue and sleeps in the futex hundreds of times, each time to be
+    # woken by the next send (a missed wake-up costs a 2 s timeout).
     n = 300_000
-    w, r = stream(chans.dir, chans("qb", wait="futex"), n, reader_args=("wait",))
+    w, r = stream(chans.dir, chans("qb", wait="futex"), n, writer_args=(1000, 200), reader_args=("wait",))
     assert (r["got"], r["lost"], r["bad"], r["disorder"], r["timeouts"]) == (n, 0, 0, 0, 0)
 
 
