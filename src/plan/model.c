@@ -448,6 +448,8 @@ static json_t *channel_json(struct decoder *d, const struct doc_node *n, const c
     json_t *j = NULL;
     if (v->kind == DOC_SCALAR)
       j = !v->quoted && parse_int64(v->scalar, &x) == 0 ? json_integer(x) : json_string(v->scalar);
+    else if (strcmp(n->keys[i], "writers") != 0 && strcmp(n->keys[i], "readers") != 0)
+      j = json_null(); /* not a list field: the declaration check names it */
     else if (v->kind == DOC_SEQ) {
       j = json_array();
       for (size_t k = 0; k < v->n; k++) {

@@ -65,6 +65,8 @@ def test_valid_channel_graph(tmp_path):
     ("full: overwrite", "full: drop", "plan.yaml:20: `channels.imu.full`: must be `fail` or `overwrite`"),
     ("wait: futex", "wait: spin", "plan.yaml:19: `channels.imu.wait`: must be `poll` or `futex`"),
     ("wait: futex", "colour: red", "plan.yaml:19: `channels.imu.colour`: unknown field"),
+    ("wait: futex", "colour: [a, {b: 1}]", "plan.yaml:19: `channels.imu.colour`: unknown field"),
+    ("kind: latest", "kind: {a: 1}", "plan.yaml:22: `channels.pose.kind`: must be `fifo` or `latest`"),
     ("kind: latest", "kind: stack", "plan.yaml:22: `channels.pose.kind`: must be `fifo` or `latest`"),
 ])
 def test_channel_errors_name_line_and_field(tmp_path, old, new, want):
