@@ -23,7 +23,9 @@
  * Several writers on one channel are refused (echan_attach_writer() refuses
  * a header declaring more than one): a writer killed between reserving a
  * slot and publishing it would stall every reader, and the robust schemes
- * for that need a recovery agent this library does not have.
+ * for that need a recovery agent this library does not have.  The library
+ * cannot stop two processes from both attaching as the writer: only the
+ * declared writer is given `data` read-write (the runtime's mapping rights).
  *
  * Memory layout of `data` (native byte order, all offsets in bytes):
  *   0    4  magic        "ECHN" (0x4e484345)
@@ -215,6 +217,14 @@ static inline int echan_reader_ok(const struct echan_reader *r, size_t len, uint
   return len == ECHAN_PAGE && r->magic == ECHAN_READER_MAGIC && r->version == ECHAN_VERSION && r->index == index;
 }
 
+/* Unmaps what attach mapped. */
+static inline void echan_detach(struct echan *c) {
+  if (c->hdr) munmap(c->hdr, c->hdr->file_size);
+  if (c->me) munmap(c->me, ECHAN_PAGE);
+  for (uint32_t i = 0; i < c->nreaders; i++) munmap((void *)c->rd[i], ECHAN_PAGE);
+  memset(c, 0, sizeof *c);
+}
+
 /* The writer end: `data` read-write, every reader page read-only.  Returns
  * 0 or a negative errno (-EPROTO: not a valid channel; -EINVAL: declared
  * with several writers). */
@@ -232,7 +242,12 @@ static inline int echan_attach_writer(struct echan *c, int dirfd) {
     while (nd) name[k++] = digits[--nd];
     name[k] = 0;
     const struct echan_reader *r = (const struct echan_reader *)echan_map_file(dirfd, name, 0, &len);
-    if (!r || !echan_reader_ok(r, len, i)) return r ? -EPROTO : -errno;
+    if (!r || !echan_reader_ok(r, len, i)) {
+      int e = r ? -EPROTO : -errno;
+      if (r) munmap((void *)r, len);
+      echan_detach(c);
+      return e;
+    }
     c->rd[c->nreaders++] = r;
   }
   return 0;
@@ -242,7 +257,10 @@ static inline int echan_attach_writer(struct echan *c, int dirfd) {
 static inline int echan_attach_reader(struct echan *c, int dirfd, uint32_t index) {
   int rc = echan_attach_data(c, dirfd, 0);
   if (rc < 0) return rc;
-  if (index >= c->hdr->readers) return -ERANGE;
+  if (index >= c->hdr->readers) {
+    echan_detach(c);
+    return -ERANGE;
+  }
   char name[32];
   size_t len = 0, k = 7;
   memcpy(name, "reader.", 7);
@@ -253,17 +271,14 @@ static inline int echan_attach_reader(struct echan *c, int dirfd, uint32_t index
   while (nd) name[k++] = digits[--nd];
   name[k] = 0;
   c->me = (struct echan_reader *)echan_map_file(dirfd, name, 1, &len);
-  if (!c->me) return -errno;
-  if (!echan_reader_ok(c->me, len, index)) return -EPROTO;
+  if (!c->me || !echan_reader_ok(c->me, len, index)) {
+    int e = c->me ? -EPROTO : -errno;
+    if (c->me) munmap(c->me, len);
+    c->me = NULL;
+    echan_detach(c);
+    return e;
+  }
   return 0;
-}
-
-/* Unmaps what attach mapped. */
-static inline void echan_detach(struct echan *c) {
-  if (c->hdr) munmap(c->hdr, c->hdr->file_size);
-  if (c->me) munmap(c->me, ECHAN_PAGE);
-  for (uint32_t i = 0; i < c->nreaders; i++) munmap((void *)c->rd[i], ECHAN_PAGE);
-  memset(c, 0, sizeof *c);
 }
 
 /* ---- writer ---- */

@@ -312,6 +312,18 @@ static int cmd_state(char **a)
   return 0;
 }
 
+/* attach DIR NAME writer|INDEX: prints the attach result (0 or -errno). */
+static int cmd_attach(char **a)
+{
+  struct echan c;
+  int rc = strcmp(a[2], "writer") == 0 ? echan_attach_writer(&c, open_dir(a[0], a[1]))
+                                       : echan_attach_reader(&c, open_dir(a[0], a[1]), (uint32_t)atoi(a[2]));
+  printf("rc=%d\n", rc);
+  if (rc == 0)
+    echan_detach(&c);
+  return 0;
+}
+
 /* pingpong DIR A B CPU_A CPU_B COUNT: round trips over channel A (there)
  * and B (back), blocking; a lost wake-up shows as a 2 s timeout. */
 static int cmd_pingpong(char **a)
@@ -364,10 +376,11 @@ int main(int argc, char **argv)
       {"create", 8, NULL}, {"validate", 2, NULL},     {"remove", 2, NULL},      {"write", 4, cmd_write},
       {"read", 6, cmd_read}, {"latest-write", 4, NULL}, {"latest-read", 5, NULL}, {"ro-write", 3, NULL},
       {"pingpong", 6, NULL}, {"blast", 3, NULL}, {"state", 2, NULL},
+      {"attach", 3, NULL},
   };
   static int (*const simple[])(char **) = {cmd_create, cmd_validate, cmd_remove, NULL, NULL,
                                             cmd_latest_write, cmd_latest_read, cmd_ro_write, cmd_pingpong,
-                                            cmd_blast, cmd_state};
+                                            cmd_blast, cmd_state, cmd_attach};
   setvbuf(stdout, NULL, _IOLBF, 0);
   for (size_t i = 0; argc > 1 && i < sizeof cmds / sizeof cmds[0]; i++) {
     if (strcmp(argv[1], cmds[i].name) != 0)
@@ -376,6 +389,6 @@ int main(int argc, char **argv)
       break;
     return cmds[i].fn ? cmds[i].fn(argv + 2, argc - 2) : simple[i](argv + 2);
   }
-  fprintf(stderr, "usage: chantest create|validate|remove|write|read|latest-write|latest-read|ro-write|pingpong|blast|state ...\n");
+  fprintf(stderr, "usage: chantest create|validate|remove|write|read|latest-write|latest-read|ro-write|pingpong|blast|state|attach ...\n");
   return 2;
 }

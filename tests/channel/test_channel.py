@@ -166,3 +166,19 @@ def test_remove_leaves_nothing(chans):
     assert sorted(p.name for p in (d / name).iterdir()) == ["data", "reader.0", "reader.1", "reader.2"]
     run("remove", d, name)
     assert not (d / name).exists()
+
+
+def test_attach_refuses_what_is_not_a_channel_end(chans):
+    # The client checks the header before trusting a mapping (as the runtime
+    # does): a garbled header, a reader index that was not declared.
+    import errno
+    d, name = chans.dir, chans("att", readers=2)
+    assert fields(run("attach", d, name, "writer"))["rc"] == 0
+    assert fields(run("attach", d, name, "1"))["rc"] == 0
+    assert fields(run("attach", d, name, "2"))["rc"] == -errno.ERANGE
+    data = d / name / "data"
+    b = bytearray(data.read_bytes())
+    b[30] = 9  # wait_mode
+    data.write_bytes(bytes(b))
+    assert fields(run("attach", d, name, "writer"))["rc"] == -errno.EPROTO
+    assert fields(run("attach", d, name, "0"))["rc"] == -errno.EPROTO
