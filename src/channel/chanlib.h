@@ -6,6 +6,7 @@
 #define EDGECR_CHANLIB_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,5 +63,13 @@ int edgecr_channel_validate(const char *dir, const char *name, edgecr_error_t *e
 
 /* Removes DIR/NAME (only the files a channel has); ENOENT is not an error. */
 int edgecr_channel_remove(const char *dir, const char *name, edgecr_error_t *err);
+
+/* The OCI mounts (a JSON array of {destination, type, source, options})
+ * giving a container its end of channel d, made under DIR (NULL: the
+ * default) and seen at EDGECR_CHANNEL_DIR/NAME/ inside: the writer gets
+ * `data` rw and every `reader.<i>` ro; reader i gets `data` ro and only its
+ * own `reader.<i>`, rw.  NULL with err for an undeclared reader index. */
+json_t *edgecr_channel_oci_mounts(const char *dir, const struct edgecr_channel_decl *d, bool writer,
+                                  uint32_t reader_index, edgecr_error_t *err);
 
 #endif

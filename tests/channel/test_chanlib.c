@@ -182,6 +182,38 @@ static void test_create_fails_cleanly(void **state)
   assert_int_equal(rmdir(dir), 0); /* nothing was left in it */
 }
 
+/* The mounts of each end: exactly its files, with the right rights. */
+static void test_oci_mounts(void **state)
+{
+  (void)state;
+  struct edgecr_channel_decl d = sample(); /* 2 readers */
+  edgecr_error_t err = NULL;
+  json_t *w = edgecr_channel_oci_mounts("/x", &d, true, 0, &err);
+  assert_non_null(w);
+  assert_int_equal(json_array_size(w), 3);
+  static const char *const wfiles[][3] = {{"/x/imu/data", "/run/edgecr/channels/imu/data", "rw"},
+                                          {"/x/imu/reader.0", "/run/edgecr/channels/imu/reader.0", "ro"},
+                                          {"/x/imu/reader.1", "/run/edgecr/channels/imu/reader.1", "ro"}};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *m = json_array_get(w, i);
+    assert_string_equal(json_string_value(json_object_get(m, "source")), wfiles[i][0]);
+    assert_string_equal(json_string_value(json_object_get(m, "destination")), wfiles[i][1]);
+    assert_string_equal(json_string_value(json_object_get(m, "type")), "bind");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(m, "options"), 1)), wfiles[i][2]);
+  }
+  json_decref(w);
+  json_t *r = edgecr_channel_oci_mounts("/x", &d, false, 1, &err);
+  assert_int_equal(json_array_size(r), 2); /* data and its own page: not reader.0 */
+  assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "source")), "/x/imu/data");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(json_array_get(r, 0), "options"), 1)), "ro");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "source")), "/x/imu/reader.1");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(json_array_get(r, 1), "options"), 1)), "rw");
+  json_decref(r);
+  assert_null(edgecr_channel_oci_mounts("/x", &d, false, 2, &err));
+  assert_non_null(strstr(err->msg, "channel `imu`: reader 2: the channel has 2 readers"));
+  edgecr_error_release(&err);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -189,6 +221,7 @@ int main(void)
       cmocka_unit_test(test_decl_errors),
       cmocka_unit_test(test_create_validate_remove),
       cmocka_unit_test(test_create_fails_cleanly),
+      cmocka_unit_test(test_oci_mounts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
