@@ -48,9 +48,16 @@ def stream(d, name, count, writer_args=(), reader_args=("poll",), timeout=90):
     """One writer and one reader process of `count` messages, concurrently."""
     w = subprocess.Popen([str(CHANTEST), "write", str(d), name, str(count), CPU_W, *map(str, writer_args)],
                          stdout=subprocess.PIPE, text=True)
-    r = subprocess.run([str(CHANTEST), "read", str(d), name, "0", str(count), CPU_R, *map(str, reader_args)],
-                       capture_output=True, text=True, timeout=timeout)
-    wout, _ = w.communicate(timeout=timeout)
+    try:
+        r = subprocess.run([str(CHANTEST), "read", str(d), name, "0", str(count), CPU_R, *map(str, reader_args)],
+                           capture_output=True, text=True, timeout=timeout)
+        # A writer under the fail policy whose reader gave up spins on a
+        # full queue: it must not outlive the test.
+        wout, _ = w.communicate(timeout=timeout if r.returncode == 0 else 2)
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
     assert w.returncode == 0 and r.returncode == 0, r.stderr
     return fields(wout), fields(r.stdout)
 
@@ -103,13 +110,20 @@ def test_writer_sigkilled_mid_write_never_shows_a_torn_message(chans):
     try:
         for i in range(25):
             w = subprocess.Popen([str(CHANTEST), "blast", str(d), name, CPU_W], stdout=subprocess.PIPE, text=True)
-            assert w.stdout.readline().strip() == "ready"
-            time.sleep(0.01 + (i % 5) * 0.007)
-            w.send_signal(signal.SIGKILL)
-            w.wait(timeout=10)
+            try:
+                assert w.stdout.readline().strip() == "ready"
+                time.sleep(0.01 + (i % 5) * 0.007)
+            finally:
+                w.send_signal(signal.SIGKILL)  # the blast writer never stops by itself
+                w.wait(timeout=10)
             torn_left += fields(run("state", d, name))["torn_slot"]
     finally:
-        out, err = reader.communicate(timeout=30)
+        try:
+            out, err = reader.communicate(timeout=30)
+        finally:
+            if reader.poll() is None:
+                reader.kill()
+                reader.wait()
     assert reader.returncode == 0, err
     r = fields(out)
     assert r["got"] > 0
@@ -134,8 +148,13 @@ def test_latest_value_is_never_a_mix(chans):
     d, name = chans.dir, chans("pose", kind="latest", size=256, depth=2, full="-")
     w = subprocess.Popen([str(CHANTEST), "latest-write", str(d), name, str(n), CPU_W],
                          stdout=subprocess.PIPE, text=True)
-    r = fields(run("latest-read", d, name, 0, n, CPU_R))
-    w.communicate(timeout=30)
+    try:
+        r = fields(run("latest-read", d, name, 0, n, CPU_R))
+        w.communicate(timeout=30)
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
     assert r["mixed"] == 0 and r["backwards"] == 0
     assert r["last"] == n
     assert r["reads"] > 1000
