@@ -147,6 +147,11 @@ struct echan_slot {
  * allocated: it only points into the mappings. */
 struct echan {
   struct echan_hdr *hdr;
+  /* The geometry, copied from the header when it was checked at attach:
+   * the message path never trusts the shared header again, so a writer
+   * that rewrites its header cannot send a reader outside its mapping. */
+  uint64_t map_len, stride;
+  uint32_t depth, msg_size, kind, full_policy, wait_mode, readers;
   unsigned char *slots;
   struct echan_reader *me;                         /* reader end: own page */
   const struct echan_reader *rd[ECHAN_MAX_READERS]; /* writer end: every page */
@@ -175,7 +180,7 @@ static inline int echan_header_ok(const struct echan_hdr *h, size_t mapped) {
 }
 
 static inline struct echan_slot *echan_slot_at(const struct echan *c, uint64_t n) {
-  return (struct echan_slot *)(c->slots + (n % c->hdr->depth) * c->hdr->slot_stride);
+  return (struct echan_slot *)(c->slots + (n % c->depth) * c->stride);
 }
 
 static inline long echan_futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts) {
@@ -204,12 +209,24 @@ static inline int echan_attach_data(struct echan *c, int dirfd, int writable) {
   memset(c, 0, sizeof *c);
   c->hdr = (struct echan_hdr *)echan_map_file(dirfd, "data", writable, &len);
   if (!c->hdr) return -errno;
-  if (!echan_header_ok(c->hdr, len)) {
+  /* Check a snapshot and keep it: the writer may change the shared header
+   * at any time, the geometry used from now on is the one checked. */
+  struct echan_hdr snap;
+  memcpy(&snap, (const void *)c->hdr, sizeof snap);
+  if (!echan_header_ok(&snap, len)) {
     munmap(c->hdr, len);
     c->hdr = NULL;
     return -EPROTO;
   }
-  c->slots = (unsigned char *)c->hdr + c->hdr->data_offset;
+  c->slots = (unsigned char *)c->hdr + ECHAN_PAGE;
+  c->map_len = len;
+  c->stride = snap.slot_stride;
+  c->depth = snap.depth;
+  c->msg_size = snap.msg_size;
+  c->kind = snap.kind;
+  c->full_policy = snap.full_policy;
+  c->wait_mode = snap.wait_mode;
+  c->readers = snap.readers;
   return 0;
 }
 
@@ -219,7 +236,7 @@ static inline int echan_reader_ok(const struct echan_reader *r, size_t len, uint
 
 /* Unmaps what attach mapped. */
 static inline void echan_detach(struct echan *c) {
-  if (c->hdr) munmap(c->hdr, c->hdr->file_size);
+  if (c->hdr) munmap(c->hdr, c->map_len);
   if (c->me) munmap(c->me, ECHAN_PAGE);
   for (uint32_t i = 0; i < c->nreaders; i++) munmap((void *)c->rd[i], ECHAN_PAGE);
   memset(c, 0, sizeof *c);
@@ -232,7 +249,7 @@ static inline int echan_attach_writer(struct echan *c, int dirfd) {
   int rc = echan_attach_data(c, dirfd, 1);
   if (rc < 0) return rc;
   c->writer = 1;
-  for (uint32_t i = 0; i < c->hdr->readers; i++) {
+  for (uint32_t i = 0; i < c->readers; i++) {
     char name[32] = "reader.";
     size_t len = 0, k = 7;
     char digits[12];
@@ -257,7 +274,7 @@ static inline int echan_attach_writer(struct echan *c, int dirfd) {
 static inline int echan_attach_reader(struct echan *c, int dirfd, uint32_t index) {
   int rc = echan_attach_data(c, dirfd, 0);
   if (rc < 0) return rc;
-  if (index >= c->hdr->readers) {
+  if (index >= c->readers) {
     echan_detach(c);
     return -ERANGE;
   }
@@ -300,14 +317,14 @@ static inline void echan_wake(struct echan *c) {
 static inline int echan_send(struct echan *c, const void *msg) {
   struct echan_hdr *h = c->hdr;
   uint64_t n = atomic_load_explicit(&h->head, memory_order_relaxed);
-  if (h->kind == ECHAN_FIFO && h->full_policy == ECHAN_FULL_FAIL) {
+  if (c->kind == ECHAN_FIFO && c->full_policy == ECHAN_FULL_FAIL) {
     uint64_t fill = 0;
     for (uint32_t i = 0; i < c->nreaders; i++) {
       uint64_t p = atomic_load_explicit(&c->rd[i]->pos, memory_order_acquire);
       uint64_t f = p <= n ? n - p : 0; /* a reader page claiming the future is ignored */
       if (f > fill) fill = f;
     }
-    if (fill >= h->depth) {
+    if (fill >= c->depth) {
       atomic_fetch_add_explicit(&h->full_fails, 1, memory_order_relaxed);
       return -EAGAIN;
     }
@@ -317,10 +334,10 @@ static inline int echan_send(struct echan *c, const void *msg) {
   struct echan_slot *s = echan_slot_at(c, n);
   atomic_store_explicit(&s->seq, 2 * n + 1, memory_order_relaxed);
   atomic_thread_fence(memory_order_release); /* odd mark before the copy */
-  memcpy(s->payload, msg, h->msg_size);
+  memcpy(s->payload, msg, c->msg_size);
   atomic_store_explicit(&s->seq, 2 * n + 2, memory_order_release);
   atomic_store_explicit(&h->head, n + 1, memory_order_release);
-  if (h->wait_mode == ECHAN_WAIT_FUTEX) echan_wake(c);
+  if (c->wait_mode == ECHAN_WAIT_FUTEX) echan_wake(c);
   return 0;
 }
 
@@ -333,7 +350,7 @@ static inline int echan_copy_slot(const struct echan *c, uint64_t n, void *out, 
   uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
   *seen = s1;
   if (s1 != 2 * n + 2) return 0;
-  memcpy(out, s->payload, c->hdr->msg_size);
+  memcpy(out, s->payload, c->msg_size);
   atomic_thread_fence(memory_order_acquire); /* the copy before the re-check */
   uint64_t s2 = atomic_load_explicit(&s->seq, memory_order_relaxed);
   *seen = s2;
@@ -351,9 +368,9 @@ static inline int echan_recv_fifo(struct echan *c, void *out, uint64_t *lost) {
     uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
     if (r > head) r = head; /* a garbled page: resynchronise */
     if (r == head) break;
-    if (head - r > h->depth) {
-      gone += head - r - h->depth;
-      r = head - h->depth;
+    if (head - r > c->depth) {
+      gone += head - r - c->depth;
+      r = head - c->depth;
     }
     if (echan_copy_slot(c, r, out, &seen)) {
       atomic_store_explicit(&c->me->pos, r + 1, memory_order_release);
@@ -361,14 +378,13 @@ static inline int echan_recv_fifo(struct echan *c, void *out, uint64_t *lost) {
       if (lost) *lost = gone;
       return 1;
     }
-    /* The slot now belongs to message m > r: messages up to m - depth are gone. */
-    if (seen > 2 * r + 2) {
-      uint64_t m = (seen - 1) / 2;
-      if (m >= r + h->depth) {
-        gone += m - h->depth + 1 - r;
-        r = m - h->depth + 1;
-      }
-    }
+    /* The slot now belongs to message m > r: messages up to m - depth are
+     * gone.  A slot behind head that never got message r (a writer that
+     * broke the protocol) reads as "nothing yet": never a hang. */
+    uint64_t m = seen > 2 * r + 2 ? (seen - 1) / 2 : 0;
+    if (m < r + c->depth) break;
+    gone += m - c->depth + 1 - r;
+    r = m - c->depth + 1;
   }
   atomic_store_explicit(&c->me->pos, r, memory_order_release);
   if (gone) atomic_fetch_add_explicit(&c->me->lost, gone, memory_order_relaxed);
@@ -382,7 +398,9 @@ static inline int echan_recv_fifo(struct echan *c, void *out, uint64_t *lost) {
  * version (1 = the first value written). */
 static inline int echan_recv_latest(struct echan *c, void *out, uint64_t *version) {
   uint64_t seen;
-  for (;;) {
+  /* An honest writer overtakes a copy only a few times in a row; a writer
+   * that breaks the protocol gets "nothing" rather than a hung reader. */
+  for (int tries = 0; tries < 1000; tries++) {
     uint64_t head = atomic_load_explicit(&c->hdr->head, memory_order_acquire);
     if (head == 0) return 0;
     if (echan_copy_slot(c, head - 1, out, &seen)) {
@@ -392,10 +410,11 @@ static inline int echan_recv_latest(struct echan *c, void *out, uint64_t *versio
       return head == last ? 2 : 1;
     }
   }
+  return 0;
 }
 
 static inline int echan_recv(struct echan *c, void *out, uint64_t *lost_or_version) {
-  return c->hdr->kind == ECHAN_LATEST ? echan_recv_latest(c, out, lost_or_version)
+  return c->kind == ECHAN_LATEST ? echan_recv_latest(c, out, lost_or_version)
                                       : echan_recv_fifo(c, out, lost_or_version);
 }
 

@@ -223,7 +223,8 @@ static int cmd_latest_write(char **a)
   return 0;
 }
 
-/* latest-read DIR NAME INDEX LAST CPU: reads until it gets version LAST;
+/* latest-read DIR NAME INDEX LAST CPU [MS]: reads until it gets version LAST
+ * (or for MS milliseconds, default 15000);
  * counts mixed values and versions going backwards. */
 static int cmd_latest_read(char **a)
 {
@@ -234,7 +235,7 @@ static int cmd_latest_read(char **a)
   pin(a[4]);
   uint64_t lastv = strtoull(a[3], NULL, 0), m[8192], prev = 0, reads = 0, mixed = 0, back = 0, fresh = 0;
   size_t words = c.hdr->msg_size / 8;
-  uint64_t deadline = now() + 15000000000ull;
+  uint64_t deadline = now() + 1000000ull * (a[5] ? strtoull(a[5], NULL, 0) : 15000);
   while (prev < lastv && now() < deadline) {
     uint64_t v = 0;
     int r = echan_recv(&c, m, &v);
@@ -312,6 +313,25 @@ static int cmd_state(char **a)
   return 0;
 }
 
+/* hostile DIR NAME: a writer that breaks the protocol after the readers
+ * attached: a huge depth and message size in the header, head far ahead
+ * of slots that were never written. */
+static int cmd_hostile(char **a)
+{
+  struct echan c;
+  int rc = echan_attach_writer(&c, open_dir(a[0], a[1]));
+  if (rc < 0)
+    die("attach writer", rc);
+  for (uint32_t i = 0; i < c.hdr->depth; i++)
+    atomic_store(&echan_slot_at(&c, i)->seq, 0);
+  c.hdr->depth = 0xffffffffu;
+  c.hdr->msg_size = 0xffffffffu;
+  c.hdr->slot_stride = 0xfffffff8u;
+  atomic_store(&c.hdr->head, 1000);
+  printf("head=1000\n");
+  return 0;
+}
+
 /* attach DIR NAME writer|INDEX: prints the attach result (0 or -errno). */
 static int cmd_attach(char **a)
 {
@@ -376,11 +396,11 @@ int main(int argc, char **argv)
       {"create", 8, NULL}, {"validate", 2, NULL},     {"remove", 2, NULL},      {"write", 4, cmd_write},
       {"read", 6, cmd_read}, {"latest-write", 4, NULL}, {"latest-read", 5, NULL}, {"ro-write", 3, NULL},
       {"pingpong", 6, NULL}, {"blast", 3, NULL}, {"state", 2, NULL},
-      {"attach", 3, NULL},
+      {"attach", 3, NULL}, {"hostile", 2, NULL},
   };
   static int (*const simple[])(char **) = {cmd_create, cmd_validate, cmd_remove, NULL, NULL,
                                             cmd_latest_write, cmd_latest_read, cmd_ro_write, cmd_pingpong,
-                                            cmd_blast, cmd_state, cmd_attach};
+                                            cmd_blast, cmd_state, cmd_attach, cmd_hostile};
   setvbuf(stdout, NULL, _IOLBF, 0);
   for (size_t i = 0; argc > 1 && i < sizeof cmds / sizeof cmds[0]; i++) {
     if (strcmp(argv[1], cmds[i].name) != 0)
@@ -389,6 +409,6 @@ int main(int argc, char **argv)
       break;
     return cmds[i].fn ? cmds[i].fn(argv + 2, argc - 2) : simple[i](argv + 2);
   }
-  fprintf(stderr, "usage: chantest create|validate|remove|write|read|latest-write|latest-read|ro-write|pingpong|blast|state|attach ...\n");
+  fprintf(stderr, "usage: chantest create|validate|remove|write|read|latest-write|latest-read|ro-write|pingpong|blast|state|attach|hostile ...\n");
   return 2;
 }

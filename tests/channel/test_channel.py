@@ -201,3 +201,27 @@ def test_attach_refuses_what_is_not_a_channel_end(chans):
     data.write_bytes(bytes(b))
     assert fields(run("attach", d, name, "writer"))["rc"] == -errno.EPROTO
     assert fields(run("attach", d, name, "0"))["rc"] == -errno.EPROTO
+
+
+@pytest.mark.parametrize("kind", ["fifo", "latest"])
+def test_a_writer_breaking_the_protocol_cannot_crash_or_hang_a_reader(chans, kind):
+    # The reader attached first (its geometry is the one it checked); then
+    # the writer claims a huge depth and message size and a head far ahead
+    # of slots it never wrote.  The reader must neither fault nor spin.
+    d = chans.dir
+    name = chans("bad", kind=kind, depth=4, full="-" if kind == "latest" else "overwrite")
+    reader_cmd = ["read", d, name, "0", "0", CPU_R, "poll", "0", "0", "300"] if kind == "fifo" else \
+        ["latest-read", d, name, "0", "1", CPU_R, "1000"]
+    r = subprocess.Popen([str(CHANTEST), *map(str, reader_cmd)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        time.sleep(0.1)
+        run("hostile", d, name)
+        out, err = r.communicate(timeout=30)
+    finally:
+        if r.poll() is None:
+            r.kill()
+            r.wait()
+    assert r.returncode == 0, err
+    got = fields(out)
+    assert got.get("bad", 0) == 0 and got.get("mixed", 0) == 0
