@@ -21,4 +21,5 @@ run bash bench/plan/assign.sh "$EDGECR_BUILD"
 [ -x bench/plan/switch.sh ] && run bash bench/plan/switch.sh
 run bash bench/remoteproc/qemu-direct.sh
 run bash bench/remoteproc/backend.sh
+run bash bench/ipc/run.sh
 exit $status

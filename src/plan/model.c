@@ -488,9 +488,130 @@ static char *default_name(const char *path)
   return base;
 }
 
+/* A channel entry as the JSON object edgecr_channel_decl_from_json() reads:
+ * digits become numbers, lists stay lists (of names). */
+static json_t *channel_json(struct decoder *d, const struct doc_node *n, const char *field)
+{
+  json_t *o = json_object();
+  for (size_t i = 0; i < n->n; i++) {
+    const struct doc_node *v = n->items[i];
+    cleanup_free char *f = xasprintf("%s.%s", field, n->keys[i]);
+    long long x;
+    json_t *j = NULL;
+    if (v->kind == DOC_SCALAR)
+      j = !v->quoted && parse_int64(v->scalar, &x) == 0 ? json_integer(x) : json_string(v->scalar);
+    else if (strcmp(n->keys[i], "writers") != 0 && strcmp(n->keys[i], "readers") != 0)
+      j = json_null(); /* not a list field: the declaration check names it */
+    else if (v->kind == DOC_SEQ) {
+      j = json_array();
+      for (size_t k = 0; k < v->n; k++) {
+        if (v->items[k]->kind != DOC_SCALAR) {
+          json_decref(j), json_decref(o);
+          return field_error(d, v->items[k]->line, f, "must be a list of container names"), NULL;
+        }
+        json_array_append_new(j, json_string(v->items[k]->scalar));
+      }
+    } else {
+      json_decref(o);
+      return field_error(d, v->line, f, "must be a single value or a list"), NULL;
+    }
+    json_object_set_new(o, n->keys[i], j ? j : json_null());
+  }
+  return o;
+}
+
+/* The ends of a channel: a list of containers of this plan. */
+static int channel_ends(struct decoder *d, const struct doc_node *n, const char *field, const char *key,
+                        const struct plan_config *c, char ***out)
+{
+  const struct doc_node *v = doc_get(n, key);
+  cleanup_free char *f = xasprintf("%s.%s", field, key);
+  if (v->kind != DOC_SEQ)
+    return field_error(d, v->line, f, "must list the containers of this plan at that end");
+  *out = xmalloc0((v->n + 1) * sizeof **out);
+  for (size_t k = 0; k < v->n; k++) {
+    if (plan_config_find(c, v->items[k]->scalar) < 0)
+      return field_error(d, v->items[k]->line, f, "\"%s\" is not a container of this plan", v->items[k]->scalar);
+    (*out)[k] = xstrdup(v->items[k]->scalar);
+  }
+  return 0;
+}
+
+/* The line of the field a channel declaration error names
+ * ("`channels.NAME.FIELD`"), or the entry's line. */
+static int field_line(const struct doc_node *n, const char *msg)
+{
+  const char *p = strstr(msg, "`channels.");
+  const char *end = p ? strchr(p + 1, '`') : NULL;
+  if (!end)
+    return n->line;
+  const char *dot = end;
+  while (dot > p && *dot != '.')
+    dot--;
+  for (size_t i = 0; i < n->n; i++)
+    if (strlen(n->keys[i]) == (size_t)(end - dot - 1) && strncmp(n->keys[i], dot + 1, (size_t)(end - dot - 1)) == 0)
+      return n->key_lines[i];
+  return n->line;
+}
+
+static int decode_channel(struct decoder *d, const struct doc_node *n, size_t i, struct plan_config *c)
+{
+  cleanup_free char *field = xasprintf("channels[%zu]", i);
+  if (want_kind(d, n, DOC_MAP, field) < 0)
+    return -1;
+  json_t *o = channel_json(d, n, field);
+  if (!o)
+    return -1;
+  struct plan_channel *ch = &c->channels[c->n_channels++];
+  ch->line = n->line;
+  char *where = xasprintf("%s:%d", d->file, n->line);
+  edgecr_error_t e = NULL;
+  int r = edgecr_channel_decl_from_json(o, where, &ch->decl, &e);
+  json_decref(o);
+  if (r < 0) {
+    /* "FILE:LINE: `channels.NAME.FIELD`: reason": said again with the line
+     * of FIELD when the entry has it. */
+    int line = field_line(n, e->msg);
+    if (line != n->line) {
+      edgecr_error_release(&e);
+      free(where);
+      where = xasprintf("%s:%d", d->file, line);
+      o = channel_json(d, n, field);
+      if (o)
+        edgecr_channel_decl_from_json(o, where, &ch->decl, &e);
+      json_decref(o);
+    }
+    free(where);
+    *d->err = e;
+    return -1;
+  }
+  free(where);
+  for (size_t k = 0; k + 1 < c->n_channels; k++)
+    if (strcmp(c->channels[k].decl.name, ch->decl.name) == 0)
+      return field_error(d, n->line, field, "channel \"%s\" is declared twice (first at line %d)", ch->decl.name,
+                         c->channels[k].line);
+  if (channel_ends(d, n, field, "writers", c, &ch->writers) < 0 || channel_ends(d, n, field, "readers", c, &ch->readers) < 0)
+    return -1;
+  return 0;
+}
+
+static int decode_channels(struct decoder *d, const struct doc_node *root, struct plan_config *c)
+{
+  const struct doc_node *list = doc_get(root, "channels");
+  if (!list)
+    return 0;
+  if (want_kind(d, list, DOC_SEQ, "channels") < 0)
+    return -1;
+  c->channels = xmalloc0((list->n + 1) * sizeof *c->channels);
+  for (size_t i = 0; i < list->n; i++)
+    if (decode_channel(d, list->items[i], i, c) < 0)
+      return -1;
+  return 0;
+}
+
 static int decode_config(struct decoder *d, const struct doc_node *root, struct plan_config *c)
 {
-  static const char *const keys[] = {"name", "node", "containers", NULL};
+  static const char *const keys[] = {"name", "node", "containers", "channels", NULL};
   if (check_keys(d, root, "", keys) < 0)
     return -1;
   struct doc_node *v = doc_get(root, "name");
@@ -517,7 +638,9 @@ static int decode_config(struct decoder *d, const struct doc_node *root, struct 
       c->n++;
       return -1;
     }
-  return check_references(d, list, c);
+  if (check_references(d, list, c) < 0)
+    return -1;
+  return decode_channels(d, root, c);
 }
 
 int plan_config_parse(const char *file, const char *text, size_t len, bool json,
@@ -559,6 +682,11 @@ void plan_config_free(struct plan_config *c)
 {
   if (c == NULL)
     return;
+  for (size_t i = 0; i < c->n_channels; i++) {
+    strv_free(c->channels[i].writers);
+    strv_free(c->channels[i].readers);
+  }
+  free(c->channels);
   for (size_t i = 0; i < c->n; i++) {
     struct plan_container *k = &c->containers[i];
     free(k->name);

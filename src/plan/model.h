@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chanlib.h"
 #include "error.h"
 
 #define PLAN_MAX_CORES 256
@@ -53,12 +54,22 @@ struct plan_node {
   enum plan_assign assign;
 };
 
+/* A shared-memory channel of the plan (`channels:`, docs/channels.md):
+ * its declaration, checked, and the containers at its ends. */
+struct plan_channel {
+  struct edgecr_channel_decl decl;
+  char **writers, **readers; /* NULL-terminated container names */
+  int line;
+};
+
 struct plan_config {
   char *file;        /* path as given */
   char *name;        /* `name:` or the file's base name without extension */
   struct plan_node node;
   struct plan_container *containers;
   size_t n;
+  struct plan_channel *channels;
+  size_t n_channels;
 };
 
 /* Load and validate.  Every error reads "FILE:LINE: FIELD: reason". */

@@ -1,0 +1,75 @@
+/* chanlib.h - the runtime's side of edgecr's shared-memory channels: the
+ * declaration of a channel (checked, with errors naming the field), and the
+ * creation, validation and removal of its files.  The layout itself and the
+ * client are in include/edgecr/channel.h; docs/channels.md describes both. */
+#ifndef EDGECR_CHANLIB_H
+#define EDGECR_CHANLIB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgecr/channel.h"
+#include "error.h"
+
+#define EDGECR_CHANNEL_DIR "/run/edgecr/channels"
+
+/* A channel as declared (plan `channels:` entry or annotations). */
+struct edgecr_channel_decl {
+  char name[ECHAN_NAME_MAX + 1];
+  uint32_t kind;        /* ECHAN_FIFO / ECHAN_LATEST */
+  uint32_t msg_size;    /* bytes */
+  uint32_t depth;       /* slots (fifo) or buffers (latest, default 2) */
+  uint32_t writers;     /* declared writer count: must be 1 */
+  uint32_t readers;     /* declared reader count */
+  uint32_t wait_mode;   /* ECHAN_WAIT_POLL / ECHAN_WAIT_FUTEX */
+  uint32_t full_policy; /* ECHAN_FULL_FAIL / ECHAN_FULL_OVERWRITE (fifo), 0 latest */
+};
+
+/* Fills *d from a JSON object:
+ *   {"name": "imu", "kind": "fifo"|"latest", "message_size": 64, "depth": 16,
+ *    "writers": ["ctl"] or 1, "readers": ["log","ui"] or 2,
+ *    "wait": "poll"|"futex", "full": "fail"|"overwrite"}
+ * and checks it (edgecr_channel_decl_check).  Errors read
+ * "<file>: `channels.<name>.<field>`: <reason>". */
+int edgecr_channel_decl_from_json(const json_t *obj, const char *file, struct edgecr_channel_decl *d,
+                                  edgecr_error_t *err);
+
+/* The limits: name [A-Za-z0-9_.-]{1,63} not starting with '.', sizes and
+ * depths within the ECHAN_MAX_* limits, exactly one writer, 1..64 readers,
+ * the total size within ECHAN_MAX_FILE. */
+int edgecr_channel_decl_check(const struct edgecr_channel_decl *d, const char *file, edgecr_error_t *err);
+
+/* Bytes of the `data` file of a (checked) declaration. */
+uint64_t edgecr_channel_data_size(const struct edgecr_channel_decl *d);
+
+/* Checks a header as read from `data` (len bytes of it; file_size is the
+ * file's real size).  Errors name the channel and the field:
+ * "channel `imu`: header field `depth`: 0 (must be 1..65536)". */
+int edgecr_channel_header_check(const void *buf, size_t len, uint64_t file_size, const char *name,
+                                edgecr_error_t *err);
+
+/* The header of a new channel of (checked) declaration d. */
+void edgecr_channel_header_init(struct echan_hdr *h, const struct edgecr_channel_decl *d);
+
+/* Creates DIR/NAME/{data,reader.0..} at their exact sizes, initialised
+ * (dir NULL: EDGECR_CHANNEL_DIR).  Fails with EEXIST if it exists; leaves
+ * nothing behind on failure.  Files are mode 0600, owned by the caller. */
+int edgecr_channel_create(const char *dir, const struct edgecr_channel_decl *d, edgecr_error_t *err);
+
+/* Opens DIR/NAME and checks every file (header, sizes, reader pages). */
+int edgecr_channel_validate(const char *dir, const char *name, edgecr_error_t *err);
+
+/* Removes DIR/NAME (only the files a channel has); ENOENT is not an error. */
+int edgecr_channel_remove(const char *dir, const char *name, edgecr_error_t *err);
+
+/* The OCI mounts (a JSON array of {destination, type, source, options})
+ * giving a container its end of channel d, made under DIR (NULL: the
+ * default) and seen at EDGECR_CHANNEL_DIR/NAME/ inside: the writer gets
+ * `data` rw and every `reader.<i>` ro; reader i gets `data` ro and only its
+ * own `reader.<i>`, rw.  NULL with err for an undeclared reader index. */
+json_t *edgecr_channel_oci_mounts(const char *dir, const struct edgecr_channel_decl *d, bool writer,
+                                  uint32_t reader_index, edgecr_error_t *err);
+
+#endif
