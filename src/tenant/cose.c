@@ -8,32 +8,19 @@
  * left to the signer); an unprotected header that is exactly {4: kid}; an
  * attached payload; a 64-byte signature.  Anything else is refused with
  * the part named, rather than ignored. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "meta.h"
 #include "tcbor.h"
 
-__attribute__((format(printf, 3, 4))) static int fail(struct tenant_err *e, const char *path,
-                                                      const char *fmt, ...)
-{
-  snprintf(e->path, sizeof e->path, "%s", path);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(e->reason, sizeof e->reason, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static int next(struct tcbor_reader *r, struct tcbor_item *it, const char *path, struct tenant_err *e)
 {
   switch (tcbor_next(r, it)) {
   case TCBOR_OK: return 0;
-  case TCBOR_TRUNCATED: return fail(e, path, "truncated: the input ends inside this item");
+  case TCBOR_TRUNCATED: return tenant_fail(e, path, "truncated: the input ends inside this item");
   case TCBOR_MALFORMED: break;
   }
-  return fail(e, path, "malformed CBOR at byte %zu", r->pos);
+  return tenant_fail(e, path, "malformed CBOR at byte %zu", r->pos);
 }
 
 static int expect(struct tcbor_reader *r, struct tcbor_item *it, enum tcbor_type t, const char *path,
@@ -42,7 +29,7 @@ static int expect(struct tcbor_reader *r, struct tcbor_item *it, enum tcbor_type
   if (next(r, it, path, e) < 0)
     return -1;
   if (it->type != t)
-    return fail(e, path, "expected %s, found %s", tcbor_type_name(t), tcbor_type_name(it->type));
+    return tenant_fail(e, path, "expected %s, found %s", tcbor_type_name(t), tcbor_type_name(it->type));
   return 0;
 }
 
@@ -70,18 +57,18 @@ static int check_protected(const uint8_t *p, size_t len, struct tenant_err *e)
   if (expect(&r, &it, TCBOR_MAP, path, e) < 0)
     return -1;
   if (it.u != 1)
-    return fail(e, path, "must hold exactly the algorithm (label 1), found %llu entries",
+    return tenant_fail(e, path, "must hold exactly the algorithm (label 1), found %llu entries",
                 (unsigned long long) it.u);
   if (next(&r, &label, path, e) < 0)
     return -1;
   if (label.type != TCBOR_UINT || label.u != 1)
-    return fail(e, path, "unsupported header label (only 1, the algorithm)");
+    return tenant_fail(e, path, "unsupported header label (only 1, the algorithm)");
   if (next(&r, &alg, path, e) < 0)
     return -1;
   if (alg.type != TCBOR_NEGINT || alg.u != (uint64_t) (-1 - TENANT_COSE_ALG_EDDSA))
-    return fail(e, path, "the algorithm is not EdDSA (-8)");
+    return tenant_fail(e, path, "the algorithm is not EdDSA (-8)");
   if (r.pos != len)
-    return fail(e, path, "trailing bytes after the header map");
+    return tenant_fail(e, path, "trailing bytes after the header map");
   return 0;
 }
 
@@ -92,16 +79,16 @@ static int read_unprotected(struct tcbor_reader *r, struct tenant_cose *c, struc
   if (expect(r, &it, TCBOR_MAP, path, e) < 0)
     return -1;
   if (it.u != 1)
-    return fail(e, path, "must hold exactly the key id (label 4), found %llu entries",
+    return tenant_fail(e, path, "must hold exactly the key id (label 4), found %llu entries",
                 (unsigned long long) it.u);
   if (next(r, &label, path, e) < 0)
     return -1;
   if (label.type != TCBOR_UINT || label.u != 4)
-    return fail(e, path, "unsupported header label (only 4, the key id)");
+    return tenant_fail(e, path, "unsupported header label (only 4, the key id)");
   if (expect(r, &kid, TCBOR_BYTES, "COSE_Sign1.unprotected.kid", e) < 0)
     return -1;
   if (!tenant_name_valid((const char *) kid.ptr, kid.len))
-    return fail(e, "COSE_Sign1.unprotected.kid", "not a valid key id");
+    return tenant_fail(e, "COSE_Sign1.unprotected.kid", "not a valid key id");
   memcpy(c->kid, kid.ptr, kid.len);
   c->kid[kid.len] = '\0';
   return 0;
@@ -117,12 +104,12 @@ int tenant_cose_decode(const uint8_t *buf, size_t len, struct tenant_cose *c, st
     return -1;
   if (it.type == TCBOR_TAG) {
     if (it.u != TENANT_COSE_TAG_SIGN1)
-      return fail(e, "COSE_Sign1", "tag %llu is not COSE_Sign1 (18)", (unsigned long long) it.u);
+      return tenant_fail(e, "COSE_Sign1", "tag %llu is not COSE_Sign1 (18)", (unsigned long long) it.u);
     if (next(&r, &it, "COSE_Sign1", e) < 0)
       return -1;
   }
   if (it.type != TCBOR_ARRAY || it.u != 4)
-    return fail(e, "COSE_Sign1", "not a COSE_Sign1 (an array of 4), found %s", tcbor_type_name(it.type));
+    return tenant_fail(e, "COSE_Sign1", "not a COSE_Sign1 (an array of 4), found %s", tcbor_type_name(it.type));
   if (expect(&r, &it, TCBOR_BYTES, "COSE_Sign1.protected", e) < 0)
     return -1;
   if (check_protected(it.ptr, it.len, e) < 0)
@@ -134,19 +121,19 @@ int tenant_cose_decode(const uint8_t *buf, size_t len, struct tenant_cose *c, st
   if (next(&r, &it, "COSE_Sign1.payload", e) < 0)
     return -1;
   if (it.type != TCBOR_BYTES)
-    return fail(e, "COSE_Sign1.payload", "expected the attached payload (a byte string), found %s",
+    return tenant_fail(e, "COSE_Sign1.payload", "expected the attached payload (a byte string), found %s",
                 tcbor_type_name(it.type));
   c->payload = it.ptr;
   c->payload_len = it.len;
   if (expect(&r, &it, TCBOR_BYTES, "COSE_Sign1.signature", e) < 0)
     return -1;
   if (it.len != TENANT_SIG_LEN)
-    return fail(e, "COSE_Sign1.signature", "an Ed25519 signature is %d bytes, found %zu", TENANT_SIG_LEN,
+    return tenant_fail(e, "COSE_Sign1.signature", "an Ed25519 signature is %d bytes, found %zu", TENANT_SIG_LEN,
                 it.len);
   c->sig = it.ptr;
   c->sig_len = it.len;
   if (r.pos != len)
-    return fail(e, "COSE_Sign1", "%zu trailing bytes after the structure", len - r.pos);
+    return tenant_fail(e, "COSE_Sign1", "%zu trailing bytes after the structure", len - r.pos);
   return 0;
 }
 

@@ -111,6 +111,9 @@ struct tenant_err {
   char path[128];
   char reason[160];
 };
+/* Fills e with the field path and the reason; returns -1 (tenant_err.c). */
+__attribute__((format(printf, 3, 4))) int tenant_fail(struct tenant_err *e, const char *path, const char *fmt,
+                                                      ...);
 
 /* Decode the CBOR payload into m (zeroed first).  0, or -1 with e filled. */
 int tenant_meta_decode(const uint8_t *buf, size_t len, struct tenant_meta *m, struct tenant_err *e);

@@ -1,37 +1,25 @@
 /* meta_check.c - the rules a decoded (or YAML-built) model must satisfy
  * beyond its types: a consistent schedule and no resource granted twice.
  * The same function judges both forms, so YAML and CBOR cannot disagree. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "meta.h"
 
-__attribute__((format(printf, 3, 4))) static int fail(struct tenant_err *e, const char *path,
-                                                      const char *fmt, ...)
-{
-  snprintf(e->path, sizeof e->path, "%s", path);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(e->reason, sizeof e->reason, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static int check_schedule(const struct tenant_schedule *s, struct tenant_err *e)
 {
   if (s->budget_ns != 0 && s->period_ns == 0)
-    return fail(e, "schedule.budget", "a budget per activation needs a period");
+    return tenant_fail(e, "schedule.budget", "a budget per activation needs a period");
   if (s->deadline_ns != 0 && s->period_ns == 0)
-    return fail(e, "schedule.deadline", "a deadline needs a period");
+    return tenant_fail(e, "schedule.deadline", "a deadline needs a period");
   if (s->period_ns != 0 && s->budget_ns > s->period_ns)
-    return fail(e, "schedule.budget", "the budget (%llu ns) exceeds the period (%llu ns)",
+    return tenant_fail(e, "schedule.budget", "the budget (%llu ns) exceeds the period (%llu ns)",
                 (unsigned long long) s->budget_ns, (unsigned long long) s->period_ns);
   if (s->period_ns != 0 && s->deadline_ns > s->period_ns)
-    return fail(e, "schedule.deadline", "the deadline (%llu ns) exceeds the period (%llu ns)",
+    return tenant_fail(e, "schedule.deadline", "the deadline (%llu ns) exceeds the period (%llu ns)",
                 (unsigned long long) s->deadline_ns, (unsigned long long) s->period_ns);
   if (s->deadline_ns != 0 && s->budget_ns > s->deadline_ns)
-    return fail(e, "schedule.budget", "the budget (%llu ns) exceeds the deadline (%llu ns)",
+    return tenant_fail(e, "schedule.budget", "the budget (%llu ns) exceeds the deadline (%llu ns)",
                 (unsigned long long) s->budget_ns, (unsigned long long) s->deadline_ns);
   return 0;
 }
@@ -54,7 +42,7 @@ static int check_unique(const char *names, size_t stride, size_t n, const char *
     if (j >= 0) {
       char path[96];
       snprintf(path, sizeof path, "%s[%zu]%s", list, i, field);
-      return fail(e, path, "`%s` is already listed at %s[%d]", names + i * stride, list, j);
+      return tenant_fail(e, path, "`%s` is already listed at %s[%d]", names + i * stride, list, j);
     }
   }
   return 0;
@@ -74,14 +62,14 @@ static int check_permissions(const struct tenant_permissions *p, struct tenant_e
 int tenant_meta_check(const struct tenant_meta *m, struct tenant_err *e)
 {
   if (m->format != TENANT_META_FORMAT)
-    return fail(e, "format", "format %u is not supported (this edgecr reads format %d)", (unsigned) m->format,
+    return tenant_fail(e, "format", "format %u is not supported (this edgecr reads format %d)", (unsigned) m->format,
                 TENANT_META_FORMAT);
   if (!tenant_name_valid(m->id, strlen(m->id)))
-    return fail(e, "id", "not a valid name");
+    return tenant_fail(e, "id", "not a valid name");
   if (!tenant_name_valid(m->kid, strlen(m->kid)))
-    return fail(e, "kid", "not a valid name");
+    return tenant_fail(e, "kid", "not a valid name");
   if (m->type != TENANT_TYPE_WASM)
-    return fail(e, "type", "unknown container type");
+    return tenant_fail(e, "type", "unknown container type");
   if (m->has_schedule && check_schedule(&m->schedule, e) < 0)
     return -1;
   if (check_permissions(&m->perms, e) < 0)

@@ -60,6 +60,9 @@ struct tcbor_writer {
 };
 
 void tcbor_writer_init(struct tcbor_writer *w, uint8_t *buf, size_t cap);
+/* Appends n raw bytes (or only counts them once the buffer is full): what
+ * the shims write heads and string contents with. */
+void tcbor_append(struct tcbor_writer *w, const void *p, size_t n);
 void tcbor_put_uint(struct tcbor_writer *w, uint64_t v);
 void tcbor_put_negint(struct tcbor_writer *w, uint64_t n); /* the value -1-n */
 void tcbor_put_bytes(struct tcbor_writer *w, const void *p, size_t n);

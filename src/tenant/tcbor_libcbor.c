@@ -89,45 +89,12 @@ enum tcbor_status tcbor_next(struct tcbor_reader *r, struct tcbor_item *it)
   return TCBOR_OK;
 }
 
-const char *tcbor_type_name(enum tcbor_type t)
-{
-  switch (t) {
-  case TCBOR_UINT: return "an unsigned integer";
-  case TCBOR_NEGINT: return "a negative integer";
-  case TCBOR_BYTES: return "a byte string";
-  case TCBOR_TEXT: return "a text string";
-  case TCBOR_ARRAY: return "an array";
-  case TCBOR_MAP: return "a map";
-  case TCBOR_TAG: return "a tag";
-  case TCBOR_BOOL: return "a boolean";
-  case TCBOR_NULL: return "null";
-  case TCBOR_OTHER: break;
-  }
-  return "a float, undefined or indefinite-length item";
-}
-
-void tcbor_writer_init(struct tcbor_writer *w, uint8_t *buf, size_t cap)
-{
-  *w = (struct tcbor_writer){.buf = buf, .cap = cap};
-}
-
 /* Encode a head through libcbor into a scratch buffer, then append it. */
-static void append(struct tcbor_writer *w, const void *p, size_t n)
-{
-  if (n == 0)
-    return;
-  if (!w->overflow && w->cap - w->len >= n && w->buf != NULL)
-    memcpy(w->buf + w->len, p, n);
-  else
-    w->overflow = true;
-  w->len += n;
-}
-
 #define PUT_HEAD(w, call)                                                                          \
   do {                                                                                             \
     unsigned char head_[9];                                                                        \
     size_t n_ = call;                                                                              \
-    append((w), head_, n_);                                                                        \
+    tcbor_append((w), head_, n_);                                                                        \
   } while (0)
 
 void tcbor_put_uint(struct tcbor_writer *w, uint64_t v) { PUT_HEAD(w, cbor_encode_uint(v, head_, sizeof head_)); }
@@ -140,13 +107,13 @@ void tcbor_put_bool(struct tcbor_writer *w, bool b) { PUT_HEAD(w, cbor_encode_bo
 void tcbor_put_bytes(struct tcbor_writer *w, const void *p, size_t n)
 {
   PUT_HEAD(w, cbor_encode_bytestring_start(n, head_, sizeof head_));
-  append(w, p, n);
+  tcbor_append(w, p, n);
 }
 
 void tcbor_put_text_n(struct tcbor_writer *w, const char *s, size_t n)
 {
   PUT_HEAD(w, cbor_encode_string_start(n, head_, sizeof head_));
-  append(w, s, n);
+  tcbor_append(w, s, n);
 }
 
 void tcbor_put_text(struct tcbor_writer *w, const char *s) { tcbor_put_text_n(w, s, strlen(s)); }

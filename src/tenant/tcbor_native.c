@@ -87,39 +87,6 @@ enum tcbor_status tcbor_next(struct tcbor_reader *r, struct tcbor_item *it)
   return TCBOR_OK;
 }
 
-const char *tcbor_type_name(enum tcbor_type t)
-{
-  switch (t) {
-  case TCBOR_UINT: return "an unsigned integer";
-  case TCBOR_NEGINT: return "a negative integer";
-  case TCBOR_BYTES: return "a byte string";
-  case TCBOR_TEXT: return "a text string";
-  case TCBOR_ARRAY: return "an array";
-  case TCBOR_MAP: return "a map";
-  case TCBOR_TAG: return "a tag";
-  case TCBOR_BOOL: return "a boolean";
-  case TCBOR_NULL: return "null";
-  case TCBOR_OTHER: break;
-  }
-  return "a float, undefined or indefinite-length item";
-}
-
-void tcbor_writer_init(struct tcbor_writer *w, uint8_t *buf, size_t cap)
-{
-  *w = (struct tcbor_writer){.buf = buf, .cap = cap};
-}
-
-static void append(struct tcbor_writer *w, const void *p, size_t n)
-{
-  if (n == 0)
-    return;
-  if (!w->overflow && w->buf != NULL && w->cap - w->len >= n)
-    memcpy(w->buf + w->len, p, n);
-  else
-    w->overflow = true;
-  w->len += n;
-}
-
 /* The shortest head for (major, value), as RFC 8949 §4.2.1 prescribes. */
 static void put_head(struct tcbor_writer *w, uint8_t major, uint64_t v)
 {
@@ -135,7 +102,7 @@ static void put_head(struct tcbor_writer *w, uint8_t major, uint64_t v)
       h[1 + i] = (uint8_t) (v >> (8 * (bytes - 1 - i)));
     n = 1 + bytes;
   }
-  append(w, h, n);
+  tcbor_append(w, h, n);
 }
 
 void tcbor_put_uint(struct tcbor_writer *w, uint64_t v) { put_head(w, 0, v); }
@@ -148,13 +115,13 @@ void tcbor_put_bool(struct tcbor_writer *w, bool b) { put_head(w, 7, b ? 21 : 20
 void tcbor_put_bytes(struct tcbor_writer *w, const void *p, size_t n)
 {
   put_head(w, 2, n);
-  append(w, p, n);
+  tcbor_append(w, p, n);
 }
 
 void tcbor_put_text_n(struct tcbor_writer *w, const char *s, size_t n)
 {
   put_head(w, 3, n);
-  append(w, s, n);
+  tcbor_append(w, s, n);
 }
 
 void tcbor_put_text(struct tcbor_writer *w, const char *s) { tcbor_put_text_n(w, s, strlen(s)); }

@@ -15,7 +15,7 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 SECONDS_EACH=${1:-60}
 OUT=${FUZZ_OUT:-/tmp/edgecr-fuzz-tenant-$(id -u)}
 mkdir -p "$OUT/crashes"
-SRCS=("$ROOT"/src/tenant/meta_*.c "$ROOT/src/tenant/cose.c")
+SRCS=("$ROOT"/src/tenant/meta_*.c "$ROOT/src/tenant/cose.c" "$ROOT/src/tenant/tenant_err.c" "$ROOT/src/tenant/tcbor_common.c")
 status=0
 for t in fuzz_meta fuzz_meta_native; do
   BIN="$OUT/$t"
