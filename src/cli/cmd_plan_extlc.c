@@ -104,26 +104,6 @@ static int exec_query(void *ctx, const char *name, char **status, edgecr_error_t
   return 0;
 }
 
-/* Running (or paused) counts; a container left `created` or `stopped` by an
- * interrupted start is a leftover: it is deleted and counts as not running. */
-static int exec_is_running(void *ctx, const char *name, edgecr_error_t *err)
-{
-  const char *state[] = {"state", name, NULL};
-  cleanup_free char *out = NULL;
-  int r = run_self(ctx, state, NULL, &out, err);
-  if (r < 0)
-    return -1;
-  if (r != 0 || out == NULL)
-    return 0;
-  json_t *j = json_loads(out, 0, NULL);
-  const char *status = json_string_value(json_object_get(j, "status"));
-  bool running = status && (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0);
-  json_decref(j);
-  if (!running && exec_stop(ctx, name, err) < 0)
-    return -1;
-  return running;
-}
-
 /* The lifecycle library, or the external program of $EDGECR_PLAN_LIFECYCLE. */
 struct plan_executor *plan_make_executor(struct edgecr_global *g, const char *state_dir)
 {
@@ -134,7 +114,7 @@ struct plan_executor *plan_make_executor(struct edgecr_global *g, const char *st
   x->self = prog;
   x->root = g->root;
   struct plan_executor *ex = xmalloc0(sizeof *ex);
-  *ex = (struct plan_executor){x, exec_start, exec_stop, exec_is_running, exec_query};
+  *ex = (struct plan_executor){x, exec_start, exec_stop, exec_query};
   return ex;
 }
 

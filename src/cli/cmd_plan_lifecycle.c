@@ -120,27 +120,6 @@ static int lc_exec_stop(void *ctx, const char *name, edgecr_error_t *err)
   return remove_tree(gen, err) < 0 ? edgecr_error_wrap(err, "stop `%s`", name) : 0;
 }
 
-/* Running (or paused) counts; a container left `created` or `stopped` (an
- * interrupted start, or a process that exited) is a leftover: it is deleted
- * and counts as not running, so that the switch starts it again. */
-static int lc_exec_is_running(void *ctx, const char *name, edgecr_error_t *err)
-{
-  struct lc_exec *x = ctx;
-  json_t *st = NULL;
-  if (lc_state(&x->lc, name, &st, err) < 0) {
-    if (edgecr_error_errno(err) != ENOENT)
-      return -1;
-    edgecr_error_release(err);
-    return 0;
-  }
-  const char *status = json_string_value(json_object_get(st, "status"));
-  bool running = status && (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0);
-  json_decref(st);
-  if (!running && lc_exec_stop(ctx, name, err) < 0)
-    return -1;
-  return running;
-}
-
 static int lc_exec_query(void *ctx, const char *name, char **status, edgecr_error_t *err)
 {
   struct lc_exec *x = ctx;
@@ -164,7 +143,7 @@ struct plan_executor *plan_lifecycle_executor(struct edgecr_global *g, const cha
   x->lc = (struct lc_context){.state_root = g->root, .systemd_cgroup = g->systemd_cgroup};
   x->state_dir = state_dir;
   struct plan_executor *ex = xmalloc0(sizeof *ex);
-  *ex = (struct plan_executor){x, lc_exec_start, lc_exec_stop, lc_exec_is_running, lc_exec_query};
+  *ex = (struct plan_executor){x, lc_exec_start, lc_exec_stop, lc_exec_query};
   return ex;
 }
 

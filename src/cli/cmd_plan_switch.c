@@ -149,7 +149,7 @@ static json_t *not_running(const json_t *cur, const struct plan_executor *ex, ed
   json_array_foreach(json_object_get(cur, "containers"), i, ct) {
     const char *name = json_string_value(json_object_get(ct, "name"));
     cleanup_free char *status = NULL;
-    if (name == NULL || ex->query == NULL)
+    if (name == NULL)
       continue;
     if (ex->query(ex->ctx, name, &status, err) < 0) {
       json_decref(out);

@@ -99,7 +99,7 @@ json_t *plan_switch_actions_on(const struct plan_located *from, const struct pla
   for (size_t i = 0; i < n; i++) {
     bool start = d[i].change == PLAN_ADDED || d[i].change == PLAN_CHANGED;
     if (d[i].change == PLAN_UNCHANGED && ex != NULL) {
-      int running = ex->is_running(ex->ctx, d[i].name, err);
+      int running = plan_executor_is_running(ex, d[i].name, err);
       if (running < 0) {
         json_decref(actions);
         return NULL;

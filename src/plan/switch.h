@@ -51,12 +51,16 @@ struct plan_executor {
   int (*start_container)(void *ctx, const char *name, const char *bundle, const json_t *container,
                          edgecr_error_t *err);
   int (*stop_container)(void *ctx, const char *name, edgecr_error_t *err);
-  /* 1 running, 0 not, < 0 error; may delete a leftover (created/stopped) */
-  int (*is_running)(void *ctx, const char *name, edgecr_error_t *err);
-  /* Read-only (for `plan status`; optional): *status = "running",
-   * "stopped", ... or NULL when no such container exists. */
+  /* Read-only: *status = "running", "stopped", ... (allocated) or NULL
+   * when no such container exists. */
   int (*query)(void *ctx, const char *name, char **status, edgecr_error_t *err);
 };
+
+/* 1 running (or paused), 0 not, < 0 error.  A container left `created` or
+ * `stopped` (an interrupted start, or a process that exited) is a
+ * leftover: it is stopped (deleted) and counts as not running, so that the
+ * switch starts it again. */
+int plan_executor_is_running(const struct plan_executor *ex, const char *name, edgecr_error_t *err);
 
 /* A plan located on this node: its content and its checkout directory. */
 struct plan_located {

@@ -71,11 +71,24 @@ static void located_from_json(const json_t *j, struct plan_located *p)
 
 /* ---- executing ---- */
 
+int plan_executor_is_running(const struct plan_executor *ex, const char *name, edgecr_error_t *err)
+{
+  cleanup_free char *status = NULL;
+  if (ex->query(ex->ctx, name, &status, err) < 0)
+    return -1;
+  if (status == NULL) /* no such container */
+    return 0;
+  bool running = strcmp(status, "running") == 0 || strcmp(status, "paused") == 0;
+  if (!running && ex->stop_container(ex->ctx, name, err) < 0)
+    return -1;
+  return running;
+}
+
 static int run_action(const struct plan_executor *ex, const json_t *a, edgecr_error_t *err)
 {
   const char *op = json_string_value(json_object_get(a, "op"));
   const char *name = json_string_value(json_object_get(a, "name"));
-  int running = ex->is_running(ex->ctx, name, err);
+  int running = plan_executor_is_running(ex, name, err);
   if (running < 0)
     return edgecr_error_wrap(err, "%s `%s`", op, name);
   if (strcmp(op, "stop") == 0)

@@ -70,10 +70,11 @@ static int fake_stop(void *ctx, const char *name, edgecr_error_t *err)
   return crash_point(f, true, err);
 }
 
-static int fake_running(void *ctx, const char *name, edgecr_error_t *err)
+static int fake_query(void *ctx, const char *name, char **status, edgecr_error_t *err)
 {
   (void) err;
-  return find(ctx, name) >= 0;
+  *status = find(ctx, name) >= 0 ? strdup("running") : NULL;
+  return 0;
 }
 
 /* plan with containers "name:checksum:dep1,dep2" in start order; the
@@ -119,7 +120,7 @@ static char *state_dir(void)
 static void apply(const char *dir, json_t *p, const char *name, struct fake *f, int expect)
 {
   struct plan_located to = {.name = name, .commit = name, .checkout = "/plans/co", .plan = p};
-  struct plan_executor ex = {f, fake_start, fake_stop, fake_running, NULL};
+  struct plan_executor ex = {f, fake_start, fake_stop, fake_query};
   edgecr_error_t err = NULL;
   int r = plan_switch_run(dir, &to, &ex, &err);
   assert_int_equal(r, expect);
@@ -198,7 +199,7 @@ static void crash_case(int at, bool after, bool rollback, int recover_crash)
   f.crash_after = after;
   apply(dir, b, "new", &f, -1);
   assert_false(runs(&f, NEW) && runs(&f, OLD));
-  struct plan_executor ex = {&f, fake_start, fake_stop, fake_running, NULL};
+  struct plan_executor ex = {&f, fake_start, fake_stop, fake_query};
   edgecr_error_t err = NULL;
   bool did;
   /* a new switch is refused while one is pending */
