@@ -93,7 +93,7 @@ const char *ei_op_name(int kind);
 int32_t ei_srdhm(int32_t a, int32_t b);              /* SaturatingRoundingDoublingHighMul */
 int32_t ei_rdivpot(int32_t x, int exponent);         /* RoundingDivideByPOT */
 int32_t ei_mul_qm(int32_t x, int32_t mult, int shift); /* MultiplyByQuantizedMultiplier */
-void ei_quantize_multiplier(double real, int32_t *mult, int32_t *shift);
+int ei_quantize_multiplier(double real, int32_t *mult, int32_t *shift); /* <0: out of range */
 int32_t ei_roundf(float x);                          /* half away from zero, saturating */
 
 /* kernels.c: prepare computes derived params, run executes one op. */

@@ -33,8 +33,12 @@ int32_t ei_mul_qm(int32_t x, int32_t mult, int shift) {
 
 /* real = q * 2^shift with q in [0.5, 1) as a Q31 number, rounded half away
  * from zero; real must be >= 0 (scales are positive). */
-void ei_quantize_multiplier(double real, int32_t *mult, int32_t *shift) {
-  if (!(real > 0)) { *mult = 0; *shift = 0; return; }
+int ei_quantize_multiplier(double real, int32_t *mult, int32_t *shift) {
+  *mult = 0;
+  *shift = 0;
+  /* beyond 2^31 the left shift of MultiplyByQuantizedMultiplier is undefined:
+   * such scale ratios come only from broken or hostile models */
+  if (!(real > 0) || !(real < 2147483648.0)) return -1;
   int e = 0;
   while (real >= 1.0) { real *= 0.5; e++; }
   while (real < 0.5) { real *= 2.0; e--; }
@@ -43,6 +47,7 @@ void ei_quantize_multiplier(double real, int32_t *mult, int32_t *shift) {
   if (e < -31) { q = 0; e = 0; }
   *mult = (int32_t)q;
   *shift = e;
+  return 0;
 }
 
 int32_t ei_roundf(float x) {
@@ -125,7 +130,8 @@ static int multipliers(prep_t *c, ei_tensor *w, int nch, int qdim) {
   for (int i = 0; i < nch; i++) {
     float ws = w->nscales == 1 ? w->scale : fb_vec_f32(&c->p->fb, &w->scales, (uint32_t)i);
     double real = (double)in->scale * (double)ws / (double)out->scale;
-    ei_quantize_multiplier(real, &c->o->mult[i], &c->o->shift[i]);
+    if (ei_quantize_multiplier(real, &c->o->mult[i], &c->o->shift[i]) < 0)
+      return fail(c, EI_E_QUANT, c->o->out, "requantization scale ratio out of range", i);
   }
   return 0;
 }
@@ -197,8 +203,8 @@ static int prep_conv(prep_t *c, int depthwise) {
   }
   int a = depthwise ? 4 : 3, dw = depthwise ? 5 : 4; /* option field ids differ */
   if ((r = padding_opt(c, opt(c, 0, 1, 0)))) return r;
-  c->o->stride_w = (int32_t)opt(c, 1, 4, 1);
-  c->o->stride_h = (int32_t)opt(c, 2, 4, 1);
+  c->o->stride_w = (int32_t)opt(c, 1, 4, 0); /* schema default 0: refused */
+  c->o->stride_h = (int32_t)opt(c, 2, 4, 0);
   c->o->dil_w = (int32_t)opt(c, dw, 4, 1);
   c->o->dil_h = (int32_t)opt(c, dw + 1, 4, 1);
   c->o->fh = w->dims[1];
@@ -224,8 +230,8 @@ static int prep_pool(prep_t *c) {
   if (out->dims[0] != in->dims[0] || out->dims[3] != in->dims[3])
     return fail(c, EI_E_SHAPE, c->o->out, "pool output batch/channels differ from input", out->dims[3]);
   if ((r = same_quant(c, in, out)) || (r = padding_opt(c, opt(c, 0, 1, 0)))) return r;
-  c->o->stride_w = (int32_t)opt(c, 1, 4, 1);
-  c->o->stride_h = (int32_t)opt(c, 2, 4, 1);
+  c->o->stride_w = (int32_t)opt(c, 1, 4, 0);
+  c->o->stride_h = (int32_t)opt(c, 2, 4, 0);
   c->o->fw = (int32_t)opt(c, 3, 4, 0);
   c->o->fh = (int32_t)opt(c, 4, 4, 0);
   c->o->dil_w = c->o->dil_h = 1;
@@ -257,17 +263,19 @@ static int prep_binary(prep_t *c) {
   if (a->nscales != 1 || b->nscales != 1 || o->nscales != 1)
     return fail(c, EI_E_QUANT, c->o->out, "per-channel quantization on an elementwise op", NOVAL);
   if (!(c->o->mult = alloc(c, 12)) || !(c->o->shift = alloc(c, 12))) return fail(c, EI_E_ARENA, -1, "arena too small", NOVAL);
+  int bad;
   if (c->o->kind == OP_MUL) {
-    ei_quantize_multiplier((double)a->scale * (double)b->scale / (double)o->scale, &c->o->mult[0], &c->o->shift[0]);
+    bad = ei_quantize_multiplier((double)a->scale * (double)b->scale / (double)o->scale, &c->o->mult[0], &c->o->shift[0]);
   } else {
     /* TFLite's int8 ADD: both inputs rescaled to twice the larger scale, in
      * 20 extra bits of headroom, summed, then rescaled to the output. */
     double twice_max = 2.0 * (double)(a->scale > b->scale ? a->scale : b->scale);
     c->o->left_shift = 20;
-    ei_quantize_multiplier((double)a->scale / twice_max, &c->o->mult[0], &c->o->shift[0]);
-    ei_quantize_multiplier((double)b->scale / twice_max, &c->o->mult[1], &c->o->shift[1]);
-    ei_quantize_multiplier(twice_max / ((double)(1 << 20) * (double)o->scale), &c->o->mult[2], &c->o->shift[2]);
+    bad = ei_quantize_multiplier((double)a->scale / twice_max, &c->o->mult[0], &c->o->shift[0]) |
+          ei_quantize_multiplier((double)b->scale / twice_max, &c->o->mult[1], &c->o->shift[1]) |
+          ei_quantize_multiplier(twice_max / ((double)(1 << 20) * (double)o->scale), &c->o->mult[2], &c->o->shift[2]);
   }
+  if (bad) return fail(c, EI_E_QUANT, c->o->out, "requantization scale ratio out of range", NOVAL);
   return activation(c, opt(c, 0, 1, 0));
 }
 
@@ -289,7 +297,8 @@ static int prep_quant(prep_t *c, int dequant) {
   if (a->type == EI_T_FLOAT32) return 0;
   if ((r = want(c, 0, EI_T_INT8, 0))) return r;
   if (!(c->o->mult = alloc(c, 4)) || !(c->o->shift = alloc(c, 4))) return fail(c, EI_E_ARENA, -1, "arena too small", NOVAL);
-  ei_quantize_multiplier((double)a->scale / (double)o->scale, c->o->mult, c->o->shift);
+  if (ei_quantize_multiplier((double)a->scale / (double)o->scale, c->o->mult, c->o->shift) < 0)
+    return fail(c, EI_E_QUANT, c->o->out, "requantization scale ratio out of range", NOVAL);
   return 0;
 }
 
