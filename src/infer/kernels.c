@@ -105,12 +105,19 @@ static int want(prep_t *c, int k, int type, int ndim) {
   return 0;
 }
 
+/* zp + round(f / scale) in int64: a tiny scale saturates the rounding and
+ * the sum must not overflow (the result is clamped to int8 anyway). */
+static int32_t quantized(const ei_tensor *o, float f) {
+  int64_t v = (int64_t)o->zp + ei_roundf(f / o->scale);
+  return v < -128 ? -128 : v > 127 ? 127 : (int32_t)v;
+}
+
 static int activation(prep_t *c, int64_t act) {
   ei_tensor *o = &c->p->t[c->o->out];
   int32_t lo = -128, hi = 127;
   if (act == EI_ACT_RELU || act == EI_ACT_RELU6) lo = o->zp;
-  if (act == EI_ACT_RELU6) hi = o->zp + ei_roundf(6.0f / o->scale);
-  if (act == EI_ACT_RELU_N1_TO_1) { lo = o->zp + ei_roundf(-1.0f / o->scale); hi = o->zp + ei_roundf(1.0f / o->scale); }
+  if (act == EI_ACT_RELU6) hi = quantized(o, 6.0f);
+  if (act == EI_ACT_RELU_N1_TO_1) { lo = quantized(o, -1.0f); hi = quantized(o, 1.0f); }
   if (act < 0 || act > EI_ACT_RELU6) return fail(c, EI_E_UNSUPPORTED, -1, "unsupported fused activation", act);
   c->o->act = (uint8_t)act;
   c->o->act_min = clamp(lo, -128, 127);
@@ -307,6 +314,8 @@ int ei_op_prepare(ei_plan *p, uint32_t idx, const fb_table *ot, void **cur, uint
   int r = fb_table_field(&p->fb, ot, 4, &c.opts);
   if (r < 0) return fail(&c, r, -1, "malformed builtin_options", NOVAL);
   c.has_opts = r;
+  /* -1 (an omitted optional input) is valid only where an op allows it: the bias */
+  if (c.o->in[0] < 0) return fail(&c, EI_E_SHAPE, -1, "missing first input", NOVAL);
   for (int k = 0; k < 3; k++)
     if (c.o->in[k] >= 0 && p->t[c.o->in[k]].bytes == 0) return fail(&c, EI_E_SHAPE, c.o->in[k], "empty tensor", NOVAL);
   switch (c.o->kind) {

@@ -150,10 +150,11 @@ def test_every_word_hostile(runners, tmp_path):
     crash or a sanitizer report (the outputs then are whatever they are)"""
     raw = g.conv_valid_dil2().build()
     inp = np.zeros(1 * 10 * 11 * 2, np.int8).tobytes()
-    # the sanitized driver only (it is the one that sees a bad access); the
+    # the sanitized driver only (it is the one that sees a bad access), every
+    # other word; the
     # builder writes the weights last, at the end: the structure is in front
     # (the libFuzzer target, tests/infer/fuzz, goes much further)
-    for at in range(0, min(len(raw), 1024) - 3, 4):
+    for at in range(0, min(len(raw), 1024) - 3, 8):
         for v in (0xFFFFFFFC, len(raw) - at):
             run_all(runners[-1:], patch(raw, at, v), inp, tmp_path)
 
@@ -210,6 +211,11 @@ def test_scale_ratio_out_of_range(runners, tmp_path):
     m = g.fc_basic()
     m.tensors[3].scale = 1e-30
     refused(runners, m, tmp_path, QUANT, ["op 0:", "requantization scale ratio out of range"])
+    # found by the fuzzer: zp + round(-1 / 1e-30) overflowed int32 (UB)
+    m = g.fc_basic()
+    m.tensors[3].scale = 1e-30
+    m.ops[0][4][0] = (0, "b", g.RELU_N1_TO_1)
+    refused(runners, m, tmp_path, QUANT, ["op 0:", "requantization scale ratio out of range"])
     m = g.binary(g.ADD, [1, 4, 4, 3], scales=(1e20, 0.1, 1e-20))
     refused(runners, m, tmp_path, QUANT, ["op 0:", "requantization scale ratio out of range"])
 
@@ -258,6 +264,10 @@ def test_graph_errors(runners, tmp_path):
     m = g.fc_basic()
     m.ops[0][2][0] = 0  # writes its own input
     refused(runners, m, tmp_path, GRAPH, ["op 0:", "aliases an input"])
+    # found by the fuzzer: -1 (omitted optional input) as the first input
+    m = g.reshape()
+    m.ops[0][1][0] = -1
+    refused(runners, m, tmp_path, SHAPE, ["op 0:", "missing first input"])
     m = g.fc_basic()
     m.ops[0][1][0] = 99
     refused(runners, m, tmp_path, FORMAT, ["op 0:", "inputs vector or tensor index"])
