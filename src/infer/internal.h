@@ -87,7 +87,10 @@ enum {
 };
 
 int ei_err(ei_error *err, int code, int op, int tensor, const char *reason, long long val);
-const char *ei_op_name(int kind);
+/* the same, naming the op's type after its index: "op 3: CONV_2D: ..." */
+int ei_err_named(ei_error *err, int code, int op, const char *opname, int tensor, const char *reason,
+                 long long val);
+const char *ei_op_name(int kind); /* NULL for an op this library does not run */
 
 /* ---- fixed-point requantization (TFLite's integer semantics) ---------- */
 int32_t ei_srdhm(int32_t a, int32_t b);              /* SaturatingRoundingDoublingHighMul */

@@ -75,9 +75,7 @@ typedef struct {
 } prep_t;
 
 static int fail(prep_t *c, int code, int tensor, const char *reason, long long v) {
-  ei_err(c->err, code, c->idx, tensor, reason, v);
-  /* prefix the op name: "op 3 (CONV_2D): ..." is what a log reader wants */
-  return code;
+  return ei_err_named(c->err, code, c->idx, ei_op_name(c->o->kind), tensor, reason, v);
 }
 
 static int64_t opt(prep_t *c, int id, int size, int64_t def) {

@@ -26,20 +26,26 @@ static char *put_num(char *p, char *end, long long v) {
   return p;
 }
 
-/* "op 3 (CONV_2D): reason (value)" / "tensor 5: reason"; val < 0 ... only
- * printed when it is not the sentinel LLONG_MIN. */
-int ei_err(ei_error *err, int code, int op, int tensor, const char *reason, long long val) {
+/* "op 3: tensor 7: reason (value)"; the op and tensor parts only when >= 0,
+ * the value only when it is not the NOVAL sentinel (LLONG_MIN). */
+int ei_err_named(ei_error *err, int code, int op, const char *opname, int tensor, const char *reason,
+                 long long val) {
   if (!err) return code;
   char *p = err->msg, *end = err->msg + sizeof err->msg - 1;
   err->code = code;
   err->op = op;
   err->tensor = tensor;
   if (op >= 0) { p = put_str(p, end, "op "); p = put_num(p, end, op); p = put_str(p, end, ": "); }
+  if (opname) { p = put_str(p, end, opname); p = put_str(p, end, ": "); }
   if (tensor >= 0) { p = put_str(p, end, "tensor "); p = put_num(p, end, tensor); p = put_str(p, end, ": "); }
   p = put_str(p, end, reason);
   if (val != (-0x7fffffffffffffffll - 1)) { p = put_str(p, end, " ("); p = put_num(p, end, val); p = put_str(p, end, ")"); }
   *p = 0;
   return code;
+}
+
+int ei_err(ei_error *err, int code, int op, int tensor, const char *reason, long long val) {
+  return ei_err_named(err, code, op, 0, tensor, reason, val);
 }
 #define NOVAL (-0x7fffffffffffffffll - 1)
 
@@ -55,7 +61,7 @@ const char *ei_op_name(int kind) {
   case OP_MUL: return "MUL";
   case OP_RESHAPE: return "RESHAPE";
   case OP_QUANTIZE: return "QUANTIZE";
-  default: return "unsupported";
+  default: return 0;
   }
 }
 
@@ -226,9 +232,10 @@ static int parse_op(ei_plan *p, const fb_table *ot, const fb_vec *codes, uint32_
   return 0;
 }
 
-/* Each activation tensor is written exactly once, after... every read of a
- * tensor comes after its write (ops run in order), no op writes a constant
- * or one of its own inputs. */
+/* Ops run in model order, so: every tensor an op reads was written before
+ * (or is a constant or a model input), each activation tensor is written
+ * exactly once, and no op writes a constant or one of its own inputs (the
+ * kernels assume their output does not alias an input). */
 static int check_dataflow(ei_plan *p, uint32_t i, ei_error *err) {
   ei_op *o = &p->ops[i];
   for (int k = 0; k < 3; k++) {

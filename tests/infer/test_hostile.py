@@ -191,13 +191,13 @@ def test_shape_disagrees_with_fc(runners, tmp_path):
 def test_shape_disagrees_with_conv(runners, tmp_path):
     m = g.conv_same_stride2()
     m.tensors[3].shape = [1, 5, 5, 4]  # SAME stride 2 of 9x7 is 5x4
-    refused(runners, m, tmp_path, SHAPE, ["op 0:", "output size disagrees with the window"])
+    refused(runners, m, tmp_path, SHAPE, ["op 0: CONV_2D:", "output size disagrees with the window"])
     m = g.conv_valid_dil2()
     m.ops[0][4][3:] = [(3, "b", 0), (4, "i", 6), (5, "i", 6)]  # dilation 6: 13 > 10 rows
     refused(runners, m, tmp_path, SHAPE, ["op 0:", "filter larger than the input"])
     m = g.dw_same_mult2()
     m.ops[0][4][3] = (3, "i", 3)
-    refused(runners, m, tmp_path, SHAPE, ["op 0:", "depth_multiplier"])
+    refused(runners, m, tmp_path, SHAPE, ["op 0: DEPTHWISE_CONV_2D:", "depth_multiplier"])
     m = g.conv_same_stride2()
     m.ops[0][4][1] = (1, "i", -1)
     refused(runners, m, tmp_path, SHAPE, ["op 0:", "stride", "(-1)"])
