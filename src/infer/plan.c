@@ -291,14 +291,91 @@ static int parse_ops(ei_plan *p, const fb_table *sg, const fb_vec *codes, arena_
   return 0;
 }
 
-/* Activation storage: one region per non-constant tensor (no reuse yet). */
-static int place_activations(ei_plan *p, arena_t *a, ei_error *err) {
-  for (uint32_t i = 0; i < p->ntensors; i++) {
-    ei_tensor *t = &p->t[i];
-    if (t->is_const) continue;
-    if (!(t->data = arena_alloc(a, t->bytes)))
-      return ei_err(err, EI_E_ARENA, -1, (int)i, "arena too small for activations", t->bytes);
+/* ---- activation placement --------------------------------------------
+ * Tensors whose lifetimes (first write .. last read, op indices, inclusive)
+ * overlap get disjoint regions of one pool; others may share.  An op's
+ * output and inputs are both live at that op, so they never share.  The
+ * placement is first-fit, largest tensor first: O(n^3) in the worst case,
+ * so models with more than EI_REUSE_MAX activations get one region each. */
+#define EI_REUSE_MAX 256
+
+typedef struct {
+  int32_t first, last;
+  uint32_t off; /* in the pool; UINT32_MAX: not placed (yet) */
+} life_t;
+
+static void lifetimes(const ei_plan *p, life_t *l) {
+  for (uint32_t i = 0; i < p->ntensors; i++) l[i] = (life_t){INT32_MAX, -1, UINT32_MAX};
+  for (uint32_t i = 0; i < p->ninputs; i++) l[p->inputs[i]].first = -1;
+  for (uint32_t i = 0; i < p->nops; i++) {
+    const ei_op *o = &p->ops[i];
+    if (l[o->out].first > (int32_t)i) l[o->out].first = (int32_t)i;
+    if (l[o->out].last < (int32_t)i) l[o->out].last = (int32_t)i;
+    for (int k = 0; k < 3; k++)
+      if (o->in[k] >= 0 && l[o->in[k]].last < (int32_t)i) l[o->in[k]].last = (int32_t)i;
   }
+  for (uint32_t i = 0; i < p->noutputs; i++) l[p->outputs[i]].last = (int32_t)p->nops;
+  for (uint32_t i = 0; i < p->ntensors; i++)
+    if (l[i].first == INT32_MAX) l[i].last = -2; /* never live: no storage */
+}
+
+static uint32_t align8(uint32_t v) { return (v + 7u) & ~7u; }
+
+/* Lowest offset where tensor i fits between the placed tensors live with it. */
+static uint32_t first_fit(const ei_plan *p, const life_t *l, uint32_t i) {
+  uint32_t off = 0;
+  for (int moved = 1; moved;) {
+    moved = 0;
+    for (uint32_t j = 0; j < p->ntensors; j++) {
+      if (l[j].off == UINT32_MAX || l[j].last < l[i].first || l[i].last < l[j].first) continue;
+      uint32_t je = l[j].off + align8(p->t[j].bytes);
+      if (off < je && l[j].off < off + align8(p->t[i].bytes)) { off = je; moved = 1; }
+    }
+  }
+  return off;
+}
+
+/* Offsets of every live activation; returns the pool size (<= 2^31). */
+static uint64_t place_shared(const ei_plan *p, life_t *l) {
+  uint64_t pool = 0;
+  for (;;) {
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < p->ntensors; i++)
+      if (!p->t[i].is_const && l[i].last >= -1 && l[i].off == UINT32_MAX &&
+          (best == UINT32_MAX || p->t[i].bytes > p->t[best].bytes))
+        best = i;
+    if (best == UINT32_MAX) return pool;
+    l[best].off = first_fit(p, l, best);
+    uint64_t end = (uint64_t)l[best].off + align8(p->t[best].bytes);
+    if (end > pool) pool = end;
+    if (pool > 0x7fffffffu) return pool;
+  }
+}
+
+static int place_activations(ei_plan *p, arena_t *a, ei_error *err) {
+  uint32_t nact = 0;
+  for (uint32_t i = 0; i < p->ntensors; i++) nact += !p->t[i].is_const;
+  uint8_t *mark = a->cur;
+  life_t *l = nact <= EI_REUSE_MAX ? arena_alloc(a, (size_t)p->ntensors * sizeof *l) : 0;
+  if (!l) { /* too many to place, or no room for the bookkeeping: one region each */
+    for (uint32_t i = 0; i < p->ntensors; i++) {
+      ei_tensor *t = &p->t[i];
+      if (!t->is_const && !(t->data = arena_alloc(a, t->bytes)))
+        return ei_err(err, EI_E_ARENA, -1, (int)i, "arena too small for activations", t->bytes);
+    }
+    return 0;
+  }
+  lifetimes(p, l);
+  uint64_t pool_size = place_shared(p, l);
+  /* The pool takes the place of the bookkeeping: point the tensors into it
+   * while l is still intact, then claim (and zero) it. */
+  a->cur = mark;
+  uintptr_t base = ((uintptr_t)mark + 7) & ~(uintptr_t)7;
+  if (pool_size > 0x7fffffffu || base > (uintptr_t)a->end || pool_size > (uintptr_t)a->end - base)
+    return ei_err(err, EI_E_ARENA, -1, -1, "arena too small for activations", (long long)pool_size);
+  for (uint32_t i = 0; i < p->ntensors; i++)
+    if (!p->t[i].is_const) p->t[i].data = l[i].off == UINT32_MAX ? 0 : (uint8_t *)base + l[i].off;
+  arena_alloc(a, (size_t)pool_size);
   return 0;
 }
 

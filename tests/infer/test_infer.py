@@ -143,3 +143,31 @@ def test_wrong_input_size_is_refused(models, tmp_path):
     m, path, inputs, raw_in = models["fc_basic"]
     r = run_driver(path, raw_in[:-1], tmp_path)
     assert r.returncode == 2 and "input size differs" in r.stdout, r.stdout
+
+
+def requant_chain(n, elems=4000):
+    m = g.Model()
+    x = m.t([1, elems], g.INT8, 0.05, 0)
+    m.inputs = [x]
+    for i in range(n):
+        y = m.t([1, elems], g.INT8, 0.05 + 0.01 * (i + 1), i)
+        m.op(g.QUANTIZE, [x], [y])
+        x = y
+    m.outputs = [x]
+    return m
+
+
+def test_arena_reuses_dead_activations(tmp_path):
+    """a chain of 10 ops on 4000-byte tensors needs 2 live regions at a time,
+    not 11: the arena grows by the op/tensor tables only, and the result
+    still equals the reference"""
+    used = {}
+    for n in (2, 10):
+        m = requant_chain(n)
+        p = tmp_path / f"chain{n}.tflite"
+        p.write_bytes(m.build())
+        inputs = m.example_input()
+        r = run_driver(p, inputs[0].tobytes(), tmp_path)
+        assert as_arrays(m, output_bytes(r))[0].tobytes() == tflite_ref.run(m, inputs)[0].tobytes()
+        used[n] = int(r.stdout.split("arena ")[1])
+    assert used[10] - used[2] < 8 * 4000 // 4, used
