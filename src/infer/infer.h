@@ -59,6 +59,12 @@ size_t ei_output_bytes(const ei_plan *p);
 /* Arena bytes the plan and its activations use. */
 size_t ei_arena_used(const ei_plan *p);
 
+/* Work of one ei_run, counted at plan time so a caller can refuse a model
+ * beyond its compute budget before running it: multiply-accumulates of
+ * FULLY_CONNECTED/CONV_2D/DEPTHWISE_CONV_2D, window elements of the pools,
+ * and one per output element of every other op. */
+uint64_t ei_plan_work(const ei_plan *p);
+
 /* Run the plan once.  in_len/out_len must equal ei_input_bytes/ei_output_bytes. */
 int ei_run(ei_plan *p, const void *input, size_t in_len, void *output, size_t out_len,
            ei_error *err);

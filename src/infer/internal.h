@@ -77,6 +77,7 @@ struct ei_plan {
   int32_t *inputs, *outputs;
   uint32_t ntensors, nops, ninputs, noutputs;
   size_t in_bytes, out_bytes, used;
+  uint64_t work;
 };
 
 /* BuiltinOperator codes of the TFLite schema */

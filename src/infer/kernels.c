@@ -307,6 +307,20 @@ static int prep_quant(prep_t *c, int dequant) {
   return 0;
 }
 
+/* Each factor is < 2^26 (tensor sizes) or <= 2^16 (filters): no overflow
+ * in 64 bits per op; the sum over at most 2^31 ops could, but saturates. */
+static uint64_t op_work(const ei_plan *p, const ei_op *o) {
+  const ei_tensor *in = &p->t[o->in[0]], *out = &p->t[o->out];
+  uint64_t n = out->count;
+  switch (o->kind) {
+  case OP_FULLY_CONNECTED: return n * (uint64_t)p->t[o->in[1]].dims[1];
+  case OP_CONV_2D: return n * (uint64_t)o->fh * (uint64_t)o->fw * (uint64_t)in->dims[3];
+  case OP_DEPTHWISE_CONV_2D: case OP_MAX_POOL_2D: case OP_AVERAGE_POOL_2D:
+    return n * (uint64_t)o->fh * (uint64_t)o->fw;
+  default: return n;
+  }
+}
+
 int ei_op_prepare(ei_plan *p, uint32_t idx, const fb_table *ot, void **cur, uint8_t *end, ei_error *err) {
   prep_t c = {p, &p->ops[idx], (int)idx, {0, 0, 0, 0}, 0, cur, end, err};
   int r = fb_table_field(&p->fb, ot, 4, &c.opts);
@@ -326,6 +340,10 @@ int ei_op_prepare(ei_plan *p, uint32_t idx, const fb_table *ot, void **cur, uint
   case OP_QUANTIZE: r = prep_quant(&c, 0); break;
   case OP_DEQUANTIZE: r = prep_quant(&c, 1); break;
   default: return fail(&c, EI_E_UNSUPPORTED, -1, "unsupported operator (builtin code)", c.o->kind);
+  }
+  if (r == 0) {
+    uint64_t w = op_work(p, c.o);
+    p->work = p->work + w < p->work ? UINT64_MAX : p->work + w;
   }
   return r;
 }

@@ -411,6 +411,7 @@ int ei_plan_build(const uint8_t *model, size_t len, void *arena, size_t arena_si
 size_t ei_input_bytes(const ei_plan *p) { return p->in_bytes; }
 size_t ei_output_bytes(const ei_plan *p) { return p->out_bytes; }
 size_t ei_arena_used(const ei_plan *p) { return p->used; }
+uint64_t ei_plan_work(const ei_plan *p) { return p->work; }
 
 static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
   for (size_t i = 0; i < n; i++) d[i] = s[i];

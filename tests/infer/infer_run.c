@@ -3,7 +3,8 @@
  * infer_run [-a ARENA_BYTES] MODEL.tflite INPUT.bin
  * Builds the plan in a heap arena of exactly ARENA_BYTES (default 4 MiB,
  * so that ASan sees any access past it), runs it on INPUT.bin and prints
- * "ok <hex of the output bytes>"; on error prints "error <code> op <i>
+ * "ok <hex of the output bytes>", then "arena <bytes used>" and "work
+ * <ei_plan_work>"; on error prints "error <code> op <i>
  * tensor <j>: <message>" and exits 2. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@ int main(int argc, char **argv) {
     if (r == EI_OK) {
       printf("ok ");
       for (size_t i = 0; i < olen; i++) printf("%02x", out[i]);
-      printf("\narena %zu\n", ei_arena_used(plan));
+      printf("\narena %zu\nwork %llu\n", ei_arena_used(plan), (unsigned long long)ei_plan_work(plan));
     }
     free(out);
   }

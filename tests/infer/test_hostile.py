@@ -292,7 +292,7 @@ def test_arena_exhausted_at_every_size(runners, tmp_path):
     mp.write_bytes(raw)
     ip.write_bytes(inp)
     r = subprocess.run([str(runners[0]), str(mp), str(ip)], capture_output=True, text=True)
-    used = int(r.stdout.split("arena ")[1])
+    used = int(r.stdout.split("arena ")[1].split()[0])
     for size in range(1, used, 97):
         r = run_all(runners, raw, inp, tmp_path, arena=size)
         assert r.returncode == 2 and r.stdout.startswith(f"error {ARENA} "), (size, r.stdout)

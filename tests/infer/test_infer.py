@@ -132,7 +132,7 @@ def test_matches_armnn_cpuref(models, name, tmp_path):
 def test_arena_too_small_is_refused(models, tmp_path):
     m, path, inputs, raw_in = models["cnn"]
     r = run_driver(path, raw_in, tmp_path)
-    used = int(r.stdout.split("arena ")[1])
+    used = int(r.stdout.split("arena ")[1].split()[0])
     ok = run_driver(path, raw_in, tmp_path, arena=used)
     assert output_bytes(ok) == output_bytes(r)
     small = run_driver(path, raw_in, tmp_path, arena=used - 1)
@@ -169,5 +169,18 @@ def test_arena_reuses_dead_activations(tmp_path):
         inputs = m.example_input()
         r = run_driver(p, inputs[0].tobytes(), tmp_path)
         assert as_arrays(m, output_bytes(r))[0].tobytes() == tflite_ref.run(m, inputs)[0].tobytes()
-        used[n] = int(r.stdout.split("arena ")[1])
+        used[n] = int(r.stdout.split("arena ")[1].split()[0])
     assert used[10] - used[2] < 8 * 4000 // 4, used
+
+
+def test_plan_work_counts_macs(models, tmp_path):
+    """the work a caller can budget before running: MACs of FC/conv/depthwise,
+    window elements of pools, one per output element of the other ops"""
+    m, path, inputs, raw_in = models["mlp"]
+    r = run_driver(path, raw_in, tmp_path)
+    assert int(r.stdout.split("work ")[1]) == 64 + 64 * 32 + 32 * 16 + 16 * 4 + 4
+    m, path, inputs, raw_in = models["cnn"]
+    r = run_driver(path, raw_in, tmp_path)
+    # conv 10x4x1 -> 25x5x16, dw 3x3, pointwise 16 -> 24, avg pool 25x5, reshape, FC 24 -> 12
+    want = 25 * 5 * 16 * 40 + 25 * 5 * 16 * 9 + 25 * 5 * 24 * 16 + 24 * 125 + 24 + 12 * 24
+    assert int(r.stdout.split("work ")[1]) == want
