@@ -60,6 +60,54 @@ int32_t ei_roundf(float x) {
   return t;
 }
 
+/* ---- gemmlowp-style fixed point for LOGISTIC ---------------------------
+ * A raw int32 with its integer bits implied (Qm.n); products are SRDHM. */
+static int32_t sat_shl(int32_t x, int e) {
+  int64_t v = (int64_t)x * ((int64_t)1 << e);
+  return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31: Taylor series around -1/8. */
+static int32_t exp_quarter(int32_t a) {
+  const int32_t c = 1895147668, third = 715827883; /* exp(-1/8), 1/3 */
+  int32_t x = a + (1 << 28);
+  int32_t x2 = ei_srdhm(x, x), x3 = ei_srdhm(x2, x), x4 = ei_srdhm(x2, x2);
+  int32_t t = ei_rdivpot(ei_srdhm(ei_rdivpot(x4, 2) + x3, third) + x2, 1);
+  return c + ei_srdhm(c, x + t);
+}
+
+/* exp(a) for a <= 0 given in Q4.27, result Q0.31: the fraction modulo 1/4
+ * by the series, then one constant factor exp(-2^k) per set bit. */
+static int32_t exp_negative_q4(int32_t a) {
+  static const int32_t mult[6] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401};
+  int32_t amq = (a & ((1 << 25) - 1)) - (1 << 25);
+  int32_t r = exp_quarter(sat_shl(amq, 4));
+  int32_t rem = amq - a;
+  for (int k = 0; k < 6; k++)
+    if (rem & (1 << (25 + k))) r = ei_srdhm(r, mult[k]);
+  return a == 0 ? INT32_MAX : r;
+}
+
+/* 1 / (1 + x) for x in [0, 1] (Q0.31): Newton-Raphson on half the
+ * denominator in Q2.29, three steps from 48/17 - 32/17 d. */
+static int32_t one_over_one_plus(int32_t a) {
+  int64_t sum = (int64_t)a + INT32_MAX;
+  int32_t half = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+  int32_t x = 1515870810 + ei_srdhm(half, -1010580540);
+  for (int i = 0; i < 3; i++) {
+    int32_t one_minus = (1 << 29) - ei_srdhm(half, x);
+    x = x + sat_shl(ei_srdhm(x, one_minus), 2);
+  }
+  return sat_shl(x, 1);
+}
+
+/* logistic(a), a in Q4.27, result Q0.31 */
+static int32_t logistic_q4(int32_t a) {
+  if (a == 0) return 1 << 30;
+  int32_t pos = one_over_one_plus(exp_negative_q4(a > 0 ? -a : a));
+  return a > 0 ? pos : INT32_MAX - pos;
+}
+
 static int32_t clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* ---- prepare helpers ------------------------------------------------- */
@@ -321,6 +369,25 @@ static uint64_t op_work(const ei_plan *p, const ei_op *o) {
   }
 }
 
+/* TFLite's int8 LOGISTIC: the output is fixed at scale 1/256, zero point
+ * -128; the input is rescaled to Q4.27, beyond +-15 it saturates. */
+static int prep_logistic(prep_t *c) {
+  int r;
+  if ((r = want(c, 0, EI_T_INT8, 0)) || (r = want(c, -1, EI_T_INT8, 0))) return r;
+  ei_tensor *in = tin(c, 0), *out = &c->p->t[c->o->out];
+  if (in->count != out->count) return fail(c, EI_E_SHAPE, c->o->out, "element count differs from the input", out->count);
+  if (out->scale != 1.0f / 256 || out->zp != -128)
+    return fail(c, EI_E_QUANT, c->o->out, "LOGISTIC output must have scale 1/256 and zero point -128", out->zp);
+  if (!(c->o->mult = alloc(c, 4)) || !(c->o->shift = alloc(c, 4))) return fail(c, EI_E_ARENA, -1, "arena too small", NOVAL);
+  if (ei_quantize_multiplier((double)in->scale * (double)(1 << 27), c->o->mult, c->o->shift) < 0)
+    return fail(c, EI_E_QUANT, c->o->in[0], "input scale out of range for LOGISTIC", NOVAL);
+  double radius = 15.0 * (double)(1 << 27);
+  for (int i = 0; i < *c->o->shift; i++) radius *= 0.5;
+  for (int i = 0; i > *c->o->shift; i--) radius *= 2.0;
+  c->o->left_shift = radius >= 2147483647.0 ? INT32_MAX : (int32_t)radius; /* floor: radius > 0 */
+  return 0;
+}
+
 int ei_op_prepare(ei_plan *p, uint32_t idx, const fb_table *ot, void **cur, uint8_t *end, ei_error *err) {
   prep_t c = {p, &p->ops[idx], (int)idx, {0, 0, 0, 0}, 0, cur, end, err};
   int r = fb_table_field(&p->fb, ot, 4, &c.opts);
@@ -339,6 +406,7 @@ int ei_op_prepare(ei_plan *p, uint32_t idx, const fb_table *ot, void **cur, uint
   case OP_RESHAPE: r = prep_reshape(&c); break;
   case OP_QUANTIZE: r = prep_quant(&c, 0); break;
   case OP_DEQUANTIZE: r = prep_quant(&c, 1); break;
+  case OP_LOGISTIC: r = prep_logistic(&c); break;
   default: return fail(&c, EI_E_UNSUPPORTED, -1, "unsupported operator (builtin code)", c.o->kind);
   }
   if (r == 0) {
@@ -499,6 +567,18 @@ static void run_quant(ei_plan *p, const ei_op *o) {
   }
 }
 
+static void run_logistic(ei_plan *p, const ei_op *o) {
+  const ei_tensor *in = &p->t[o->in[0]], *out = &p->t[o->out];
+  int32_t radius = o->left_shift; /* the input range radius, see prep_logistic */
+  for (uint32_t i = 0; i < out->count; i++) {
+    int32_t x = (int8_t)in->data[i] - in->zp, y;
+    if (x <= -radius) y = -128;
+    else if (x >= radius) y = 127;
+    else y = clamp(ei_rdivpot(logistic_q4(ei_mul_qm(x, o->mult[0], o->shift[0])), 23) - 128, -128, 127);
+    out->data[i] = (uint8_t)(int8_t)y;
+  }
+}
+
 void ei_op_run(ei_plan *p, const ei_op *o) {
   switch (o->kind) {
   case OP_FULLY_CONNECTED: run_fc(p, o); break;
@@ -507,6 +587,7 @@ void ei_op_run(ei_plan *p, const ei_op *o) {
   case OP_MAX_POOL_2D: case OP_AVERAGE_POOL_2D: run_pool(p, o); break;
   case OP_ADD: case OP_MUL: run_binary(p, o); break;
   case OP_QUANTIZE: case OP_DEQUANTIZE: run_quant(p, o); break;
+  case OP_LOGISTIC: run_logistic(p, o); break;
   case OP_RESHAPE: {
     const ei_tensor *in = &p->t[o->in[0]], *out = &p->t[o->out];
     for (uint32_t i = 0; i < out->bytes; i++) out->data[i] = in->data[i];

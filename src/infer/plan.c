@@ -60,6 +60,7 @@ const char *ei_op_name(int kind) {
   case OP_MAX_POOL_2D: return "MAX_POOL_2D";
   case OP_MUL: return "MUL";
   case OP_RESHAPE: return "RESHAPE";
+  case OP_LOGISTIC: return "LOGISTIC";
   case OP_QUANTIZE: return "QUANTIZE";
   default: return 0;
   }

@@ -357,6 +357,14 @@ def dequantize():
     return m
 
 
+def logistic(scale, zp):
+    m, x = single_input([2, 37], scale, zp)
+    y = m.t([2, 37], INT8, 1.0 / 256, -128)
+    m.op(LOGISTIC, [x], [y])
+    m.outputs = [y]
+    return m
+
+
 def mlp():
     rng = np.random.default_rng(20)
     m, x = single_input([1, 64], None, None, FLOAT32)
@@ -399,6 +407,8 @@ MODELS = {
     "mul_broadcast_relu6": lambda: binary(MUL, [1, 4, 1, 3], RELU6, (0.1, 0.2, 0.05), (-128, 5, -128)),
     "reshape": reshape, "quantize_float": quantize_float, "requantize": requantize,
     "dequantize": dequantize, "mlp": mlp, "cnn": cnn,
+    "logistic": lambda: logistic(0.1, 5),
+    "logistic_saturating": lambda: logistic(0.2, -128),
 }
 
 

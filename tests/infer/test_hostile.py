@@ -242,6 +242,12 @@ def test_bad_quantization(runners, tmp_path):
     refused(runners, m, tmp_path, QUANT, ["op 0:", "zero_point 0"])
 
 
+def test_logistic_output_quantization(runners, tmp_path):
+    m = g.logistic(0.1, 5)
+    m.tensors[1].zp = 0
+    refused(runners, m, tmp_path, QUANT, ["op 0: LOGISTIC:", "scale 1/256 and zero point -128"])
+
+
 def test_unsupported_op_and_type(runners, tmp_path):
     m = g.fc_basic()
     m.ops[0] = (2, *m.ops[0][1:])  # CONCATENATION

@@ -188,6 +188,70 @@ def quant(mod, op, x):
     return np.clip(mul_qm(x.astype(np.int64) - ti.zp, m, s) + to.zp, -128, 127).astype(np.int8)
 
 
+# ---- LOGISTIC: gemmlowp's fixed-point logistic on a Q4.27 input, as
+# TFLite's reference int8 kernel (and TFLite Micro) computes it.  Scalar
+# Python ints: readable rather than fast.
+def _srdhm(a, b):
+    return int(srdhm(a, b))
+
+
+def _rdivpot(x, e):
+    return int(rdivpot(x, e))
+
+
+def _sat_shl(x, e):
+    return max(min(x << e, (1 << 31) - 1), -(1 << 31))
+
+
+def _exp_on_negative_q4(a):
+    if a == 0:
+        return (1 << 31) - 1
+    quarter = 1 << 25
+    amq = (a & (quarter - 1)) - quarter  # a mod 1/4, minus 1/4, in [-1/4, 0)
+    x = _sat_shl(amq, 4) + (1 << 28)     # Q0.31, shifted by 1/8 for the series
+    x2 = _srdhm(x, x)
+    x3 = _srdhm(x2, x)
+    x4 = _srdhm(x2, x2)
+    t = _rdivpot(_srdhm(_rdivpot(x4, 2) + x3, 715827883) + x2, 1)
+    r = 1895147668 + _srdhm(1895147668, x + t)  # exp(-1/8) * (1 + x + x^2/2 + ...)
+    rem = amq - a
+    for k, m in enumerate([1672461947, 1302514674, 790015084, 290630308, 39332535, 720401]):
+        if rem & (1 << (25 + k)):          # exp(-2^(k-2)) for each whole quarter bit
+            r = _srdhm(r, m)
+    return r
+
+
+def _one_over_one_plus(a):
+    s = a + (1 << 31) - 1
+    half = (s + (1 if s >= 0 else -1)) // 2 if s >= 0 else -((-s + 1) // 2)
+    x = 1515870810 + _srdhm(half, -1010580540)
+    for _ in range(3):
+        x = x + _sat_shl(_srdhm(x, (1 << 29) - _srdhm(half, x)), 2)
+    return _sat_shl(x, 1)
+
+
+def logistic(mod, op, x):
+    ti = mod.tensors[op[1][0]]
+    m, s = quantize_multiplier(float(f64(ti.scale) * (1 << 27)))
+    radius = math.floor(15.0 * (1 << 27) / 2.0 ** s)
+    out = []
+    for v in (x.astype(np.int64) - ti.zp).ravel():
+        v = int(v)
+        if v <= -radius:
+            out.append(-128)
+        elif v >= radius:
+            out.append(127)
+        else:
+            a = int(mul_qm(v, m, s))
+            if a == 0:
+                r = 1 << 30
+            else:
+                pos = _one_over_one_plus(_exp_on_negative_q4(-abs(a)))
+                r = pos if a > 0 else (1 << 31) - 1 - pos
+            out.append(min(max(_rdivpot(r, 23) - 128, -128), 127))
+    return np.array(out, np.int8).reshape(x.shape)
+
+
 def run(mod, inputs):
     """inputs: arrays in mod.inputs order; returns the output arrays"""
     vals = {i: np.asarray(v).reshape(mod.tensors[i].shape) for i, v in zip(mod.inputs, inputs)}
@@ -206,6 +270,8 @@ def run(mod, inputs):
             y = x.reshape(mod.tensors[outs[0]].shape)
         elif code in (g.QUANTIZE, g.DEQUANTIZE):
             y = quant(mod, op, x)
+        elif code == g.LOGISTIC:
+            y = logistic(mod, op, x)
         else:
             raise NotImplementedError(code)
         vals[outs[0]] = y.reshape(mod.tensors[outs[0]].shape)
