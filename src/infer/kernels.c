@@ -76,15 +76,18 @@ static int32_t exp_quarter(int32_t a) {
   return c + ei_srdhm(c, x + t);
 }
 
-/* exp(a) for a <= 0 given in Q4.27, result Q0.31: the fraction modulo 1/4
- * by the series, then one constant factor exp(-2^k) per set bit. */
-static int32_t exp_negative_q4(int32_t a) {
-  static const int32_t mult[6] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401};
-  int32_t amq = (a & ((1 << 25) - 1)) - (1 << 25);
-  int32_t r = exp_quarter(sat_shl(amq, 4));
+/* exp(a) for a <= 0 given with `ib` integer bits (4 or 5), result Q0.31:
+ * the fraction modulo 1/4 by the series, then one constant factor
+ * exp(-2^k) per set bit of the rest, for k = -2 .. ib-1. */
+static int32_t exp_negative(int32_t a, int ib) {
+  static const int32_t mult[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+  int fb = 31 - ib;
+  int32_t quarter = 1 << (fb - 2);
+  int32_t amq = (a & (quarter - 1)) - quarter;
+  int32_t r = exp_quarter(sat_shl(amq, ib));
   int32_t rem = amq - a;
-  for (int k = 0; k < 6; k++)
-    if (rem & (1 << (25 + k))) r = ei_srdhm(r, mult[k]);
+  for (int k = 0; k < 7 && k - 2 < ib; k++)
+    if (rem & (1 << (fb - 2 + k))) r = ei_srdhm(r, mult[k]);
   return a == 0 ? INT32_MAX : r;
 }
 
@@ -104,7 +107,7 @@ static int32_t one_over_one_plus(int32_t a) {
 /* logistic(a), a in Q4.27, result Q0.31 */
 static int32_t logistic_q4(int32_t a) {
   if (a == 0) return 1 << 30;
-  int32_t pos = one_over_one_plus(exp_negative_q4(a > 0 ? -a : a));
+  int32_t pos = one_over_one_plus(exp_negative(a > 0 ? -a : a, 4));
   return a > 0 ? pos : INT32_MAX - pos;
 }
 
@@ -388,6 +391,32 @@ static int prep_logistic(prep_t *c) {
   return 0;
 }
 
+/* TFLite's reference int8 SOFTMAX over the last dimension: differences to
+ * the row maximum scaled by beta into Q5.26, exps summed in Q12.19, the
+ * reciprocal of the sum by 1/(1+x); output at scale 1/256, zero point -128. */
+static int prep_softmax(prep_t *c) {
+  int r;
+  if ((r = want(c, 0, EI_T_INT8, 0)) || (r = want(c, -1, EI_T_INT8, 0))) return r;
+  ei_tensor *in = tin(c, 0), *out = &c->p->t[c->o->out];
+  if (in->count != out->count || in->ndim == 0) return fail(c, EI_E_SHAPE, c->o->out, "output shape differs from the input", out->count);
+  if (in->dims[in->ndim - 1] > 4096) /* the Q12 sum of exps would overflow */
+    return fail(c, EI_E_SHAPE, c->o->in[0], "SOFTMAX depth above 4096", in->dims[in->ndim - 1]);
+  if (out->scale != 1.0f / 256 || out->zp != -128)
+    return fail(c, EI_E_QUANT, c->o->out, "SOFTMAX output must have scale 1/256 and zero point -128", out->zp);
+  int64_t raw = 0;
+  if (c->has_opts && fb_scalar(&c->p->fb, &c->opts, 0, 4, 0, 0, &raw) < 0) return fail(c, EI_E_FORMAT, -1, "malformed beta", NOVAL);
+  union { uint32_t u; float f; } beta = {(uint32_t)raw};
+  double real = (double)beta.f * (double)in->scale * (double)(1 << 26);
+  if (real > 2147483647.0) real = 2147483647.0;
+  if (!(c->o->mult = alloc(c, 4)) || !(c->o->shift = alloc(c, 4))) return fail(c, EI_E_ARENA, -1, "arena too small", NOVAL);
+  if (!(real >= 1.0) || ei_quantize_multiplier(real, c->o->mult, c->o->shift) < 0)
+    return fail(c, EI_E_QUANT, c->o->in[0], "beta x input scale out of range for SOFTMAX", NOVAL);
+  double radius = 31.0 * (double)(1 << 26);
+  for (int i = 0; i < *c->o->shift; i++) radius *= 0.5;
+  c->o->left_shift = -(int32_t)radius; /* diff_min */
+  return 0;
+}
+
 int ei_op_prepare(ei_plan *p, uint32_t idx, const fb_table *ot, void **cur, uint8_t *end, ei_error *err) {
   prep_t c = {p, &p->ops[idx], (int)idx, {0, 0, 0, 0}, 0, cur, end, err};
   int r = fb_table_field(&p->fb, ot, 4, &c.opts);
@@ -407,6 +436,7 @@ int ei_op_prepare(ei_plan *p, uint32_t idx, const fb_table *ot, void **cur, uint
   case OP_QUANTIZE: r = prep_quant(&c, 0); break;
   case OP_DEQUANTIZE: r = prep_quant(&c, 1); break;
   case OP_LOGISTIC: r = prep_logistic(&c); break;
+  case OP_SOFTMAX: r = prep_softmax(&c); break;
   default: return fail(&c, EI_E_UNSUPPORTED, -1, "unsupported operator (builtin code)", c.o->kind);
   }
   if (r == 0) {
@@ -579,6 +609,30 @@ static void run_logistic(ei_plan *p, const ei_op *o) {
   }
 }
 
+static void run_softmax(ei_plan *p, const ei_op *o) {
+  const ei_tensor *in = &p->t[o->in[0]], *out = &p->t[o->out];
+  const int8_t *x = (const int8_t *)in->data;
+  int8_t *y = (int8_t *)out->data;
+  uint32_t depth = (uint32_t)in->dims[in->ndim - 1], rows = in->count / depth;
+  int32_t diff_min = o->left_shift;
+  for (uint32_t r = 0; r < rows; r++, x += depth, y += depth) {
+    int32_t mx = -128, sum = 0;
+    for (uint32_t i = 0; i < depth; i++) mx = x[i] > mx ? x[i] : mx;
+    for (uint32_t i = 0; i < depth; i++)
+      if (x[i] - mx >= diff_min) sum += ei_rdivpot(exp_negative(ei_mul_qm(x[i] - mx, o->mult[0], o->shift[0]), 5), 12);
+    int bits_over_unit = 12 - __builtin_clz((uint32_t)sum); /* sum >= exp(0) in Q12 > 0 */
+    int32_t scale = one_over_one_plus((int32_t)(((uint32_t)sum << (12 - bits_over_unit)) - (1u << 31)));
+    for (uint32_t i = 0; i < depth; i++) {
+      int32_t v = -128;
+      if (x[i] - mx >= diff_min) {
+        int32_t e = exp_negative(ei_mul_qm(x[i] - mx, o->mult[0], o->shift[0]), 5);
+        v = clamp(ei_rdivpot(ei_srdhm(scale, e), bits_over_unit + 23) - 128, -128, 127);
+      }
+      y[i] = (int8_t)v;
+    }
+  }
+}
+
 void ei_op_run(ei_plan *p, const ei_op *o) {
   switch (o->kind) {
   case OP_FULLY_CONNECTED: run_fc(p, o); break;
@@ -588,6 +642,7 @@ void ei_op_run(ei_plan *p, const ei_op *o) {
   case OP_ADD: case OP_MUL: run_binary(p, o); break;
   case OP_QUANTIZE: case OP_DEQUANTIZE: run_quant(p, o); break;
   case OP_LOGISTIC: run_logistic(p, o); break;
+  case OP_SOFTMAX: run_softmax(p, o); break;
   case OP_RESHAPE: {
     const ei_tensor *in = &p->t[o->in[0]], *out = &p->t[o->out];
     for (uint32_t i = 0; i < out->bytes; i++) out->data[i] = in->data[i];

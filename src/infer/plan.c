@@ -61,6 +61,7 @@ const char *ei_op_name(int kind) {
   case OP_MUL: return "MUL";
   case OP_RESHAPE: return "RESHAPE";
   case OP_LOGISTIC: return "LOGISTIC";
+  case OP_SOFTMAX: return "SOFTMAX";
   case OP_QUANTIZE: return "QUANTIZE";
   default: return 0;
   }

@@ -20,7 +20,7 @@ FLOAT32, INT32, INT8 = 0, 2, 9
 ADD, AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, DEQUANTIZE = 0, 1, 3, 4, 6
 FULLY_CONNECTED, LOGISTIC, MAX_POOL_2D, MUL, RESHAPE, SOFTMAX, QUANTIZE = 9, 14, 17, 18, 22, 25, 114
 # BuiltinOptions union tags
-OPT_CONV, OPT_DW, OPT_POOL, OPT_FC, OPT_ADD, OPT_RESHAPE, OPT_MUL = 1, 2, 5, 8, 11, 17, 21
+OPT_CONV, OPT_DW, OPT_POOL, OPT_FC, OPT_SOFTMAX, OPT_ADD, OPT_RESHAPE, OPT_MUL = 1, 2, 5, 8, 9, 11, 17, 21
 SAME, VALID = 0, 1
 NONE, RELU, RELU_N1_TO_1, RELU6 = 0, 1, 2, 3
 
@@ -365,6 +365,14 @@ def logistic(scale, zp):
     return m
 
 
+def softmax(shape, scale, zp, beta):
+    m, x = single_input(shape, scale, zp)
+    y = m.t(shape, INT8, 1.0 / 256, -128)
+    m.op(SOFTMAX, [x], [y], OPT_SOFTMAX, [(0, "f", beta)])
+    m.outputs = [y]
+    return m
+
+
 def mlp():
     rng = np.random.default_rng(20)
     m, x = single_input([1, 64], None, None, FLOAT32)
@@ -409,6 +417,10 @@ MODELS = {
     "dequantize": dequantize, "mlp": mlp, "cnn": cnn,
     "logistic": lambda: logistic(0.1, 5),
     "logistic_saturating": lambda: logistic(0.2, -128),
+    "softmax": lambda: softmax([3, 10], 0.1, 0, 1.0),
+    # spread beyond the input radius (31 here): those get -128
+    "softmax_wide_4d": lambda: softmax([2, 1, 5, 17], 0.5, -20, 1.0),
+    "softmax_beta": lambda: softmax([4, 7], 0.05, 10, 0.5),
 }
 
 

@@ -248,6 +248,16 @@ def test_logistic_output_quantization(runners, tmp_path):
     refused(runners, m, tmp_path, QUANT, ["op 0: LOGISTIC:", "scale 1/256 and zero point -128"])
 
 
+def test_softmax_checks(runners, tmp_path):
+    m = g.softmax([2, 5], 0.1, 0, 0.0)  # beta absent (schema default 0)
+    refused(runners, m, tmp_path, QUANT, ["op 0: SOFTMAX:", "beta x input scale out of range"])
+    m = g.softmax([1, 5000], 0.1, 0, 1.0)
+    refused(runners, m, tmp_path, SHAPE, ["op 0: SOFTMAX:", "depth above 4096", "(5000)"])
+    m = g.softmax([2, 5], 0.1, 0, 1.0)
+    m.tensors[1].scale = 1.0 / 255
+    refused(runners, m, tmp_path, QUANT, ["op 0: SOFTMAX:", "scale 1/256"])
+
+
 def test_unsupported_op_and_type(runners, tmp_path):
     m = g.fc_basic()
     m.ops[0] = (2, *m.ops[0][1:])  # CONCATENATION

@@ -203,20 +203,22 @@ def _sat_shl(x, e):
     return max(min(x << e, (1 << 31) - 1), -(1 << 31))
 
 
-def _exp_on_negative_q4(a):
+def _exp_on_negative(a, ib):
+    """exp(a), a <= 0 with ib integer bits, result Q0.31"""
     if a == 0:
         return (1 << 31) - 1
-    quarter = 1 << 25
+    fb = 31 - ib
+    quarter = 1 << (fb - 2)
     amq = (a & (quarter - 1)) - quarter  # a mod 1/4, minus 1/4, in [-1/4, 0)
-    x = _sat_shl(amq, 4) + (1 << 28)     # Q0.31, shifted by 1/8 for the series
+    x = _sat_shl(amq, ib) + (1 << 28)    # Q0.31, shifted by 1/8 for the series
     x2 = _srdhm(x, x)
     x3 = _srdhm(x2, x)
     x4 = _srdhm(x2, x2)
     t = _rdivpot(_srdhm(_rdivpot(x4, 2) + x3, 715827883) + x2, 1)
     r = 1895147668 + _srdhm(1895147668, x + t)  # exp(-1/8) * (1 + x + x^2/2 + ...)
     rem = amq - a
-    for k, m in enumerate([1672461947, 1302514674, 790015084, 290630308, 39332535, 720401]):
-        if rem & (1 << (25 + k)):          # exp(-2^(k-2)) for each whole quarter bit
+    for k, m in enumerate([1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242]):
+        if k - 2 < ib and rem & (1 << (fb - 2 + k)):  # exp(-2^(k-2)) per whole-quarter bit
             r = _srdhm(r, m)
     return r
 
@@ -246,10 +248,31 @@ def logistic(mod, op, x):
             if a == 0:
                 r = 1 << 30
             else:
-                pos = _one_over_one_plus(_exp_on_negative_q4(-abs(a)))
+                pos = _one_over_one_plus(_exp_on_negative(-abs(a), 4))
                 r = pos if a > 0 else (1 << 31) - 1 - pos
             out.append(min(max(_rdivpot(r, 23) - 128, -128), 127))
     return np.array(out, np.int8).reshape(x.shape)
+
+
+def softmax(mod, op, x):
+    ti = mod.tensors[op[1][0]]
+    beta = float(np.float32(opts_of(op).get(0, 0.0)))
+    real = min(beta * f64(ti.scale) * (1 << 26), (1 << 31) - 1.0)
+    m, s = quantize_multiplier(real)
+    diff_min = -math.floor(31.0 * (1 << 26) / 2.0 ** s)
+    rows = x.reshape(-1, x.shape[-1]).astype(np.int64)
+    out = np.full(rows.shape, -128, np.int64)
+    for r, row in enumerate(rows):
+        diffs = [int(v) - int(row.max()) for v in row]
+        exps = [_exp_on_negative(int(mul_qm(d, m, s)), 5) if d >= diff_min else None for d in diffs]
+        total = sum(_rdivpot(e, 12) for e in exps if e is not None)  # Q12.19
+        clz = 32 - total.bit_length()
+        bits_over_unit = 12 - clz
+        recip = _one_over_one_plus(((total << clz) & 0xFFFFFFFF) - (1 << 31))
+        for c, e in enumerate(exps):
+            if e is not None:
+                out[r, c] = min(max(_rdivpot(_srdhm(recip, e), bits_over_unit + 23) - 128, -128), 127)
+    return out.astype(np.int8).reshape(x.shape)
 
 
 def run(mod, inputs):
@@ -272,6 +295,8 @@ def run(mod, inputs):
             y = quant(mod, op, x)
         elif code == g.LOGISTIC:
             y = logistic(mod, op, x)
+        elif code == g.SOFTMAX:
+            y = softmax(mod, op, x)
         else:
             raise NotImplementedError(code)
         vals[outs[0]] = y.reshape(mod.tensors[outs[0]].shape)
