@@ -10,9 +10,9 @@ TEST_PKGS=(python3-pytest busybox-static containerd umoci crun runc
   wasi-libc libclang-rt-dev-wasm32 libclang-rt-14-dev wabt
   qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
   rt-tests iproute2 procps psmisc util-linux coreutils valgrind hyperfine
-  python3-grpcio python3-grpc-tools
-  python3-flatbuffers python3-pyarmnn libarmnn-cpuref-backend22)
+  python3-grpcio python3-grpc-tools)
 
+TEST_PKGS+=(python3-flatbuffers python3-pyarmnn libarmnn-cpuref-backend22)  # tests/infer
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" != "--build-only" ]; then want+=("${TEST_PKGS[@]}"); fi
 
