@@ -13,6 +13,7 @@ TEST_PKGS=(python3-pytest busybox-static containerd umoci crun runc
   python3-grpcio python3-grpc-tools python3-cbor2 python3-nacl
   libzmq3-dev libiceoryx-binding-c-dev iceoryx)
 
+TEST_PKGS+=(python3-flatbuffers python3-pyarmnn libarmnn-cpuref-backend22)  # tests/infer
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" != "--build-only" ]; then want+=("${TEST_PKGS[@]}"); fi
 
