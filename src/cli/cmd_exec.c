@@ -116,8 +116,12 @@ static int parse_overrides(struct exec_overrides *x, const char *user, char **gi
   }
   for (size_t i = 0; caps[i]; i++) {
     int cap = oci_capability_number(caps[i]);
-    if (cap < 0 || x->n_caps == sizeof x->caps / sizeof x->caps[0])
-      return cli_usage("exec", "--cap: unknown capability `%s`", caps[i]);
+    if (cap < 0) { /* as runc and crun: a name this host does not know is ignored */
+      log_warning("exec --cap: unknown capability `%s` ignored", caps[i]);
+      continue;
+    }
+    if (x->n_caps == sizeof x->caps / sizeof x->caps[0])
+      return cli_usage("exec", "--cap: at most %zu capabilities", sizeof x->caps / sizeof x->caps[0]);
     x->caps[x->n_caps++] = cap;
   }
   return 0;

@@ -77,10 +77,27 @@ static void warn_kernel_memory(const struct oci_config *cfg)
   }
 }
 
+/* Capability names this host does not know are ignored, as runc and crun
+ * do, but said once, at create. */
+static void warn_unknown_caps(const struct oci_config *cfg)
+{
+  const struct oci_process *p = cfg->process;
+  if (p == NULL)
+    return;
+  const struct { const char *name; const struct oci_capset *set; } sets[] = {
+    {"bounding", &p->bounding}, {"effective", &p->effective}, {"inheritable", &p->inheritable},
+    {"permitted", &p->permitted}, {"ambient", &p->ambient}};
+  for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+    if (sets[i].set->unknown != NULL)
+      log_warning("%s: `process.capabilities.%s`: unknown capabilities ignored: %s", cfg->path, sets[i].name,
+                  sets[i].set->unknown);
+}
+
 static int validate(struct container *c, const struct cgroup_layout *l, edgecr_error_t *err)
 {
   struct oci_config *cfg = c->config;
   const char *f = cfg->path;
+  warn_unknown_caps(cfg);
   const struct oci_namespace *mnt = oci_config_namespace(cfg, CLONE_NEWNS);
   if (mnt == NULL)
     return edgecr_error_make(err, EINVAL, "%s: `linux.namespaces`: edgecr needs a mount namespace "

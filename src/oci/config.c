@@ -383,8 +383,13 @@ static int parse_capset(struct pctx *p, json_t *caps, const char *key, struct oc
     if (!json_is_string(s))
       return bad(p, f, "must be a string");
     int c = oci_capability_number(json_string_value(s));
-    if (c < 0)
-      return bad(p, f, "unknown capability `%s`", json_string_value(s));
+    if (c < 0) {
+      char *u = xasprintf("%s%s%s", set->unknown ? set->unknown : "", set->unknown ? ", " : "",
+                          json_string_value(s));
+      free(set->unknown);
+      set->unknown = u;
+      continue;
+    }
     if (c > CAP_LAST_CAP)
       continue; /* known to libcap, not to this kernel: nothing to grant */
     set->caps[set->n++] = c;
@@ -1046,8 +1051,20 @@ static int parse_linux(struct pctx *p, json_t *doc, struct oci_config *c)
         return bad(p, f, "a net.* sysctl needs a network namespace (it would change the host)");
       if (ipc && oci_config_namespace(c, CLONE_NEWIPC) == NULL)
         return bad(p, f, "an IPC sysctl needs an ipc namespace (it would change the host)");
-      if (uts)
-        return bad(p, f, "set the host name with `hostname`/`domainname`, not sysctl");
+      if (uts) {
+        /* Allowed in the container's own UTS namespace, as with runc and
+         * crun, as long as it does not contradict hostname/domainname. */
+        bool host = strcmp(key, "kernel.hostname") == 0;
+        const char *field = host ? c->hostname : c->domainname;
+        if (oci_config_namespace(c, CLONE_NEWUTS) == NULL)
+          return bad(p, f, "needs a uts namespace (it would change the host's name)");
+        if (!json_is_string(val))
+          return bad(p, f, "must be a string");
+        if (field != NULL && strcmp(field, json_string_value(val)) != 0)
+          return bad(p, f, "`%s` contradicts `%s` (`%s`)", json_string_value(val), host ? "hostname" : "domainname",
+                     field);
+        continue;
+      }
       if (!net && !ipc)
         return bad(p, f, "not a namespaced sysctl: it would change the host");
     }
@@ -1202,6 +1219,7 @@ int oci_process_parse(json_t *obj, const char *name, const char *field, struct o
 static void capset_free(struct oci_capset *s)
 {
   free(s->caps);
+  free(s->unknown);
 }
 
 void oci_process_free(struct oci_process *p)

@@ -37,6 +37,10 @@ struct oci_capset {
   bool present;
   int *caps;
   size_t n;
+  /* Names neither libcap nor the kernel knows, ignored as runc and crun
+   * do (a config written for a newer kernel still runs); create warns
+   * about them.  NULL when none. */
+  char *unknown;
 };
 
 struct oci_scheduler {

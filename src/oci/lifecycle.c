@@ -235,6 +235,25 @@ static bool has_hooks(struct container *c, const char *kind)
   return h == NULL || json_is_true(h);
 }
 
+/* Destroys an open (locked) container: the backend's resources, then the
+ * poststop hooks, then its state directory (spec lifecycle steps 12-13). */
+static int destroy_open(struct container *c, enum container_status st, edgecr_error_t *err)
+{
+  edgecr_error_t cfg_err = NULL;
+  bool have_config = has_hooks(c, "poststop") && container_load_config(c, &cfg_err) == 0;
+  edgecr_error_release(&cfg_err);
+  if (c->ops->destroy(c, err) < 0)
+    return -1;
+  /* poststop hooks: only for containers that got past create. */
+  if (have_config && st != STATUS_CREATING) {
+    cleanup_free char *stext = state_text(c, STATUS_STOPPED);
+    /* A failing poststop hook is a warning and the others still run
+     * (spec); hooks_run_all logs each failure. */
+    (void) hooks_run_all(c->config, OCI_HOOK_POSTSTOP, stext, NULL);
+  }
+  return remove_tree(c->dir, err);
+}
+
 /* SIGKILL the container and wait (bounded) until it is stopped. */
 static void stop_after_failed_start(struct container *c)
 {
@@ -269,12 +288,18 @@ int lc_start(const struct lc_context *ctx, const char *id, edgecr_error_t *err)
     return 0;
   if (container_load_config(c, err) < 0)
     return -1;
-  /* Spec 1.1+: a failing poststart hook is an error, and the container is
-   * stopped (its poststop hooks run at delete, as for any stop). */
+  /* Spec 1.1+: a failing poststart hook is an error, the container is
+   * stopped and the lifecycle goes on at its destruction (poststop hooks
+   * included), as runc and crun do: afterwards it no longer exists. */
   cleanup_free char *stext = state_text(c, STATUS_RUNNING);
   if (hooks_run(c->config, OCI_HOOK_POSTSTART, stext, err) < 0) {
     stop_after_failed_start(c);
-    return edgecr_error_wrap(err, "container `%s` stopped: a poststart hook failed", id);
+    edgecr_error_t e = NULL;
+    if (destroy_open(c, STATUS_STOPPED, &e) < 0) {
+      log_warning("delete container `%s` after its poststart hook failed: %s", id, e->msg);
+      edgecr_error_release(&e);
+    }
+    return edgecr_error_wrap(err, "container `%s` stopped and deleted: a poststart hook failed", id);
   }
   return 0;
 }
@@ -382,19 +407,7 @@ int lc_delete(const struct lc_context *ctx, const char *id, bool force, edgecr_e
   if ((st == STATUS_RUNNING || st == STATUS_PAUSED) && !force)
     return edgecr_error_invalid(err, "cannot delete container `%s` that is not stopped: %s", id,
                              container_status_name(st));
-  edgecr_error_t cfg_err = NULL;
-  bool have_config = has_hooks(c, "poststop") && container_load_config(c, &cfg_err) == 0;
-  edgecr_error_release(&cfg_err);
-  if (c->ops->destroy(c, err) < 0)
-    return -1;
-  /* poststop hooks: only for containers that got past create. */
-  if (have_config && st != STATUS_CREATING) {
-    cleanup_free char *stext = state_text(c, STATUS_STOPPED);
-    /* A failing poststop hook is a warning and the others still run
-     * (spec); hooks_run_all logs each failure. */
-    (void) hooks_run_all(c->config, OCI_HOOK_POSTSTOP, stext, NULL);
-  }
-  return remove_tree(c->dir, err);
+  return destroy_open(c, st, err);
 }
 
 /* ---- the rest -------------------------------------------------------- */

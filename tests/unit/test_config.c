@@ -397,12 +397,6 @@ static const struct bad_case bad_cases[] = {
    " {\"type\": \"RLIMIT_CPU\", \"soft\": 1, \"hard\": 1}, {\"type\": \"RLIMIT_NOFILE\", \"soft\": 1, \"hard\": 1}]}}",
    "process.rlimits[2].type", "`RLIMIT_NOFILE` is given twice"},
   {"{\"process\": {\"rlimits\": [3]}}", "process.rlimits[0]", "must be an object"},
-  {"{\"process\": {\"capabilities\": {\"bounding\": [\"CAP_KILL\", \"CAP_FLY\"]}}}",
-   "process.capabilities.bounding[1]", "unknown capability `CAP_FLY`"},
-  {"{\"process\": {\"capabilities\": {\"ambient\": [\"KILL\"]}}}", "process.capabilities.ambient[0]",
-   "unknown capability `KILL`"},
-  {"{\"process\": {\"capabilities\": {\"permitted\": [\"CAP_5\"]}}}", "process.capabilities.permitted[0]",
-   "unknown capability `CAP_5`"},
   {"{\"process\": {\"capabilities\": {\"effective\": \"CAP_KILL\"}}}", "process.capabilities.effective",
    "must be an array of capability names"},
   {"{\"process\": {\"capabilities\": {\"inheritable\": [1]}}}", "process.capabilities.inheritable[0]",
@@ -507,8 +501,10 @@ static const struct bad_case bad_cases[] = {
    "needs a network namespace (it would change the host)"},
   {"{\"linux\": {\"sysctl\": {\"kernel.msgmax\": \"1\"}}}", "linux.sysctl.kernel.msgmax",
    "needs an ipc namespace (it would change the host)"},
-  {"{\"linux\": {\"namespaces\": [{\"type\": \"uts\"}], \"sysctl\": {\"kernel.hostname\": \"x\"}}}",
-   "linux.sysctl.kernel.hostname", "set the host name with `hostname`"},
+  {"{\"hostname\": \"y\", \"linux\": {\"namespaces\": [{\"type\": \"uts\"}], \"sysctl\": {\"kernel.hostname\": \"x\"}}}",
+   "linux.sysctl.kernel.hostname", "`x` contradicts `hostname` (`y`)"},
+  {"{\"linux\": {\"sysctl\": {\"kernel.domainname\": \"x\"}}}",
+   "linux.sysctl.kernel.domainname", "needs a uts namespace"},
   {"{\"linux\": {\"namespaces\": [{\"type\": \"network\"}], \"sysctl\": {\"net.core.somaxconn\": 1024}}}",
    "linux.sysctl.net.core.somaxconn", "must be a string"},
   {"{\"linux\": {\"seccomp\": \"default\"}}", "linux.seccomp", "must be an object"},
@@ -586,6 +582,24 @@ static void test_rlimit_unlimited_u64(void **state)
   assert_int_equal(c->process->n_rlimits, 1);
   assert_true(c->process->rlimits[0].soft == ~0ull);
   assert_true(c->process->rlimits[0].hard == ~0ull);
+}
+
+/* Capability names this host does not know are kept aside (create warns
+ * about them), not refused: runc and crun ignore them too. */
+static void test_unknown_capabilities_ignored(void **state)
+{
+  (void) state;
+  const char text[] =
+    "{\"ociVersion\": \"1.2.0\", \"root\": {\"path\": \"rootfs\"},"
+    " \"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"capabilities\": {"
+    " \"bounding\": [\"CAP_KILL\", \"CAP_FLY\", \"KILL\"], \"permitted\": [\"CAP_5\"]}}}";
+  cleanup_config struct oci_config *c = parse_ok(text);
+  assert_int_equal(c->process->bounding.n, 1);
+  assert_int_equal(c->process->bounding.caps[0], CAP_KILL);
+  assert_string_equal(c->process->bounding.unknown, "CAP_FLY, KILL");
+  assert_int_equal(c->process->permitted.n, 0);
+  assert_string_equal(c->process->permitted.unknown, "CAP_5");
+  assert_null(c->process->effective.unknown);
 }
 
 /* ---- scheduler defaults ----------------------------------------------- */
@@ -837,6 +851,7 @@ int main(void)
     cmocka_unit_test(test_mount_options),
     cmocka_unit_test(test_capability_names),
     cmocka_unit_test(test_namespace_and_rlimit_names),
+    cmocka_unit_test(test_unknown_capabilities_ignored),
     cmocka_unit_test(test_strv),
     cmocka_unit_test(test_process_parse),
     cmocka_unit_test(test_config_load),
