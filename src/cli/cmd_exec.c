@@ -81,9 +81,11 @@ static int amend_process(struct oci_process *proc, void *ud, edgecr_error_t *err
     proc->user.additional_gids = xrealloc(proc->user.additional_gids, (proc->user.n_additional_gids + 1) * sizeof(gid_t));
     proc->user.additional_gids[proc->user.n_additional_gids++] = x->gids[i];
   }
+  /* --cap: bounding, effective and permitted, as runc and crun do (not
+   * inheritable: the exec'd program's children do not keep it). */
   for (size_t i = 0; i < x->n_caps; i++) {
-    struct oci_capset *sets[] = {&proc->bounding, &proc->effective, &proc->permitted, &proc->inheritable};
-    for (size_t k = 0; k < 4; k++) {
+    struct oci_capset *sets[] = {&proc->bounding, &proc->effective, &proc->permitted};
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
       sets[k]->caps = xrealloc(sets[k]->caps, (sets[k]->n + 1) * sizeof(int));
       sets[k]->caps[sets[k]->n++] = x->caps[i];
       sets[k]->present = true;

@@ -637,6 +637,11 @@ static int parse_process(struct pctx *p, json_t *proc, const char *field, struct
         parse_capset(p, caps, "permitted", &pr->permitted) < 0 ||
         parse_capset(p, caps, "ambient", &pr->ambient) < 0)
       return -1;
+    /* Given the object, a set it leaves out is empty (as runc and crun
+     * read it): `"capabilities": {}` is a process without capabilities,
+     * not one that keeps the runtime's. */
+    pr->bounding.present = pr->effective.present = pr->inheritable.present = pr->permitted.present =
+        pr->ambient.present = true;
   }
   if ((rc = get_bool(p, proc, "noNewPrivileges", "process.noNewPrivileges", &pr->no_new_privileges)) < 0)
     return rc;
@@ -1051,18 +1056,18 @@ static int parse_linux(struct pctx *p, json_t *doc, struct oci_config *c)
         return bad(p, f, "a net.* sysctl needs a network namespace (it would change the host)");
       if (ipc && oci_config_namespace(c, CLONE_NEWIPC) == NULL)
         return bad(p, f, "an IPC sysctl needs an ipc namespace (it would change the host)");
+      /* The host name is `hostname`'s alone (runc and crun refuse the
+       * sysctl too); kernel.domainname is allowed in the container's own
+       * UTS namespace, as crun does, unless it contradicts `domainname`. */
+      if (uts && strcmp(key, "kernel.hostname") == 0)
+        return bad(p, f, "set the host name with `hostname`, not sysctl");
       if (uts) {
-        /* Allowed in the container's own UTS namespace, as with runc and
-         * crun, as long as it does not contradict hostname/domainname. */
-        bool host = strcmp(key, "kernel.hostname") == 0;
-        const char *field = host ? c->hostname : c->domainname;
         if (oci_config_namespace(c, CLONE_NEWUTS) == NULL)
-          return bad(p, f, "needs a uts namespace (it would change the host's name)");
+          return bad(p, f, "needs a uts namespace (it would change the host's domain name)");
         if (!json_is_string(val))
           return bad(p, f, "must be a string");
-        if (field != NULL && strcmp(field, json_string_value(val)) != 0)
-          return bad(p, f, "`%s` contradicts `%s` (`%s`)", json_string_value(val), host ? "hostname" : "domainname",
-                     field);
+        if (c->domainname != NULL && strcmp(c->domainname, json_string_value(val)) != 0)
+          return bad(p, f, "`%s` contradicts `domainname` (`%s`)", json_string_value(val), c->domainname);
         continue;
       }
       if (!net && !ipc)
