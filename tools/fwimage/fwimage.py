@@ -159,11 +159,19 @@ def build_image(args):
         "history": [{"created": EPOCH,
                      "created_by": f"edgecr fwimage: firmware /{args.name} for {args.processor}"}],
     }
+    return finish_layout(layout, config, layer, labels, args.arch, tag, full_ref, args.tar)
+
+
+def finish_layout(layout, config, layer, annotations, arch, tag, full_ref, tar=None):
+    """Writes an image's config, manifest (one layer, the annotations),
+    index.json naming it `full_ref`, and oci-layout into layout (and, with
+    tar, the tar of it); returns the manifest's digest.  Shared by the
+    image packers (fwimage, wasmimage)."""
     config_desc = dict(mediaType=MT_CONFIG, **write_blob(layout, canonical(config)))
     manifest = {"schemaVersion": 2, "mediaType": MT_MANIFEST, "config": config_desc,
-                "layers": [layer], "annotations": dict(labels)}
+                "layers": [layer], "annotations": dict(annotations)}
     manifest_desc = dict(mediaType=MT_MANIFEST, **write_blob(layout, canonical(manifest)))
-    manifest_desc["platform"] = {"architecture": args.arch, "os": "linux"}
+    manifest_desc["platform"] = {"architecture": arch, "os": "linux"}
     manifest_desc["annotations"] = {"org.opencontainers.image.ref.name": tag,
                                     "io.containerd.image.name": full_ref}
     index = {"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": [manifest_desc]}
@@ -171,8 +179,8 @@ def build_image(args):
         f.write(canonical(index))
     with open(os.path.join(layout, "oci-layout"), "wb") as f:
         f.write(canonical({"imageLayoutVersion": "1.0.0"}))
-    if args.tar:
-        tar_layout(layout, args.tar)
+    if tar:
+        tar_layout(layout, tar)
     return manifest_desc["digest"]
 
 

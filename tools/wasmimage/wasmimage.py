@@ -30,8 +30,8 @@ import sys
 import tarfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fwimage"))
-from fwimage import (EPOCH, GOARCH, MT_CONFIG, MT_INDEX, MT_LAYER_GZIP, MT_MANIFEST,  # noqa: E402
-                     FwImageError, canonical, split_ref, sha256, tar_layout, write_blob)
+from fwimage import (EPOCH, GOARCH, MT_LAYER_GZIP,  # noqa: E402
+                     FwImageError, canonical, finish_layout, split_ref, sha256, write_blob)
 import platform  # noqa: E402
 
 ANN_VARIANT = "module.wasm.image/variant"
@@ -138,21 +138,7 @@ def build_image(args):
         "rootfs": {"type": "layers", "diff_ids": [sha256(tar_bytes)]},
         "history": [{"created": EPOCH, "created_by": f"edgecr wasmimage: WebAssembly module /{name}"}],
     }
-    config_desc = dict(mediaType=MT_CONFIG, **write_blob(layout, canonical(config)))
-    manifest = {"schemaVersion": 2, "mediaType": MT_MANIFEST, "config": config_desc,
-                "layers": [layer], "annotations": dict(annotations)}
-    manifest_desc = dict(mediaType=MT_MANIFEST, **write_blob(layout, canonical(manifest)))
-    manifest_desc["platform"] = {"architecture": args.arch, "os": "linux"}
-    manifest_desc["annotations"] = {"org.opencontainers.image.ref.name": tag,
-                                    "io.containerd.image.name": full_ref}
-    index = {"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": [manifest_desc]}
-    with open(os.path.join(layout, "index.json"), "wb") as f:
-        f.write(canonical(index))
-    with open(os.path.join(layout, "oci-layout"), "wb") as f:
-        f.write(canonical({"imageLayoutVersion": "1.0.0"}))
-    if args.tar:
-        tar_layout(layout, args.tar)
-    return manifest_desc["digest"]
+    return finish_layout(layout, config, layer, annotations, args.arch, tag, full_ref, args.tar)
 
 
 def main(argv=None):
