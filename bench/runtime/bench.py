@@ -134,14 +134,19 @@ def main():
                                   args.warmup)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        for d in Path("/sys/fs/cgroup").glob("*/edgecr-bench"):
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
+        remove_bench_cgroups()
     report(results, args.n)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+def remove_bench_cgroups():
+    """The edgecr-bench parent groups the runs leave, where empty."""
+    for d in Path("/sys/fs/cgroup").glob("*/edgecr-bench"):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
 
 
 def report(results, n):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "runtime"))
-from bench import bench, build_bundle  # noqa: E402
+from bench import bench, build_bundle, remove_bench_cgroups  # noqa: E402
 
 HELLO = HERE.parents[1] / "tests" / "wasm" / "c" / "hello.c"
 TARGET = {"vs_linux": 1.1, "rss_mb": 2.0}
@@ -78,11 +78,7 @@ def main():
             results[name] = bench(name.replace(" ", "-"), binary, args.spawn, bundle, tmp, args.n, args.warmup)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        for d in Path("/sys/fs/cgroup").glob("*/edgecr-bench"):
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
+        remove_bench_cgroups()
     report(results, args.n)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
