@@ -72,4 +72,50 @@ int edgecr_channel_remove(const char *dir, const char *name, edgecr_error_t *err
 json_t *edgecr_channel_oci_mounts(const char *dir, const struct edgecr_channel_decl *d, bool writer,
                                   uint32_t reader_index, edgecr_error_t *err);
 
+/* ---- channels declared in a container's annotations (setup.c) ---- */
+
+/* Annotation key prefix: `org.edgecr.channel.<name>`; the value is a JSON
+ * object: the declaration's fields (as in edgecr_channel_decl_from_json,
+ * without `name`; `writers` defaults to 1) plus the container's end(s):
+ * "writer": true and/or "reader": INDEX. */
+#define EDGECR_CHANNEL_ANNOTATION "org.edgecr.channel."
+
+/* One container's end(s) of one channel. */
+struct edgecr_channel_end {
+  struct edgecr_channel_decl decl;
+  bool writer, reader;
+  uint32_t reader_index;
+};
+
+/* Parses the annotation of channel `name` (errors name `file`, the
+ * annotation and the field). */
+int edgecr_channel_end_parse(const char *name, const char *value, const char *file, struct edgecr_channel_end *e,
+                             edgecr_error_t *err);
+
+/* Every channel annotation of an OCI annotations object, sorted by name
+ * (*out NULL and *n 0 when there is none; free(*out)). */
+int edgecr_channel_ends_parse(const json_t *annotations, const char *file, struct edgecr_channel_end **out, size_t *n,
+                              edgecr_error_t *err);
+
+/* The OCI mounts giving a container these ends: a small tmpfs at
+ * EDGECR_CHANNEL_DIR, then the bind mounts of edgecr_channel_oci_mounts. */
+json_t *edgecr_channel_ends_mounts(const char *host_dir, const struct edgecr_channel_end *e, size_t n,
+                                   edgecr_error_t *err);
+
+/* Where the runtime keeps the channels of the containers under a state
+ * root: <state_root>/channels (default /run/edgecr/channels). */
+char *edgecr_channel_host_dir(const char *state_root);
+
+/* Makes (or keeps, when it exists with the same declaration) each channel
+ * of container `self`, whose state must already be saved under
+ * state_root.  Refuses a declaration that contradicts another container's
+ * (another geometry, the same end taken) and a channel directory edgecr
+ * did not make.  On failure, what it made is removed again. */
+int edgecr_channels_acquire(const char *state_root, const char *self, const struct edgecr_channel_end *e, size_t n,
+                            edgecr_error_t *err);
+
+/* Removes every channel edgecr made under state_root that no container
+ * but `self` (NULL: none) declares: called when `self` is deleted. */
+int edgecr_channels_release(const char *state_root, const char *self, edgecr_error_t *err);
+
 #endif

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chanlib.h"
 #include "hooks.h"
 #include "log.h"
 #include "util.h"
@@ -142,6 +143,55 @@ static char *state_text(struct container *c, enum container_status st)
 
 /* ---- create ---------------------------------------------------------- */
 
+/* The channels the annotations declare (src/channel/setup.c) become bind
+ * mounts of the config, so every backend mounts exactly the container's
+ * ends; the stored config.json then shows them too. */
+static int add_channel_mounts(struct oci_config **cfg, const char *state_root, edgecr_error_t *err)
+{
+  cleanup_free struct edgecr_channel_end *ends = NULL;
+  size_t n = 0;
+  if (edgecr_channel_ends_parse((*cfg)->annotations, (*cfg)->path, &ends, &n, err) < 0)
+    return -1;
+  if (n == 0)
+    return 0;
+  cleanup_free char *host_dir = edgecr_channel_host_dir(state_root);
+  json_t *m = edgecr_channel_ends_mounts(host_dir, ends, n, err);
+  if (m == NULL)
+    return -1;
+  json_t *doc = json_deep_copy((*cfg)->doc);
+  if (!json_is_array(json_object_get(doc, "mounts")))
+    json_object_set_new(doc, "mounts", json_array());
+  json_array_extend(json_object_get(doc, "mounts"), m);
+  json_decref(m);
+  cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
+  json_decref(doc);
+  struct oci_config *with = NULL;
+  if (oci_config_parse((*cfg)->bundle, (*cfg)->path, text, &with, err) < 0)
+    return -1;
+  oci_config_free(*cfg);
+  *cfg = with;
+  return 0;
+}
+
+static int acquire_channels(const struct container *c, edgecr_error_t *err)
+{
+  cleanup_free struct edgecr_channel_end *ends = NULL;
+  size_t n = 0;
+  if (edgecr_channel_ends_parse(c->config->annotations, c->config->path, &ends, &n, err) < 0)
+    return -1;
+  return edgecr_channels_acquire(c->state_root, c->id, ends, n, err);
+}
+
+/* After the container is gone: the channels nobody else declares go. */
+static void release_channels(const struct container *c)
+{
+  edgecr_error_t e = NULL;
+  if (edgecr_channels_release(c->state_root, c->id, &e) < 0) {
+    log_warning("container `%s`: %s", c->id, e->msg);
+    edgecr_error_release(&e);
+  }
+}
+
 int lc_create(const struct lc_context *ctx, const char *id, const struct lc_create_opts *o, edgecr_error_t *err)
 {
   if (check_id(id, err) < 0)
@@ -151,6 +201,8 @@ int lc_create(const struct lc_context *ctx, const char *id, const struct lc_crea
     return -1;
   if (cfg->process == NULL)
     return edgecr_error_make(err, EINVAL, "%s: `process`: missing (required to create a container)", cfg->path);
+  if (add_channel_mounts(&cfg, ctx->state_root, err) < 0)
+    return -1;
   if (mkdir_p(ctx->state_root, 0711, err) < 0)
     return edgecr_error_wrap(err, "state directory (--root)");
   cleanup_container struct container *c = xmalloc0(sizeof *c);
@@ -195,7 +247,10 @@ int lc_create(const struct lc_context *ctx, const char *id, const struct lc_crea
     return -1;
   }
   c->config = steal_pointer(&cfg);
-  if (c->ops->create(c, o, err) < 0) {
+  /* Channels after the state (which names them) is saved: a crash from
+   * here on leaves a container that `delete` finds, and its channels go
+   * with it (release_channels). */
+  if (acquire_channels(c, err) < 0 || c->ops->create(c, o, err) < 0) {
     edgecr_error_t ignore = NULL;
     if (c->ops->destroy(c, &ignore) < 0) {
       log_warning("cleanup after failed create: %s", ignore->msg);
@@ -203,6 +258,7 @@ int lc_create(const struct lc_context *ctx, const char *id, const struct lc_crea
       /* keep the state so that `delete --force` can finish the job */
       return -1;
     }
+    release_channels(c);
     remove_tree(c->dir, &ignore);
     edgecr_error_release(&ignore);
     return -1;
@@ -244,6 +300,7 @@ static int destroy_open(struct container *c, enum container_status st, edgecr_er
   edgecr_error_release(&cfg_err);
   if (c->ops->destroy(c, err) < 0)
     return -1;
+  release_channels(c);
   /* poststop hooks: only for containers that got past create. */
   if (have_config && st != STATUS_CREATING) {
     cleanup_free char *stext = state_text(c, STATUS_STOPPED);
