@@ -41,6 +41,10 @@ int edgecr_channel_decl_from_json(const json_t *obj, const char *file, struct ed
  * the total size within ECHAN_MAX_FILE. */
 int edgecr_channel_decl_check(const struct edgecr_channel_decl *d, const char *file, edgecr_error_t *err);
 
+/* The declaration as JSON (the fields of edgecr_channel_decl_from_json
+ * but `name`; writers and readers as counts). */
+json_t *edgecr_channel_decl_json(const struct edgecr_channel_decl *d);
+
 /* Bytes of the `data` file of a (checked) declaration. */
 uint64_t edgecr_channel_data_size(const struct edgecr_channel_decl *d);
 

@@ -182,3 +182,14 @@ int edgecr_channel_decl_from_json(const json_t *obj, const char *file, struct ed
     return -1;
   return edgecr_channel_decl_check(d, file, err);
 }
+
+json_t *edgecr_channel_decl_json(const struct edgecr_channel_decl *d)
+{
+  json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "kind", d->kind == ECHAN_LATEST ? "latest" : "fifo",
+                        "message_size", (json_int_t)d->msg_size, "depth", (json_int_t)d->depth, "writers",
+                        (json_int_t)d->writers, "readers", (json_int_t)d->readers, "wait",
+                        d->wait_mode == ECHAN_WAIT_FUTEX ? "futex" : "poll");
+  if (d->kind == ECHAN_FIFO)
+    json_object_set_new(o, "full", json_string(d->full_policy == ECHAN_FULL_OVERWRITE ? "overwrite" : "fail"));
+  return o;
+}

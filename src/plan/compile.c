@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "plan_channels.h"
 #include "util.h"
 
 static char *core_list(const struct plan_node *n, bool rt)
@@ -105,6 +106,9 @@ static json_t *container_json(const struct plan_config *c, const struct plan_ana
     json_array_append_new(devices, json_pack("{s:s,s:s,s:b}", "path", k->devices[d].path, "access",
                                              k->devices[d].access, "allow", 1));
   json_object_set_new(o, "devices", devices);
+  json_t *chans = plan_compile_channels(c, k->name); /* only when it has any: other entries keep their identity */
+  if (chans)
+    json_object_set_new(o, "channels", chans);
   return o;
 }
 

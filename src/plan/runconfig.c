@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "plan_channels.h"
 #include "runconfig.h"
 #include "util.h"
 
@@ -240,6 +241,7 @@ int plan_runtime_config(const json_t *entry, const char *bundle, const char *rt_
     json_object_set_new(child_object(cfg, "annotations"), "org.edgecr.backend", json_string(backend));
   if (rt_page)
     add_rt_page(cfg, process, rt_page);
+  plan_channel_annotations(cfg, entry);
   *out = cfg;
   return 0;
 }
