@@ -56,6 +56,10 @@
  *   8    8  pos          next message this reader reads (fifo) / the version
  *                        it last read (latest); kept across reader restarts
  *  16    8  lost         messages this reader lost to overwrites (total)
+ *  24    8  received     messages (fifo) / new values (latest) it received
+ *  32    8  max_fill     the most messages it found waiting for it (fifo)
+ *                        (both kept by echan_recv with plain stores to the
+ *                        reader's own page: counters for `edgecr monitor`)
  *  64    4  waiting      1 while the reader is (about to be) asleep in futex
  *
  * Guarantees:
@@ -133,9 +137,13 @@ struct echan_reader {
   uint16_t version, index;
   _Atomic uint64_t pos;
   _Atomic uint64_t lost;
-  char pad[40];
+  _Atomic uint64_t received;
+  _Atomic uint64_t max_fill;
+  char pad[24];
   _Atomic uint32_t waiting; /* offset 64: its own cache line */
 };
+_Static_assert(offsetof(struct echan_reader, received) == 24, "layout");
+_Static_assert(offsetof(struct echan_reader, max_fill) == 32, "layout");
 _Static_assert(offsetof(struct echan_reader, waiting) == 64, "layout");
 
 struct echan_slot {
@@ -361,11 +369,21 @@ static inline int echan_copy_slot(const struct echan *c, uint64_t n, void *out, 
  * message, 0 when there is none yet.  *lost (may be NULL) gets how many
  * messages were overwritten before this reader got to them since its last
  * call (also added to its page's total). */
+/* The reader's own counters: only this reader writes its page, so a
+ * relaxed load and store (no atomic read-modify-write) are enough. */
+static inline void echan_count(struct echan *c, uint64_t fill) {
+  struct echan_reader *me = c->me;
+  atomic_store_explicit(&me->received, atomic_load_explicit(&me->received, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+  if (fill > atomic_load_explicit(&me->max_fill, memory_order_relaxed))
+    atomic_store_explicit(&me->max_fill, fill, memory_order_relaxed);
+}
+
 static inline int echan_recv_fifo(struct echan *c, void *out, uint64_t *lost) {
   struct echan_hdr *h = c->hdr;
-  uint64_t r = atomic_load_explicit(&c->me->pos, memory_order_relaxed), gone = 0, seen;
+  uint64_t r = atomic_load_explicit(&c->me->pos, memory_order_relaxed), gone = 0, seen, head;
   for (;;) {
-    uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
+    head = atomic_load_explicit(&h->head, memory_order_acquire);
     if (r > head) r = head; /* a garbled page: resynchronise */
     if (r == head) break;
     if (head - r > c->depth) {
@@ -374,6 +392,7 @@ static inline int echan_recv_fifo(struct echan *c, void *out, uint64_t *lost) {
     }
     if (echan_copy_slot(c, r, out, &seen)) {
       atomic_store_explicit(&c->me->pos, r + 1, memory_order_release);
+      echan_count(c, head - r);
       if (gone) atomic_fetch_add_explicit(&c->me->lost, gone, memory_order_relaxed);
       if (lost) *lost = gone;
       return 1;
@@ -406,6 +425,7 @@ static inline int echan_recv_latest(struct echan *c, void *out, uint64_t *versio
     if (echan_copy_slot(c, head - 1, out, &seen)) {
       uint64_t last = atomic_load_explicit(&c->me->pos, memory_order_relaxed);
       atomic_store_explicit(&c->me->pos, head, memory_order_release);
+      if (head != last) echan_count(c, 0);
       if (version) *version = head;
       return head == last ? 2 : 1;
     }

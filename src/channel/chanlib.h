@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "edgecr/channel.h"
 #include "error.h"
@@ -121,5 +122,30 @@ int edgecr_channels_acquire(const char *state_root, const char *self, const stru
 /* Removes every channel edgecr made under state_root that no container
  * but `self` (NULL: none) declares: called when `self` is deleted. */
 int edgecr_channels_release(const char *state_root, const char *self, edgecr_error_t *err);
+
+/* ---- counters (stats.c), for `edgecr monitor` ---- */
+
+struct edgecr_channel_reader_stats {
+  uint64_t pos, received, lost;
+  uint64_t pending;  /* fifo: messages sent but not yet taken (at most depth) */
+  uint64_t max_fill; /* fifo: the most it found waiting */
+};
+
+struct edgecr_channel_stats {
+  char name[ECHAN_NAME_MAX + 1];
+  uint32_t kind, msg_size, depth, readers, full_policy;
+  uint64_t sent;       /* head */
+  uint64_t full_fails; /* sends refused: full (fail policy) */
+  uint64_t max_fill;   /* fifo: the highest fill the writer or a reader saw */
+  struct edgecr_channel_reader_stats reader[ECHAN_MAX_READERS];
+};
+
+/* Reads (never maps) channel DIR/NAME's counters. */
+int edgecr_channel_stats_read(const char *dir, const char *name, struct edgecr_channel_stats *s, edgecr_error_t *err);
+/* Every valid channel under dir (`only`: that one), sorted by name. */
+int edgecr_channel_stats_scan(const char *dir, const char *only, struct edgecr_channel_stats **out, size_t *n,
+                              edgecr_error_t *err);
+json_t *edgecr_channel_stats_json(const struct edgecr_channel_stats *s);
+void edgecr_channel_stats_text(FILE *out, const struct edgecr_channel_stats *s, size_t n);
 
 #endif

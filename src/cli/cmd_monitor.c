@@ -2,32 +2,70 @@
  * deadline misses, budget overruns and response-time / jitter histograms of
  * the real-time containers, read from their rt.h shared-memory pages
  * (src/plan/monitor.c).  Pages live in DIR (default: $EDGECR_RT_DIR, else
- * <root>/rt), one `<container>.rt` file each. */
+ * <root>/rt), one `<container>.rt` file each.
+ *
+ * Channels (docs/channels.md): the text output ends with each channel's
+ * counters (src/channel/stats.c), read from <root>/channels (or
+ * --channel-dir); `--channels [NAME]` shows only those, in text or JSON. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chanlib.h"
 #include "cli.h"
 #include "cmd_plan.h"
 #include "monitor.h"
 #include "util.h"
 
+/* `--channels`: the channels' counters alone. */
+static int monitor_channels(const char *dir, const char *only, bool json)
+{
+  edgecr_error_t err = NULL;
+  struct edgecr_channel_stats *s = NULL;
+  size_t n = 0;
+  if (edgecr_channel_stats_scan(dir, only, &s, &n, &err) < 0)
+    return cli_fail(&err);
+  if (json) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(a, edgecr_channel_stats_json(&s[i]));
+    char *text = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(a);
+    if (text)
+      puts(text);
+    free(text);
+  } else if (n == 0) {
+    printf("no channel%s%s in %s\n", only ? " " : "", only ? only : "", dir);
+  } else {
+    edgecr_channel_stats_text(stdout, s, n);
+  }
+  free(s);
+  return only && n == 0 ? 1 : 0;
+}
+
 int cmd_monitor(struct edgecr_global *g, int argc, char **argv)
 {
   static const struct option opts[] = {
     {"format", required_argument, NULL, 'f'}, {"dir", required_argument, NULL, 'd'},
+    {"channels", no_argument, NULL, 'c'}, {"channel-dir", required_argument, NULL, 'C'},
     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
   };
   const char *format = "text", *dir = getenv("EDGECR_RT_DIR");
   cleanup_free char *default_dir = xasprintf("%s/rt", g->root);
+  cleanup_free char *chan_dir = edgecr_channel_host_dir(g->root);
+  const char *channel_dir = chan_dir;
+  bool channels = false;
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
     case 'f': format = optarg; break;
     case 'd': dir = optarg; break;
+    case 'c': channels = true; break;
+    case 'C': channel_dir = optarg; break;
     case 'h':
-      puts("usage: edgecr monitor [--dir DIR] [--format text|json] [NAME]   (also `edgecr plan monitor`)");
+      puts("usage: edgecr monitor [--dir DIR] [--format text|json] [NAME]   (also `edgecr plan monitor`)\n"
+           "       edgecr monitor --channels [--channel-dir DIR] [--format text|json] [CHANNEL]");
       return 0;
     default: return cli_usage("monitor", "unknown option");
     }
@@ -36,6 +74,8 @@ int cmd_monitor(struct edgecr_global *g, int argc, char **argv)
     return cli_usage("monitor", "--format must be text or json");
   if (argc - optind > 1)
     return cli_usage("monitor", "at most one container name");
+  if (channels)
+    return monitor_channels(channel_dir, optind < argc ? argv[optind] : NULL, strcmp(format, "json") == 0);
   edgecr_error_t err = NULL;
   struct plan_monitor *m = NULL;
   size_t n = 0;
@@ -52,6 +92,15 @@ int cmd_monitor(struct edgecr_global *g, int argc, char **argv)
     free(s);
   } else {
     plan_monitor_text(stdout, m, n);
+    struct edgecr_channel_stats *s = NULL;
+    size_t k = 0;
+    edgecr_error_t e = NULL; /* the channels are an extra here: no error of theirs fails the rt report */
+    if (optind == argc && edgecr_channel_stats_scan(channel_dir, NULL, &s, &k, &e) == 0 && k > 0) {
+      putchar('\n');
+      edgecr_channel_stats_text(stdout, s, k);
+    }
+    edgecr_error_release(&e);
+    free(s);
   }
   plan_monitor_free_all(m, n);
   return 0;

@@ -196,3 +196,19 @@ def test_last_user_deleted_removes_the_channel(node):
     assert node.channels() == [".owned/imu", "imu"]  # the reader still uses it
     node.edgecr("delete", "--force", node.ids[1], check=0)
     assert node.channels() == []
+
+
+def test_monitor_counts_sent_received_lost_and_fill(node):
+    chan = {"kind": "fifo", "message_size": 64, "depth": 16, "readers": 2, "full": "overwrite"}
+    node.create("hold", ["sh", "-c", "exec cat"], {"imu": dict(chan, reader=1)}, check=0)
+    node.run("w", ["chanctr", "send", "imu", "0", "100"], {"imu": dict(chan, writer=True)}, check=0)
+    p = node.run("r", ["chanctr", "recv", "imu", "0", "16", "5"], {"imu": dict(chan, reader=0)}, check=0)
+    assert "received=16 first=84 last=99 lost=84" in p.stdout, p.stdout
+    m = json.loads(node.edgecr("monitor", "--channels", "--format", "json", check=0).stdout)
+    assert m == [{"name": "imu", "kind": "fifo", "message_size": 64, "depth": 16, "sent": 100, "full_fails": 0,
+                  "max_fill": 16, "readers": [
+                      {"index": 0, "received": 16, "lost": 84, "pending": 0, "max_fill": 16},
+                      {"index": 1, "received": 0, "lost": 0, "pending": 16, "max_fill": 0}]}], m
+    text = node.edgecr("monitor", "--channels", check=0).stdout
+    assert "imu" in text and "reader 0   received 16, lost 84, waiting 0, highest fill 16" in text, text
+    assert node.edgecr("monitor", "--channels", "nosuch").returncode == 1
