@@ -44,4 +44,7 @@ struct tenant_resolver {
 };
 int tenant_linux_resolve(void *ctx, const ew_import_info *imp, ew_extern *out);
 
+/* The services' Linux files: each fills its fields of the platform. */
+void tenant_linux_channel_ops(struct tenant_platform *pf); /* channel.c */
+
 #endif
