@@ -21,9 +21,11 @@ BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 BUILD = Path(os.environ.get("EDGECR_BUILD", REPO / "build"))
 CHANCTR = BUILD / "tests" / "channel" / "chanctr"
 
+# rt_cores: [1] puts the (best-effort) containers on CPU 0 alone, which any
+# cpuset the node's /edgecr-plan parent may have been left with includes.
 PLAN = """
 name: {name}
-node: {{cores: 2}}
+node: {{cores: 2, rt_cores: [1]}}
 containers:
   - name: hchan-prod
     bundle: bundles/prod
