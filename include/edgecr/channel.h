@@ -306,6 +306,23 @@ static inline int echan_attach_reader(struct echan *c, int dirfd, uint32_t index
   return 0;
 }
 
+/* The one reader page this process may write: in a container, its own
+ * (the runtime mounts no other reader page, or mounts it read-only), so a
+ * reader need not know its index.  Outside a container every page is
+ * writable and reader 0 is taken.  0, or a negative errno (-EACCES: no
+ * reader page is writable here). */
+static inline int echan_attach_own_reader(struct echan *c, int dirfd) {
+  int rc = -EACCES;
+  for (uint32_t i = 0; i < ECHAN_MAX_READERS; i++) {
+    int r = echan_attach_reader(c, dirfd, i);
+    if (r == 0) return 0;
+    if (r == -ERANGE) return rc; /* past the declared readers */
+    if (r == -EPROTO) return r;
+    if (r != -ENOENT && r != -EROFS && r != -EACCES && r != -EPERM) rc = r;
+  }
+  return rc;
+}
+
 /* ---- writer ---- */
 
 /* Wakes the readers that said they sleep.  The SC fence pairs with the one

@@ -9,7 +9,8 @@
  *                                     (u64 seq, then seq-derived bytes), waiting
  *                                     while the queue is full
  *   chanctr recv NAME INDEX COUNT [TIMEOUT_S]
- *                                     as reader INDEX, receive COUNT messages and
+ *                                     as reader INDEX ("own": the page this
+ *                                     container may write), receive COUNT messages and
  *                                     check each one; prints first=, last=, lost=
  *   chanctr open-rw NAME FILE         try to open FILE of the channel read-write
  *   chanctr poke NAME INDEX           as reader INDEX: use the own page (prints
@@ -44,6 +45,13 @@ static int open_channel(const char *name)
   if (fd < 0)
     die("open-channel", errno);
   return fd;
+}
+
+/* INDEX "own": the one reader page this container may write. */
+static int attach_reader(struct echan *c, const char *name, const char *index)
+{
+  int dfd = open_channel(name);
+  return strcmp(index, "own") == 0 ? echan_attach_own_reader(c, dfd) : echan_attach_reader(c, dfd, (uint32_t)atoi(index));
 }
 
 static void fill(unsigned char *m, uint32_t size, uint64_t seq)
@@ -85,7 +93,7 @@ static int cmd_send(char **argv)
 static int cmd_recv(char **argv, int argc)
 {
   struct echan c;
-  int rc = echan_attach_reader(&c, open_channel(argv[0]), (uint32_t)atoi(argv[1]));
+  int rc = attach_reader(&c, argv[0], argv[1]);
   if (rc < 0)
     die("attach-reader", rc);
   uint64_t count = strtoull(argv[2], NULL, 0), got = 0, lost = 0, first = 0, last = 0, seq, l;

@@ -147,6 +147,16 @@ def test_writer_and_reader_in_two_containers_exchange_messages(node, wait):
     assert "received=200000 first=0 last=199999 lost=0" in out.read_text(), out.read_text()
 
 
+def test_a_reader_finds_its_own_page_without_its_index(node):
+    chan = {"kind": "fifo", "message_size": 64, "depth": 64, "readers": 3}
+    node.create("hold", ["sh", "-c", "exec cat"], {"imu": dict(chan, reader=0)}, check=0)
+    node.run("w", ["chanctr", "send", "imu", "0", "10"], {"imu": dict(chan, writer=True)}, check=0)
+    p = node.run("r", ["chanctr", "recv", "imu", "own", "10", "5"], {"imu": dict(chan, reader=2)}, check=0)
+    assert "received=10 first=0 last=9 lost=0" in p.stdout, p.stdout
+    m = json.loads(node.edgecr("monitor", "--channels", "--format", "json", check=0).stdout)
+    assert [r["received"] for r in m[0]["readers"]] == [0, 0, 10]
+
+
 def test_contradicting_declarations_are_refused_and_leave_nothing(node):
     node.create("w", ["sh", "-c", "exec cat"], {"imu": end({"writer": True})}, check=0)
     before = (node.root / "channels" / "imu" / "data").stat().st_ino

@@ -37,22 +37,6 @@ static int abi_error(int e)
   }
 }
 
-/* The reader page this container may write: its own. */
-static int attach_own_reader(struct echan *c, int dfd)
-{
-  int rc = -EACCES;
-  for (uint32_t i = 0; i < ECHAN_MAX_READERS; i++) {
-    int r = echan_attach_reader(c, dfd, i);
-    if (r == 0)
-      return 0;
-    if (r == -ERANGE || r == -EPROTO)
-      return r == -ERANGE ? rc : r; /* past the declared readers */
-    if (r != -ENOENT && r != -EROFS && r != -EACCES && r != -EPERM)
-      rc = r;
-  }
-  return rc;
-}
-
 static void chan_close(void *p, void *obj)
 {
   (void) p;
@@ -81,7 +65,7 @@ static int chan_open(void *p, const char *name, unsigned access, void **obj)
     c->writer = rc == 0;
   }
   if (rc == 0 && (access & TENANT_CHAN_RECEIVE)) {
-    rc = attach_own_reader(&c->r, dfd);
+    rc = echan_attach_own_reader(&c->r, dfd);
     c->reader = rc == 0;
   }
   if (rc < 0) {
