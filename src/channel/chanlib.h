@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "edgecr/channel.h"
 #include "error.h"
@@ -115,9 +116,12 @@ char *edgecr_channel_host_dir(const char *state_root);
  * of container `self`, whose state must already be saved under
  * state_root.  Refuses a declaration that contradicts another container's
  * (another geometry, the same end taken) and a channel directory edgecr
- * did not make.  On failure, what it made is removed again. */
+ * did not make.  uid/gid: the container's process as the host sees it;
+ * other than root, it is given its ends' files (and all files become
+ * readable: each end reads the others').  On failure, what it made is
+ * removed again. */
 int edgecr_channels_acquire(const char *state_root, const char *self, const struct edgecr_channel_end *e, size_t n,
-                            edgecr_error_t *err);
+                            uid_t uid, gid_t gid, edgecr_error_t *err);
 
 /* Removes every channel edgecr made under state_root that no container
  * but `self` (NULL: none) declares: called when `self` is deleted. */

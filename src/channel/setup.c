@@ -317,6 +317,33 @@ static int acquire_one(const char *state_root, const char *host_dir, const char 
   return 0;
 }
 
+/* Ends run by another user than root (process.user, as the host sees it)
+ * get their files: the writer `data`, reader i `reader.<i>`; then every
+ * file is made readable by all, since each end reads the other's (only
+ * the mounted ends can reach them: the channel's directory is 0700). */
+static int give_end(const char *host_dir, const struct edgecr_channel_end *e, uid_t uid, gid_t gid,
+                    edgecr_error_t *err)
+{
+  if (uid == 0 && gid == 0)
+    return 0;
+  cleanup_free char *path = xasprintf("%s/%s", host_dir, e->decl.name);
+  cleanup_close int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    return edgecr_error_make(err, errno, "channel `%s`: open `%s`", e->decl.name, path);
+  char file[32];
+  for (uint32_t i = 0; i <= e->decl.readers; i++) {
+    if (i == e->decl.readers)
+      snprintf(file, sizeof file, "data");
+    else
+      snprintf(file, sizeof file, "reader.%u", i);
+    bool mine = i == e->decl.readers ? e->writer : e->reader && e->reader_index == i;
+    if ((mine && fchownat(dfd, file, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) || fchmodat(dfd, file, 0644, 0) < 0)
+      return edgecr_error_make(err, errno, "channel `%s`: give `%s/%s` to uid %u gid %u", e->decl.name, path, file,
+                               (unsigned)uid, (unsigned)gid);
+  }
+  return 0;
+}
+
 int edgecr_channels_release(const char *state_root, const char *self, edgecr_error_t *err)
 {
   cleanup_free char *host_dir = edgecr_channel_host_dir(state_root);
@@ -345,7 +372,7 @@ int edgecr_channels_release(const char *state_root, const char *self, edgecr_err
 }
 
 int edgecr_channels_acquire(const char *state_root, const char *self, const struct edgecr_channel_end *e, size_t n,
-                            edgecr_error_t *err)
+                            uid_t uid, gid_t gid, edgecr_error_t *err)
 {
   if (n == 0)
     return 0;
@@ -356,7 +383,8 @@ int edgecr_channels_acquire(const char *state_root, const char *self, const stru
     if (lock_host_dir(host_dir, true, &lock, err) < 0)
       return -1;
     for (size_t i = 0; i < n && rc == 0; i++)
-      rc = acquire_one(state_root, host_dir, self, &e[i], err);
+      if ((rc = acquire_one(state_root, host_dir, self, &e[i], err)) == 0)
+        rc = give_end(host_dir, &e[i], uid, gid, err);
   }
   if (rc < 0) {
     /* What this call made and nobody else uses goes again. */

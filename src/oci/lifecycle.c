@@ -173,13 +173,31 @@ static int add_channel_mounts(struct oci_config **cfg, const char *state_root, e
   return 0;
 }
 
+/* A container id as the host sees it (its user namespace's mappings);
+ * (unsigned)-1 when unmapped. */
+static unsigned host_id(unsigned id, const struct oci_id_mapping *m, size_t n)
+{
+  if (n == 0)
+    return id;
+  for (size_t i = 0; i < n; i++)
+    if (id >= m[i].container_id && id - m[i].container_id < m[i].size)
+      return m[i].host_id + (id - m[i].container_id);
+  return (unsigned) -1;
+}
+
 static int acquire_channels(const struct container *c, edgecr_error_t *err)
 {
   cleanup_free struct edgecr_channel_end *ends = NULL;
   size_t n = 0;
   if (edgecr_channel_ends_parse(c->config->annotations, c->config->path, &ends, &n, err) < 0)
     return -1;
-  return edgecr_channels_acquire(c->state_root, c->id, ends, n, err);
+  const struct oci_config *cfg = c->config;
+  unsigned uid = host_id(cfg->process->user.uid, cfg->uid_mappings, cfg->n_uid_mappings);
+  unsigned gid = host_id(cfg->process->user.gid, cfg->gid_mappings, cfg->n_gid_mappings);
+  if (n > 0 && (uid == (unsigned) -1 || gid == (unsigned) -1))
+    return edgecr_error_make(err, EINVAL, "%s: channels: process.user %u:%u has no host id in the user namespace's "
+                             "mappings", cfg->path, (unsigned) cfg->process->user.uid, (unsigned) cfg->process->user.gid);
+  return edgecr_channels_acquire(c->state_root, c->id, ends, n, (uid_t) uid, (gid_t) gid, err);
 }
 
 /* After the container is gone: the channels nobody else declares go. */

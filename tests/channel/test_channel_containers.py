@@ -36,7 +36,7 @@ class Node:
             assert p.returncode == check, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
         return p
 
-    def bundle(self, name, args, channels):
+    def bundle(self, name, args, channels, uid=0):
         """A bundle with its own rootfs; channels: {NAME: annotation object}."""
         b = self.tmp / name
         root = b / "rootfs"
@@ -49,7 +49,7 @@ class Node:
         ann = {f"org.edgecr.channel.{k}": v if isinstance(v, str) else json.dumps(v) for k, v in channels.items()}
         (b / "config.json").write_text(json.dumps({
             "ociVersion": "1.2.0",
-            "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args, "cwd": "/",
+            "process": {"terminal": False, "user": {"uid": uid, "gid": uid}, "args": args, "cwd": "/",
                         "env": ["PATH=/bin"]},
             "root": {"path": "rootfs"},
             "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
@@ -63,15 +63,15 @@ class Node:
         self.ids.append(i)
         return i
 
-    def run(self, name, args, channels, check=None):
-        return self.edgecr("run", "--bundle", self.bundle(name, args, channels), self.cid(name), check=check)
+    def run(self, name, args, channels, check=None, uid=0):
+        return self.edgecr("run", "--bundle", self.bundle(name, args, channels, uid), self.cid(name), check=check)
 
-    def create(self, name, args, channels, out=None, check=None):
+    def create(self, name, args, channels, out=None, check=None, uid=0):
         """`edgecr create`; the container's stdio goes to `out` (it inherits create's)."""
         err = self.tmp / f"{name}.create-err"
         with open(out or os.devnull, "w") as f, open(err, "w") as e:
             p = subprocess.run([str(EDGECR), "--root", str(self.root), "create", "--bundle",
-                                str(self.bundle(name, args, channels)), self.cid(name)], stdout=f, stderr=e,
+                                str(self.bundle(name, args, channels, uid)), self.cid(name)], stdout=f, stderr=e,
                                timeout=60)
         p.stderr = err.read_text()
         if check is not None:
@@ -222,3 +222,18 @@ def test_monitor_counts_sent_received_lost_and_fill(node):
     text = node.edgecr("monitor", "--channels", check=0).stdout
     assert "imu" in text and "reader 0   received 16, lost 84, waiting 0, highest fill 16" in text, text
     assert node.edgecr("monitor", "--channels", "nosuch").returncode == 1
+
+
+def test_ends_run_by_other_users_get_their_files(node):
+    """A writer and a reader that are not root (uids 1000 and 1001, no
+    capabilities) can use their ends, and still only their ends."""
+    chan = {"kind": "fifo", "message_size": 64, "depth": 64, "readers": 2}
+    node.create("hold", ["sh", "-c", "exec cat"], {"imu": dict(chan, reader=1)}, check=0)
+    node.run("w", ["chanctr", "send", "imu", "0", "10"], {"imu": dict(chan, writer=True)}, uid=1000, check=0)
+    p = node.run("r", ["chanctr", "recv", "imu", "0", "10", "5"], {"imu": dict(chan, reader=0)}, uid=1001, check=0)
+    assert "received=10 first=0 last=9 lost=0" in p.stdout, p.stdout
+    d = node.root / "channels" / "imu"
+    assert (d / "reader.0").stat().st_uid == 1001 and (d / "reader.1").stat().st_uid == 0
+    assert oct(d.stat().st_mode & 0o777) == "0o700"  # nobody else on the host reaches the files
+    p = node.run("r2", ["chanctr", "open-rw", "imu", "data"], {"imu": dict(chan, reader=0)}, uid=1001, check=0)
+    assert "open_rw=refused" in p.stdout, p.stdout

@@ -1,6 +1,6 @@
 """`channels:` in a plan: `edgecr plan check` accepts a valid channel graph
 and refuses a wrong one with FILE:LINE and the field (docs/channels.md).
-Only the declaration exists in plans so far: nothing is created yet."""
+What `plan apply` makes of them: tests/plan/test_plan_channels_run.py."""
 import os
 import subprocess
 from pathlib import Path
