@@ -377,6 +377,10 @@ int edgecr_channels_acquire(const char *state_root, const char *self, const stru
   if (n == 0)
     return 0;
   cleanup_free char *host_dir = edgecr_channel_host_dir(state_root);
+  cleanup_free char *state = xasprintf("%s/state.json", host_dir);
+  if (access(state, F_OK) == 0) /* a container named `channels` holds the name */
+    return edgecr_error_make(err, EEXIST, "channels: `%s` is the state of a container named `channels`: delete it, "
+                             "or use another --root, to use channels", host_dir);
   int rc = 0;
   {
     cleanup_close int lock = -1;

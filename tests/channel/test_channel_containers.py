@@ -237,3 +237,14 @@ def test_ends_run_by_other_users_get_their_files(node):
     assert oct(d.stat().st_mode & 0o777) == "0o700"  # nobody else on the host reaches the files
     p = node.run("r2", ["chanctr", "open-rw", "imu", "data"], {"imu": dict(chan, reader=0)}, uid=1001, check=0)
     assert "open_rw=refused" in p.stdout, p.stdout
+
+
+def test_a_container_named_channels_is_never_taken_for_the_channels(node):
+    b = node.bundle("c", ["sh", "-c", "exec cat"], {})
+    with open(os.devnull, "w") as f:
+        subprocess.run([str(EDGECR), "--root", str(node.root), "create", "--bundle", str(b), "channels"],
+                       stdout=f, stderr=f, check=True, timeout=60)
+    node.ids.append("channels")
+    p = node.create("w", ["true"], {"imu": end({"writer": True})})
+    assert p.returncode != 0 and "is the state of a container named `channels`" in p.stderr, p.stderr
+    assert not {".owned", ".lock", "imu"} & set(os.listdir(node.root / "channels"))  # nothing added to its state
