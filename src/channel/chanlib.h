@@ -1,6 +1,8 @@
 /* chanlib.h - the runtime's side of edgecr's shared-memory channels: the
- * declaration of a channel (checked, with errors naming the field), and the
- * creation, validation and removal of its files.  The layout itself and the
+ * declaration of a channel (checked, with errors naming the field), the
+ * creation, validation and removal of its files, the set-up of the
+ * channels a container declares (annotations: mounts, first and last
+ * user) and the counters `edgecr monitor` shows.  The layout itself and the
  * client are in include/edgecr/channel.h; docs/channels.md describes both. */
 #ifndef EDGECR_CHANLIB_H
 #define EDGECR_CHANLIB_H

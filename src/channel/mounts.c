@@ -2,8 +2,8 @@
  * channel, and nothing more: a reader gets `data` read-only and its own
  * reader page read-write (no other reader's page); the writer gets `data`
  * read-write and every reader page read-only.  The runtime appends them to
- * a container's mounts at create / plan apply (not wired yet: see
- * docs/channels.md, "Next steps"). */
+ * a container's mounts at create (edgecr_channel_ends_mounts in setup.c,
+ * called by src/oci/lifecycle.c), so plan containers get them too. */
 #include <stdio.h>
 
 #include "chanlib.h"
