@@ -127,7 +127,8 @@ json_t *edgecr_channel_ends_mounts(const char *host_dir, const struct edgecr_cha
                         "source", "tmpfs", "options", "nosuid", "nodev", "noexec", "mode=755", "size=64k");
   for (size_t i = 0; i < n; i++) {
     /* The writer's ends first: a container that also reads the channel
-     * gets its own page read-write on top of the writer's read-only one. */
+     * gets its own page read-write on top of the writer's read-only one
+     * (and keeps `data` read-write). */
     for (int reader = 0; reader < 2; reader++) {
       if (!(reader ? e[i].reader : e[i].writer))
         continue;
@@ -136,6 +137,8 @@ json_t *edgecr_channel_ends_mounts(const char *host_dir, const struct edgecr_cha
         json_decref(a);
         return NULL;
       }
+      if (reader && e[i].writer)
+        json_array_remove(m, 0); /* the writer's `data`, read-write, stays: no read-only one on top */
       json_array_extend(a, m);
       json_decref(m);
     }

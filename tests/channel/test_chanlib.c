@@ -214,6 +214,75 @@ static void test_oci_mounts(void **state)
   edgecr_error_release(&err);
 }
 
+/* Annotations: the ends, the declaration as JSON again (what a plan
+ * writes is what the runtime reads back), and the mounts of both ends. */
+static void test_annotation_ends(void **state)
+{
+  (void)state;
+  json_t *ann = json_pack("{s:s, s:s, s:s}", "org.edgecr.channel.pose",
+                          "{\"reader\": 1, \"writer\": true, \"kind\": \"latest\", \"message_size\": 24, "
+                          "\"readers\": [\"a\", \"b\"]}",
+                          "org.edgecr.channel.imu",
+                          "{\"writer\": true, \"kind\": \"fifo\", \"message_size\": 64, \"depth\": 8, "
+                          "\"readers\": 1, \"full\": \"overwrite\", \"wait\": \"futex\"}",
+                          "org.other", "x");
+  struct edgecr_channel_end *e = NULL;
+  size_t n = 0;
+  edgecr_error_t err = NULL;
+  assert_int_equal(edgecr_channel_ends_parse(ann, "c.json", &e, &n, &err), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(e[0].decl.name, "imu"); /* sorted */
+  assert_true(e[0].writer && !e[0].reader);
+  assert_int_equal(e[0].decl.full_policy, ECHAN_FULL_OVERWRITE);
+  assert_true(e[1].writer && e[1].reader && e[1].reader_index == 1 && e[1].decl.readers == 2);
+  /* decl -> JSON -> decl is the identity */
+  json_t *j = edgecr_channel_decl_json(&e[0].decl);
+  json_object_set_new(j, "name", json_string("imu"));
+  struct edgecr_channel_decl back;
+  assert_int_equal(edgecr_channel_decl_from_json(j, "x", &back, &err), 0);
+  assert_memory_equal(&back, &e[0].decl, sizeof back);
+  json_decref(j);
+  /* pose as writer and reader 1: data rw, reader.0 ro, reader.1 ro then rw on top */
+  json_t *m = edgecr_channel_ends_mounts("/h", e + 1, 1, &err);
+  assert_non_null(m);
+  assert_int_equal(json_array_size(m), 5);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "type")), "tmpfs");
+  const char *want[][2] = {{"data", "rw"}, {"reader.0", "ro"}, {"reader.1", "ro"}, {"reader.1", "rw"}};
+  for (size_t i = 0; i < 4; i++) {
+    json_t *o = json_array_get(m, i + 1);
+    char *dst = xasprintf("/run/edgecr/channels/pose/%s", want[i][0]);
+    assert_string_equal(json_string_value(json_object_get(o, "destination")), dst);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "options"), 1)), want[i][1]);
+    free(dst);
+  }
+  json_decref(m);
+  free(e);
+  json_decref(ann);
+}
+
+static void test_annotation_errors(void **state)
+{
+  (void)state;
+  static const char *const cases[][2] = {
+      {"[1]", "c.json: annotation `org.edgecr.channel.imu`: must be a JSON object"},
+      {"{\"writer\": 1}", "c.json: annotation `org.edgecr.channel.imu`: `writer`: must be true or false"},
+      {"{\"reader\": -1}", "`reader`: must be the reader's index, 0..63"},
+      {"{\"kind\": \"fifo\"}", "`writer`: the container is neither the writer nor a reader"},
+      {"{\"reader\": 2, \"kind\": \"fifo\", \"message_size\": 8, \"depth\": 2, \"readers\": 2}",
+       "`reader`: 2: the channel has 2 readers (0..1)"},
+      {"{\"writer\": true, \"kind\": \"fifo\", \"message_size\": 8, \"readers\": 1}",
+       "c.json: annotation `org.edgecr.channel.imu`: `channels.imu.depth`: missing"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct edgecr_channel_end e;
+    edgecr_error_t err = NULL;
+    assert_int_equal(edgecr_channel_end_parse("imu", cases[i][0], "c.json", &e, &err), -1);
+    if (strstr(err->msg, cases[i][1]) == NULL)
+      fail_msg("case %zu: got \"%s\", want \"%s\"", i, err->msg, cases[i][1]);
+    edgecr_error_release(&err);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -222,6 +291,8 @@ int main(void)
       cmocka_unit_test(test_create_validate_remove),
       cmocka_unit_test(test_create_fails_cleanly),
       cmocka_unit_test(test_oci_mounts),
+      cmocka_unit_test(test_annotation_ends),
+      cmocka_unit_test(test_annotation_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

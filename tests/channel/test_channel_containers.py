@@ -248,3 +248,11 @@ def test_a_container_named_channels_is_never_taken_for_the_channels(node):
     p = node.create("w", ["true"], {"imu": end({"writer": True})})
     assert p.returncode != 0 and "is the state of a container named `channels`" in p.stderr, p.stderr
     assert not {".owned", ".lock", "imu"} & set(os.listdir(node.root / "channels"))  # nothing added to its state
+
+
+def test_a_container_both_writer_and_reader_of_a_channel(node):
+    chan = {"kind": "fifo", "message_size": 64, "depth": 8, "readers": 2}
+    node.create("hold", ["sh", "-c", "exec cat"], {"loop": dict(chan, reader=1)}, check=0)
+    p = node.run("wr", ["sh", "-c", "chanctr send loop 0 5 && chanctr recv loop own 5 5"],
+                 {"loop": dict(chan, writer=True, reader=0)}, check=0)
+    assert "sent=5" in p.stdout and "received=5 first=0 last=4 lost=0" in p.stdout, p.stdout
