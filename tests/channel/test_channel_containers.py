@@ -222,6 +222,9 @@ def test_monitor_counts_sent_received_lost_and_fill(node):
     text = node.edgecr("monitor", "--channels", check=0).stdout
     assert "imu" in text and "reader 0   received 16, lost 84, waiting 0, highest fill 16" in text, text
     assert node.edgecr("monitor", "--channels", "nosuch").returncode == 1
+    (node.root / "rt").mkdir()  # no real-time page: the plain report then shows the channels alone
+    text = node.edgecr("monitor", check=0).stdout
+    assert "CHANNEL" in text and "imu" in text, text
 
 
 def test_ends_run_by_other_users_get_their_files(node):
