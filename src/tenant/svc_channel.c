@@ -65,13 +65,19 @@ static int fn_channel_open(ew_instance *inst, void *host_ctx, const ew_value *ar
 static struct tenant_handle *handle_for(struct tenant_ctx *ctx, int32_t h, uint8_t right, const char *fn,
                                         int32_t *rc)
 {
-  struct tenant_handle *hd = NULL;
-  if (!service_granted(ctx))
+  if (!service_granted(ctx)) {
     *rc = tenant_deny(ctx, TENANT_SVC_CHANNEL, fn);
-  else if ((hd = tenant_handle_get(ctx, h, TENANT_SVC_CHANNEL)) == NULL)
+    return NULL;
+  }
+  struct tenant_handle *hd = tenant_handle_get(ctx, h, TENANT_SVC_CHANNEL);
+  if (hd == NULL) {
     *rc = tenant_failed(ctx, TENANT_SVC_CHANNEL, EDGECR_EBADH);
-  else if ((hd->rights & right) == 0)
-    *rc = tenant_deny(ctx, TENANT_SVC_CHANNEL, fn), hd = NULL;
+    return NULL;
+  }
+  if ((hd->rights & right) == 0) { /* never granted, or revoked by a live update */
+    *rc = tenant_deny(ctx, TENANT_SVC_CHANNEL, fn);
+    return NULL;
+  }
   return hd;
 }
 
