@@ -308,6 +308,8 @@ _Noreturn void linux_container_init(struct init_args *a)
     init_fail(a->sync_fd, &err);
   if (edgecr_seccomp_connect(a->seccomp, &err) < 0)
     init_fail(a->sync_fd, &err);
+  if (a->payload != NULL && a->payload->early != NULL && a->payload->early(c, &err) < 0)
+    init_fail(a->sync_fd, &err);
   if (mntns != NULL && (joined_mounts ? enter_root_in_joined_ns(c, &err) : mounts_enter_rootfs(c, a->no_pivot, &err)) < 0)
     init_fail(a->sync_fd, &err);
   if (set_names(c, &err) < 0)

@@ -24,6 +24,11 @@ struct linux_payload_ops {
    * naming the file and the reason (create or exec then fails). */
   int (*prepare)(const struct oci_config *cfg, const struct oci_process *proc, const char *exe, bool required,
                  void **state, edgecr_error_t *err);
+  /* Optional.  In the container's init, before it enters the container's
+   * root (the host's files are still reachable) and before it drops
+   * privileges: open what the payload will need from the host (a tenant's
+   * kv store, the node's devices).  -1 with *err fails create. */
+  int (*early)(const struct oci_config *cfg, edgecr_error_t *err);
   /* In place of execve: runs the payload and exits with its status. */
   void (*run)(void *state, const struct oci_process *proc); /* does not return */
 };

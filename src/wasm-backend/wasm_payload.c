@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "tenant_platform.h"
+#include "tenant_services.h"
 #include "util.h"
 #include "wasi.h"
 #include "wasm.h"
@@ -420,7 +421,21 @@ static void wb_run(void *state, const struct oci_process *proc)
   exit_as(r, inst, run_start(inst, start, wasi, tenant, r->fuel));
 }
 
+/* In the init, before it enters the container's root: the tenant's kv
+ * store and the node's devices, which the payload then uses from inside
+ * (tenant_services.h).  A container without metadata is granted nothing,
+ * now or by a later update, so it opens nothing. */
+static int wb_early(const struct oci_config *cfg, edgecr_error_t *err)
+{
+  (void) cfg;
+  if (wb_tenant_meta == NULL)
+    return 0;
+  struct tenant_services_cfg sc = {.tenant_id = wb_tenant_meta->id};
+  return tenant_linux_services_open(&sc, err) < 0 ? edgecr_error_wrap(err, "tenant `%s`", wb_tenant_meta->id) : 0;
+}
+
 const struct linux_payload_ops wasm_payload_ops = {
+  .early = wb_early,
   .prepare = wb_prepare,
   .run = wb_run,
 };
