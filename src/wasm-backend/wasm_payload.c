@@ -436,6 +436,7 @@ static int wb_early(const struct oci_config *cfg, edgecr_error_t *err)
 
 const struct linux_payload_ops wasm_payload_ops = {
   .early = wb_early,
+  .early_fds = tenant_linux_services_fds,
   .prepare = wb_prepare,
   .run = wb_run,
 };

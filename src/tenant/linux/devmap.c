@@ -4,11 +4,13 @@
  * only the node knows what they are (docs/tenants.md, "The device map").
  * The file is JSON (/etc/edgecr/devices.json, or $EDGECR_DEVICE_MAP); every
  * error names the file, the field and the reason. */
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "meta.h"
@@ -250,7 +252,55 @@ void tenant_devmap_free(struct tenant_devmap *m)
   memset(m, 0, sizeof *m);
 }
 
+/* The descriptors the services opened: those open after and not before.
+ * (LMDB has no call that lists its descriptors: the lock file's is internal.) */
+#define SERVICES_MAX_FDS 256
+static int services_fds[SERVICES_MAX_FDS];
+static size_t n_services_fds;
+
+/* Open descriptors, as a bitmap of the first 8192. */
+static void open_fds(uint8_t map[1024])
+{
+  memset(map, 0, 1024);
+  DIR *d = opendir("/proc/self/fd");
+  if (d == NULL) {   /* no /proc: ask each one */
+    for (int fd = 0; fd < 8192; fd++)
+      if (fcntl(fd, F_GETFD) >= 0)
+        map[fd / 8] |= (uint8_t) (1u << (fd % 8));
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    long long fd;
+    if (parse_int64(e->d_name, &fd) == 0 && fd >= 0 && fd < 8192 && fd != dirfd(d))
+      map[fd / 8] |= (uint8_t) (1u << (fd % 8));
+  }
+  closedir(d);
+}
+
+size_t tenant_linux_services_fds(int *out, size_t cap)
+{
+  for (size_t i = 0; i < n_services_fds && i < cap; i++)
+    out[i] = services_fds[i];
+  return n_services_fds;
+}
+
+static int services_open(const struct tenant_services_cfg *cfg, edgecr_error_t *err);
+
 int tenant_linux_services_open(const struct tenant_services_cfg *cfg, edgecr_error_t *err)
+{
+  uint8_t before[1024], after[1024];
+  open_fds(before);
+  int rc = services_open(cfg, err);
+  open_fds(after);
+  n_services_fds = 0;
+  for (int fd = 0; fd < 8192 && n_services_fds < SERVICES_MAX_FDS; fd++)
+    if ((after[fd / 8] & ~before[fd / 8]) & (1u << (fd % 8)))
+      services_fds[n_services_fds++] = fd;
+  return rc;
+}
+
+static int services_open(const struct tenant_services_cfg *cfg, edgecr_error_t *err)
 {
   const char *map = tenant_device_map_path(cfg->device_map);
   /* The default path may be absent (a node with no devices); a named one must exist. */
@@ -270,6 +320,7 @@ int tenant_linux_services_open(const struct tenant_services_cfg *cfg, edgecr_err
 
 void tenant_linux_services_close(void)
 {
+  n_services_fds = 0;
   tenant_linux_kv_shutdown();
   tenant_devmap_free(&current);
 }

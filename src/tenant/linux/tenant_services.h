@@ -47,6 +47,11 @@ struct tenant_services_cfg {
  * kept for the log); a bad map file or kv store is (file:field: reason). */
 int tenant_linux_services_open(const struct tenant_services_cfg *cfg, edgecr_error_t *err);
 void tenant_linux_services_close(void);
+/* The descriptors tenant_linux_services_open opened (the kv store's files,
+ * device directories, GPIO chips): a runtime that closes inherited
+ * descriptors before it runs the payload must keep these.  Fills at most
+ * cap, returns how many there are. */
+size_t tenant_linux_services_fds(int *out, size_t cap);
 
 /* ---- kv (kv.c) ---- */
 #define TENANT_KV_MAP_SIZE_DEFAULT (sizeof(void *) >= 8 ? (1ull << 30) : (64ull << 20))
