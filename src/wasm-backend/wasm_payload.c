@@ -431,7 +431,19 @@ static int wb_early(const struct oci_config *cfg, edgecr_error_t *err)
   if (wb_tenant_meta == NULL)
     return 0;
   struct tenant_services_cfg sc = {.tenant_id = wb_tenant_meta->id};
-  return tenant_linux_services_open(&sc, err) < 0 ? edgecr_error_wrap(err, "tenant `%s`", wb_tenant_meta->id) : 0;
+  if (tenant_linux_services_open(&sc, err) == 0)
+    return 0;
+  /* A tenant not granted kv now runs without a store if it cannot have one
+   * here (a user namespace without rights on the kv root): kv calls after
+   * a later grant then fail with EDGECR_ENOSYS, the rest works. */
+  bool kv = (wb_tenant_meta->perms.granted & (1u << TENANT_SVC_KV)) != 0;
+  sc.tenant_id = NULL;
+  if (!kv && edgecr_error_errno(err) != EINVAL) {
+    edgecr_error_release(err);
+    if (tenant_linux_services_open(&sc, err) == 0)
+      return 0;
+  }
+  return edgecr_error_wrap(err, "tenant `%s`", wb_tenant_meta->id);
 }
 
 const struct linux_payload_ops wasm_payload_ops = {
