@@ -34,7 +34,8 @@
 struct kv_store {
   MDB_env *env;
   MDB_dbi usage;
-  MDB_txn *rtxn;         /* a reset read transaction, renewed per get (cheaper than a new one) */
+  MDB_txn *rtxn;         /* the read transaction of gets (see read_snapshot) */
+  bool rtxn_live;        /* rtxn holds a snapshot (else it is reset) */
 };
 
 struct kv_ns {
@@ -188,6 +189,10 @@ static int kv_open(void *p, const char *ns, bool writable, uint64_t quota, void 
   int rc = open_ns(ns, &dbi);
   if (rc != 0)
     return kv_code(rc);
+  if (store.rtxn_live) {   /* a kept snapshot predates the new handle (an open may commit nothing) */
+    mdb_txn_reset(store.rtxn);
+    store.rtxn_live = false;
+  }
   struct kv_ns *n = calloc(1, sizeof *n);
   if (n == NULL)
     return EDGECR_EIO;
@@ -208,13 +213,33 @@ static int kv_set_limits(void *p, void *obj, bool writable, uint64_t quota)
   return EDGECR_OK;
 }
 
+/* A read snapshot that is the latest commit: the one kept from the last
+ * get while no transaction committed since (the common case of a tenant
+ * reading more than it writes: no renew, and the named database's record
+ * stays loaded), else a renewed one.  Committed writes of any process are
+ * seen from the next get.  Keeping it pins at most one old snapshot's pages
+ * until the next get, which LMDB handles like any long reader. */
+static int read_snapshot(void)
+{
+  if (store.rtxn_live) {
+    MDB_envinfo info;
+    if (mdb_env_info(store.env, &info) == 0 && info.me_last_txnid == mdb_txn_id(store.rtxn))
+      return 0;
+    mdb_txn_reset(store.rtxn);
+    store.rtxn_live = false;
+  }
+  int rc = mdb_txn_renew(store.rtxn);
+  store.rtxn_live = rc == 0;
+  return rc;
+}
+
 static int kv_get(void *p, void *obj, const uint8_t *key, size_t klen, uint8_t *val, size_t cap, size_t *vlen)
 {
   (void) p;
   struct kv_ns *n = obj;
   if (klen == 0 || klen > TENANT_KV_KEY_MAX)
     return EDGECR_EINVAL;
-  int rc = mdb_txn_renew(store.rtxn);
+  int rc = read_snapshot();
   if (rc != 0)
     return kv_code(rc);
   MDB_val k = {klen, (void *) key}, v;
@@ -223,7 +248,6 @@ static int kv_get(void *p, void *obj, const uint8_t *key, size_t klen, uint8_t *
     *vlen = v.mv_size;
     memcpy(val, v.mv_data, v.mv_size < cap ? v.mv_size : cap);
   }
-  mdb_txn_reset(store.rtxn);
   return kv_code(rc);
 }
 
@@ -284,11 +308,10 @@ static void kv_close(void *p, void *obj)
 int64_t tenant_linux_kv_usage(void *obj)
 {
   struct kv_ns *n = obj;
-  if (store.env == NULL || mdb_txn_renew(store.rtxn) != 0)
+  if (store.env == NULL || read_snapshot() != 0)
     return -1;
   uint64_t used;
   int rc = usage_get(store.rtxn, n->name, &used);
-  mdb_txn_reset(store.rtxn);
   return rc == 0 ? (int64_t) used : -1;
 }
 

@@ -11,7 +11,9 @@
  *   read H                read an open sensor again
  *   gpio LINE in|out      open a line; gget H; gset H V
  *   close H
- *   sleep MS              (wasi) */
+ *   sleep MS              (wasi)
+ *   bench H N             N kv_get of key "b" (put first: 16 bytes) and N
+ *                         abi_version calls: prints ns per call of each */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,23 @@ static int kv_ops(int argc, char **argv, int i)
         break;
     }
     printf("fill %d then %d\n", n, (int) rc);
+    return 2;
+  }
+  if (strcmp(op, "bench") == 0 && i + 2 < argc) {
+    long n = atol(argv[i + 2]);
+    char buf[16];
+    kv_put_str(h, "b", "0123456789abcdef");
+    struct timespec t0, t1, t2;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long k = 0; k < n; k++)
+      edgecr_kv_get(h, "b", 1, buf, sizeof buf);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    for (long k = 0; k < n; k++)
+      edgecr_abi_version();
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    double a = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / n;
+    double b = ((t2.tv_sec - t1.tv_sec) * 1e9 + (t2.tv_nsec - t1.tv_nsec)) / n;
+    printf("bench kv_get %.1f ns, abi_version %.1f ns\n", a, b);
     return 2;
   }
   if (strcmp(op, "loop") == 0 && i + 2 < argc) {
