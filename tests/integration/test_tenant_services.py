@@ -8,7 +8,9 @@ SIGKILLed container loses nothing it committed, a sensor of the device map
 reads from a tree the container cannot see, and a bad device map fails
 create naming the file and field.  The guest is tests/tenant/guests/services.c."""
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,8 +34,11 @@ permissions:
   kv:
     - {{namespace: state, access: read-write, quota: 1000000}}
   sensor: [temp0]
+  gpio:
+    - {{line: led0, direction: out}}
 """
 
+BUILD = Path(os.environ.get("EDGECR_BUILD", str(REPO / "build")))
 needs_clang = pytest.mark.skipif(shutil.which("clang") is None, reason="clang (wasm32-wasi) not installed")
 
 
@@ -120,3 +125,31 @@ def test_bad_device_map_fails_create(env, tenant):
     assert p.returncode != 0
     assert f"{env.tmp / 'devices.json'}: `gpio.led0.offset`: missing" in p.stderr, p.stderr
     assert not (env.rt.root / b.id).exists()
+
+
+@needs_clang
+def test_gpio_line_in_a_container_on_the_emulated_chip(env, tenant):
+    """The init opens the chip before it enters the root: the container has
+    no /dev/gpiochip* and its config allows no device (the default config's
+    devices rule denies all), yet its tenant drives the granted line."""
+    emu = BUILD / "src" / "tenant" / "gpiochip_emu"
+    if not emu.exists():
+        pytest.skip(f"{emu} not built")
+    node = env.tmp / "gnode"
+    node.mkdir()
+    (env.tmp / "gpio.inputs").write_text("00000000\n")
+    (env.tmp / "devices.json").write_text(json.dumps(
+        {"gpio": {"led0": {"chip": f"{node}/gpiochip9", "offset": 1}}}))
+    b = tenant("meter-7", "gpio", "led0", "out", "gset", 0, 1, "gget", 0)
+    b.write()
+    env.rt.track(b)
+    cmd = [emu, "--node", node, "--lines", "8", "--names", "a,led0", "--state", env.tmp / "gpio.state",
+           "--inputs", env.tmp / "gpio.inputs", "--", *env.rt.argv("run", "--bundle", b.path, b.id)]
+    p = subprocess.run(list(map(str, cmd)), env=env.rt.env(), capture_output=True, text=True, timeout=60)
+    if p.returncode == 125 and "gpiochip_emu:" in p.stderr:
+        pytest.skip(f"the GPIO chip emulator cannot run here: {p.stderr.strip()}")
+    env.rt.delete(b.id, check=False)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.splitlines() == ["gpio 0", "gset 0", "gget 1"]
+    st = (env.tmp / "gpio.state").read_text().splitlines()[1].split()
+    assert st == ["1", "led0", "out", "1", "edgecr"]
