@@ -153,3 +153,20 @@ def test_gpio_line_in_a_container_on_the_emulated_chip(env, tenant):
     assert p.stdout.splitlines() == ["gpio 0", "gset 0", "gget 1"]
     st = (env.tmp / "gpio.state").read_text().splitlines()[1].split()
     assert st == ["1", "led0", "out", "1", "edgecr"]
+
+
+@needs_clang
+def test_global_options_name_the_kv_root_and_device_map(env, tenant, monkeypatch):
+    monkeypatch.delenv("EDGECR_KV_ROOT")
+    monkeypatch.delenv("EDGECR_DEVICE_MAP")
+    (env.tmp / "other-map.json").write_text(json.dumps({
+        "iio-root": str(env.tmp / "iio"), "sensors": {"temp0": {"device": "iio:device0", "channel": "temp"}}}))
+    b = tenant("meter-7", "kv", "state", "put", 0, "k", "v", "sensor", "temp0")
+    b.write()
+    env.rt.track(b)
+    p = env.rt("--kv-root", env.tmp / "kv2", "--device-map", env.tmp / "other-map.json",
+               "run", "--bundle", b.path, b.id, check=False, timeout=60)
+    env.rt.delete(b.id, check=False)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["kv 0", "put 0", "sensor 1 0 19.750000"]
+    assert (env.tmp / "kv2" / "meter-7" / "data.mdb").exists()
