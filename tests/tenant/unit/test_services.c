@@ -351,6 +351,40 @@ static void test_kv_persist_and_isolation(void **state)
   edgecr_error_release(&err);
 }
 
+/* The node's store full (LMDB's map): EDGECR_EIO, nothing half-written,
+ * the namespace still readable and writable once room is made. */
+static void test_kv_store_full(void **state)
+{
+  (void) state;
+  char root[128];
+  snprintf(root, sizeof root, "%s/kv", tmp);
+  edgecr_error_t err = NULL;
+  assert_int_equal(tenant_linux_kv_configure(root, "tiny", 256 << 10, &err), 0);
+  void *o = kv("big", true, UINT64_MAX);
+  static uint8_t val[TENANT_KV_VALUE_MAX];
+  memset(val, 'x', sizeof val);
+  int rc = EDGECR_OK;
+  int64_t sum = 0;
+  for (int n = 0; n < 64 && rc == EDGECR_OK; n++) {
+    char k[16];
+    snprintf(k, sizeof k, "k%d", n);
+    rc = pf.kv_put(NULL, o, (const uint8_t *) k, strlen(k), val, sizeof val);
+    if (rc == EDGECR_OK)
+      sum += (int64_t) (strlen(k) + sizeof val);
+  }
+  assert_int_equal(rc, EDGECR_EIO);
+  assert_true(sum > 0);
+  assert_int_equal(tenant_linux_kv_usage(o), sum);   /* the failed put counted nothing */
+  char buf[8];
+  size_t len;
+  assert_int_equal(get(o, "k0", buf, sizeof buf, &len), EDGECR_OK);
+  assert_int_equal(len, sizeof val);
+  assert_int_equal(pf.kv_delete(NULL, o, (const uint8_t *) "k0", 2), EDGECR_OK);
+  assert_int_equal(put(o, "small", "1"), EDGECR_OK);
+  pf.kv_close(NULL, o);
+  tenant_linux_kv_shutdown();
+}
+
 /* A writer killed (SIGKILL) in the middle of its loop loses nothing it
  * committed: every key the child reported after its put returned is
  * there with its value, and the usage record matches the contents. */
@@ -426,6 +460,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_kv_basic, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kv_quota, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kv_persist_and_isolation, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kv_store_full, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kv_sigkill, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
