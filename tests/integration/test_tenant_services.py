@@ -19,6 +19,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "wasm" / "c"))
 sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "tests" / "lib"))
+from iio_tree import make_iio_tree  # noqa: E402
 from itlib import wait_until  # noqa: E402
 from wasm_build import compile_wasm  # noqa: E402
 
@@ -50,10 +52,7 @@ def tenant(env, monkeypatch):
     shutil.copy(keys / "vendor.pub", trust / "vendor.pub")
     monkeypatch.setenv("EDGECR_TRUST_DIR", str(trust))
     monkeypatch.setenv("EDGECR_KV_ROOT", str(env.tmp / "kv"))
-    iio = env.tmp / "iio" / "iio:device0"
-    iio.mkdir(parents=True)
-    (iio / "in_temp_raw").write_text("19750\n")
-    (iio / "in_temp_scale").write_text("0.001\n")
+    make_iio_tree(env.tmp / "iio", {"iio:device0": {"channels": {"temp": {"raw": 19750, "scale": 0.001}}}})
     (env.tmp / "devices.json").write_text(json.dumps({
         "iio-root": str(env.tmp / "iio"),
         "sensors": {"temp0": {"device": "iio:device0", "channel": "temp"}}}))

@@ -25,6 +25,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EDGECR = os.environ.get("EDGECR_BIN", str(ROOT / "build/src/cli/edgecr"))
 sys.path.insert(0, str(ROOT / "tests" / "wasm" / "c"))
+sys.path.insert(0, str(ROOT / "tests" / "lib"))
+from iio_tree import make_iio_tree, set_attr  # noqa: E402
 from wasm_build import compile_wasm  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("clang") is None, reason="clang (wasm32-wasi) not installed")
@@ -170,22 +172,14 @@ def test_kv_sigkill_mid_write_loop_loses_nothing_committed(node, guest):
 
 
 IIO = {
-    "iio:device0/name": "bme280\n",
-    "iio:device0/in_temp_raw": "23125\n",
-    "iio:device0/in_temp_offset": "-125\n",
-    "iio:device0/in_temp_scale": "1.000000\n",
-    "iio:device1/name": "adc\n",
-    "iio:device1/in_voltage0_raw": "1024\n",
-    "iio:device1/in_voltage_scale": "0.805664062\n",
+    "iio:device0": {"name": "bme280", "channels": {"temp": {"raw": 23125, "offset": -125, "scale": 1.0}}},
+    "iio:device1": {"name": "adc", "channels": {"voltage0": {"raw": 1024}}, "shared": {"voltage": {"scale": 0.805664062}}},
 }
 
 
 @pytest.fixture
 def iio(node):
-    root = node / "iio"
-    for rel, text in IIO.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
+    root = make_iio_tree(node / "iio", IIO)
     (node / "devices.json").write_text(json.dumps({
         "iio-root": str(root),
         "sensors": {"temp0": {"name": "bme280", "channel": "temp", "factor": 0.001},
@@ -214,7 +208,7 @@ def test_sensor_reads_each_time(node, guest, iio):
     p = subprocess.Popen([EDGECR, "wasm", "run", "--tenant-metadata", m, guest, "sensor", "temp0", "sleep", "300",
                           "read", "0"], stdout=subprocess.PIPE, text=True)
     first = p.stdout.readline()
-    (iio / "iio:device0/in_temp_raw").write_text("30125\n")
+    set_attr(iio, "iio:device0", "temp", "raw", 30125)
     out = first + p.communicate(timeout=30)[0]
     assert out.splitlines() == ["sensor 0 0 23.000000", "read 0 30.000000"]
 
