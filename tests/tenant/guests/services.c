@@ -13,7 +13,8 @@
  *   close H
  *   sleep MS              (wasi)
  *   bench H N             N kv_get of key "b" (put first: 16 bytes) and N
- *                         abi_version calls: prints ns per call of each */
+ *                         abi_version calls and N denied gpio_open (when gpio
+ *                         is not granted): prints ns per call of each */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,7 @@ static int kv_ops(int argc, char **argv, int i)
     long n = atol(argv[i + 2]);
     char buf[16];
     kv_put_str(h, "b", "0123456789abcdef");
-    struct timespec t0, t1, t2;
+    struct timespec t0, t1, t2, t3, t4;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long k = 0; k < n; k++)
       edgecr_kv_get(h, "b", 1, buf, sizeof buf);
@@ -73,9 +74,18 @@ static int kv_ops(int argc, char **argv, int i)
     for (long k = 0; k < n; k++)
       edgecr_abi_version();
     clock_gettime(CLOCK_MONOTONIC, &t2);
+    for (long k = 0; k < n; k++)
+      edgecr_kv_get(h, "b", 1, buf, 0);   /* the length only: the lookup without the copy */
+    clock_gettime(CLOCK_MONOTONIC, &t3);
+    for (long k = 0; k < n; k++)
+      edgecr_gpio_open("x", 1, EDGECR_GPIO_IN);   /* denied when gpio is not granted */
+    clock_gettime(CLOCK_MONOTONIC, &t4);
     double a = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / n;
     double b = ((t2.tv_sec - t1.tv_sec) * 1e9 + (t2.tv_nsec - t1.tv_nsec)) / n;
-    printf("bench kv_get %.1f ns, abi_version %.1f ns\n", a, b);
+    double c = ((t3.tv_sec - t2.tv_sec) * 1e9 + (t3.tv_nsec - t2.tv_nsec)) / n;
+    double d = ((t4.tv_sec - t3.tv_sec) * 1e9 + (t4.tv_nsec - t3.tv_nsec)) / n;
+    printf("bench kv_get %.1f ns, kv_get length only %.1f ns, abi_version %.1f ns, denied gpio_open %.1f ns\n", a, c,
+           b, d);
     return 2;
   }
   if (strcmp(op, "loop") == 0 && i + 2 < argc) {
