@@ -351,6 +351,56 @@ static void test_kv_persist_and_isolation(void **state)
   edgecr_error_release(&err);
 }
 
+/* Two processes of one tenant (two containers of it) write one namespace
+ * at once until the quota refuses them: the quota holds across processes
+ * (each write checks and updates the usage in its own transaction), and
+ * the usage record is exactly what the namespace holds. */
+static void test_kv_quota_two_writers(void **state)
+{
+  (void) state;
+  write_map("{}");
+  const uint64_t quota = 20000;
+  pid_t kids[2];
+  for (int w = 0; w < 2; w++) {
+    kids[w] = fork();
+    assert_true(kids[w] >= 0);
+    if (kids[w] == 0) {
+      open_services("tenant-w");
+      void *o = kv("shared", true, quota);
+      for (int i = 0;; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "w%d-%06d", w, i);    /* 9 + 41 = 50 bytes an entry */
+        int rc = put(o, k, "0123456789012345678901234567890123456789x");
+        if (rc == EDGECR_EQUOTA)
+          _exit(0);
+        if (rc != EDGECR_OK)
+          _exit(3);
+      }
+    }
+  }
+  for (int w = 0; w < 2; w++) {
+    int st;
+    waitpid(kids[w], &st, 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+  open_services("tenant-w");
+  void *o = kv("shared", true, quota);
+  int64_t used = tenant_linux_kv_usage(o);
+  assert_int_equal(used, 20000);   /* 400 entries of 50 bytes: full to the byte, never past */
+  uint64_t count = 0;
+  for (int w = 0; w < 2; w++)
+    for (int i = 0; i < 400; i++) {
+      char k[32], buf[64];
+      size_t len;
+      snprintf(k, sizeof k, "w%d-%06d", w, i);
+      if (get(o, k, buf, sizeof buf, &len) == EDGECR_OK)
+        count += strlen(k) + len;
+    }
+  assert_int_equal(count, (uint64_t) used);
+  pf.kv_close(NULL, o);
+  tenant_linux_services_close();
+}
+
 /* The node's store full (LMDB's map): EDGECR_EIO, nothing half-written,
  * the namespace still readable and writable once room is made. */
 static void test_kv_store_full(void **state)
@@ -460,6 +510,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_kv_basic, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kv_quota, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kv_persist_and_isolation, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kv_quota_two_writers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kv_store_full, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kv_sigkill, setup, teardown),
   };
