@@ -199,6 +199,8 @@ def test_sensors_allowed_denied_missing(node, guest, iio):
                         f"sensor {ENOENT} {ENOENT} 0.000000",  # granted, not in the node's map
                         f"sensor {DENIED} {DENIED} 0.000000",  # not granted
                         f"read {EBADH} 0.000000"]
+    # why the mapped device failed is reported to the operator (not to the tenant)
+    assert f"edgecr: tenant tenant-a: sensor `gone`: open `{iio}/iio:device7`: No such file or directory" in r.stderr
     m2 = meta(node, guest, "  log:", tid="tenant-nosensor")
     assert lines(run(guest, m2, "sensor", "temp0"))[0] == f"sensor {DENIED} {DENIED} 0.000000"
 
@@ -231,3 +233,4 @@ def test_gpio_without_a_chip(node, guest, iio):
                         f"gpio {DENIED}",   # not granted
                         f"gpio {EINVAL}",   # not a direction
                         f"gget {EBADH}", f"gset {EBADH}"]
+    assert f"GPIO line `led0`: open GPIO chip `{node / 'no-such-gpiochip'}`: No such file or directory" in r.stderr

@@ -14,12 +14,29 @@
 #include <unistd.h>
 
 #include "meta.h"
+#include "tenant_platform.h"
 #include "tenant_services.h"
 #include "util.h"
 
 static struct tenant_devmap current;
 
 struct tenant_devmap *tenant_devmap_current(void) { return &current; }
+
+void tenant_services_report(void *p, const char *fmt, ...)
+{
+  struct tenant_linux *t = p;
+  static unsigned long long last_ns;   /* at most one a second: a tenant may retry in a loop */
+  unsigned long long now = now_ns();
+  if (t == NULL || t->pf.report == NULL || (last_ns != 0 && now - last_ns < 1000000000ull))
+    return;
+  last_ns = now;
+  char msg[480];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  t->pf.report(p, msg);
+}
 
 const char *tenant_device_map_path(const char *option)
 {

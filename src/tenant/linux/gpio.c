@@ -75,7 +75,6 @@ static int gpio_code(int e)
 
 static int gpio_open(void *p, const char *name, int dir, void **obj)
 {
-  (void) p;
   if (dir != TENANT_GPIO_IN && dir != TENANT_GPIO_OUT)
     return EDGECR_EINVAL;
   struct tenant_devmap *m = tenant_devmap_current();
@@ -85,11 +84,15 @@ static int gpio_open(void *p, const char *name, int dir, void **obj)
       g = &m->gpio[i];
   if (g == NULL)
     return EDGECR_ENOENT;
-  if (g->chip_obj == NULL)
-    return EDGECR_EIO;   /* mapped, but the chip is not there (why: g->why) */
-  struct gpiod_line *line = gpiod_chip_get_line(g->chip_obj, g->offset);
-  if (line == NULL)
+  if (g->chip_obj == NULL) {   /* mapped, but the chip is not there */
+    tenant_services_report(p, "GPIO line `%s`: %s", name, g->why);
     return EDGECR_EIO;
+  }
+  struct gpiod_line *line = gpiod_chip_get_line(g->chip_obj, g->offset);
+  if (line == NULL) {
+    tenant_services_report(p, "GPIO line `%s`: offset %u of chip `%s`: %s", name, g->offset, g->chip, strerror(errno));
+    return EDGECR_EIO;
+  }
   struct gpiod_line_request_config rc = {
       .consumer = GPIO_CONSUMER,
       .request_type = dir == TENANT_GPIO_IN ? GPIOD_LINE_REQUEST_DIRECTION_INPUT : GPIOD_LINE_REQUEST_DIRECTION_OUTPUT,

@@ -113,13 +113,14 @@ int tenant_iio_read(int dirfd, const char *channel, double factor, double *value
 
 static int sensor_open(void *p, const char *id, void **obj)
 {
-  (void) p;
   struct tenant_devmap *m = tenant_devmap_current();
   for (size_t i = 0; i < m->n_sensors; i++) {
     if (strcmp(m->sensors[i].id, id) != 0)
       continue;
-    if (m->sensors[i].dirfd < 0)
-      return EDGECR_EIO;   /* mapped, but the device is not there (why: sensors[i].why) */
+    if (m->sensors[i].dirfd < 0) {   /* mapped, but the device is not there */
+      tenant_services_report(p, "sensor `%s`: %s", id, m->sensors[i].why);
+      return EDGECR_EIO;
+    }
     struct iio_sensor *s = calloc(1, sizeof *s);
     if (s == NULL)
       return EDGECR_EIO;

@@ -53,6 +53,11 @@ void tenant_linux_services_close(void);
  * cap, returns how many there are. */
 size_t tenant_linux_services_fds(int *out, size_t cap);
 
+/* Why a mapped device cannot be used, to the operator: through the
+ * platform's report (p is the Linux platform context, struct tenant_linux;
+ * NULL: nothing is reported). */
+__attribute__((format(printf, 2, 3))) void tenant_services_report(void *p, const char *fmt, ...);
+
 /* ---- kv (kv.c) ---- */
 #define TENANT_KV_MAP_SIZE_DEFAULT (sizeof(void *) >= 8 ? (1ull << 30) : (64ull << 20))
 /* Open (creating it, mode 0700) ROOT/<tenant-id>/, one LMDB environment per
