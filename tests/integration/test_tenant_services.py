@@ -151,7 +151,7 @@ def test_gpio_line_in_a_container_on_the_emulated_chip(env, tenant):
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.splitlines() == ["gpio 0", "gset 0", "gget 1"]
     st = (env.tmp / "gpio.state").read_text().splitlines()[1].split()
-    assert st == ["1", "led0", "out", "1", "edgecr"]
+    assert st == ["1", "led0", "out", "1", "edgecr:meter-7"]
 
 
 @needs_clang

@@ -4,7 +4,7 @@ an emulated chip answering the v1 GPIO character-device ioctls with the
 kernel's semantics (this host has no GPIO chip, no gpio-sim, no CUSE; see
 that file for why a seccomp supervisor and not CUSE).  Checked: an output
 line is driven (the emulator's state shows the level and the consumer
-"edgecr"), an input line is read with active-low applied, a line held by
+"edgecr:<tenant-id>"), an input line is read with active-low applied, a line held by
 another process is EDGECR_EBUSY and free again once that process is gone,
 directions and grants are enforced, and the sequence of ioctls libgpiod
 issues is the v1 set the emulator implements (strace, when installed)."""
@@ -87,8 +87,8 @@ def test_output_driven_input_read(chip):
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["gpio 0", "gset 0", "gget 1", "gpio 1", "gget 0", "gset 0", "gget 0"]
     st = chip["state"]()
-    assert st[1] == ["led0", "out", "0", "edgecr"]     # driven low at the end, requested by "edgecr"
-    assert st[2] == ["btn0", "in", "0", "edgecr"]
+    assert st[1] == ["led0", "out", "0", "edgecr:gpio-tenant"]     # driven low at the end, requested by the tenant
+    assert st[2] == ["btn0", "in", "0", "edgecr:gpio-tenant"]
     r = sh(chip, "$RUN gpio led0 out gset 0 1")
     assert chip["state"]()[1][2] == "1"
     (chip["tmp"] / "inputs").write_text("00000000\n")  # btn0 now low: active-low reads 1

@@ -7,7 +7,7 @@
  * that it talks to the descriptor, so the payload uses the lines from
  * inside the container's root without /dev or /sys there.  A line is
  * requested at open in the direction asked (output starts low), with the
- * consumer label "edgecr", and released at close; a line another process
+ * consumer label "edgecr:<tenant-id>" (cut at 31 bytes), and released at close; a line another process
  * (or handle) holds is EDGECR_EBUSY, as the kernel says. */
 #include <errno.h>
 #include <gpiod.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "abi.h"
+#include "tenant_platform.h"
 #include "tenant_services.h"
 #include "util.h"
 
@@ -93,8 +94,13 @@ static int gpio_open(void *p, const char *name, int dir, void **obj)
     tenant_services_report(p, "GPIO line `%s`: offset %u of chip `%s`: %s", name, g->offset, g->chip, strerror(errno));
     return EDGECR_EIO;
   }
+  /* the consumer the kernel shows (gpioinfo): which tenant holds the line */
+  char consumer[32] = GPIO_CONSUMER;
+  struct tenant_linux *t = p;
+  if (t != NULL)
+    snprintf(consumer, sizeof consumer, GPIO_CONSUMER ":%.24s", t->ctx.meta.id);
   struct gpiod_line_request_config rc = {
-      .consumer = GPIO_CONSUMER,
+      .consumer = consumer,
       .request_type = dir == TENANT_GPIO_IN ? GPIOD_LINE_REQUEST_DIRECTION_INPUT : GPIOD_LINE_REQUEST_DIRECTION_OUTPUT,
       .flags = g->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0,
   };
