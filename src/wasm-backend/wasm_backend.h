@@ -42,4 +42,10 @@ int wb_open_entrypoint(const struct oci_config *cfg);
  * wasm_tenant.c. */
 int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_error_t *err);
 
+/* What create verified, for the container's init (which the runtime
+ * process forks, so it inherits these): the tenant's metadata (NULL: none,
+ * the tenant is granted nothing) and the container id.  wasm_tenant.c. */
+extern struct tenant_meta *wb_tenant_meta;
+extern const char *wb_tenant_id;
+
 #endif

@@ -19,6 +19,9 @@
 #include "util.h"
 #include "wasm_backend.h"
 
+struct tenant_meta *wb_tenant_meta;
+const char *wb_tenant_id;
+
 static void record(struct container *c, const struct tenant_meta *m, const uint8_t *file, size_t len)
 {
   uint8_t d[TENANT_DIGEST_LEN];
@@ -36,6 +39,7 @@ static void record(struct container *c, const struct tenant_meta *m, const uint8
 int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_error_t *err)
 {
   const char *path = json_string_value(json_object_get(cfg->annotations, WB_ANN_TENANT_META));
+  wb_tenant_id = c->id;
   if (path == NULL)
     return 0;
   const char *what = "annotations." WB_ANN_TENANT_META;
@@ -59,5 +63,7 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
   if (len < 0 || tenant_verify(buf, (size_t) len, path, &o, &m, err) < 0)
     return edgecr_error_wrap(err, "%s: tenant metadata refused", what);
   record(c, &m, buf, (size_t) len);
+  wb_tenant_meta = xmalloc0(sizeof *wb_tenant_meta);
+  *wb_tenant_meta = m;
   return 0;
 }
