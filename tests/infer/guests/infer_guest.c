@@ -12,7 +12,12 @@
  *   poke OFF VAL   model byte OFF = VAL (the tenant rewrites its model in place)
  *   misalign       the model copied 1 byte off its 4-byte alignment, one call
  *   oob            the model's range past the end of memory, one call
- *   shortout       an output buffer one byte short, one call */
+ *   shortout       an output buffer one byte short, one call
+ *   sleep MS       edgecr_sleep_until now + MS (reports are one per second)
+ *   sweep VALUE    for every 4-byte word of the model in turn, a copy with
+ *                  that word = VALUE, one call each (at the same place, so
+ *                  the plan cache sees a changed model every time):
+ *                  "sweep ok=N model=N inval=N other=N" */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +101,24 @@ int main(int argc, char **argv)
       free(b);
     } else if (strcmp(op, "oob") == 0) {
       printf("oob %d\n", (int) edgecr_infer((const void *) 0xfffff000u, 0x2000, in, il, out, ol));
+    } else if (strcmp(op, "sleep") == 0 && i + 1 < argc) {
+      int64_t ms = atoi(argv[++i]);
+      printf("sleep %d\n", (int) edgecr_sleep_until(edgecr_clock_now() + ms * 1000000));
+    } else if (strcmp(op, "sweep") == 0 && i + 1 < argc) {
+      uint32_t v = (uint32_t) strtoul(argv[++i], NULL, 0);
+      uint8_t *m = aligned_alloc(16, ml + 16);
+      int ok = 0, bad_model = 0, inval = 0, other = 0;
+      for (size_t w = 0; w + 4 <= ml; w += 4) {
+        memcpy(m, model, ml);
+        memcpy(m + w, &v, 4);
+        int32_t rc = edgecr_infer(m, ml, in, il, out, ol);
+        ok += rc == EDGECR_OK;
+        bad_model += rc == EDGECR_EMODEL;
+        inval += rc == EDGECR_EINVAL;
+        other += rc != EDGECR_OK && rc != EDGECR_EMODEL && rc != EDGECR_EINVAL;
+      }
+      printf("sweep ok=%d model=%d inval=%d other=%d\n", ok, bad_model, inval, other);
+      free(m);
     } else if (strcmp(op, "shortout") == 0) {
       printf("shortout %d\n", (int) edgecr_infer(model, ml, in, il, out, ol - 1));
     } else {
