@@ -176,7 +176,10 @@ static struct slot *victim(struct infer_cache *c, uint32_t ptr, uint32_t len)
 }
 
 /* Parse into an arena of INFER_ARENA_MAX, then again into one of the size
- * the plan used (plans point into their arena, so they cannot be moved). */
+ * the plan used (plans point into their arena, so they cannot be moved;
+ * 16 bytes more absorb a different alignment of the second arena).
+ * EDGECR_EMODEL with *err filled, or EDGECR_ELIMIT for a plan larger than
+ * INFER_ARENA_MAX. */
 static int build(struct tenant_ctx *ctx, struct slot *s, const uint8_t *m, uint32_t len, ei_error *err)
 {
   const struct tenant_platform *pf = ctx->pf;
@@ -186,17 +189,20 @@ static int build(struct tenant_ctx *ctx, struct slot *s, const uint8_t *m, uint3
   ei_plan *plan;
   if (ei_plan_build(m, len, big, INFER_ARENA_MAX, &plan, err) != EI_OK) {
     pf->free(ctx->pf_ctx, big);
-    return EDGECR_EMODEL;
+    return err->code == EI_E_ARENA ? EDGECR_ELIMIT : EDGECR_EMODEL;
   }
-  size_t used = ei_arena_used(plan);
-  void *arena = pf->alloc(ctx->pf_ctx, used);
-  if (arena != NULL && ei_plan_build(m, len, arena, used, &plan, err) == EI_OK) {
+  size_t size = ei_arena_used(plan) + 16;
+  void *arena = pf->alloc(ctx->pf_ctx, size);
+  if (arena != NULL && ei_plan_build(m, len, arena, size, &plan, err) == EI_OK) {
     pf->free(ctx->pf_ctx, big);
   } else {                               /* keep the big one rather than fail */
     if (arena != NULL)
       pf->free(ctx->pf_ctx, arena);
     arena = big;
-    ei_plan_build(m, len, arena, INFER_ARENA_MAX, &plan, err);
+    if (ei_plan_build(m, len, arena, INFER_ARENA_MAX, &plan, err) != EI_OK) {
+      pf->free(ctx->pf_ctx, big);
+      return EDGECR_EMODEL;
+    }
   }
   s->plan = plan;
   s->arena = arena;
@@ -269,6 +275,8 @@ static int plan_for(struct tenant_ctx *ctx, const uint8_t *m, uint32_t ptr, uint
     int rc = build(ctx, s, m, len, &err);
     if (rc == EDGECR_EMODEL)
       report(ctx, "model refused: ", 0, false, err.msg);
+    else if (rc == EDGECR_ELIMIT)
+      report(ctx, "the model's plan needs more than the node's arena of ", INFER_ARENA_MAX, true, " bytes");
     if (rc != EDGECR_OK)
       return rc;
     s->host = m;

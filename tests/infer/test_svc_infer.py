@@ -197,3 +197,19 @@ def test_bad_ranges(tmp_path, guest):
     r = run_guest(guest, meta(tmp_path, guest, GRANT), tmp_path, model, inp, "misalign", "oob", "shortout")
     assert r.stdout.splitlines() == [f"misalign {EINVAL}", f"oob {EINVAL}", f"shortout {EINVAL}"]
     assert "infer: the model must be 4-byte aligned in memory" in r.stderr
+
+
+def test_plan_larger_than_the_node_arena_is_a_limit(tmp_path, guest):
+    n = 600_000  # int8 in and out, both live: 1.2 MB of activations > the 1 MiB arena
+    m, x = g.single_input([1, n], 0.05, 10)
+    y = m.t([1, n], g.INT8, 0.07, -20)
+    m.op(g.QUANTIZE, [x], [y])
+    m.outputs = [y]
+    model, inp = write_model(tmp_path, "big", m)
+    r = run_guest(guest, meta(tmp_path, guest, GRANT), tmp_path, model, inp, "run", olen=n)
+    assert r.stdout.startswith(f"run {ELIMIT} "), r.stdout[:80]
+    assert "infer: the model's plan needs more than the node's arena of 1048576 bytes" in r.stderr
+    m.tensors[0].shape = m.tensors[1].shape = [1, 400_000]  # 0.8 MB: fits
+    model, inp = write_model(tmp_path, "fits", m)
+    r = run_guest(guest, meta(tmp_path, guest, GRANT), tmp_path, model, inp, "run", olen=400_000)
+    assert r.stdout.startswith("run 0 "), r.stdout[:80] + r.stderr
