@@ -213,3 +213,22 @@ def test_plan_larger_than_the_node_arena_is_a_limit(tmp_path, guest):
     model, inp = write_model(tmp_path, "fits", m)
     r = run_guest(guest, meta(tmp_path, guest, GRANT), tmp_path, model, inp, "run", olen=400_000)
     assert r.stdout.startswith("run 0 "), r.stdout[:80] + r.stderr
+
+
+@pytest.mark.parametrize("others,cached", [(3, True), (4, False)])
+def test_plan_cache_is_bounded_least_recently_used_out(tmp_path, guest, others, cached):
+    # Whether copy 0's plan is still cached shows in the compute limit: a
+    # cached plan remembers its fastest run and is refused before running,
+    # a new one runs (and is reported as a run over the limit).
+    model, inp = write_model(tmp_path, "cnn", g.cnn())
+    m = meta(tmp_path, guest, "  clock:\n  infer: {model-size: 64KiB, compute: 1us}")
+    ops = ["copies", others + 1, "runcopy", 0]
+    for k in range(1, others + 1):
+        ops += ["runcopy", k]
+    r = run_guest(guest, m, tmp_path, model, inp, *ops, "sleep", 1100, "runcopy", 0)
+    assert r.stdout.count(f" {ELIMIT}\n") == others + 2, r.stdout
+    last = r.stderr.strip().splitlines()[-1]
+    if cached:   # 4 slots: copies 0..3 all fit
+        assert "infer: the model's fastest run took " in last, r.stderr
+    else:        # a 5th model replaced the least recently used: copy 0
+        assert "infer: a run took " in last, r.stderr

@@ -14,6 +14,9 @@
  *   oob            the model's range past the end of memory, one call
  *   shortout       an output buffer one byte short, one call
  *   sleep MS       edgecr_sleep_until now + MS (reports are one per second)
+ *   copies K       K copies of the model, each at its own place (so each is
+ *                  its own entry of the plan cache)
+ *   runcopy I      one call on copy I: "runcopy I RC"
  *   sweep VALUE    for every 4-byte word of the model in turn, a copy with
  *                  that word = VALUE, one call each (at the same place, so
  *                  the plan cache sees a changed model every time):
@@ -61,6 +64,8 @@ int main(int argc, char **argv)
   uint8_t *model = slurp(argv[1], &ml), *in = slurp(argv[2], &il);
   size_t ol = (size_t) atoi(argv[3]);
   uint8_t *out = calloc(1, ol + 1);
+  uint8_t *copy[16];
+  int ncopies = 0;
   for (int i = 4; i < argc; i++) {
     const char *op = argv[i];
     if (strcmp(op, "run") == 0) {
@@ -101,6 +106,17 @@ int main(int argc, char **argv)
       free(b);
     } else if (strcmp(op, "oob") == 0) {
       printf("oob %d\n", (int) edgecr_infer((const void *) 0xfffff000u, 0x2000, in, il, out, ol));
+    } else if (strcmp(op, "copies") == 0 && i + 1 < argc) {
+      for (ncopies = 0; ncopies < atoi(argv[i + 1]) && ncopies < 16; ncopies++) {
+        copy[ncopies] = aligned_alloc(16, ml + 16);
+        memcpy(copy[ncopies], model, ml);
+      }
+      i++;
+    } else if (strcmp(op, "runcopy") == 0 && i + 1 < argc) {
+      int k = atoi(argv[++i]);
+      if (k < 0 || k >= ncopies)
+        return 1;
+      printf("runcopy %d %d\n", k, (int) edgecr_infer(copy[k], ml, in, il, out, ol));
     } else if (strcmp(op, "sleep") == 0 && i + 1 < argc) {
       int64_t ms = atoi(argv[++i]);
       printf("sleep %d\n", (int) edgecr_sleep_until(edgecr_clock_now() + ms * 1000000));
