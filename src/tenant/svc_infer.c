@@ -290,6 +290,30 @@ static int plan_for(struct tenant_ctx *ctx, const uint8_t *m, uint32_t ptr, uint
   return EDGECR_OK;
 }
 
+/* Run the plan under the compute limit (the head comment says how). */
+static int run_limited(struct tenant_ctx *ctx, struct slot *s, const uint8_t *in, uint32_t il, uint8_t *out,
+                       uint32_t ol)
+{
+  uint64_t limit = ctx->meta.perms.infer_compute_ns;
+  if (s->fastest_ns > limit) {
+    report(ctx, "the model's fastest run took ", s->fastest_ns, true, " ns, over the metadata's compute");
+    return EDGECR_ELIMIT;
+  }
+  ei_error err;
+  uint64_t t0 = ctx->pf->now_ns(ctx->pf_ctx);
+  int rc = ei_run(s->plan, in, il, out, ol, &err);
+  uint64_t ns = ctx->pf->now_ns(ctx->pf_ctx) - t0;
+  if (rc != EI_OK)
+    return EDGECR_EINVAL;                /* only EI_E_ARG is possible after the caller's checks */
+  if (s->fastest_ns == 0 || ns < s->fastest_ns)
+    s->fastest_ns = ns ? ns : 1;
+  if (ns > limit) {
+    report(ctx, "a run took ", ns, true, " ns, over the metadata's compute");
+    return EDGECR_ELIMIT;
+  }
+  return EDGECR_OK;
+}
+
 static int infer(ew_instance *inst, struct tenant_ctx *ctx, const ew_value *args)
 {
   const struct tenant_platform *pf = ctx->pf;
@@ -306,8 +330,7 @@ static int infer(ew_instance *inst, struct tenant_ctx *ctx, const ew_value *args
     report(ctx, "the model must be 4-byte aligned in memory (offset ", mp, true, ")");
     return EDGECR_EINVAL;
   }
-  uint64_t max = ctx->meta.perms.infer_model_size, limit = ctx->meta.perms.infer_compute_ns;
-  if (ml > max) {
+  if (ml > ctx->meta.perms.infer_model_size) {
     report(ctx, "model of ", ml, true, " bytes is over the metadata's model-size");
     return EDGECR_ELIMIT;
   }
@@ -317,23 +340,7 @@ static int infer(ew_instance *inst, struct tenant_ctx *ctx, const ew_value *args
     return rc;
   if (ei_input_bytes(s->plan) != il || ei_output_bytes(s->plan) != ol)
     return EDGECR_EINVAL;
-  if (s->fastest_ns > limit) {
-    report(ctx, "the model's fastest run took ", s->fastest_ns, true, " ns, over the metadata's compute");
-    return EDGECR_ELIMIT;
-  }
-  ei_error err;
-  uint64_t t0 = pf->now_ns(ctx->pf_ctx);
-  rc = ei_run(s->plan, in, il, out, ol, &err);
-  uint64_t ns = pf->now_ns(ctx->pf_ctx) - t0;
-  if (rc != EI_OK)
-    return EDGECR_EINVAL;                /* only EI_E_ARG is possible after the checks above */
-  if (s->fastest_ns == 0 || ns < s->fastest_ns)
-    s->fastest_ns = ns ? ns : 1;
-  if (ns > limit) {
-    report(ctx, "a run took ", ns, true, " ns, over the metadata's compute");
-    return EDGECR_ELIMIT;
-  }
-  return EDGECR_OK;
+  return run_limited(ctx, s, in, il, out, ol);
 }
 
 static int fn_infer(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
