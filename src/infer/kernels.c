@@ -517,6 +517,38 @@ static void conv_pixel(const ei_plan *p, const ei_op *o, int32_t n, int32_t oy, 
   }
 }
 
+/* CONV_2D, one output pixel, when the window (fh x fw x C bytes) fits in
+ * CONV_PATCH: the window is gathered into one contiguous patch, taps outside
+ * the input holding the input's zero point (so that x + in_off = 0: they add
+ * nothing, as a skipped tap), and each output channel is then one dot product
+ * with its whole filter ([oc, h, w, in] is contiguous per oc). */
+#define CONV_PATCH 512
+static void conv_pixel_patch(const ei_plan *p, const ei_op *o, int32_t n, int32_t oy, int32_t ox, int8_t *y) {
+  const ei_tensor *in = &p->t[o->in[0]], *w = &p->t[o->in[1]], *out = &p->t[o->out];
+  const int8_t *x = (const int8_t *)in->data, *wd = (const int8_t *)w->data;
+  int32_t H = in->dims[1], W = in->dims[2], C = in->dims[3], OC = w->dims[0];
+  int32_t iy0 = oy * o->stride_h - o->pad_h, ix0 = ox * o->stride_w - o->pad_w;
+  int8_t patch[CONV_PATCH], *d = patch;
+  for (int32_t ky = 0; ky < o->fh; ky++) {
+    int32_t iy = iy0 + ky * o->dil_h;
+    for (int32_t kx = 0; kx < o->fw; kx++, d += C) {
+      int32_t ix = ix0 + kx * o->dil_w;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+        for (int32_t c = 0; c < C; c++) d[c] = (int8_t)in->zp;
+      } else {
+        const int8_t *px = x + (((size_t)n * H + (size_t)iy) * W + (size_t)ix) * C;
+        for (int32_t c = 0; c < C; c++) d[c] = px[c];
+      }
+    }
+  }
+  uint32_t k = (uint32_t)(d - patch);
+  for (int32_t oc = 0; oc < OC; oc++) {
+    uint32_t acc = o->bias ? (uint32_t)o->bias[oc] : 0;
+    acc += dot(patch, wd + (size_t)oc * k, k, -in->zp);
+    y[oc] = requant(o, acc, o->nmult > 1 ? oc : 0, out->zp);
+  }
+}
+
 /* DEPTHWISE_CONV_2D, one output pixel: channels in blocks of DW_BLOCK
  * accumulators, so that the innermost loop runs along the channels (the
  * contiguous axis of both the input pixel and the filter tap). */
@@ -552,11 +584,15 @@ static void run_conv(ei_plan *p, const ei_op *o, int depthwise) {
   const ei_tensor *out = &p->t[o->out];
   int8_t *y = (int8_t *)out->data;
   int32_t N = out->dims[0], OH = out->dims[1], OW = out->dims[2], OC = out->dims[3];
+  const ei_tensor *w = &p->t[o->in[1]];
+  int patch = !depthwise && (int64_t)w->dims[1] * w->dims[2] * w->dims[3] <= CONV_PATCH;
   for (int32_t n = 0; n < N; n++)
     for (int32_t oy = 0; oy < OH; oy++)
       for (int32_t ox = 0; ox < OW; ox++, y += OC) {
         if (depthwise)
           dw_pixel(p, o, n, oy, ox, y);
+        else if (patch)
+          conv_pixel_patch(p, o, n, oy, ox, y);
         else
           conv_pixel(p, o, n, oy, ox, y);
       }
