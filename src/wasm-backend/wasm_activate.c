@@ -1,0 +1,344 @@
+/* wasm_activate.c - reactor tenants and a tenant's time limits
+ * (docs/tenants.md, "Schedule and activations").
+ *
+ * A module that exports `edgecr_activate` (type () -> ()) and no `_start`
+ * is a reactor: the runtime runs `_initialize` if exported (as WASI
+ * reactors expect), then calls edgecr_activate once per schedule.period
+ * at absolute release times (CLOCK_MONOTONIC, clock_nanosleep with
+ * TIMER_ABSTIME: no drift), the first at once.  Each release reads the
+ * schedule from the tenant context, so a live update takes effect from
+ * the next activation.
+ *
+ * Budget: an activation runs on small fuel slices (WB_ACT_SLICE units, a
+ * few tens of microseconds) and between two slices the thread's CPU time
+ * (CLOCK_THREAD_CPUTIME_ID: what the budget, the worst-case execution
+ * time of the analysis, counts; being preempted does not) and the
+ * activation's deadline (monotonic) are checked.  An activation that used
+ * more than schedule.budget (or, under SCHED_DEADLINE, was throttled by
+ * the kernel for using up its reservation: SIGXCPU) is cut off (ew_abort drops the call; the
+ * instance, its memory included, stays as the guest left it) and counted
+ * as an overrun; one still running at its deadline (release + deadline,
+ * the period when no deadline) is cut off and counted as a miss; a
+ * release that cannot start before its deadline (the tenant was paused,
+ * or starved) is skipped and counted as a miss.  The next release runs in
+ * every case.  A trap or proc_exit inside an activation ends the tenant
+ * as for a command.  A host call that blocks (a read of stdin) is cut
+ * only when it returns.
+ *
+ * Limits (POSIX timers, so a tenant blocked anywhere is still bounded):
+ *   - start limit: a reactor that has not begun its first activation
+ *     schedule.start-limit after `start` (instantiation and _initialize
+ *     included) exits with WB_EXIT_START_LIMIT;
+ *   - lifetime: security.lifetime seconds after `start` the tenant is
+ *     stopped as by SIGTERM, with a message, status WB_EXIT_LIFETIME;
+ *   - stop limit: schedule.stop-limit replaces the default grace after a
+ *     stop signal; a reactor finishes the activation in progress within
+ *     it (no new one starts), a command stops at its next safe point.
+ * The counters are the tenant's (struct tenant_stats: activations,
+ * overruns, misses); a summary line goes to stderr when the tenant ends. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "abi.h"
+#include "wasi.h"
+#include "wasm_backend.h"
+
+/* Fuel between two clock checks inside an activation: a few tens of
+ * microseconds of the tightest loop, so an overrun is cut that soon after
+ * the budget; a check (two clock reads) and a resume cost well under a
+ * microsecond. */
+#define WB_ACT_SLICE (1u << 15)
+
+enum { LIMIT_START = 1, LIMIT_LIFETIME = 2 };
+
+static volatile sig_atomic_t first_activation; /* the start limit is met */
+static volatile sig_atomic_t dl_overrun;       /* SIGXCPU: the deadline reservation ran out */
+static char start_msg[192];
+static char lifetime_msg[192];
+
+static uint64_t clock_ns(clockid_t id)
+{
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* ---- limits ------------------------------------------------------------ */
+
+/* The timers' signal.  Only a timer of ours counts (si_code SI_TIMER): the
+ * same signal sent with kill does nothing. */
+static void on_limit(int sig, siginfo_t *si, void *uc)
+{
+  (void) sig, (void) uc;
+  if (si->si_code != SI_TIMER)
+    return;
+  if (si->si_value.sival_int == LIMIT_START && !first_activation) {
+    ssize_t n = write(STDERR_FILENO, start_msg, strlen(start_msg));
+    (void) n;
+    _exit(WB_EXIT_START_LIMIT);
+  }
+  if (si->si_value.sival_int == LIMIT_LIFETIME)
+    wb_stop_for_lifetime(lifetime_msg);
+}
+
+static void arm(int which, uint64_t ns)
+{
+  struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN + 2};
+  sev.sigev_value.sival_int = which;
+  timer_t t;
+  struct itimerspec its = {.it_value = {(time_t) (ns / 1000000000u), (long) (ns % 1000000000u)}};
+  if (timer_create(CLOCK_MONOTONIC, &sev, &t) < 0 || timer_settime(t, 0, &its, NULL) < 0)
+    wb_fail(WB_EXIT_RUN_ERROR, "tenant: cannot arm the %s timer: %s",
+            which == LIMIT_START ? "start-limit" : "lifetime", strerror(errno));
+}
+
+void wb_tenant_limits_arm(const struct tenant_meta *m, bool reactor)
+{
+  struct sigaction sa = {.sa_sigaction = on_limit, .sa_flags = SA_SIGINFO | SA_RESTART};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGRTMIN + 2, &sa, NULL);
+  const struct tenant_schedule *s = &m->schedule;
+  if (m->has_schedule && s->stop_limit_ns > 0)
+    wb_set_stop_grace(s->stop_limit_ns);
+  if (reactor && m->has_schedule && s->start_limit_ns > 0) {
+    snprintf(start_msg, sizeof start_msg, "edgecr: tenant `%s`: no activation within its start limit of %llu ns: "
+             "killed\n", m->id, (unsigned long long) s->start_limit_ns);
+    arm(LIMIT_START, s->start_limit_ns);
+  }
+  if (m->has_security && m->lifetime_s > 0) {
+    snprintf(lifetime_msg, sizeof lifetime_msg, "edgecr: tenant `%s`: its lifetime of %llu s (security.lifetime) "
+             "is over: stopped\n", m->id, (unsigned long long) m->lifetime_s);
+    uint64_t ns = m->lifetime_s > UINT64_MAX / 1000000000u ? UINT64_MAX / 2 : m->lifetime_s * 1000000000u;
+    arm(LIMIT_LIFETIME, ns);
+  }
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+static bool exports_func(const ew_module *mod, const char *name, ew_export_info *out)
+{
+  for (uint32_t i = 0; i < ew_module_export_count(mod); i++)
+    if (ew_module_export(mod, i, out) == 0 && out->kind == EW_EXTERN_FUNC && strcmp(out->name, name) == 0)
+      return true;
+  return false;
+}
+
+int wb_reactor_check(const ew_module *mod, const char *path, const struct tenant_meta *m, edgecr_error_t *err)
+{
+  ew_export_info ex;
+  if (!exports_func(mod, WB_ACTIVATE, &ex))
+    return 0;
+  if (ex.func.nparams != 0 || ex.func.nresults != 0)
+    return edgecr_error_make(err, 0, "WebAssembly module `%s`: `%s` must take no parameters and return nothing",
+                             path, WB_ACTIVATE);
+  ew_export_info start;
+  if (exports_func(mod, "_start", &start))
+    return edgecr_error_make(err, 0, "WebAssembly module `%s`: exports both `_start` and `%s`: a tenant is either "
+                             "a command or a reactor (build a reactor with -mexec-model=reactor)", path,
+                             WB_ACTIVATE);
+  if (m == NULL || !m->has_schedule || m->schedule.period_ns == 0)
+    return edgecr_error_make(err, 0, "WebAssembly module `%s`: exports `%s` but %s: a reactor tenant is "
+                             "activated once per schedule.period of its signed metadata", path, WB_ACTIVATE,
+                             m == NULL ? "the container has no tenant metadata (annotation " WB_ANN_TENANT_META ")"
+                                       : "its metadata has no schedule.period");
+  return 1;
+}
+
+/* ---- the activations ---------------------------------------------------- */
+
+struct reactor {
+  ew_instance *inst;
+  wasi_ctx *wasi;
+  ew_func *activate;
+  struct tenant_ctx *ctx;
+  const char *path;
+  uint64_t last_note_ns;
+};
+
+enum cut { CUT_NONE, CUT_BUDGET, CUT_DEADLINE };
+
+/* Until monotonic time t, or a stop. */
+static void sleep_until_ns(uint64_t t)
+{
+  struct timespec ts = {(time_t) (t / 1000000000u), (long) (t % 1000000000u)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !wb_stopping()) {
+  }
+}
+
+/* An overrun or a miss, for the operator: on stderr (the container's log),
+ * at most one a second. */
+__attribute__((format(printf, 2, 3))) static void note(struct reactor *r, const char *fmt, ...)
+{
+  uint64_t now = clock_ns(CLOCK_MONOTONIC);
+  if (r->last_note_ns != 0 && now - r->last_note_ns < 1000000000u)
+    return;
+  r->last_note_ns = now;
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fflush(stdout);
+  fprintf(stderr, "edgecr: tenant `%s`: %s\n", r->ctx->meta.id, msg);
+}
+
+static void summary(const struct reactor *r)
+{
+  const struct tenant_stats *s = r->ctx->stats;
+  fflush(stdout);
+  fprintf(stderr, "edgecr: tenant `%s`: %llu activations, %llu overruns, %llu misses\n", r->ctx->meta.id,
+          (unsigned long long) s->activations, (unsigned long long) s->overruns, (unsigned long long) s->misses);
+}
+
+_Noreturn static void stop_now(const struct reactor *r)
+{
+  summary(r);
+  wb_die_of_stop();
+}
+
+static void on_dl_overrun(int sig)
+{
+  (void) sig;
+  dl_overrun = 1;
+}
+
+/* At the deadline: was the activation held back by the kernel for using
+ * up its budget rather than late?  Under SCHED_DEADLINE the reservation
+ * (= the budget) also pays for the runtime's own work at the release, so
+ * the thread is throttled a little before the activation itself has used
+ * the budget, and it runs again only at its next period, past the
+ * deadline: SIGXCPU (SCHED_FLAG_DL_OVERRUN) says so, but only at a tick
+ * after it runs again, so the CPU time used counts too. */
+static bool throttled(uint64_t budget, uint64_t used)
+{
+  return budget > 0 && (dl_overrun || used >= budget - budget / 10);
+}
+
+/* One call of edgecr_activate.  Cut (and *cut says why) when it has used
+ * more than `budget` ns of CPU (0: no budget) or runs at `deadline_at`. */
+static ew_status activate_once(struct reactor *r, uint64_t budget, uint64_t deadline_at, enum cut *cut)
+{
+  dl_overrun = 0;
+  uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+  ew_set_fuel(r->inst, WB_ACT_SLICE);
+  ew_status st = ew_call(r->inst, r->activate, NULL, 0, NULL, 0);
+  for (;;) {
+    if (st == EW_OUT_OF_FUEL) {
+      uint64_t used = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+      if (budget > 0 && used > budget)
+        *cut = CUT_BUDGET;
+      else if (clock_ns(CLOCK_MONOTONIC) >= deadline_at)
+        *cut = throttled(budget, used) ? CUT_BUDGET : CUT_DEADLINE;
+      else {
+        ew_set_fuel(r->inst, WB_ACT_SLICE);
+        st = ew_resume(r->inst);
+        continue;
+      }
+    } else if (st == EW_SUSPENDED) { /* a sleep inside the activation */
+      uint64_t until = 0;
+      if (wasi_sleep_deadline(r->wasi, &until) && until > 0) {
+        sleep_until_ns(until < deadline_at ? until : deadline_at);
+        if (until >= deadline_at && !wb_stopping())
+          *cut = CUT_DEADLINE;
+      }
+      if (*cut == CUT_NONE) {
+        st = ew_resume(r->inst);
+        continue;
+      }
+    } else {
+      return st;
+    }
+    ew_abort(r->inst);
+    return EW_OK;
+  }
+}
+
+/* _initialize to its end (no budget: the start limit bounds it). */
+static ew_status initialize(struct reactor *r, ew_func *init)
+{
+  ew_set_fuel(r->inst, WB_ACT_SLICE << 7);
+  ew_status st = ew_call(r->inst, init, NULL, 0, NULL, 0);
+  for (;;) {
+    if (wb_stopping())
+      wb_die_of_stop();
+    if (st == EW_SUSPENDED) {
+      uint64_t until = 0;
+      if (wasi_sleep_deadline(r->wasi, &until))
+        sleep_until_ns(until);
+    } else if (st == EW_OUT_OF_FUEL) {
+      ew_set_fuel(r->inst, WB_ACT_SLICE << 7);
+    } else {
+      return st;
+    }
+    st = ew_resume(r->inst);
+  }
+}
+
+/* How an activation ended, counted and reported. */
+static void account(struct reactor *r, enum cut cut, uint64_t budget, uint64_t deadline)
+{
+  struct tenant_stats *s = r->ctx->stats;
+  if (cut == CUT_BUDGET) {
+    s->overruns++;
+    note(r, "activation %llu overran its budget of %llu ns: cut off (%llu overruns so far)",
+         (unsigned long long) s->activations, (unsigned long long) budget, (unsigned long long) s->overruns);
+  } else if (cut == CUT_DEADLINE) {
+    s->misses++;
+    note(r, "activation %llu still ran at its deadline of %llu ns: cut off (%llu misses so far)",
+         (unsigned long long) s->activations, (unsigned long long) deadline, (unsigned long long) s->misses);
+  }
+}
+
+ew_status wb_reactor_run(ew_instance *inst, wasi_ctx *wasi, struct tenant_ctx *ctx, const char *path)
+{
+  struct reactor r = {.inst = inst, .wasi = wasi, .ctx = ctx, .path = path,
+                      .activate = ew_instance_func(inst, WB_ACTIVATE)};
+  if (r.activate == NULL) /* checked at create */
+    wb_fail(WB_EXIT_RUN_ERROR, "wasm: `%s` exports no `%s`", path, WB_ACTIVATE);
+  wasi_set_suspend_sleep(wasi, 1);
+  struct sigaction sa = {.sa_handler = on_dl_overrun, .sa_flags = SA_RESTART};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGXCPU, &sa, NULL);
+  ew_func *init = ew_instance_func(inst, "_initialize");
+  if (init != NULL) {
+    ew_status st = initialize(&r, init);
+    if (st != EW_OK)
+      return st;
+  }
+  uint64_t release = clock_ns(CLOCK_MONOTONIC);
+  first_activation = 1;
+  for (;;) {
+    /* the schedule of this release: a live update counts from here */
+    const struct tenant_schedule *s = &ctx->meta.schedule;
+    uint64_t period = s->period_ns, budget = s->budget_ns;
+    uint64_t deadline = s->deadline_ns ? s->deadline_ns : period;
+    sleep_until_ns(release);
+    if (wb_stopping())
+      stop_now(&r);
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (now >= release + deadline) { /* every release whose deadline has passed is a miss */
+      uint64_t n = (now - release - deadline) / period + 1;
+      ctx->stats->misses += n;
+      note(&r, "%llu release(s) could not start before their deadline: skipped (%llu misses so far)",
+           (unsigned long long) n, (unsigned long long) ctx->stats->misses);
+      release += n * period;
+      continue;
+    }
+    ctx->stats->activations++;
+    enum cut cut = CUT_NONE;
+    ew_status st = activate_once(&r, budget, release + deadline, &cut);
+    if (st != EW_OK) {
+      summary(&r);
+      return st;
+    }
+    account(&r, cut, budget, deadline);
+    if (wb_stopping())
+      stop_now(&r);
+    release += period;
+  }
+}
