@@ -44,7 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "abi.h"
+#include "tenant_platform.h"
 #include "wasi.h"
 #include "wasm_backend.h"
 
@@ -106,12 +106,12 @@ void wb_tenant_limits_arm(const struct tenant_meta *m, bool reactor)
   if (m->has_schedule && s->stop_limit_ns > 0)
     wb_set_stop_grace(s->stop_limit_ns);
   if (reactor && m->has_schedule && s->start_limit_ns > 0) {
-    snprintf(start_msg, sizeof start_msg, "edgecr: tenant `%s`: no activation within its start limit of %llu ns: "
+    snprintf(start_msg, sizeof start_msg, "edgecr: tenant %s: no activation within its start limit of %llu ns: "
              "killed\n", m->id, (unsigned long long) s->start_limit_ns);
     arm(LIMIT_START, s->start_limit_ns);
   }
   if (m->has_security && m->lifetime_s > 0) {
-    snprintf(lifetime_msg, sizeof lifetime_msg, "edgecr: tenant `%s`: its lifetime of %llu s (security.lifetime) "
+    snprintf(lifetime_msg, sizeof lifetime_msg, "edgecr: tenant %s: its lifetime of %llu s (security.lifetime) "
              "is over: stopped\n", m->id, (unsigned long long) m->lifetime_s);
     uint64_t ns = m->lifetime_s > UINT64_MAX / 1000000000u ? UINT64_MAX / 2 : m->lifetime_s * 1000000000u;
     arm(LIMIT_LIFETIME, ns);
@@ -155,12 +155,20 @@ struct reactor {
   ew_instance *inst;
   wasi_ctx *wasi;
   ew_func *activate;
+  struct tenant_linux *tenant;
   struct tenant_ctx *ctx;
   const char *path;
   uint64_t last_note_ns;
 };
 
 enum cut { CUT_NONE, CUT_BUDGET, CUT_DEADLINE };
+
+/* The deadline of the sleep the engine suspended for: the tenant's
+ * sleep_until or a WASI poll_oneoff; false when none. */
+static bool sleep_deadline(struct reactor *r, uint64_t *until)
+{
+  return tenant_linux_take_sleep(r->tenant, until) || wasi_sleep_deadline(r->wasi, until);
+}
 
 /* Until monotonic time t, or a stop. */
 static void sleep_until_ns(uint64_t t)
@@ -170,8 +178,8 @@ static void sleep_until_ns(uint64_t t)
   }
 }
 
-/* An overrun or a miss, for the operator: on stderr (the container's log),
- * at most one a second. */
+/* An overrun or a miss, for the operator: the tenant's report (the
+ * container's stderr), at most one a second. */
 __attribute__((format(printf, 2, 3))) static void note(struct reactor *r, const char *fmt, ...)
 {
   uint64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -184,15 +192,17 @@ __attribute__((format(printf, 2, 3))) static void note(struct reactor *r, const 
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   fflush(stdout);
-  fprintf(stderr, "edgecr: tenant `%s`: %s\n", r->ctx->meta.id, msg);
+  r->ctx->pf->report(r->ctx->pf_ctx, msg);
 }
 
 static void summary(const struct reactor *r)
 {
   const struct tenant_stats *s = r->ctx->stats;
+  char msg[128];
+  snprintf(msg, sizeof msg, "%llu activations, %llu overruns, %llu misses", (unsigned long long) s->activations,
+           (unsigned long long) s->overruns, (unsigned long long) s->misses);
   fflush(stdout);
-  fprintf(stderr, "edgecr: tenant `%s`: %llu activations, %llu overruns, %llu misses\n", r->ctx->meta.id,
-          (unsigned long long) s->activations, (unsigned long long) s->overruns, (unsigned long long) s->misses);
+  r->ctx->pf->report(r->ctx->pf_ctx, msg);
 }
 
 _Noreturn static void stop_now(const struct reactor *r)
@@ -241,7 +251,7 @@ static ew_status activate_once(struct reactor *r, uint64_t budget, uint64_t dead
       }
     } else if (st == EW_SUSPENDED) { /* a sleep inside the activation */
       uint64_t until = 0;
-      if (wasi_sleep_deadline(r->wasi, &until) && until > 0) {
+      if (sleep_deadline(r, &until) && until > 0) {
         sleep_until_ns(until < deadline_at ? until : deadline_at);
         if (until >= deadline_at && !wb_stopping())
           *cut = CUT_DEADLINE;
@@ -268,7 +278,7 @@ static ew_status initialize(struct reactor *r, ew_func *init)
       wb_die_of_stop();
     if (st == EW_SUSPENDED) {
       uint64_t until = 0;
-      if (wasi_sleep_deadline(r->wasi, &until))
+      if (sleep_deadline(r, &until))
         sleep_until_ns(until);
     } else if (st == EW_OUT_OF_FUEL) {
       ew_set_fuel(r->inst, WB_ACT_SLICE << 7);
@@ -294,9 +304,10 @@ static void account(struct reactor *r, enum cut cut, uint64_t budget, uint64_t d
   }
 }
 
-ew_status wb_reactor_run(ew_instance *inst, wasi_ctx *wasi, struct tenant_ctx *ctx, const char *path)
+ew_status wb_reactor_run(ew_instance *inst, wasi_ctx *wasi, struct tenant_linux *tenant, const char *path)
 {
-  struct reactor r = {.inst = inst, .wasi = wasi, .ctx = ctx, .path = path,
+  struct tenant_ctx *ctx = &tenant->ctx;
+  struct reactor r = {.inst = inst, .wasi = wasi, .tenant = tenant, .ctx = ctx, .path = path,
                       .activate = ew_instance_func(inst, WB_ACTIVATE)};
   if (r.activate == NULL) /* checked at create */
     wb_fail(WB_EXIT_RUN_ERROR, "wasm: `%s` exports no `%s`", path, WB_ACTIVATE);
@@ -310,16 +321,18 @@ ew_status wb_reactor_run(ew_instance *inst, wasi_ctx *wasi, struct tenant_ctx *c
     if (st != EW_OK)
       return st;
   }
-  uint64_t release = clock_ns(CLOCK_MONOTONIC);
+  uint64_t release = clock_ns(CLOCK_MONOTONIC), period = ctx->meta.schedule.period_ns;
   first_activation = 1;
   for (;;) {
-    /* the schedule of this release: a live update counts from here */
-    const struct tenant_schedule *s = &ctx->meta.schedule;
-    uint64_t period = s->period_ns, budget = s->budget_ns;
-    uint64_t deadline = s->deadline_ns ? s->deadline_ns : period;
     sleep_until_ns(release);
     if (wb_stopping())
       stop_now(&r);
+    /* the schedule of this release: a live update counts from here (one
+     * without a period keeps the last one: a reactor needs a period) */
+    tenant_ctx_poll(ctx);
+    const struct tenant_schedule *s = &ctx->meta.schedule;
+    period = s->period_ns ? s->period_ns : period;
+    uint64_t budget = s->budget_ns, deadline = s->deadline_ns ? s->deadline_ns : period;
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     if (now >= release + deadline) { /* every release whose deadline has passed is a miss */
       uint64_t n = (now - release - deadline) / period + 1;

@@ -48,9 +48,6 @@ int wb_open_entrypoint(const struct oci_config *cfg);
  * with the reason; on success record the tenant in c->state->annotations.
  * wasm_tenant.c. */
 int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_error_t *err);
-/* The metadata wb_tenant_check verified in this process (the container's
- * init is a clone of create: it has it too); NULL when there is none. */
-const struct tenant_meta *wb_tenant_meta(void);
 
 /* wasm_sched.c: the scheduler a signed schedule asks for (false: none). */
 bool wb_schedule_policy(const struct tenant_schedule *s, struct oci_scheduler *out);
@@ -70,7 +67,7 @@ __attribute__((format(printf, 2, 3))) _Noreturn void wb_fail(int status, const c
 
 /* wasm_activate.c: the tenant's time limits and, for a reactor, its
  * activations (docs/tenants.md, "Schedule and activations"). */
-struct tenant_ctx;
+struct tenant_linux;
 struct wasi_ctx;
 /* Once the run begins: security.lifetime and schedule.start-limit timers,
  * schedule.stop-limit as the stop grace.  `reactor`: the start limit
@@ -82,6 +79,12 @@ int wb_reactor_check(const ew_module *mod, const char *path, const struct tenant
 /* _initialize (if exported), then edgecr_activate once per period until
  * the tenant ends; returns how it ended (trap, proc_exit) for exit_as, or
  * does not return (stopped). */
-ew_status wb_reactor_run(ew_instance *inst, struct wasi_ctx *wasi, struct tenant_ctx *ctx, const char *path);
+ew_status wb_reactor_run(ew_instance *inst, struct wasi_ctx *wasi, struct tenant_linux *tenant, const char *path);
+
+/* What create verified, for the container's init (which the runtime
+ * process forks, so it inherits these): the tenant's metadata (NULL: none,
+ * the tenant is granted nothing) and the container id.  wasm_tenant.c. */
+extern struct tenant_meta *wb_tenant_meta;
+extern const char *wb_tenant_id;
 
 #endif

@@ -21,14 +21,8 @@
 #include "util.h"
 #include "wasm_backend.h"
 
-/* The metadata verified by this create; the init, cloned after it, sees it. */
-static struct tenant_meta verified;
-static bool have_verified;
-
-const struct tenant_meta *wb_tenant_meta(void)
-{
-  return have_verified ? &verified : NULL;
-}
+struct tenant_meta *wb_tenant_meta;
+const char *wb_tenant_id;
 
 static void record(struct container *c, const struct tenant_meta *m, const uint8_t *file, size_t len)
 {
@@ -47,6 +41,7 @@ static void record(struct container *c, const struct tenant_meta *m, const uint8
 int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_error_t *err)
 {
   const char *path = json_string_value(json_object_get(cfg->annotations, WB_ANN_TENANT_META));
+  wb_tenant_id = c->id;
   if (path == NULL)
     return 0;
   const char *what = "annotations." WB_ANN_TENANT_META;
@@ -72,7 +67,7 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
   if (wb_tenant_schedule(c->config, &m, path, err) < 0)
     return -1;
   record(c, &m, buf, (size_t) len);
-  verified = m;
-  have_verified = true;
+  wb_tenant_meta = xmalloc0(sizeof *wb_tenant_meta);
+  *wb_tenant_meta = m;
   return 0;
 }

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO / "tests" / "wasm" / "c"))
 from wasm_build import compile_wasm  # noqa: E402
 
 ANN = "org.edgecr.tenant.metadata"
-SUMMARY = re.compile(r"tenant `act`: (\d+) activations, (\d+) overruns, (\d+) misses")
+SUMMARY = re.compile(r"tenant act: (\d+) activations, (\d+) overruns, (\d+) misses")
 needs_clang = pytest.mark.skipif(shutil.which("clang") is None, reason="clang not installed")
 pytestmark = needs_clang
 
