@@ -7,7 +7,10 @@
  * at absolute release times (CLOCK_MONOTONIC, clock_nanosleep with
  * TIMER_ABSTIME: no drift), the first at once.  Each release reads the
  * schedule from the tenant context, so a live update takes effect from
- * the next activation.
+ * the next activation.  The rules (releases, cuts, counters) are the
+ * portable core's (src/tenant/activate.c), shared with the
+ * microcontroller host; this file gives them Linux times and runs the
+ * calls.
  *
  * Budget: an activation runs on small fuel slices (WB_ACT_SLICE units, a
  * few tens of microseconds) and between two slices the thread's CPU time
@@ -44,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "activate.h"
 #include "tenant_platform.h"
 #include "wasi.h"
 #include "wasm_backend.h"
@@ -161,8 +165,6 @@ struct reactor {
   uint64_t last_note_ns;
 };
 
-enum cut { CUT_NONE, CUT_BUDGET, CUT_DEADLINE };
-
 /* The deadline of the sleep the engine suspended for: the tenant's
  * sleep_until or a WASI poll_oneoff; false when none. */
 static bool sleep_deadline(struct reactor *r, uint64_t *until)
@@ -217,21 +219,15 @@ static void on_dl_overrun(int sig)
   dl_overrun = 1;
 }
 
-/* At the deadline: was the activation held back by the kernel for using
- * up its budget rather than late?  Under SCHED_DEADLINE the reservation
- * (= the budget) also pays for the runtime's own work at the release, so
- * the thread is throttled a little before the activation itself has used
- * the budget, and it runs again only at its next period, past the
- * deadline: SIGXCPU (SCHED_FLAG_DL_OVERRUN) says so, but only at a tick
- * after it runs again, so the CPU time used counts too. */
-static bool throttled(uint64_t budget, uint64_t used)
+/* Cut now?  (tenant_act_check with this thread's CPU time and SIGXCPU.) */
+static enum tenant_cut check(const struct tenant_act *a, uint64_t cpu0)
 {
-  return budget > 0 && (dl_overrun || used >= budget - budget / 10);
+  return tenant_act_check(a, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0, clock_ns(CLOCK_MONOTONIC), dl_overrun != 0);
 }
 
-/* One call of edgecr_activate.  Cut (and *cut says why) when it has used
- * more than `budget` ns of CPU (0: no budget) or runs at `deadline_at`. */
-static ew_status activate_once(struct reactor *r, uint64_t budget, uint64_t deadline_at, enum cut *cut)
+/* One call of edgecr_activate, cut (the reason returned in *cut) as
+ * tenant_act_check says; a sleep inside it ends at its deadline at most. */
+static ew_status activate_once(struct reactor *r, const struct tenant_act *a, enum tenant_cut *cut)
 {
   dl_overrun = 0;
   uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -239,32 +235,19 @@ static ew_status activate_once(struct reactor *r, uint64_t budget, uint64_t dead
   ew_status st = ew_call(r->inst, r->activate, NULL, 0, NULL, 0);
   for (;;) {
     if (st == EW_OUT_OF_FUEL) {
-      uint64_t used = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-      if (budget > 0 && used > budget)
-        *cut = CUT_BUDGET;
-      else if (clock_ns(CLOCK_MONOTONIC) >= deadline_at)
-        *cut = throttled(budget, used) ? CUT_BUDGET : CUT_DEADLINE;
-      else {
-        ew_set_fuel(r->inst, WB_ACT_SLICE);
-        st = ew_resume(r->inst);
-        continue;
-      }
-    } else if (st == EW_SUSPENDED) { /* a sleep inside the activation */
+      ew_set_fuel(r->inst, WB_ACT_SLICE);
+    } else if (st == EW_SUSPENDED) {
       uint64_t until = 0;
-      if (sleep_deadline(r, &until) && until > 0) {
-        sleep_until_ns(until < deadline_at ? until : deadline_at);
-        if (until >= deadline_at && !wb_stopping())
-          *cut = CUT_DEADLINE;
-      }
-      if (*cut == CUT_NONE) {
-        st = ew_resume(r->inst);
-        continue;
-      }
+      if (sleep_deadline(r, &until) && until > 0)
+        sleep_until_ns(until < a->deadline_at ? until : a->deadline_at);
     } else {
       return st;
     }
-    ew_abort(r->inst);
-    return EW_OK;
+    if ((*cut = check(a, cpu0)) != TENANT_CUT_NONE) {
+      ew_abort(r->inst);
+      return EW_OK;
+    }
+    st = ew_resume(r->inst);
   }
 }
 
@@ -289,19 +272,17 @@ static ew_status initialize(struct reactor *r, ew_func *init)
   }
 }
 
-/* How an activation ended, counted and reported. */
-static void account(struct reactor *r, enum cut cut, uint64_t budget, uint64_t deadline)
+/* A cut activation, for the operator (tenant_act_end counted it);
+ * `deadline` relative to its release. */
+static void report_cut(struct reactor *r, enum tenant_cut cut, uint64_t budget, uint64_t deadline)
 {
-  struct tenant_stats *s = r->ctx->stats;
-  if (cut == CUT_BUDGET) {
-    s->overruns++;
+  const struct tenant_stats *s = r->ctx->stats;
+  if (cut == TENANT_CUT_BUDGET)
     note(r, "activation %llu overran its budget of %llu ns: cut off (%llu overruns so far)",
          (unsigned long long) s->activations, (unsigned long long) budget, (unsigned long long) s->overruns);
-  } else if (cut == CUT_DEADLINE) {
-    s->misses++;
+  else if (cut == TENANT_CUT_DEADLINE)
     note(r, "activation %llu still ran at its deadline of %llu ns: cut off (%llu misses so far)",
          (unsigned long long) s->activations, (unsigned long long) deadline, (unsigned long long) s->misses);
-  }
 }
 
 ew_status wb_reactor_run(ew_instance *inst, wasi_ctx *wasi, struct tenant_linux *tenant, const char *path)
@@ -321,37 +302,28 @@ ew_status wb_reactor_run(ew_instance *inst, wasi_ctx *wasi, struct tenant_linux 
     if (st != EW_OK)
       return st;
   }
-  uint64_t release = clock_ns(CLOCK_MONOTONIC), period = ctx->meta.schedule.period_ns;
+  struct tenant_act a;
+  tenant_act_start(&a, ctx, clock_ns(CLOCK_MONOTONIC));
   first_activation = 1;
   for (;;) {
-    sleep_until_ns(release);
+    sleep_until_ns(a.release);
     if (wb_stopping())
       stop_now(&r);
-    /* the schedule of this release: a live update counts from here (one
-     * without a period keeps the last one: a reactor needs a period) */
-    tenant_ctx_poll(ctx);
-    const struct tenant_schedule *s = &ctx->meta.schedule;
-    period = s->period_ns ? s->period_ns : period;
-    uint64_t budget = s->budget_ns, deadline = s->deadline_ns ? s->deadline_ns : period;
-    uint64_t now = clock_ns(CLOCK_MONOTONIC);
-    if (now >= release + deadline) { /* every release whose deadline has passed is a miss */
-      uint64_t n = (now - release - deadline) / period + 1;
-      ctx->stats->misses += n;
+    if (!tenant_act_release(&a, ctx, clock_ns(CLOCK_MONOTONIC))) {
       note(&r, "%llu release(s) could not start before their deadline: skipped (%llu misses so far)",
-           (unsigned long long) n, (unsigned long long) ctx->stats->misses);
-      release += n * period;
+           (unsigned long long) a.skipped, (unsigned long long) ctx->stats->misses);
       continue;
     }
-    ctx->stats->activations++;
-    enum cut cut = CUT_NONE;
-    ew_status st = activate_once(&r, budget, release + deadline, &cut);
+    enum tenant_cut cut = TENANT_CUT_NONE;
+    ew_status st = activate_once(&r, &a, &cut);
     if (st != EW_OK) {
       summary(&r);
       return st;
     }
-    account(&r, cut, budget, deadline);
+    uint64_t deadline = a.deadline_at - a.release;
+    tenant_act_end(&a, ctx, cut);
+    report_cut(&r, cut, a.budget, deadline);
     if (wb_stopping())
       stop_now(&r);
-    release += period;
   }
 }
