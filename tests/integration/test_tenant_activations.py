@@ -30,7 +30,8 @@ pytestmark = needs_clang
 
 @pytest.fixture(scope="module")
 def reactor():
-    return compile_wasm(REPO / "tests" / "wasm_containers" / "c" / "reactor.c", extra=["-mexec-model=reactor"])
+    return compile_wasm(REPO / "tests" / "wasm_containers" / "c" / "reactor.c",
+                        extra=["-mexec-model=reactor", "-I", str(REPO / "include")])
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +51,11 @@ def tenant(env):
     import os
     os.environ["EDGECR_TRUST_DIR"] = str(trust)
 
-    def make(module, schedule, security="", args=(), **envs):
+    def make(module, schedule, security="", args=(), permissions="", **envs):
         y = env.tmp / "t.yaml"
         y.write_text("id: act\ntype: wasm\nversion: 1\nexpires: 2099-01-01T00:00:00Z\nkid: vendor\n"
-                     f"schedule: {schedule}\n" + (f"security: {security}\n" if security else ""))
+                     f"schedule: {schedule}\n" + (f"security: {security}\n" if security else "")
+                     + (f"permissions: {permissions}\n" if permissions else ""))
         env.rt("meta", "build", y, "--module", module, "-o", env.tmp / "meta.cbor")
         env.rt("meta", "sign", "--key", keys / "vendor.key", env.tmp / "meta.cbor", "-o", env.tmp / "meta.cose")
         b = env.bundle(cid=None)
@@ -124,6 +126,21 @@ def test_activation_still_running_at_its_deadline_is_a_miss(env, tenant, reactor
     assert "still ran at its deadline of 30000000 ns: cut off" in p.stderr
     acts = activations(p.stdout)
     assert_periodic(acts, 50_000_000)
+
+
+def test_tenant_sleep_until_inside_an_activation_ends_at_its_deadline(env, tenant, reactor):
+    # the clock service's sleep_until (80 ms) inside each activation: cut at the 30 ms deadline
+    b = tenant(reactor, "{period: 50ms, deadline: 30ms}", permissions="{clock: {}}", TENANT_MODE="tsleep",
+               TENANT_SLEEP_MS=80, TENANT_MAX=4)
+    p = env.rt.run(b, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert summary(p.stderr) == (4, 0, 3), p.stderr
+    assert_periodic(activations(p.stdout), 50_000_000)
+    # granted time to finish (a 100 ms deadline), the sleeps end normally
+    b = tenant(reactor, "{period: 100ms}", permissions="{clock: {}}", TENANT_MODE="tsleep", TENANT_SLEEP_MS=20,
+               TENANT_MAX=4)
+    p = env.rt.run(b, timeout=60)
+    assert p.returncode == 0 and summary(p.stderr) == (4, 0, 0), p.stderr
 
 
 def test_releases_that_cannot_start_by_their_deadline_are_misses(env, tenant, reactor):
@@ -259,3 +276,29 @@ def test_reactor_without_a_period_or_with_start_fails_create(env, tenant, reacto
     p = env.rt.create(b, check=False)
     assert p.returncode != 0 and "exports `edgecr_activate` but its metadata has no schedule.period" in p.stderr
     assert not (env.rt.root / b.id).exists()
+
+
+def test_stop_limit_replaces_the_grace_of_a_command_blocked_in_a_host_call(env, tenant, command):
+    """A command blocked reading stdin reaches no safe point: the timer that
+    ends it fires after the tenant's stop limit instead of 200 ms."""
+    def stop_time(schedule):
+        b = tenant(command, schedule, args=("read",))
+        b.write()
+        env.rt.track(b)
+        p = subprocess.Popen(env.rt.argv("run", "--bundle", b.path, b.id), env=env.rt.env(), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert p.stdout.readline() == "reading\n"
+            t0 = time.monotonic()
+            env.rt.kill(b.id, "TERM")
+            p.wait(timeout=10)
+            return time.monotonic() - t0, p.returncode
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stdin.close()
+    took, status = stop_time("{stop-limit: 1500ms}")
+    assert status == 143 and 1.3 < took < 4.0, (status, took)
+    took, status = stop_time("{stop-limit: 10ms}")
+    assert status == 143 and took < 1.0, (status, took)

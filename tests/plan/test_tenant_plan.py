@@ -20,7 +20,8 @@ META = "id: {name}\ntype: wasm\nversion: 1\nexpires: 2099-01-01T00:00:00Z\nkid: 
 
 @pytest.fixture
 def plan(tmp_path, edgecr):
-    module = compile_wasm(REPO / "tests" / "wasm_containers" / "c" / "reactor.c", extra=["-mexec-model=reactor"])
+    module = compile_wasm(REPO / "tests" / "wasm_containers" / "c" / "reactor.c",
+                          extra=["-mexec-model=reactor", "-I", str(REPO / "include")])
     edgecr("meta", "keygen", "--out", tmp_path / "keys", "vendor", check=0)
 
     def tenant(name, schedule):

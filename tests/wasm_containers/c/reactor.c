@@ -7,12 +7,16 @@
  *   overrun  the same, and every third activation spins without end
  *   sleep    the same, and every activation sleeps TENANT_SLEEP_MS
  *   spin     the same, and every activation spins without end
+ *   tsleep   the same, and every activation sleeps TENANT_SLEEP_MS with
+ *            the tenant ABI's sleep_until (permission clock)
  * TENANT_MAX: after that many activations, exit(0) (0 = never).
  * TENANT_INIT_MS: the constructors (run by _initialize) spin that long. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "edgecr/guest.h"
 
 static int n, max, mode, sleep_ms;
 
@@ -32,7 +36,7 @@ static int env_int(const char *k)
 __attribute__((constructor)) static void init(void)
 {
   const char *m = getenv("TENANT_MODE");
-  mode = m == NULL ? 0 : strcmp(m, "overrun") == 0 ? 1 : strcmp(m, "sleep") == 0 ? 2 : strcmp(m, "spin") == 0 ? 3 : 0;
+  mode = m == NULL ? 0 : strcmp(m, "overrun") == 0 ? 1 : strcmp(m, "sleep") == 0 ? 2 : strcmp(m, "spin") == 0 ? 3 : strcmp(m, "tsleep") == 0 ? 4 : 0;
   max = env_int("TENANT_MAX");
   sleep_ms = env_int("TENANT_SLEEP_MS");
   long long spin = env_int("TENANT_INIT_MS") * 1000000LL, t0 = now_ns();
@@ -54,6 +58,8 @@ __attribute__((export_name("edgecr_activate"))) void activate(void)
     for (;;)
       x++;
   }
+  if (mode == 4)
+    edgecr_sleep_until(edgecr_clock_now() + sleep_ms * 1000000LL);
   if (mode == 2) {
     struct timespec ts = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
