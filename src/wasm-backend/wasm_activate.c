@@ -12,8 +12,8 @@
  * microcontroller host; this file gives them Linux times and runs the
  * calls.
  *
- * Budget: an activation runs on small fuel slices (WB_ACT_SLICE units, a
- * few tens of microseconds) and between two slices the thread's CPU time
+ * Budget: an activation runs on small fuel slices (adapted to last about
+ * 50 us of CPU each) and between two slices the thread's CPU time
  * (CLOCK_THREAD_CPUTIME_ID: what the budget, the worst-case execution
  * time of the analysis, counts; being preempted does not) and the
  * activation's deadline (monotonic) are checked.  An activation that used
@@ -40,6 +40,7 @@
  * The counters are the tenant's (struct tenant_stats: activations,
  * overruns, misses); a summary line goes to stderr when the tenant ends. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,11 +53,16 @@
 #include "wasi.h"
 #include "wasm_backend.h"
 
-/* Fuel between two clock checks inside an activation: a few tens of
- * microseconds of the tightest loop, so an overrun is cut that soon after
- * the budget; a check (two clock reads) and a resume cost well under a
- * microsecond. */
+/* Fuel between two checks inside an activation, adapted so that a slice
+ * lasts about WB_ACT_CHECK_NS of CPU whatever the code does (a loop of
+ * host calls spends far more time per unit of fuel than a tight loop): an
+ * overrun is cut that soon after the budget.  A check (two clock reads)
+ * and a resume cost well under a microsecond. */
 #define WB_ACT_SLICE (1u << 15)
+#define WB_ACT_SLICE_MIN (1u << 6)
+#define WB_ACT_SLICE_MAX (1u << 22)
+#define WB_ACT_CHECK_NS 50000u
+static uint64_t act_slice = WB_ACT_SLICE;
 
 enum { LIMIT_START = 1, LIMIT_LIFETIME = 2 };
 
@@ -219,23 +225,32 @@ static void on_dl_overrun(int sig)
   dl_overrun = 1;
 }
 
-/* Cut now?  (tenant_act_check with this thread's CPU time and SIGXCPU.) */
-static enum tenant_cut check(const struct tenant_act *a, uint64_t cpu0)
+/* The next slice from how long the last one took. */
+static void adapt_slice(uint64_t spent_ns)
 {
-  return tenant_act_check(a, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0, clock_ns(CLOCK_MONOTONIC), dl_overrun != 0);
+  uint64_t next = spent_ns == 0 ? act_slice * 4 : act_slice * WB_ACT_CHECK_NS / spent_ns;
+  next = next > act_slice * 4 ? act_slice * 4 : next;
+  act_slice = next < WB_ACT_SLICE_MIN ? WB_ACT_SLICE_MIN : next > WB_ACT_SLICE_MAX ? WB_ACT_SLICE_MAX : next;
 }
 
 /* One call of edgecr_activate, cut (the reason returned in *cut) as
- * tenant_act_check says; a sleep inside it ends at its deadline at most. */
-static ew_status activate_once(struct reactor *r, const struct tenant_act *a, enum tenant_cut *cut)
+ * tenant_act_check says; a sleep inside it ends at its deadline at most.
+ * `reserved`: the tenant runs under SCHED_DEADLINE, whose reservation (=
+ * the budget) also pays for the runtime's own work at each release: the
+ * activation is cut from 90 % of its budget on, before the kernel
+ * throttles it, which would hold it to the reservation's next period (not
+ * aligned with the releases) and make the next activation late. */
+static ew_status activate_once(struct reactor *r, const struct tenant_act *a, bool reserved, enum tenant_cut *cut)
 {
   dl_overrun = 0;
-  uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-  ew_set_fuel(r->inst, WB_ACT_SLICE);
+  uint64_t margin = reserved ? a->budget / 10 : 0;
+  uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), slice0 = cpu0;
+  ew_set_fuel(r->inst, act_slice);
   ew_status st = ew_call(r->inst, r->activate, NULL, 0, NULL, 0);
   for (;;) {
+    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     if (st == EW_OUT_OF_FUEL) {
-      ew_set_fuel(r->inst, WB_ACT_SLICE);
+      adapt_slice(cpu - slice0);
     } else if (st == EW_SUSPENDED) {
       uint64_t until = 0;
       if (sleep_deadline(r, &until) && until > 0)
@@ -243,10 +258,13 @@ static ew_status activate_once(struct reactor *r, const struct tenant_act *a, en
     } else {
       return st;
     }
-    if ((*cut = check(a, cpu0)) != TENANT_CUT_NONE) {
+    *cut = tenant_act_check(a, cpu - cpu0 + margin, clock_ns(CLOCK_MONOTONIC), dl_overrun != 0);
+    if (*cut != TENANT_CUT_NONE) {
       ew_abort(r->inst);
       return EW_OK;
     }
+    slice0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    ew_set_fuel(r->inst, act_slice);
     st = ew_resume(r->inst);
   }
 }
@@ -315,7 +333,7 @@ ew_status wb_reactor_run(ew_instance *inst, wasi_ctx *wasi, struct tenant_linux 
       continue;
     }
     enum tenant_cut cut = TENANT_CUT_NONE;
-    ew_status st = activate_once(&r, &a, &cut);
+    ew_status st = activate_once(&r, &a, sched_getscheduler(0) == SCHED_DEADLINE, &cut);
     if (st != EW_OK) {
       summary(&r);
       return st;
