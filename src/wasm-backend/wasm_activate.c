@@ -320,6 +320,18 @@ ew_status wb_reactor_run(ew_instance *inst, wasi_ctx *wasi, struct tenant_linux 
     if (st != EW_OK)
       return st;
   }
+  /* Under SCHED_DEADLINE the kernel has its own periods, from whenever the
+   * reservation began, and a constrained-deadline task (deadline < period)
+   * waking between its deadline and its next period is held until that
+   * period: releases not aligned with the kernel's periods start late, by
+   * as much as the misalignment, every time.  So the releases follow the
+   * kernel's periods: yielding ends the current one (the reservation's
+   * remaining runtime is given up until its next period), the first
+   * release is the start of the next, and after each activation the
+   * tenant yields again before it sleeps to its release. */
+  bool reserved = sched_getscheduler(0) == SCHED_DEADLINE;
+  if (reserved)
+    sched_yield();
   struct tenant_act a;
   tenant_act_start(&a, ctx, clock_ns(CLOCK_MONOTONIC));
   first_activation = 1;
@@ -333,14 +345,18 @@ ew_status wb_reactor_run(ew_instance *inst, wasi_ctx *wasi, struct tenant_linux 
       continue;
     }
     enum tenant_cut cut = TENANT_CUT_NONE;
-    ew_status st = activate_once(&r, &a, sched_getscheduler(0) == SCHED_DEADLINE, &cut);
+    ew_status st = activate_once(&r, &a, reserved, &cut);
     if (st != EW_OK) {
       summary(&r);
       return st;
     }
-    uint64_t deadline = a.deadline_at - a.release;
+    uint64_t deadline = a.deadline_at - a.release, deadline_at = a.deadline_at;
     tenant_act_end(&a, ctx, cut);
     report_cut(&r, cut, a.budget, deadline);
+    /* (past the deadline the kernel has already moved to its next period,
+     * having throttled the tenant there: yielding would skip a period) */
+    if (reserved && clock_ns(CLOCK_MONOTONIC) < deadline_at)
+      sched_yield();
     if (wb_stopping())
       stop_now(&r);
   }

@@ -6,11 +6,12 @@
  * init's sched_setattr, the cgroup real-time budget) and nothing here
  * touches the kernel:
  *   - priority P > 0: process.scheduler = SCHED_FIFO P, and, unless the
- *     bundle gives linux.resources.cpu.realtimeRuntime itself (a plan
- *     computes its own), the cgroup budget that never throttles the tenant
- *     while it meets its deadline: realtimePeriod = period, realtimeRuntime
- *     = C + min(C, D - C) (the plan's budget rule with a window of one
- *     period, docs/plan.md section 4); without period and budget the
+ *     bundle gives linux.resources.cpu.realtimeRuntime itself, the cgroup
+ *     budget that never throttles the tenant while it meets its deadline,
+ *     by the plan's rule (rt_fifo_budget, docs/plan.md section 4) over the
+ *     default window of 1 s: k C + min(C, D - C) every k T; the long
+ *     window leaves room for the instantiation and _initialize, which a
+ *     window of one period would throttle; without period and budget the
  *     backend's default budget for SCHED_FIFO applies;
  *   - no priority, a period and a budget: SCHED_DEADLINE (runtime = budget,
  *     deadline = deadline or period, period) with SCHED_FLAG_DL_OVERRUN:
@@ -29,6 +30,8 @@
 #include <sched.h>
 #include <string.h>
 
+#include "cgroup.h"
+#include "rt_budget.h"
 #include "util.h"
 #include "wasm_backend.h"
 
@@ -96,7 +99,9 @@ static json_t *resources_of(struct oci_config *cfg)
   return cfg->resources;
 }
 
-/* The FIFO tenant's cgroup budget, unless the bundle set one. */
+/* The FIFO tenant's cgroup budget, unless the bundle set one: the plan's
+ * rule over the backend's default window (so a plan, whose node has the
+ * default rt_period, gives it the same). */
 static void fifo_budget(struct oci_config *cfg, const struct tenant_schedule *s)
 {
   if (s->period_ns == 0 || s->budget_ns == 0)
@@ -109,10 +114,12 @@ static void fifo_budget(struct oci_config *cfg, const struct tenant_schedule *s)
   }
   if (json_object_get(cpu, "realtimeRuntime") != NULL)
     return;
-  uint64_t c = s->budget_ns, d = s->deadline_ns ? s->deadline_ns : s->period_ns;
-  uint64_t w = c + (d - c < c ? d - c : c);
-  json_object_set_new(cpu, "realtimePeriod", json_integer((json_int_t) ((s->period_ns + 999) / 1000)));
-  json_object_set_new(cpu, "realtimeRuntime", json_integer((json_int_t) ((w + 999) / 1000)));
+  int64_t period_us, runtime_us;
+  rt_fifo_budget((int64_t) s->budget_ns, (int64_t) s->period_ns,
+                 (int64_t) (s->deadline_ns ? s->deadline_ns : s->period_ns),
+                 (int64_t) EDGECR_RT_DEFAULT_PERIOD_US * 1000, &period_us, &runtime_us);
+  json_object_set_new(cpu, "realtimePeriod", json_integer(period_us));
+  json_object_set_new(cpu, "realtimeRuntime", json_integer(runtime_us));
 }
 
 int wb_tenant_schedule(struct oci_config *cfg, const struct tenant_meta *m, const char *file, edgecr_error_t *err)

@@ -236,9 +236,9 @@ def test_fifo_schedule_is_applied_with_its_group_budget(env, tenant, reactor):
         assert "SCHED_FIFO" in out and "priority: 20" in out, out
         rt_file = Path("/sys/fs/cgroup/cpu") / b.cgroups_path.lstrip("/") / "cpu.rt_runtime_us"
         if Path("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists():  # CONFIG_RT_GROUP_SCHED, v1 cpu
-            # C + min(C, D - C) every period: 5 + 5 ms per 50 ms
-            assert rt_file.read_text().strip() == "10000"
-            assert (rt_file.parent / "cpu.rt_period_us").read_text().strip() == "50000"
+            # the plan's rule over a 1 s window: 20 x 5 ms + min(5, 45) ms per 20 periods
+            assert rt_file.read_text().strip() == "105000"
+            assert (rt_file.parent / "cpu.rt_period_us").read_text().strip() == "1000000"
     finally:
         env.rt.delete(b.id, force=True)
 

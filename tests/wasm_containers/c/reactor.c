@@ -9,6 +9,10 @@
  *   spin     the same, and every activation spins without end
  *   tsleep   the same, and every activation sleeps TENANT_SLEEP_MS with
  *            the tenant ABI's sleep_until (permission clock)
+ *   measure  (bench/wasm-containers/activations.py) odd activations print
+ *            "act N T"; even ones spin without end, noting the time as
+ *            they go, and the next prints "ran D": how long the spinning
+ *            one ran before it was cut
  * TENANT_MAX: after that many activations, exit(0) (0 = never).
  * TENANT_INIT_MS: the constructors (run by _initialize) spin that long. */
 #include <stdio.h>
@@ -19,6 +23,7 @@
 #include "edgecr/guest.h"
 
 static int n, max, mode, sleep_ms;
+static volatile long long spin_start, spin_last;
 
 static long long now_ns(void)
 {
@@ -36,7 +41,7 @@ static int env_int(const char *k)
 __attribute__((constructor)) static void init(void)
 {
   const char *m = getenv("TENANT_MODE");
-  mode = m == NULL ? 0 : strcmp(m, "overrun") == 0 ? 1 : strcmp(m, "sleep") == 0 ? 2 : strcmp(m, "spin") == 0 ? 3 : strcmp(m, "tsleep") == 0 ? 4 : 0;
+  mode = m == NULL ? 0 : strcmp(m, "overrun") == 0 ? 1 : strcmp(m, "sleep") == 0 ? 2 : strcmp(m, "spin") == 0 ? 3 : strcmp(m, "tsleep") == 0 ? 4 : strcmp(m, "measure") == 0 ? 5 : 0;
   max = env_int("TENANT_MAX");
   sleep_ms = env_int("TENANT_SLEEP_MS");
   long long spin = env_int("TENANT_INIT_MS") * 1000000LL, t0 = now_ns();
@@ -46,8 +51,29 @@ __attribute__((constructor)) static void init(void)
   fflush(stdout);
 }
 
+static void measure(void)
+{
+  n++;
+  long long t = now_ns();
+  if (n % 2 == 0) {
+    spin_start = spin_last = t;
+    for (;;)
+      spin_last = now_ns();
+  }
+  if (n > 1)
+    printf("ran %lld\n", spin_last - spin_start);
+  printf("act %d %lld\n", n, t);
+  fflush(stdout);
+  if (max > 0 && n >= max)
+    exit(0);
+}
+
 __attribute__((export_name("edgecr_activate"))) void activate(void)
 {
+  if (mode == 5) {
+    measure();
+    return;
+  }
   n++;
   printf("act %d %lld\n", n, now_ns());
   fflush(stdout);
