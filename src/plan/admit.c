@@ -10,7 +10,11 @@
  * its cgroup real-time budget is the most it can take, so it counts as a
  * task of that budget and period (pessimistic, never optimistic).  The
  * cores are assigned as a plan does (the containers are not pinned by
- * edgecr), so "schedulable" means a partitioned placement exists. */
+ * edgecr), so "schedulable" means a partitioned placement exists.
+ *
+ * Linkable into the static runtime binary (libedgecr-plan-analysis: the
+ * analysis without the plan's YAML loader, repository or reports), where
+ * `edgecr update --metadata` runs. */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -21,7 +25,6 @@
 
 #include "admit.h"
 #include "analysis.h"
-#include "report.h"
 #include "util.h"
 
 #define BACKEND_RT_RUNTIME_US 100000 /* the runtime's default budget for SCHED_FIFO (src/linux/cgroup.h) */
@@ -150,20 +153,43 @@ static int node_config(const char *state_root, const char *id, const struct plan
   return rc;
 }
 
-/* The analysis' first failures, in words. */
-static char *failures(const struct plan_config *c, const struct plan_analysis *a)
+static char *join(char *s, const char *w)
 {
-  json_t *j = plan_report_json(c, a);
-  json_t *f = json_object_get(j, "failures");
+  char *t = s ? xasprintf("%s; %s", s, w) : xstrdup(w);
+  free(s);
+  return t;
+}
+
+/* The analysis' failures in words: what `plan check` lists, at most three. */
+static char *failures(const struct plan_analysis *a)
+{
   char *s = NULL;
-  for (size_t i = 0; i < json_array_size(f) && i < 3; i++) {
-    const char *w = json_string_value(json_array_get(f, i));
-    char *t = s ? xasprintf("%s; %s", s, w) : xstrdup(w);
-    free(s);
-    s = t;
+  int n = 0;
+  if (a->problem)
+    s = join(s, a->problem), n++;
+  for (int k = 0; k < a->n_cores && n < 3; k++)
+    if (a->cores[k].reason)
+      s = join(s, a->cores[k].reason), n++;
+  if (a->dl.reason && n < 3)
+    s = join(s, a->dl.reason), n++;
+  for (size_t i = 0; i < a->n && n < 3; i++)
+    if (a->tasks[i].reason)
+      s = join(s, a->tasks[i].reason), n++;
+  return s ? s : xstrdup("the analysis found no schedulable placement");
+}
+
+/* What node_config built (model.c's plan_config_free is not linked: this
+ * file goes into the runtime without the plan's loaders). */
+static void config_free(struct plan_config *c)
+{
+  for (size_t i = 0; i < c->n; i++) {
+    free(c->containers[i].name);
+    free(c->containers[i].image);
   }
-  json_decref(j);
-  return s ? s : xstrdup(a->problem ? a->problem : "the analysis found no schedulable placement");
+  free(c->containers);
+  free(c->name);
+  free(c->file);
+  free(c);
 }
 
 int plan_admit_schedule(const char *state_root, const char *id, const struct tenant_schedule *next, char **why)
@@ -187,12 +213,12 @@ int plan_admit_schedule(const char *state_root, const char *id, const struct ten
     rc = -1;
   }
   if (rc == 0 && !a->schedulable) {
-    cleanup_free char *f = failures(c, a);
+    cleanup_free char *f = failures(a);
     *why = xasprintf("the node's real-time load would not be schedulable with it (%zu real-time containers on %d "
                      "CPUs): %s", a->n, c->node.cores, f);
     rc = -1;
   }
   plan_analysis_free(a);
-  plan_config_free(c);
+  config_free(c);
   return rc;
 }
