@@ -80,3 +80,37 @@ def test_priority_without_period_cannot_be_analysed(plan):
     tenant("ta", "{priority: 30}")
     err = check(["{name: ta, bundle: bundles/ta, backend: wasm}"], 1)
     assert "containers[0].bundle: the tenant's signed schedule gives SCHED_FIFO priority 30 without a period" in err
+
+
+def test_plan_apply_runs_the_tenant_with_its_schedule(tmp_path, edgecr, plan):
+    """Through the lifecycle: the plan's generated config carries the
+    schedule the metadata sets (the runtime accepts it: equal), and the
+    tenant runs SCHED_FIFO at its priority, activated by the runtime."""
+    import subprocess
+    import time
+    tenant, _ = plan
+    tenant("tapply", "{priority: 21, period: 20ms, budget: 2ms}")
+    cfg_path = tmp_path / "bundles" / "tapply" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["process"].update({"user": {"uid": 0, "gid": 0}, "env": ["TENANT_MODE=count"]})
+    cfg["linux"] = {"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount")]}
+    cfg_path.write_text(json.dumps(cfg))
+    trust = tmp_path / "trust"
+    trust.mkdir()
+    shutil.copy(tmp_path / "keys" / "vendor.pub", trust)
+    root = tmp_path / "root"
+    env = {"EDGECR_PLAN_REPO": str(tmp_path / "store"), "EDGECR_TRUST_DIR": str(trust)}
+    (tmp_path / "apply.yaml").write_text("name: apply\nnode: {cores: 2}\ncontainers:\n"
+                                         "  - {name: tapply, bundle: bundles/tapply, backend: wasm}\n")
+    try:
+        edgecr("--root", root, "plan", "build", tmp_path / "apply.yaml", env=env, check=0)
+        edgecr("--root", root, "plan", "apply", "apply", env=env, check=0)
+        st = json.loads(edgecr("--root", root, "state", "tapply", env=env, check=0).stdout)
+        assert st["status"] == "running"
+        out = subprocess.run(["chrt", "-p", str(st["pid"])], capture_output=True, text=True, check=True).stdout
+        assert "SCHED_FIFO" in out and "priority: 21" in out, out
+        time.sleep(0.3)
+        assert json.loads(edgecr("--root", root, "state", "tapply", env=env, check=0).stdout)["status"] == "running"
+    finally:
+        edgecr("--root", root, "plan", "stop", env=env)
+        edgecr("--root", root, "delete", "--force", "tapply", env=env)
