@@ -20,7 +20,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "wasm" / "c"))
-from wasm_build import compile_wasm  # noqa: E402
+from wasm_build import compile_wasm, wat2wasm  # noqa: E402
 
 ANN = "org.edgecr.tenant.metadata"
 SUMMARY = re.compile(r"tenant act: (\d+) activations, (\d+) overruns, (\d+) misses")
@@ -271,10 +271,24 @@ def test_bundle_scheduler_conflicting_with_the_metadata_is_refused(env, tenant, 
     assert p.returncode == 0, p.stderr
 
 
-def test_reactor_without_a_period_or_with_start_fails_create(env, tenant, reactor, command):
+def test_reactor_without_a_period_or_with_start_fails_create(env, tenant, reactor):
     b = tenant(reactor, "{priority: 0}")
     p = env.rt.create(b, check=False)
     assert p.returncode != 0 and "exports `edgecr_activate` but its metadata has no schedule.period" in p.stderr
+    assert not (env.rt.root / b.id).exists()
+
+
+@pytest.mark.skipif(shutil.which("wat2wasm") is None, reason="wabt not installed")
+@pytest.mark.parametrize("text,reason", [
+    ('(module (func (export "_start")) (func (export "edgecr_activate")))',
+     "exports both `_start` and `edgecr_activate`: a tenant is either a command or a reactor"),
+    ('(module (func (export "edgecr_activate") (param i32)))',
+     "`edgecr_activate` must take no parameters and return nothing"),
+])
+def test_module_that_cannot_be_a_reactor_fails_create(env, tenant, text, reason):
+    b = tenant(wat2wasm(text), "{period: 10ms}")
+    p = env.rt.create(b, check=False)
+    assert p.returncode != 0 and reason in p.stderr, p.stderr
     assert not (env.rt.root / b.id).exists()
 
 
