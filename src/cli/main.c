@@ -55,6 +55,9 @@ static void usage(FILE *out)
           "  --rootless VALUE    accepted for runc compatibility\n"
           "  --trust-dir DIR     trusted keys of tenant metadata (default $EDGECR_TRUST_DIR\n"
           "                      or /etc/edgecr/trust.d)\n"
+          "  --kv-root DIR       tenants' kv stores (default $EDGECR_KV_ROOT or /var/lib/edgecr/kv)\n"
+          "  --device-map FILE   the node's device map (default $EDGECR_DEVICE_MAP or\n"
+          "                      /etc/edgecr/devices.json)\n"
           "  -v, --version       print the version\n"
           "  -h, --help          this help\n\n"
           "commands:\n");
@@ -93,7 +96,8 @@ int main(int argc, char **argv)
 {
   struct edgecr_global g = {.argv0 = argv[0], .root = "/run/edgecr"};
   const char *log_format = "text";
-  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU, OPT_TRUST_DIR };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU, OPT_TRUST_DIR, OPT_KV_ROOT,
+         OPT_DEVICE_MAP };
   static const struct option opts[] = {
     {"root", required_argument, NULL, OPT_ROOT},
     {"log", required_argument, NULL, OPT_LOG},
@@ -103,6 +107,8 @@ int main(int argc, char **argv)
     {"rootless", required_argument, NULL, OPT_ROOTLESS},
     {"criu", required_argument, NULL, OPT_CRIU},
     {"trust-dir", required_argument, NULL, OPT_TRUST_DIR},
+    {"kv-root", required_argument, NULL, OPT_KV_ROOT},
+    {"device-map", required_argument, NULL, OPT_DEVICE_MAP},
     {"version", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -125,6 +131,10 @@ int main(int argc, char **argv)
       g.trust_dir = optarg;
       setenv("EDGECR_TRUST_DIR", optarg, 1);
       break;
+    /* Read where the tenant services open (the container's init,
+     * src/tenant/linux/tenant_services.h): passed the same way. */
+    case OPT_KV_ROOT: setenv("EDGECR_KV_ROOT", optarg, 1); break;
+    case OPT_DEVICE_MAP: setenv("EDGECR_DEVICE_MAP", optarg, 1); break;
     case 'v':
       printf("edgecr version %s\nspec: 1.2.0\n", EDGECR_VERSION);
       return 0;

@@ -6,8 +6,10 @@
  * --trust-dir, else /etc/edgecr/trust.d) and binds it to the module that
  * will run (process.args[0]); any failed check fails create with the
  * check's reason, before anything is created.  What was verified goes into
- * the state's annotations, so `edgecr state` shows it.  Permissions and
- * schedule are not applied yet (later slices of issue 11). */
+ * the state's annotations, so `edgecr state` shows it.  The schedule
+ * becomes the container's real-time settings (wasm_sched.c), and the
+ * verified metadata stays in this process for the container's init (a
+ * clone of it) to run the tenant with (wb_tenant_meta). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -62,6 +64,8 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
   struct tenant_meta m;
   if (len < 0 || tenant_verify(buf, (size_t) len, path, &o, &m, err) < 0)
     return edgecr_error_wrap(err, "%s: tenant metadata refused", what);
+  if (wb_tenant_schedule(c->config, &m, path, err) < 0)
+    return -1;
   record(c, &m, buf, (size_t) len);
   wb_tenant_meta = xmalloc0(sizeof *wb_tenant_meta);
   *wb_tenant_meta = m;
