@@ -55,6 +55,10 @@ static void usage(FILE *out)
           "  --rootless VALUE    accepted for runc compatibility\n"
           "  --trust-dir DIR     trusted keys of tenant metadata (default $EDGECR_TRUST_DIR\n"
           "                      or /etc/edgecr/trust.d)\n"
+          "  --tenant-policy P   signed (default) or allow-unsigned: whether unsigned tenant\n"
+          "                      metadata may run (default $EDGECR_TENANT_POLICY)\n"
+          "  --tenant-dir DIR    the tenants' version records (default $EDGECR_TENANT_DIR\n"
+          "                      or /var/lib/edgecr/tenants)\n"
           "  -v, --version       print the version\n"
           "  -h, --help          this help\n\n"
           "commands:\n");
@@ -93,7 +97,8 @@ int main(int argc, char **argv)
 {
   struct edgecr_global g = {.argv0 = argv[0], .root = "/run/edgecr"};
   const char *log_format = "text";
-  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU, OPT_TRUST_DIR };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU, OPT_TRUST_DIR,
+         OPT_TENANT_POLICY, OPT_TENANT_DIR };
   static const struct option opts[] = {
     {"root", required_argument, NULL, OPT_ROOT},
     {"log", required_argument, NULL, OPT_LOG},
@@ -103,6 +108,8 @@ int main(int argc, char **argv)
     {"rootless", required_argument, NULL, OPT_ROOTLESS},
     {"criu", required_argument, NULL, OPT_CRIU},
     {"trust-dir", required_argument, NULL, OPT_TRUST_DIR},
+    {"tenant-policy", required_argument, NULL, OPT_TENANT_POLICY},
+    {"tenant-dir", required_argument, NULL, OPT_TENANT_DIR},
     {"version", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -124,6 +131,16 @@ int main(int argc, char **argv)
        * options carry no CLI globals). */
       g.trust_dir = optarg;
       setenv("EDGECR_TRUST_DIR", optarg, 1);
+      break;
+    case OPT_TENANT_POLICY: /* the same way, for the same reason */
+      if (strcmp(optarg, "signed") != 0 && strcmp(optarg, "allow-unsigned") != 0) {
+        fprintf(stderr, "edgecr: --tenant-policy: unknown policy `%s` (signed or allow-unsigned)\n", optarg);
+        return 1;
+      }
+      setenv("EDGECR_TENANT_POLICY", optarg, 1);
+      break;
+    case OPT_TENANT_DIR:
+      setenv("EDGECR_TENANT_DIR", optarg, 1);
       break;
     case 'v':
       printf("edgecr version %s\nspec: 1.2.0\n", EDGECR_VERSION);

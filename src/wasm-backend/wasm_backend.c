@@ -97,7 +97,8 @@ static int wasm_create(struct container *c, const struct lc_create_opts *o, edge
 {
   if (wb_tenant_check(c, c->config, err) < 0)
     return -1;
-  return linux_backend_create(c, o, &wasm_payload_ops, err);
+  int rc = linux_backend_create(c, o, &wasm_payload_ops, err);
+  return wb_tenant_created(rc == 0, err) < 0 ? -1 : rc;
 }
 
 /* Another module, or a Linux binary of the rootfs (the runner leaves

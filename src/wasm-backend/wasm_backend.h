@@ -41,5 +41,10 @@ int wb_open_entrypoint(const struct oci_config *cfg);
  * with the reason; on success record the tenant in c->state->annotations.
  * wasm_tenant.c. */
 int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_error_t *err);
+/* After the Linux backend's create: raise the tenant's version record when
+ * ok (an error then fails create), leave it when create failed. */
+int wb_tenant_created(bool ok, edgecr_error_t *err);
+/* Metadata next to the module when no annotation names one: <module>.meta. */
+#define WB_TENANT_META_SUFFIX ".meta"
 
 #endif
