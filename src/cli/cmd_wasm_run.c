@@ -2,7 +2,7 @@
  *
  *   edgecr wasm run [--dir H[:G]]... [--env K=V]... [--fuel N] [--bounds-checks]
  *                   [--max-pages N] [--memory-budget SIZE] [--invoke FUNC]
- *                   module.wasm [args...]
+ *                   [--tenant-metadata FILE] module.wasm [args...]
  *
  * Without --invoke the module is a WASI command: its `_start` runs with
  * argv = [module.wasm, args...] and the process exits with the module's
@@ -13,7 +13,13 @@
  * Exit status (docs/wasi.md): the module's exit code (0-255; larger codes
  * become 255); 124 when the fuel budget ran out; 134 when the module
  * trapped (the trap kind is printed); 125 when edgecr could not run the
- * module at all (bad option, unreadable/invalid module, unresolved import). */
+ * module at all (bad option, unreadable/invalid module, unresolved import).
+ *
+ * --tenant-metadata gives the module edgecr's tenant ABI (import module
+ * `edgecr`, include/edgecr/guest.h) with the permissions of a metadata
+ * file, signed or not, WITHOUT checking the signature: a development
+ * harness (containers verify it at create, docs/tenants.md).  Without it,
+ * `edgecr` imports link and every call is denied. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -26,6 +32,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "tenant_platform.h"
 #include "util.h"
 #include "wasi.h"
 #include "wasm.h"
@@ -46,6 +53,7 @@ struct run_options {
   uint64_t budget;        /* --memory-budget: bytes, 0 none; default EW_DEFAULT_INSTANCE_BYTES */
   bool bounds_checks;     /* --bounds-checks: no guarded memory */
   const char *invoke;
+  const char *tenant_metadata;  /* --tenant-metadata FILE */
   const char *module_path;
   char **args;            /* after the module path */
   size_t nargs;
@@ -71,7 +79,8 @@ static void usage(FILE *out)
           "                   globals, code, stacks (suffix k, m, g; 0: no budget; default 1g)\n"
           "  --bounds-checks  compare every memory access with the memory size instead of\n"
           "                   using a guarded memory (the default on 64-bit Linux)\n"
-          "  --invoke FUNC    call export FUNC with args (parsed by its types), print results\n\n"
+          "  --invoke FUNC    call export FUNC with args (parsed by its types), print results\n"
+          "  --tenant-metadata FILE  tenant ABI permissions from FILE (signature NOT checked)\n\n"
           "exit status: the module's exit code; 124 out of fuel; 134 trap; 125 cannot run\n");
 }
 
@@ -170,7 +179,8 @@ static int parse_options(int argc, char **argv, struct run_options *o, bool *hel
     }
     bool takes_value = strcmp(name, "--dir") == 0 || strcmp(name, "--env") == 0 ||
                        strcmp(name, "--fuel") == 0 || strcmp(name, "--max-pages") == 0 ||
-                       strcmp(name, "--memory-budget") == 0 || strcmp(name, "--invoke") == 0;
+                       strcmp(name, "--memory-budget") == 0 || strcmp(name, "--invoke") == 0 ||
+                       strcmp(name, "--tenant-metadata") == 0;
     if (!takes_value)
       return cli_usage("wasm run", "unknown option `%s`", a);
     if (value == NULL) {
@@ -192,6 +202,8 @@ static int parse_options(int argc, char **argv, struct run_options *o, bool *hel
       o->max_pages = (uint32_t) n;
     } else if (strcmp(name, "--memory-budget") == 0) {
       r = parse_bytes(name, value, &o->budget);
+    } else if (strcmp(name, "--tenant-metadata") == 0) {
+      o->tenant_metadata = value;
     } else {
       o->invoke = value;
     }
@@ -250,6 +262,19 @@ static ew_module *load_module(const char *path, edgecr_error_t *err)
   return m;
 }
 
+/* The module's imports of edgecr's tenant ABI: each a known function with
+ * its type (the resolver would only say "not granted"). */
+static int check_tenant_imports(const ew_module *m, const char *path, edgecr_error_t *err)
+{
+  for (uint32_t i = 0; i < ew_module_import_count(m); i++) {
+    ew_import_info imp;
+    struct tenant_err te;
+    if (ew_module_import(m, i, &imp) == 0 && tenant_abi_is_ours(&imp) && tenant_abi_check_import(&imp, &te) < 0)
+      return edgecr_error_make(err, 0, "`%s`: import `%s`: %s", path, te.path, te.reason);
+  }
+  return 0;
+}
+
 /* A guest exit code as a process exit status (codes above 255 saturate). */
 static int exit_status_of(int code)
 {
@@ -280,6 +305,9 @@ static int report_stop(ew_instance *inst, ew_status st, const char *what, uint64
   }
 }
 
+/* The tenant of the run: its permission table and platform (one per process). */
+static struct tenant_linux *the_tenant;
+
 /* ew_call, carrying on over suspensions.  WASI suspends the call when the
  * guest sleeps (suspend_sleep): this thread sleeps until the deadline and
  * resumes it, which is what a scheduler of many instances would do while
@@ -291,7 +319,7 @@ static ew_status call_to_end(ew_instance *inst, ew_func *f, const ew_value *args
   ew_status st = ew_call(inst, f, args, nargs, results, nresults);
   while (st == EW_SUSPENDED) {
     uint64_t deadline;
-    if (wasi != NULL && wasi_sleep_deadline(wasi, &deadline)) {
+    if (tenant_linux_take_sleep(the_tenant, &deadline) || (wasi != NULL && wasi_sleep_deadline(wasi, &deadline))) {
       struct timespec ts = {(time_t) (deadline / 1000000000u), (long) (deadline % 1000000000u)};
       while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
       }
@@ -448,7 +476,7 @@ static int run(const struct run_options *o)
 {
   edgecr_error_t err = NULL;
   __attribute__((cleanup(module_freep))) ew_module *module = load_module(o->module_path, &err);
-  if (module == NULL) {
+  if (module == NULL || check_tenant_imports(module, o->module_path, &err) < 0) {
     edgecr_error_wrap(&err, "wasm run");
     cli_fail(&err);
     return EXIT_WASM_RUN_ERROR;
@@ -471,13 +499,28 @@ static int run(const struct run_options *o)
     return EXIT_WASM_RUN_ERROR;
   }
 
+  struct tenant_meta *meta = NULL;
+  if (o->tenant_metadata != NULL) {
+    meta = xmalloc0(sizeof *meta);
+    if (tenant_linux_load_unverified(o->tenant_metadata, meta, &err) < 0) {
+      free(meta);
+      edgecr_error_wrap(&err, "wasm run: --tenant-metadata");
+      cli_fail(&err);
+      return EXIT_WASM_RUN_ERROR;
+    }
+  }
+  const char *base = strrchr(o->module_path, '/');
+  the_tenant = tenant_linux_new(meta, base ? base + 1 : o->module_path, STDOUT_FILENO, STDERR_FILENO);
+  free(meta);
+  struct tenant_resolver resolver = {.tenant = the_tenant, .next = wasi_resolve, .next_ctx = wasi};
+
   ew_limits limits;
   ew_limits_default(&limits);
   if (o->max_pages > 0)
     limits.max_memory_pages = o->max_pages;
   limits.max_instance_bytes = o->budget;
   ew_instance_config cfg = {
-    .limits = &limits, .resolve = wasi_resolve, .resolve_ctx = wasi, .user_data = wasi,
+    .limits = &limits, .resolve = tenant_linux_resolve, .resolve_ctx = &resolver, .user_data = wasi,
     .start_fuel = o->fuel == EW_FUEL_UNLIMITED ? 0 : o->fuel,
     .guard_memory = !o->bounds_checks && ew_guard_enable(),
   };
@@ -495,6 +538,8 @@ static int run(const struct run_options *o)
   int status = o->invoke ? invoke(inst, o) : run_command(inst, o);
   fflush(stdout);
   report_refused_grow(inst, o);
+  tenant_linux_free(the_tenant);
+  the_tenant = NULL;
   return status;
 }
 

@@ -46,6 +46,8 @@
 #define TENANT_R_READ 1u
 #define TENANT_R_WRITE 2u
 
+#define TENANT_SLEEP_SUSPEND 1     /* see tenant_platform.sleep_until */
+
 /* One open resource.  `obj` is the platform adapter's object. */
 struct tenant_handle {
   uint8_t service;                 /* enum tenant_service; TENANT_SVC_COUNT = free slot */
@@ -76,8 +78,9 @@ struct tenant_platform {
   /* time and logging */
   uint64_t (*now_ns)(void *p);                          /* monotonic */
   uint64_t (*wall_ns)(void *p);                         /* UTC since the epoch */
-  /* Wait until the monotonic deadline.  May instead ask the engine to
-   * suspend (return ew_host_suspend(inst)) and sleep outside the call. */
+  /* Wait until the monotonic deadline: EDGECR_OK once there, or
+   * TENANT_SLEEP_SUSPEND to have the engine suspend the call (the runner
+   * then sleeps outside the engine, where it can also stop), or EDGECR_E*. */
   int (*sleep_until)(void *p, ew_instance *inst, uint64_t deadline_ns);
   int (*log)(void *p, int level, const char *msg, size_t len);
   /* Something the operator should see (a denied call, an overrun...):
@@ -203,6 +206,11 @@ static inline struct tenant_handle *tenant_handle_get(struct tenant_ctx *ctx, in
 }
 /* A free slot, filled; its index or EDGECR_EMFILE. */
 int tenant_handle_new(struct tenant_ctx *ctx, enum tenant_service s, const char *name, uint8_t rights, void *obj);
+/* Close a handle (the platform's close for its service); EDGECR_EBADH if not open. */
+int tenant_handle_close(struct tenant_ctx *ctx, int32_t h);
+/* The rights the permissions give on resource `name` of service s (0: none;
+ * also 0 when the service itself is not granted). */
+uint8_t tenant_rights(const struct tenant_permissions *p, enum tenant_service s, const char *name);
 
 /* A guest string (ptr, len) as a NUL-terminated name (1..63 valid name
  * characters) into out; EDGECR_EINVAL if out of memory bounds or invalid. */

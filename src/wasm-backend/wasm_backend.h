@@ -47,4 +47,10 @@ int wb_tenant_created(bool ok, edgecr_error_t *err);
 /* Metadata next to the module when no annotation names one: <module>.meta. */
 #define WB_TENANT_META_SUFFIX ".meta"
 
+/* What create verified, for the container's init (which the runtime
+ * process forks, so it inherits these): the tenant's metadata (NULL: none,
+ * the tenant is granted nothing) and the container id.  wasm_tenant.c. */
+extern struct tenant_meta *wb_tenant_meta;
+extern const char *wb_tenant_id;
+
 #endif

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tenant_platform.h"
 #include "util.h"
 #include "wasi.h"
 #include "wasm.h"
@@ -97,21 +98,27 @@ static char *find_module(const struct oci_process *proc, const char *exe)
   return xstrdup(exe);
 }
 
-/* Everything the module imports must be a WASI preview 1 function: say
- * which one is not, at create, rather than when the module starts. */
+/* Everything the module imports must be a WASI preview 1 function or a
+ * function of edgecr's tenant ABI (with its type): say which one is not,
+ * at create, rather than when the module starts. */
 static int check_imports(const ew_module *m, const char *path, edgecr_error_t *err)
 {
   for (uint32_t i = 0; i < ew_module_import_count(m); i++) {
     ew_import_info imp;
     if (ew_module_import(m, i, &imp) < 0)
       continue;
+    struct tenant_err te;
+    if (tenant_abi_is_ours(&imp) && tenant_abi_check_import(&imp, &te) < 0)
+      return edgecr_error_make(err, 0, "WebAssembly module `%s`: import `%s`: %s", path, te.path, te.reason);
+    if (tenant_abi_is_ours(&imp))
+      continue;
     bool wasi = imp.module_len == strlen(WASI_MODULE_NAME) && memcmp(imp.module, WASI_MODULE_NAME, imp.module_len) == 0;
     cleanup_free char *name = xasprintf("%.*s", (int) imp.name_len, imp.name);
     if (!wasi || imp.kind != EW_EXTERN_FUNC || !wasi_has_function(name))
       return edgecr_error_make(err, 0, "WebAssembly module `%s`: imports %s `%.*s.%s`, which edgecr does not provide (a "
-                               "WebAssembly container gets the functions of %s only)", path,
-                               ew_extern_kind_name(imp.kind), (int) imp.module_len, imp.module, name,
-                               WASI_MODULE_NAME);
+                               "WebAssembly container gets the functions of %s and of edgecr's tenant ABI, "
+                               "module `%s`, only)", path, ew_extern_kind_name(imp.kind), (int) imp.module_len,
+                               imp.module, name, WASI_MODULE_NAME, TENANT_ABI_MODULE);
   }
   return 0;
 }
@@ -262,11 +269,12 @@ static int exit_status_of(int code)
   return code >= 0 && code <= 255 ? code : 255;
 }
 
-/* Sleeps until the guest's deadline, or until a stop signal. */
-static void sleep_until(wasi_ctx *wasi)
+/* Sleeps until the guest's deadline (a WASI poll_oneoff or the tenant
+ * ABI's sleep_until suspended the call), or until a stop signal. */
+static void sleep_until(wasi_ctx *wasi, struct tenant_linux *tenant)
 {
   uint64_t deadline;
-  if (!wasi_sleep_deadline(wasi, &deadline))
+  if (!tenant_linux_take_sleep(tenant, &deadline) && !wasi_sleep_deadline(wasi, &deadline))
     return;
   struct timespec ts = {(time_t) (deadline / 1000000000u), (long) (deadline % 1000000000u)};
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && stop_signal == 0) {
@@ -274,7 +282,8 @@ static void sleep_until(wasi_ctx *wasi)
 }
 
 /* _start to its end, slice by slice; returns the final status. */
-static ew_status run_start(ew_instance *inst, ew_func *start, wasi_ctx *wasi, uint64_t budget)
+static ew_status run_start(ew_instance *inst, ew_func *start, wasi_ctx *wasi, struct tenant_linux *tenant,
+                           uint64_t budget)
 {
   uint64_t left = budget;
   uint64_t slice = budget < WB_SLICE ? budget : WB_SLICE;
@@ -284,7 +293,7 @@ static ew_status run_start(ew_instance *inst, ew_func *start, wasi_ctx *wasi, ui
     if (stop_signal != 0)
       die_of(stop_signal);
     if (st == EW_SUSPENDED) {
-      sleep_until(wasi);
+      sleep_until(wasi, tenant);
       if (stop_signal != 0)
         die_of(stop_signal);
     } else if (st == EW_OUT_OF_FUEL) {
@@ -344,8 +353,11 @@ static wasi_ctx *new_wasi(const struct wb_run *r, const struct oci_process *proc
   return wasi;
 }
 
-static ew_instance *instantiate(const struct wb_run *r, wasi_ctx *wasi)
+/* Imports: the tenant ABI from the tenant, the rest from WASI. */
+static ew_instance *instantiate(const struct wb_run *r, wasi_ctx *wasi, struct tenant_linux *tenant)
 {
+  static struct tenant_resolver resolver;
+  resolver = (struct tenant_resolver){.tenant = tenant, .next = wasi_resolve, .next_ctx = wasi};
   ew_limits limits;
   ew_limits_default(&limits);
   if (r->max_pages > 0)
@@ -355,7 +367,7 @@ static ew_instance *instantiate(const struct wb_run *r, wasi_ctx *wasi)
    * container given more than that default can use it. */
   if (r->max_bytes > 0)
     limits.max_instance_bytes = r->max_bytes;
-  ew_instance_config ic = {.limits = &limits, .resolve = wasi_resolve, .resolve_ctx = wasi, .user_data = wasi,
+  ew_instance_config ic = {.limits = &limits, .resolve = tenant_linux_resolve, .resolve_ctx = &resolver, .user_data = wasi,
                            .start_fuel = r->fuel == EW_FUEL_UNLIMITED ? 0 : r->fuel,
                            .guard_memory = ew_guard_enable()};
   ew_error e = {0};
@@ -397,12 +409,15 @@ static void wb_run(void *state, const struct oci_process *proc)
   const char *base = strrchr(r->path, '/');
   prctl(PR_SET_NAME, base ? base + 1 : r->path, 0, 0, 0);
   wasi_ctx *wasi = new_wasi(r, proc);
-  ew_instance *inst = instantiate(r, wasi);
+  /* the tenant's permissions: its verified metadata, or none at all */
+  struct tenant_linux *tenant = tenant_linux_new(wb_tenant_meta, wb_tenant_id ? wb_tenant_id : base ? base + 1 : r->path,
+                                                 STDOUT_FILENO, STDERR_FILENO);
+  ew_instance *inst = instantiate(r, wasi, tenant);
   ew_func *start = ew_instance_func(inst, "_start");
   if (start == NULL) /* checked at create; a start function cannot add one */
     fail(WB_EXIT_RUN_ERROR, "wasm: `%s` exports no `_start` (not a WASI command)", r->path);
   wasi_set_suspend_sleep(wasi, 1);
-  exit_as(r, inst, run_start(inst, start, wasi, r->fuel));
+  exit_as(r, inst, run_start(inst, start, wasi, tenant, r->fuel));
 }
 
 const struct linux_payload_ops wasm_payload_ops = {

@@ -31,6 +31,9 @@
 #include "util.h"
 #include "wasm_backend.h"
 
+struct tenant_meta *wb_tenant_meta;
+const char *wb_tenant_id;
+
 /* The version to record once the container exists: one create per
  * process, so a static is enough. */
 static struct {
@@ -147,6 +150,7 @@ static int admit(const char *path, const uint8_t *buf, size_t len, struct tenant
 
 int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_error_t *err)
 {
+  wb_tenant_id = c->id;
   cleanup_close int rootfd = open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return edgecr_error_make(err, errno, "open the rootfs `%s`", cfg->root_path);
@@ -175,6 +179,8 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
     log_warning("container `%s`: tenant `%s`: unsigned metadata `%s` accepted by the node policy "
                 "allow-unsigned (for development only)", c->id, m.id, path);
   record(c, path, &m, is_signed, buf, (size_t) len);
+  wb_tenant_meta = xmalloc0(sizeof *wb_tenant_meta);
+  *wb_tenant_meta = m;
   return 0;
 }
 
