@@ -14,6 +14,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "util.h"
+#include "wasm_backend.h"
 
 /* "512m", "1g", "1024" -> bytes; -1 stays -1 (unlimited). */
 static int parse_size(const char *s, long long *out)
@@ -41,10 +42,26 @@ static int parse_size(const char *s, long long *out)
   return 0;
 }
 
+/* update --metadata: the WebAssembly backend verifies and delivers it. */
+static int update_metadata(struct edgecr_global *g, const char *file, const char *id)
+{
+  struct lc_context ctx = {.state_root = g->root, .systemd_cgroup = g->systemd_cgroup};
+  struct wb_tenant_update u = {.file = file, .wait_ms = 2000};
+  edgecr_error_t err = NULL;
+  if (lc_with_container(&ctx, id, wb_tenant_update, &u, &err) < 0)
+    return cli_fail(&err);
+  if (u.answered)
+    printf("tenant %s: version %llu applied\n", u.id, (unsigned long long) u.version);
+  else
+    printf("tenant %s: version %llu delivered; the tenant applies it at its next host call\n", u.id,
+           (unsigned long long) u.version);
+  return 0;
+}
+
 int cmd_update(struct edgecr_global *g, int argc, char **argv)
 {
   enum { U_MEM = 256, U_MEMRES, U_SWAP, U_SHARES, U_QUOTA, U_PERIOD, U_RTRT, U_RTP, U_CPUS, U_MEMS, U_PIDS,
-         U_BLKIO, U_KMEM, U_KTCP, U_L3, U_MBA };
+         U_BLKIO, U_KMEM, U_KTCP, U_L3, U_MBA, U_META };
   static const struct option opts[] = {
     {"resources", required_argument, NULL, 'r'}, {"memory", required_argument, NULL, U_MEM},
     {"memory-reservation", required_argument, NULL, U_MEMRES}, {"memory-swap", required_argument, NULL, U_SWAP},
@@ -54,11 +71,12 @@ int cmd_update(struct edgecr_global *g, int argc, char **argv)
     {"cpuset-mems", required_argument, NULL, U_MEMS}, {"pids-limit", required_argument, NULL, U_PIDS},
     {"blkio-weight", required_argument, NULL, U_BLKIO}, {"kernel-memory", required_argument, NULL, U_KMEM},
     {"kernel-memory-tcp", required_argument, NULL, U_KTCP}, {"l3-cache-schema", required_argument, NULL, U_L3},
-    {"mem-bw-schema", required_argument, NULL, U_MBA}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    {"mem-bw-schema", required_argument, NULL, U_MBA}, {"metadata", required_argument, NULL, U_META},
+    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
   };
   json_t *res = json_object();
   json_t *mem = json_object(), *cpu = json_object(), *pids = json_object(), *blkio = json_object();
-  const char *file = NULL;
+  const char *file = NULL, *metadata = NULL;
   edgecr_error_t err = NULL;
   int c, rc = 0;
   while (rc == 0 && (c = getopt_long_only(argc, argv, "r:h", opts, NULL)) != -1) {
@@ -87,10 +105,12 @@ int cmd_update(struct edgecr_global *g, int argc, char **argv)
       break;
     case U_KMEM: case U_KTCP: break; /* deprecated by the kernel; accepted as runc does */
     case U_L3: case U_MBA: rc = cli_usage("update", "Intel RDT is not supported"); break;
+    case U_META: metadata = optarg; break;
     case 'h':
       puts("usage: edgecr update [-r FILE|-] [--memory N] [--memory-reservation N] [--memory-swap N]\n"
            "       [--cpu-shares N] [--cpu-quota N] [--cpu-period N] [--cpu-rt-runtime N] [--cpu-rt-period N]\n"
-           "       [--cpuset-cpus L] [--cpuset-mems L] [--pids-limit N] [--blkio-weight N] ID");
+           "       [--cpuset-cpus L] [--cpuset-mems L] [--pids-limit N] [--blkio-weight N] ID\n"
+           "       edgecr update --metadata FILE ID   (new signed tenant metadata, applied live)");
       json_decref(res); json_decref(mem); json_decref(cpu); json_decref(pids); json_decref(blkio);
       return 0;
     default: rc = cli_usage("update", "unknown option"); break;
@@ -98,6 +118,12 @@ int cmd_update(struct edgecr_global *g, int argc, char **argv)
   }
   if (rc == 0 && optind != argc - 1)
     rc = cli_usage("update", "expects exactly one container id");
+  if (rc == 0 && metadata != NULL) {
+    json_decref(res); json_decref(mem); json_decref(cpu); json_decref(pids); json_decref(blkio);
+    if (file != NULL || argc > 4) /* update --metadata FILE ID and nothing else */
+      return cli_usage("update", "--metadata takes no resource options");
+    return update_metadata(g, metadata, argv[optind]);
+  }
   if (rc == 0 && file != NULL) {
     json_error_t je;
     json_t *f = strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &je) : json_load_file(file, 0, &je);

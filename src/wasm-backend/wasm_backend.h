@@ -44,6 +44,20 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
 /* After the Linux backend's create: raise the tenant's version record when
  * ok (an error then fails create), leave it when create failed. */
 int wb_tenant_created(bool ok, edgecr_error_t *err);
+/* `edgecr update --metadata FILE ID` (wasm_tenant_live.c), an
+ * lc_container_fn: verify FILE against the running tenant and deliver it
+ * to the tenant through its control page; wait up to wait_ms for its
+ * answer.  A refused update changes nothing. */
+struct wb_tenant_update {
+  const char *file;
+  int wait_ms;
+  bool answered;           /* out: the tenant took it within wait_ms */
+  char reason[256];
+  uint64_t version;        /* out: the version now in force */
+  char id[64];             /* out: the tenant id */
+};
+int wb_tenant_update(struct container *c, void *data, edgecr_error_t *err);
+
 /* Metadata next to the module when no annotation names one: <module>.meta. */
 #define WB_TENANT_META_SUFFIX ".meta"
 
@@ -52,5 +66,8 @@ int wb_tenant_created(bool ok, edgecr_error_t *err);
  * the tenant is granted nothing) and the container id.  wasm_tenant.c. */
 extern struct tenant_meta *wb_tenant_meta;
 extern const char *wb_tenant_id;
+/* The container's tenant control page (live updates, counters), mapped by
+ * create for the init; NULL in other processes (exec).  wasm_tenant.c. */
+extern struct tenant_control *wb_tenant_control;
 
 #endif

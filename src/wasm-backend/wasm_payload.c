@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tenant_control.h"
 #include "tenant_platform.h"
 #include "util.h"
 #include "wasi.h"
@@ -412,6 +413,8 @@ static void wb_run(void *state, const struct oci_process *proc)
   /* the tenant's permissions: its verified metadata, or none at all */
   struct tenant_linux *tenant = tenant_linux_new(wb_tenant_meta, wb_tenant_id ? wb_tenant_id : base ? base + 1 : r->path,
                                                  STDOUT_FILENO, STDERR_FILENO);
+  if (wb_tenant_control != NULL) /* the init: live updates and counters through the control page */
+    tenant_control_attach(wb_tenant_control, &tenant->pf, &tenant->ctx);
   ew_instance *inst = instantiate(r, wasi, tenant);
   ew_func *start = ew_instance_func(inst, "_start");
   if (start == NULL) /* checked at create; a start function cannot add one */

@@ -27,12 +27,14 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tenant_control.h"
 #include "tenant_linux.h"
 #include "util.h"
 #include "wasm_backend.h"
 
 struct tenant_meta *wb_tenant_meta;
 const char *wb_tenant_id;
+struct tenant_control *wb_tenant_control;
 
 /* The version to record once the container exists: one create per
  * process, so a static is enough. */
@@ -148,6 +150,14 @@ static int admit(const char *path, const uint8_t *buf, size_t len, struct tenant
   return 0;
 }
 
+/* The container's control page (live updates in, counters out), mapped
+ * here so that the init, cloned from this process, inherits the mapping. */
+static int control_page(struct container *c, edgecr_error_t *err)
+{
+  wb_tenant_control = tenant_control_create(c->dir, err);
+  return wb_tenant_control != NULL ? 0 : -1;
+}
+
 int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_error_t *err)
 {
   wb_tenant_id = c->id;
@@ -159,8 +169,8 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
   cleanup_close int fd = -1;
   if (find_metadata(cfg, rootfd, module, &path, &fd, err) < 0)
     return -1;
-  if (fd < 0)
-    return 0;
+  if (fd < 0) /* no metadata: granted nothing, but its calls are counted all the same */
+    return control_page(c, err);
   const char *what = "annotations." WB_ANN_TENANT_META;
   if (module < 0)
     return edgecr_error_invalid(err, "%s: no module to bind the metadata `%s` to (process.args[0])", what, path);
@@ -181,7 +191,7 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
   record(c, path, &m, is_signed, buf, (size_t) len);
   wb_tenant_meta = xmalloc0(sizeof *wb_tenant_meta);
   *wb_tenant_meta = m;
-  return 0;
+  return control_page(c, err);
 }
 
 int wb_tenant_created(bool ok, edgecr_error_t *err)
