@@ -2,7 +2,9 @@
  * deadline misses, budget overruns and response-time / jitter histograms of
  * the real-time containers, read from their rt.h shared-memory pages
  * (src/plan/monitor.c).  Pages live in DIR (default: $EDGECR_RT_DIR, else
- * <root>/rt), one `<container>.rt` file each. */
+ * <root>/rt), one `<container>.rt` file each.  With --tenants: the
+ * WebAssembly tenants' host calls (calls, denied, errors per service,
+ * updates applied) from their control pages. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,23 +13,64 @@
 #include "cli.h"
 #include "cmd_plan.h"
 #include "monitor.h"
+#include "tenant_control.h"
 #include "util.h"
+
+/* --tenants: every WebAssembly tenant's counters, from the control pages
+ * in the state root (src/tenant/linux/tenant_control.h). */
+static int monitor_tenants(struct edgecr_global *g, bool json, const char *id)
+{
+  edgecr_error_t err = NULL;
+  json_t *all = tenant_control_scan(g->root, id, &err);
+  if (all == NULL)
+    return cli_fail(&err);
+  if (json) {
+    char *s = json_dumps(all, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+      puts(s);
+    free(s);
+  } else {
+    printf("%-20s %-16s %7s %7s %-8s %12s %12s %12s\n", "CONTAINER", "TENANT", "VERSION", "UPDATES", "SERVICE",
+           "CALLS", "DENIED", "ERRORS");
+    size_t i;
+    json_t *t;
+    json_array_foreach(all, i, t) {
+      const char *svc;
+      json_t *v;
+      json_object_foreach(json_object_get(t, "services"), svc, v) {
+        if (json_integer_value(json_object_get(v, "calls")) == 0)
+          continue; /* services the tenant never called */
+        printf("%-20s %-16s %7lld %7lld %-8s %12lld %12lld %12lld\n", json_string_value(json_object_get(t, "container")),
+               json_string_value(json_object_get(t, "id"))[0] ? json_string_value(json_object_get(t, "id")) : "-",
+               json_integer_value(json_object_get(t, "version")), json_integer_value(json_object_get(t, "updates")),
+               svc, json_integer_value(json_object_get(v, "calls")), json_integer_value(json_object_get(v, "denied")),
+               json_integer_value(json_object_get(v, "errors")));
+      }
+    }
+  }
+  json_decref(all);
+  return 0;
+}
 
 int cmd_monitor(struct edgecr_global *g, int argc, char **argv)
 {
   static const struct option opts[] = {
     {"format", required_argument, NULL, 'f'}, {"dir", required_argument, NULL, 'd'},
+    {"tenants", no_argument, NULL, 'T'},
     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
   };
   const char *format = "text", *dir = getenv("EDGECR_RT_DIR");
+  bool tenants = false;
   cleanup_free char *default_dir = xasprintf("%s/rt", g->root);
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
     case 'f': format = optarg; break;
     case 'd': dir = optarg; break;
+    case 'T': tenants = true; break;
     case 'h':
-      puts("usage: edgecr monitor [--dir DIR] [--format text|json] [NAME]   (also `edgecr plan monitor`)");
+      puts("usage: edgecr monitor [--dir DIR] [--format text|json] [NAME]   (also `edgecr plan monitor`)\n"
+           "       edgecr monitor --tenants [--format text|json] [ID]   (tenants' host calls)");
       return 0;
     default: return cli_usage("monitor", "unknown option");
     }
@@ -36,6 +79,8 @@ int cmd_monitor(struct edgecr_global *g, int argc, char **argv)
     return cli_usage("monitor", "--format must be text or json");
   if (argc - optind > 1)
     return cli_usage("monitor", "at most one container name");
+  if (tenants)
+    return monitor_tenants(g, strcmp(format, "json") == 0, optind < argc ? argv[optind] : NULL);
   edgecr_error_t err = NULL;
   struct plan_monitor *m = NULL;
   size_t n = 0;

@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "tenant_control.h"
 #include "util.h"
 #include "wasm_backend.h"
 
@@ -108,6 +109,22 @@ static int wasm_exec(struct container *c, const struct lc_exec_opts *o, pid_t *p
   return linux_backend_exec(c, o, &wasm_payload_ops, pid, err);
 }
 
+/* The Linux backend's statistics, and the tenant's counters from its
+ * control page when it has one (`edgecr events --stats`: data.tenant). */
+static int wasm_stats(struct container *c, json_t **out, edgecr_error_t *err)
+{
+  if (linux_backend()->stats(c, out, err) < 0)
+    return -1;
+  edgecr_error_t none = NULL; /* a container created before control pages existed */
+  struct tenant_control *page = tenant_control_open(c->dir, false, &none);
+  edgecr_error_release(&none);
+  if (page != NULL) {
+    json_object_set_new(*out, "tenant", tenant_control_json(page));
+    tenant_control_close(page);
+  }
+  return 0;
+}
+
 /* The Linux backend's operations with ours in place of create, exec and
  * claims; filled at registration (linux_backend() returns a statically
  * initialised table, so the order of the constructors does not matter). */
@@ -121,5 +138,6 @@ __attribute__((constructor)) static void wasm_register(void)
   wasm_backend_ops.claims = wasm_claims;
   wasm_backend_ops.create = wasm_create;
   wasm_backend_ops.exec = wasm_exec;
+  wasm_backend_ops.stats = wasm_stats;
   backend_register(&wasm_backend_ops);
 }

@@ -155,7 +155,11 @@ static int admit(const char *path, const uint8_t *buf, size_t len, struct tenant
 static int control_page(struct container *c, edgecr_error_t *err)
 {
   wb_tenant_control = tenant_control_create(c->dir, err);
-  return wb_tenant_control != NULL ? 0 : -1;
+  if (wb_tenant_control == NULL)
+    return -1;
+  if (wb_tenant_meta != NULL)
+    tenant_control_name(wb_tenant_control, wb_tenant_meta->id, wb_tenant_meta->version);
+  return 0;
 }
 
 int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_error_t *err)

@@ -90,6 +90,12 @@ void tenant_control_close(struct tenant_control *c)
     munmap(c, sizeof *c);
 }
 
+void tenant_control_name(struct tenant_control *c, const char *tenant, uint64_t version)
+{
+  snprintf(c->tenant, sizeof c->tenant, "%s", tenant);
+  c->version = version;
+}
+
 uint32_t tenant_control_post(struct tenant_control *c, const uint8_t *payload, size_t len)
 {
   __atomic_fetch_add(&c->payload_seq, 1, __ATOMIC_ACQ_REL); /* odd: writing */

@@ -21,6 +21,7 @@
 #ifndef EDGECR_TENANT_CONTROL_H
 #define EDGECR_TENANT_CONTROL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,6 +42,8 @@ struct tenant_control {
   uint32_t applied_gen;            /* written by the tenant: the last update_gen it took */
   int32_t applied_rc;              /* 0 applied, -1 refused (reason says why) */
   uint32_t running;                /* 1 once the tenant runs (attached by its process) */
+  char tenant[TENANT_NAME_MAX];    /* the tenant id ("" without metadata), for the monitor */
+  uint64_t version;                /* the version in force (create, then each delivered update) */
   char reason[256];
   struct tenant_stats stats;       /* tenant_ctx.stats */
   uint8_t payload[TENANT_META_MAX_BYTES];
@@ -53,6 +56,16 @@ struct tenant_control *tenant_control_create(const char *dir, edgecr_error_t *er
  * layout and size.  ENOENT when the container has none. */
 struct tenant_control *tenant_control_open(const char *dir, bool writable, edgecr_error_t *err);
 void tenant_control_close(struct tenant_control *c);
+/* The runtime at create: the tenant id and version the page reports. */
+void tenant_control_name(struct tenant_control *c, const char *tenant, uint64_t version);
+
+/* The counters as JSON (`edgecr events --stats`, `edgecr monitor
+ * --tenants`): {"id", "version", "running", "updates", "activations",
+ * "overruns", "misses", "services": {"log": {"calls", "denied", "errors"}...}}. */
+json_t *tenant_control_json(const struct tenant_control *c);
+/* Every container's page under a state root: a JSON array of the above
+ * with "container" added (containers without a page are left out). */
+json_t *tenant_control_scan(const char *state_root, const char *only_id, edgecr_error_t *err);
 
 /* `update`: put a verified payload in and bump update_gen; returns the new
  * generation. */
