@@ -16,6 +16,7 @@ run() {
 run bash bench/runtime/run-bench.sh
 run bash bench/wasm/run.sh
 run bash bench/wasm-containers/run.sh
+run bash bench/tenant-calls/run.sh
 run bash bench/plan/run.sh "$EDGECR_BUILD"
 run bash bench/plan/assign.sh "$EDGECR_BUILD"
 [ -x bench/plan/switch.sh ] && run bash bench/plan/switch.sh
