@@ -98,11 +98,14 @@ void tenant_control_name(struct tenant_control *c, const char *tenant, uint64_t 
 
 uint32_t tenant_control_post(struct tenant_control *c, const uint8_t *payload, size_t len)
 {
-  __atomic_fetch_add(&c->payload_seq, 1, __ATOMIC_ACQ_REL); /* odd: writing */
+  /* odd while writing; `| 1` so that a writer killed half-way (the count
+   * left odd) does not turn the parity round for the next one */
+  uint32_t seq = __atomic_load_n(&c->payload_seq, __ATOMIC_RELAXED) | 1u;
+  __atomic_store_n(&c->payload_seq, seq, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);
   memcpy(c->payload, payload, len);
   c->payload_len = (uint32_t) len;
-  __atomic_fetch_add(&c->payload_seq, 1, __ATOMIC_RELEASE); /* even: done */
+  __atomic_store_n(&c->payload_seq, seq + 1, __ATOMIC_RELEASE); /* even: done */
   uint32_t gen = __atomic_load_n(&c->update_gen, __ATOMIC_RELAXED) + 1;
   if (gen == 0)
     gen = 1; /* 0 is "no update yet" */
@@ -136,21 +139,23 @@ static void answer(uint32_t gen, int rc, const char *reason)
 }
 
 /* The payload as it stands once no writer is in it (a writer holds the
- * container's lock and is done within microseconds). */
-static size_t copy_payload(uint8_t *buf)
+ * container's lock and is done within microseconds); -1 if a writer stays
+ * in it: then it bumps update_gen when done and the tenant comes back. */
+static ssize_t copy_payload(uint8_t *buf)
 {
-  for (;;) {
+  for (int tries = 0; tries < 10000; tries++) {
     uint32_t s1 = __atomic_load_n(&attached->payload_seq, __ATOMIC_ACQUIRE);
     size_t len = attached->payload_len;
     if ((s1 & 1) == 0 && len <= TENANT_META_MAX_BYTES) {
       memcpy(buf, attached->payload, len);
       __atomic_thread_fence(__ATOMIC_ACQUIRE);
       if (__atomic_load_n(&attached->payload_seq, __ATOMIC_RELAXED) == s1)
-        return len;
+        return (ssize_t) len;
     }
     struct timespec us = {0, 1000};
     nanosleep(&us, NULL);
   }
+  return -1;
 }
 
 /* The same checks as tenant_ctx_update, made here so that the answer
@@ -173,10 +178,12 @@ static int fetch_update(void *p, struct tenant_meta *out)
   (void) p;
   static uint8_t buf[TENANT_META_MAX_BYTES]; /* one update at a time, on the tenant's thread */
   uint32_t gen = __atomic_load_n(&attached->update_gen, __ATOMIC_ACQUIRE);
-  size_t len = copy_payload(buf);
+  ssize_t len = copy_payload(buf);
+  if (len < 0)
+    return -1;
   struct tenant_err e;
   char why[sizeof attached->reason + sizeof e];
-  if (tenant_meta_decode(buf, len, out, &e) < 0) {
+  if (tenant_meta_decode(buf, (size_t) len, out, &e) < 0) {
     snprintf(why, sizeof why, "payload: `%s`: %s", e.path, e.reason);
     answer(gen, -1, why);
     return -1;
