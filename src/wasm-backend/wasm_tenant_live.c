@@ -76,9 +76,10 @@ static int running_tenant(struct container *c, uint64_t *version, uint8_t module
 /* Hook for the schedule: an update that changes period, budget, deadline
  * or priority must not make the node's admitted real-time load
  * unschedulable.  The admission check belongs to the activation work of
- * issue 11 (helper h-activ), not on main when this was written: until it
- * is, every schedule passes here and the new schedule is carried in the
- * metadata only. */
+ * issue 11 (plan_admit_schedule(state_root, id, &next->schedule, &why) in
+ * src/plan/admit.c on its branch), not on main when this was written:
+ * until it is (and the runtime binary links it), every schedule passes
+ * here and the new schedule is carried in the metadata only. */
 static int wb_tenant_schedule_check(struct container *c, const struct tenant_meta *next, edgecr_error_t *err)
 {
   (void) c, (void) next, (void) err;
