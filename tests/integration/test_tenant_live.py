@@ -100,6 +100,7 @@ def snapshot(env, b, live):
     return (state_ann(env, b), rec.read_text() if rec.exists() else None)
 
 
+@pytest.mark.sanitizer
 def test_grant_and_revoke_live(env, live):
     b = live.start(["log"])
     wait_outcome(b, "log=ok clock=denied")

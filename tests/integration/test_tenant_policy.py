@@ -169,6 +169,7 @@ def test_unknown_policy_word_refused(env, tenants, monkeypatch):
 
 # ---------------------------------------------------------------- versions
 
+@pytest.mark.sanitizer
 def test_older_version_refused_equal_allowed_higher_raises(env, tenants):
     mod = module()
     b = bundle(env, mod, tenants.make(mod, version=5))
