@@ -10,6 +10,9 @@
 
 #include "linux_backend.h"
 
+struct tenant_meta;
+struct tenant_control;
+
 /* Annotations (the ecosystem's: crun reads the same two). */
 #define WB_ANN_HANDLER "run.oci.handler"          /* "wasm" */
 #define WB_ANN_VARIANT "module.wasm.image/variant" /* "compat" | "compat-smart" */
@@ -44,6 +47,11 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
 /* After the Linux backend's create: raise the tenant's version record when
  * ok (an error then fails create), leave it when create failed. */
 int wb_tenant_created(bool ok, edgecr_error_t *err);
+/* The annotations that follow the metadata in force (version, signed, key,
+ * metadata-digest of the file), at create and at each update. */
+void wb_tenant_annotate(struct container *c, const struct tenant_meta *m, bool is_signed, const uint8_t *file,
+                        size_t len);
+
 /* `edgecr update --metadata FILE ID` (wasm_tenant_live.c), an
  * lc_container_fn: verify FILE against the running tenant and deliver it
  * to the tenant through its control page; wait up to wait_ms for its

@@ -45,26 +45,36 @@ static struct {
   uint64_t version;
 } pending;
 
-static void record(struct container *c, const char *path, const struct tenant_meta *m, bool is_signed,
-                   const uint8_t *file, size_t len)
+void wb_tenant_annotate(struct container *c, const struct tenant_meta *m, bool is_signed, const uint8_t *file,
+                        size_t len)
 {
   uint8_t d[TENANT_DIGEST_LEN];
-  char digest[80], module[80], version[24];
+  char digest[80], version[24];
   tenant_sha256(file, len, d);
   snprintf(version, sizeof version, "%llu", (unsigned long long) m->version);
   json_t *a = c->state->annotations;
-  json_object_set_new(a, WB_ANN_TENANT_META, json_string(path));
-  json_object_set_new(a, "org.edgecr.tenant.id", json_string(m->id));
   json_object_set_new(a, "org.edgecr.tenant.version", json_string(version));
   json_object_set_new(a, "org.edgecr.tenant.signed", json_string(is_signed ? "true" : "false"));
   if (is_signed)
     json_object_set_new(a, "org.edgecr.tenant.key", json_string(m->kid));
   else
     json_object_del(a, "org.edgecr.tenant.key");
-  json_object_set_new(a, "org.edgecr.tenant.module",
-                      json_string(tenant_digest_str(m->module_sha256, module, sizeof module)));
   json_object_set_new(a, "org.edgecr.tenant.metadata-digest",
                       json_string(tenant_digest_str(d, digest, sizeof digest)));
+}
+
+/* At create: where the metadata came from, the tenant and its module, and
+ * what changes with each update. */
+static void record(struct container *c, const char *path, const struct tenant_meta *m, bool is_signed,
+                   const uint8_t *file, size_t len)
+{
+  char module[80];
+  json_t *a = c->state->annotations;
+  json_object_set_new(a, WB_ANN_TENANT_META, json_string(path));
+  json_object_set_new(a, "org.edgecr.tenant.id", json_string(m->id));
+  json_object_set_new(a, "org.edgecr.tenant.module",
+                      json_string(tenant_digest_str(m->module_sha256, module, sizeof module)));
+  wb_tenant_annotate(c, m, is_signed, file, len);
 }
 
 /* The module's path inside the container, from the fd opened beneath the
@@ -175,7 +185,9 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
     return -1;
   if (fd < 0) /* no metadata: granted nothing, but its calls are counted all the same */
     return control_page(c, err);
-  const char *what = "annotations." WB_ANN_TENANT_META;
+  const char *what = json_object_get(cfg->annotations, WB_ANN_TENANT_META) != NULL
+                         ? "annotations." WB_ANN_TENANT_META
+                         : "tenant metadata next to the module";
   if (module < 0)
     return edgecr_error_invalid(err, "%s: no module to bind the metadata `%s` to (process.args[0])", what, path);
   const char *module_name = cfg->process->args[0];

@@ -125,23 +125,6 @@ static int payload_of(const uint8_t *buf, size_t len, const uint8_t **p, size_t 
   return 0;
 }
 
-static void annotate(struct container *c, const struct tenant_meta *m, bool is_signed, const uint8_t *buf,
-                     size_t len)
-{
-  uint8_t d[TENANT_DIGEST_LEN];
-  char digest[80], version[24];
-  tenant_sha256(buf, len, d);
-  snprintf(version, sizeof version, "%llu", (unsigned long long) m->version);
-  json_t *a = c->state->annotations;
-  json_object_set_new(a, ANN_VERSION, json_string(version));
-  json_object_set_new(a, "org.edgecr.tenant.signed", json_string(is_signed ? "true" : "false"));
-  if (is_signed)
-    json_object_set_new(a, "org.edgecr.tenant.key", json_string(m->kid));
-  else
-    json_object_del(a, "org.edgecr.tenant.key");
-  json_object_set_new(a, "org.edgecr.tenant.metadata-digest", json_string(tenant_digest_str(d, digest, sizeof digest)));
-}
-
 /* Put the record and the annotations back (the tenant refused, or the
  * state could not be saved). */
 static void roll_back(struct container *c, json_t *saved_ann, const char *dir, const char *id,
@@ -182,7 +165,7 @@ static int deliver(struct container *c, struct wb_tenant_update *u, const struct
   }
   if (tenant_version_store(dir, m->id, &next, err) < 0)
     goto out;
-  annotate(c, m, tenant_form_of(buf, len) != TENANT_FORM_PLAIN, buf, len);
+  wb_tenant_annotate(c, m, tenant_form_of(buf, len) != TENANT_FORM_PLAIN, buf, len);
   if (container_save_state(c, err) < 0) {
     roll_back(c, saved_ann, dir, m->id, &prev);
     goto out;
