@@ -30,14 +30,14 @@ static const struct command commands[] = {
   {"exec", cmd_exec, "run a new process inside a container"},
   {"pause", cmd_pause, "freeze every process of a container"},
   {"resume", cmd_resume, "thaw a paused container"},
-  {"update", cmd_update, "change a container's cgroup resources"},
+  {"update", cmd_update, "change a container's cgroup resources, or a tenant's metadata (live)"},
   {"events", cmd_events, "print container events and statistics"},
   {"spec", cmd_spec, "write a default config.json"},
   {"features", cmd_features, "print the OCI features this runtime implements"},
   {"logs", cmd_logs, "print (or follow) a container's log, e.g. a remote core's firmware output"},
   {"wasm", cmd_wasm, "run WebAssembly modules and spec scripts"},
   {"plan", cmd_plan, "check, build, apply and switch real-time system plans"},
-  {"monitor", cmd_monitor, "deadline misses, overruns and latency of real-time containers"},
+  {"monitor", cmd_monitor, "deadline misses, overruns and latency of real-time containers; tenants' calls"},
   {"meta", cmd_meta, "build, sign, verify and show tenant metadata"},
 };
 
