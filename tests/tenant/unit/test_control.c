@@ -166,6 +166,28 @@ static void test_a_writer_killed_half_way_does_not_block_the_next(void **state)
   assert_int_equal(f->ctx.meta.version, 6);
 }
 
+/* A post lands after the tenant saw generation g but before it read the
+ * payload: it applies the newer payload under g, then sees g+1 and reads
+ * the same payload again: that must be answered "applied", not refused
+ * (the updater would roll back an update the tenant runs). */
+static void test_a_payload_read_twice_is_applied_once(void **state)
+{
+  struct fixture *f = *state;
+  tenant_control_attach(f->page, &f->pf, &f->ctx);
+  struct tenant_meta m;
+  base_meta(&m, "t1", 4, 7);
+  uint32_t gen = post_meta(f->page, &m);
+  tenant_ctx_poll(&f->ctx);
+  assert_int_equal(f->ctx.meta.version, 4);
+  gen = post_meta(f->page, &m); /* the same payload under a new generation */
+  tenant_ctx_poll(&f->ctx);
+  int rc = -2;
+  char reason[256];
+  assert_int_equal(tenant_control_wait(f->page, gen, 0, &rc, reason, sizeof reason), 1);
+  assert_int_equal(rc, 0);
+  assert_int_equal(f->page->stats.updates, 1);
+}
+
 static void test_open_checks_the_page(void **state)
 {
   (void) state;
@@ -211,6 +233,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_refused_updates_leave_the_tenant_as_it_was, setup, teardown),
     cmocka_unit_test_setup_teardown(test_update_posted_before_the_tenant_runs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_a_writer_killed_half_way_does_not_block_the_next, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_a_payload_read_twice_is_applied_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_open_checks_the_page, setup, teardown),
     cmocka_unit_test(test_version_record),
   };
