@@ -170,14 +170,11 @@ static int deliver(struct container *c, struct wb_tenant_update *u, const struct
     roll_back(c, saved_ann, dir, m->id, &prev);
     goto out;
   }
-  uint64_t old_version = page->version;
-  tenant_control_name(page, m->id, m->version);
   uint32_t gen = tenant_control_post(page, payload, plen);
   int trc = 0;
   u->answered = page->running &&
                 tenant_control_wait(page, gen, u->wait_ms, &trc, u->reason, sizeof u->reason) == 1;
   if (u->answered && trc != 0) {
-    tenant_control_name(page, m->id, old_version);
     roll_back(c, saved_ann, dir, m->id, &prev);
     edgecr_error_invalid(err, "%s: the tenant refused the update: %s", u->file, u->reason);
     goto out;

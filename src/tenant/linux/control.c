@@ -211,6 +211,7 @@ static int fetch_update(void *p, struct tenant_meta *out)
     answer(gen, -1, why);
     return -1;
   }
+  attached->version = out->version; /* what the monitor shows: in force from now on */
   answer(gen, 0, "");
   return 0;
 }

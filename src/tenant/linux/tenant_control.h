@@ -43,7 +43,7 @@ struct tenant_control {
   int32_t applied_rc;              /* 0 applied, -1 refused (reason says why) */
   uint32_t running;                /* 1 once the tenant runs (attached by its process) */
   char tenant[TENANT_NAME_MAX];    /* the tenant id ("" without metadata), for the monitor */
-  uint64_t version;                /* the version in force (create, then each delivered update) */
+  uint64_t version;                /* the version in force (create; then the tenant, as it applies updates) */
   char reason[256];
   struct tenant_stats stats;       /* tenant_ctx.stats */
   uint8_t payload[TENANT_META_MAX_BYTES];
