@@ -98,6 +98,7 @@ static void test_update_reaches_the_tenant_and_the_answer_comes_back(void **stat
   assert_int_equal(f->ctx.granted, 1u << TENANT_SVC_CLOCK);
   assert_int_equal(tenant_control_wait(f->page, gen, 0, &rc, reason, sizeof reason), 1);
   assert_int_equal(rc, 0);
+  assert_int_equal(f->page->version, 4); /* the monitor's "version in force" */
   /* the counters are the page's */
   assert_ptr_equal(f->ctx.stats, &f->page->stats);
   assert_int_equal(f->page->stats.updates, 1);
