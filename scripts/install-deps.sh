@@ -5,12 +5,13 @@ set -euo pipefail
 
 BUILD_PKGS=(meson ninja-build pkg-config gcc libc6-dev clang lld make
   libjansson-dev libseccomp-dev libcap-dev libyaml-dev libostree-dev libfuse3-dev fuse3
-  libcmocka-dev libcbor-dev libsodium-dev)
+  libcmocka-dev libcbor-dev libsodium-dev liblmdb-dev libgpiod-dev)
 TEST_PKGS=(python3-pytest busybox-static containerd umoci crun runc
   wasi-libc libclang-rt-dev-wasm32 libclang-rt-14-dev wabt
   qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
   rt-tests iproute2 procps psmisc util-linux coreutils valgrind hyperfine
   python3-grpcio python3-grpc-tools python3-cbor2 python3-nacl
+  lmdb-utils gpiod strace
   libzmq3-dev libiceoryx-binding-c-dev iceoryx)
 
 TEST_PKGS+=(python3-flatbuffers python3-pyarmnn libarmnn-cpuref-backend22)  # tests/infer

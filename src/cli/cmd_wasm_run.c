@@ -33,6 +33,7 @@
 #include "cli.h"
 #include "log.h"
 #include "tenant_platform.h"
+#include "tenant_services.h"
 #include "util.h"
 #include "wasi.h"
 #include "wasm.h"
@@ -508,6 +509,16 @@ static int run(const struct run_options *o)
       cli_fail(&err);
       return EXIT_WASM_RUN_ERROR;
     }
+    /* kv, sensors, GPIO: the tenant's store (only when kv is granted: no
+     * store is made for a run that cannot use it) and the device map */
+    bool kv = (meta->perms.granted & (1u << TENANT_SVC_KV)) != 0;
+    struct tenant_services_cfg sc = {.tenant_id = kv ? meta->id : NULL};
+    if (tenant_linux_services_open(&sc, &err) < 0) {
+      free(meta);
+      edgecr_error_wrap(&err, "wasm run: tenant services");
+      cli_fail(&err);
+      return EXIT_WASM_RUN_ERROR;
+    }
   }
   const char *base = strrchr(o->module_path, '/');
   the_tenant = tenant_linux_new(meta, base ? base + 1 : o->module_path, STDOUT_FILENO, STDERR_FILENO);
@@ -540,6 +551,7 @@ static int run(const struct run_options *o)
   report_refused_grow(inst, o);
   tenant_linux_free(the_tenant);
   the_tenant = NULL;
+  tenant_linux_services_close();
   return status;
 }
 

@@ -59,6 +59,9 @@ static void usage(FILE *out)
           "                      metadata may run (default $EDGECR_TENANT_POLICY)\n"
           "  --tenant-dir DIR    the tenants' version records (default $EDGECR_TENANT_DIR\n"
           "                      or /var/lib/edgecr/tenants)\n"
+          "  --kv-root DIR       tenants' kv stores (default $EDGECR_KV_ROOT or /var/lib/edgecr/kv)\n"
+          "  --device-map FILE   the node's device map (default $EDGECR_DEVICE_MAP or\n"
+          "                      /etc/edgecr/devices.json)\n"
           "  -v, --version       print the version\n"
           "  -h, --help          this help\n\n"
           "commands:\n");
@@ -97,8 +100,8 @@ int main(int argc, char **argv)
 {
   struct edgecr_global g = {.argv0 = argv[0], .root = "/run/edgecr"};
   const char *log_format = "text";
-  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU, OPT_TRUST_DIR,
-         OPT_TENANT_POLICY, OPT_TENANT_DIR };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU, OPT_TRUST_DIR, OPT_KV_ROOT,
+         OPT_DEVICE_MAP, OPT_TENANT_POLICY, OPT_TENANT_DIR };
   static const struct option opts[] = {
     {"root", required_argument, NULL, OPT_ROOT},
     {"log", required_argument, NULL, OPT_LOG},
@@ -110,6 +113,8 @@ int main(int argc, char **argv)
     {"trust-dir", required_argument, NULL, OPT_TRUST_DIR},
     {"tenant-policy", required_argument, NULL, OPT_TENANT_POLICY},
     {"tenant-dir", required_argument, NULL, OPT_TENANT_DIR},
+    {"kv-root", required_argument, NULL, OPT_KV_ROOT},
+    {"device-map", required_argument, NULL, OPT_DEVICE_MAP},
     {"version", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -142,6 +147,10 @@ int main(int argc, char **argv)
     case OPT_TENANT_DIR:
       setenv("EDGECR_TENANT_DIR", optarg, 1);
       break;
+    /* Read where the tenant services open (the container's init,
+     * src/tenant/linux/tenant_services.h): passed the same way. */
+    case OPT_KV_ROOT: setenv("EDGECR_KV_ROOT", optarg, 1); break;
+    case OPT_DEVICE_MAP: setenv("EDGECR_DEVICE_MAP", optarg, 1); break;
     case 'v':
       printf("edgecr version %s\nspec: 1.2.0\n", EDGECR_VERSION);
       return 0;

@@ -65,6 +65,17 @@ size_t ei_arena_used(const ei_plan *p);
  * and one per output element of every other op. */
 uint64_t ei_plan_work(const ei_plan *p);
 
+/* The i-th byte range [*off, *off + *len) of the model that ei_run reads
+ * in place: the constant weights of FULLY_CONNECTED, CONV_2D and
+ * DEPTHWISE_CONV_2D (one range per such op, in op order; shared weights
+ * repeat).  Returns 1, or 0 past the last.  The plan depends on those
+ * bytes only through the run, which reads them afresh; it may depend on any
+ * other byte.  So a caller that keeps a plan while the model's bytes may
+ * change (svc_infer.c) knows the plan is still the model's if the bytes
+ * outside these ranges are unchanged: a change inside them is seen by the
+ * next run exactly as a new plan would see it. */
+int ei_plan_weights(const ei_plan *p, uint32_t i, uint32_t *off, uint32_t *len);
+
 /* Run the plan once.  in_len/out_len must equal ei_input_bytes/ei_output_bytes. */
 int ei_run(ei_plan *p, const void *input, size_t in_len, void *output, size_t out_len,
            ei_error *err);

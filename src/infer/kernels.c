@@ -452,6 +452,18 @@ static int8_t requant(const ei_op *o, uint32_t acc, int ch, int32_t out_zp) {
   return (int8_t)clamp(v, o->act_min, o->act_max);
 }
 
+/* sum of (x[i] + off) * w[i], wrapping like TFLite's int32.  Written as
+ * sum(x*w) + off*sum(w) (equal modulo 2^32) so that the loop is a plain
+ * int8 dot product the compiler can vectorize on the host. */
+static uint32_t dot(const int8_t *x, const int8_t *w, uint32_t n, int32_t off) {
+  uint32_t xw = 0, ws = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    xw += (uint32_t)(x[i] * w[i]);
+    ws += (uint32_t)w[i];
+  }
+  return xw + (uint32_t)off * ws;
+}
+
 static void run_fc(ei_plan *p, const ei_op *o) {
   const ei_tensor *in = &p->t[o->in[0]], *w = &p->t[o->in[1]], *out = &p->t[o->out];
   const int8_t *x = (const int8_t *)in->data, *wd = (const int8_t *)w->data;
@@ -462,47 +474,128 @@ static void run_fc(ei_plan *p, const ei_op *o) {
     for (int32_t u = 0; u < nout; u++) {
       uint32_t acc = o->bias ? (uint32_t)o->bias[u] : 0;
       const int8_t *xr = x + b * (uint32_t)depth, *wr = wd + (uint32_t)u * (uint32_t)depth;
-      for (int32_t d = 0; d < depth; d++) acc += (uint32_t)((xr[d] + in_off) * wr[d]);
+      acc += dot(xr, wr, (uint32_t)depth, in_off);
       y[b * (uint32_t)nout + (uint32_t)u] = requant(o, acc, o->nmult > 1 ? u : 0, out->zp);
     }
 }
 
-/* One output pixel of a (depthwise) convolution for output channel oc. */
-static uint32_t conv_acc(const ei_plan *p, const ei_op *o, int32_t n, int32_t oy, int32_t ox, int32_t oc,
-                         int depthwise) {
-  const ei_tensor *in = &p->t[o->in[0]], *w = &p->t[o->in[1]];
+/* The filter taps [*k0, *k1) that land inside an input of n along one axis
+ * for output position `pos` (the window's first input is pos*stride - pad). */
+static void taps(int32_t pos, int32_t stride, int32_t pad, int32_t dil, int32_t k, int32_t n, int32_t *k0,
+                 int32_t *k1) {
+  int32_t base = pos * stride - pad;
+  *k0 = 0;
+  *k1 = k;
+  while (*k0 < k && base + *k0 * dil < 0) (*k0)++;
+  while (*k1 > *k0 && base + (*k1 - 1) * dil >= n) (*k1)--;
+}
+
+/* CONV_2D, one output pixel for every output channel.  Along x the taps of
+ * an undilated filter are contiguous in the input and in the filter (NHWC,
+ * [oc, h, w, in]), so each filter row is one dot product of taps x C. */
+static void conv_pixel(const ei_plan *p, const ei_op *o, int32_t n, int32_t oy, int32_t ox, int8_t *y) {
+  const ei_tensor *in = &p->t[o->in[0]], *w = &p->t[o->in[1]], *out = &p->t[o->out];
   const int8_t *x = (const int8_t *)in->data, *wd = (const int8_t *)w->data;
-  int32_t H = in->dims[1], W = in->dims[2], C = in->dims[3], in_off = -in->zp;
-  int32_t OC = depthwise ? w->dims[3] : w->dims[0];
-  uint32_t acc = o->bias ? (uint32_t)o->bias[oc] : 0;
-  for (int32_t ky = 0; ky < o->fh; ky++) {
-    int32_t iy = oy * o->stride_h - o->pad_h + ky * o->dil_h;
-    if (iy < 0 || iy >= H) continue;
-    for (int32_t kx = 0; kx < o->fw; kx++) {
-      int32_t ix = ox * o->stride_w - o->pad_w + kx * o->dil_w;
-      if (ix < 0 || ix >= W) continue;
-      const int8_t *px = x + (((size_t)n * H + (size_t)iy) * W + (size_t)ix) * C;
-      if (depthwise) {
-        acc += (uint32_t)((px[oc / o->depth_mult] + in_off) * wd[((size_t)ky * o->fw + (size_t)kx) * OC + (size_t)oc]);
+  int32_t H = in->dims[1], W = in->dims[2], C = in->dims[3], OC = w->dims[0], in_off = -in->zp;
+  int32_t ky0, ky1, kx0, kx1;
+  taps(oy, o->stride_h, o->pad_h, o->dil_h, o->fh, H, &ky0, &ky1);
+  taps(ox, o->stride_w, o->pad_w, o->dil_w, o->fw, W, &kx0, &kx1);
+  int32_t iy0 = oy * o->stride_h - o->pad_h, ix0 = ox * o->stride_w - o->pad_w;
+  for (int32_t oc = 0; oc < OC; oc++) {
+    uint32_t acc = o->bias ? (uint32_t)o->bias[oc] : 0;
+    for (int32_t ky = ky0; ky < ky1; ky++) {
+      const int8_t *row = x + (((size_t)n * H + (size_t)(iy0 + ky * o->dil_h)) * W) * C;
+      const int8_t *pw = wd + ((size_t)oc * o->fh + (size_t)ky) * o->fw * C;
+      if (o->dil_w == 1) {
+        acc += dot(row + (size_t)(ix0 + kx0) * C, pw + (size_t)kx0 * C, (uint32_t)((kx1 - kx0) * C), in_off);
       } else {
-        const int8_t *pw = wd + (((size_t)oc * o->fh + (size_t)ky) * o->fw + (size_t)kx) * C;
-        for (int32_t ic = 0; ic < C; ic++) acc += (uint32_t)((px[ic] + in_off) * pw[ic]);
+        for (int32_t kx = kx0; kx < kx1; kx++)
+          acc += dot(row + (size_t)(ix0 + kx * o->dil_w) * C, pw + (size_t)kx * C, (uint32_t)C, in_off);
+      }
+    }
+    y[oc] = requant(o, acc, o->nmult > 1 ? oc : 0, out->zp);
+  }
+}
+
+/* CONV_2D, one output pixel, when the window (fh x fw x C bytes) fits in
+ * CONV_PATCH: the window is gathered into one contiguous patch, taps outside
+ * the input holding the input's zero point (so that x + in_off = 0: they add
+ * nothing, as a skipped tap), and each output channel is then one dot product
+ * with its whole filter ([oc, h, w, in] is contiguous per oc). */
+#define CONV_PATCH 512
+static void conv_pixel_patch(const ei_plan *p, const ei_op *o, int32_t n, int32_t oy, int32_t ox, int8_t *y) {
+  const ei_tensor *in = &p->t[o->in[0]], *w = &p->t[o->in[1]], *out = &p->t[o->out];
+  const int8_t *x = (const int8_t *)in->data, *wd = (const int8_t *)w->data;
+  int32_t H = in->dims[1], W = in->dims[2], C = in->dims[3], OC = w->dims[0];
+  int32_t iy0 = oy * o->stride_h - o->pad_h, ix0 = ox * o->stride_w - o->pad_w;
+  int8_t patch[CONV_PATCH], *d = patch;
+  for (int32_t ky = 0; ky < o->fh; ky++) {
+    int32_t iy = iy0 + ky * o->dil_h;
+    for (int32_t kx = 0; kx < o->fw; kx++, d += C) {
+      int32_t ix = ix0 + kx * o->dil_w;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+        for (int32_t c = 0; c < C; c++) d[c] = (int8_t)in->zp;
+      } else {
+        const int8_t *px = x + (((size_t)n * H + (size_t)iy) * W + (size_t)ix) * C;
+        for (int32_t c = 0; c < C; c++) d[c] = px[c];
       }
     }
   }
-  return acc;
+  uint32_t k = (uint32_t)(d - patch);
+  for (int32_t oc = 0; oc < OC; oc++) {
+    uint32_t acc = o->bias ? (uint32_t)o->bias[oc] : 0;
+    acc += dot(patch, wd + (size_t)oc * k, k, -in->zp);
+    y[oc] = requant(o, acc, o->nmult > 1 ? oc : 0, out->zp);
+  }
+}
+
+/* DEPTHWISE_CONV_2D, one output pixel: channels in blocks of DW_BLOCK
+ * accumulators, so that the innermost loop runs along the channels (the
+ * contiguous axis of both the input pixel and the filter tap). */
+#define DW_BLOCK 64
+static void dw_pixel(const ei_plan *p, const ei_op *o, int32_t n, int32_t oy, int32_t ox, int8_t *y) {
+  const ei_tensor *in = &p->t[o->in[0]], *w = &p->t[o->in[1]], *out = &p->t[o->out];
+  const int8_t *x = (const int8_t *)in->data, *wd = (const int8_t *)w->data;
+  int32_t H = in->dims[1], W = in->dims[2], C = in->dims[3], OC = w->dims[3], in_off = -in->zp;
+  int32_t mult = o->depth_mult, ky0, ky1, kx0, kx1;
+  taps(oy, o->stride_h, o->pad_h, o->dil_h, o->fh, H, &ky0, &ky1);
+  taps(ox, o->stride_w, o->pad_w, o->dil_w, o->fw, W, &kx0, &kx1);
+  int32_t iy0 = oy * o->stride_h - o->pad_h, ix0 = ox * o->stride_w - o->pad_w;
+  uint32_t acc[DW_BLOCK];
+  for (int32_t c0 = 0; c0 < OC; c0 += DW_BLOCK) {
+    int32_t nc = OC - c0 < DW_BLOCK ? OC - c0 : DW_BLOCK;
+    for (int32_t j = 0; j < nc; j++) acc[j] = o->bias ? (uint32_t)o->bias[c0 + j] : 0;
+    for (int32_t ky = ky0; ky < ky1; ky++)
+      for (int32_t kx = kx0; kx < kx1; kx++) {
+        const int8_t *px = x + (((size_t)n * H + (size_t)(iy0 + ky * o->dil_h)) * W +
+                                (size_t)(ix0 + kx * o->dil_w)) * C;
+        const int8_t *pw = wd + ((size_t)ky * o->fw + (size_t)kx) * OC + (size_t)c0;
+        if (mult == 1) {
+          for (int32_t j = 0; j < nc; j++) acc[j] += (uint32_t)((px[c0 + j] + in_off) * pw[j]);
+        } else {
+          for (int32_t j = 0; j < nc; j++) acc[j] += (uint32_t)((px[(c0 + j) / mult] + in_off) * pw[j]);
+        }
+      }
+    for (int32_t j = 0; j < nc; j++) y[c0 + j] = requant(o, acc[j], o->nmult > 1 ? c0 + j : 0, out->zp);
+  }
 }
 
 static void run_conv(ei_plan *p, const ei_op *o, int depthwise) {
   const ei_tensor *out = &p->t[o->out];
   int8_t *y = (int8_t *)out->data;
   int32_t N = out->dims[0], OH = out->dims[1], OW = out->dims[2], OC = out->dims[3];
-  size_t i = 0;
+  const ei_tensor *w = &p->t[o->in[1]];
+  int patch = !depthwise && (int64_t)w->dims[1] * w->dims[2] * w->dims[3] <= CONV_PATCH;
   for (int32_t n = 0; n < N; n++)
     for (int32_t oy = 0; oy < OH; oy++)
-      for (int32_t ox = 0; ox < OW; ox++)
-        for (int32_t oc = 0; oc < OC; oc++, i++)
-          y[i] = requant(o, conv_acc(p, o, n, oy, ox, oc, depthwise), o->nmult > 1 ? oc : 0, out->zp);
+      for (int32_t ox = 0; ox < OW; ox++, y += OC) {
+        if (depthwise)
+          dw_pixel(p, o, n, oy, ox, y);
+        else if (patch)
+          conv_pixel_patch(p, o, n, oy, ox, y);
+        else
+          conv_pixel(p, o, n, oy, ox, y);
+      }
 }
 
 static void run_pool(ei_plan *p, const ei_op *o) {

@@ -415,6 +415,20 @@ size_t ei_output_bytes(const ei_plan *p) { return p->out_bytes; }
 size_t ei_arena_used(const ei_plan *p) { return p->used; }
 uint64_t ei_plan_work(const ei_plan *p) { return p->work; }
 
+int ei_plan_weights(const ei_plan *p, uint32_t i, uint32_t *off, uint32_t *len) {
+  for (uint32_t k = 0; k < p->nops; k++) {
+    const ei_op *o = &p->ops[k];
+    if (o->kind != OP_FULLY_CONNECTED && o->kind != OP_CONV_2D && o->kind != OP_DEPTHWISE_CONV_2D) continue;
+    const ei_tensor *w = &p->t[o->in[1]];
+    if (!w->is_const || w->bytes == 0) continue;
+    if (i-- > 0) continue;
+    *off = (uint32_t)(w->data - p->fb.buf);
+    *len = w->bytes;
+    return 1;
+  }
+  return 0;
+}
+
 static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
   for (size_t i = 0; i < n; i++) d[i] = s[i];
 }

@@ -169,9 +169,15 @@ int linux_process_identity(const struct oci_process *p, struct edgecr_seccomp *s
 _Noreturn void linux_process_exec(const struct exec_final *f)
 {
   const struct oci_process *proc = f->proc;
-  int keep[2] = {f->keep_fd, f->seccomp ? f->seccomp->listener_sock : -1};
+  /* ours, and a payload runner's own (opened early, in place of execve) */
+  int keep[2 + 256] = {f->keep_fd, f->seccomp ? f->seccomp->listener_sock : -1};
+  size_t n_keep = 2;
+  if (f->payload != NULL && f->payload_state != NULL && f->payload->early_fds != NULL) {
+    size_t n = f->payload->early_fds(keep + 2, 256);
+    n_keep += n < 256 ? n : 256;
+  }
   int keep_max = 3 + f->preserve_fds;
-  close_fds_from(keep_max, keep, 2);
+  close_fds_from(keep_max, keep, n_keep);
   /* preserved fds must survive exec (ours stay close-on-exec) */
   for (int fd = 3; fd < keep_max; fd++) {
     int fl = fcntl(fd, F_GETFD);
@@ -307,6 +313,8 @@ _Noreturn void linux_container_init(struct init_args *a)
   if (hooks_run(c, OCI_HOOK_CREATE_CONTAINER, state_json, &err) < 0)
     init_fail(a->sync_fd, &err);
   if (edgecr_seccomp_connect(a->seccomp, &err) < 0)
+    init_fail(a->sync_fd, &err);
+  if (a->payload != NULL && a->payload->early != NULL && a->payload->early(c, &err) < 0)
     init_fail(a->sync_fd, &err);
   if (mntns != NULL && (joined_mounts ? enter_root_in_joined_ns(c, &err) : mounts_enter_rootfs(c, a->no_pivot, &err)) < 0)
     init_fail(a->sync_fd, &err);

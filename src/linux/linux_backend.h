@@ -24,6 +24,15 @@ struct linux_payload_ops {
    * naming the file and the reason (create or exec then fails). */
   int (*prepare)(const struct oci_config *cfg, const struct oci_process *proc, const char *exe, bool required,
                  void **state, edgecr_error_t *err);
+  /* Optional.  In the container's init, before it enters the container's
+   * root (the host's files are still reachable) and before it drops
+   * privileges: open what the payload will need from the host (a tenant's
+   * kv store, the node's devices).  -1 with *err fails create. */
+  int (*early)(const struct oci_config *cfg, edgecr_error_t *err);
+  /* Optional: the descriptors `early` opened, which the init keeps when it
+   * closes the inherited ones before running the payload.  Fills at most
+   * cap, returns how many there are. */
+  size_t (*early_fds)(int *out, size_t cap);
   /* In place of execve: runs the payload and exits with its status. */
   void (*run)(void *state, const struct oci_process *proc); /* does not return */
 };

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_budget.h"
 #include "util.h"
 
 #define EPS 1e-9
@@ -523,24 +524,7 @@ bool plan_core_accepts(struct plan_task **set, size_t n, double rt_ratio,
 
 void plan_fifo_budget(const struct plan_task *t, int64_t window, int64_t *period_us, int64_t *runtime_us)
 {
-  /* The longest multiple of T up to `window`: the unaligned job costs
-   * min(C, D - C) once per window, so a longer window brings the ratio
-   * down to C/T (it only changes how late a runaway is throttled). */
-  int64_t k = window > t->T ? window / t->T : 1;
-  int64_t p_us = (k * t->T + 999) / 1000, P = p_us * 1000, W;
-  /* Job k runs inside [kT, kT + D] when the task meets its deadline D
-   * (which counts the release jitter), so a window of length P holds N
-   * whole jobs and at most min(C, rest) of one more: the workload bound of
-   * Bertogna, Cirinei & Lipari.  The deadline, not the analysed response:
-   * the budget then depends on the container's own requirements only, so
-   * a change elsewhere in the plan never changes it (and never restarts
-   * it, docs/plan.md section 5). */
-  int64_t N = (P + t->D - t->C) / t->T;
-  int64_t rest = P + t->D - t->C - N * t->T;
-  W = N * t->C + (rest < t->C ? rest : t->C);
-  W = W < P ? W : P;
-  *period_us = p_us;
-  *runtime_us = (W + 999) / 1000;
+  rt_fifo_budget(t->C, t->T, t->D, window, period_us, runtime_us); /* shared with the runtime (tenants) */
 }
 
 /* ---- deadline reservations: global EDF on the root domain ---- */

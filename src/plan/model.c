@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "dl_limits.h"
 #include "doc.h"
 #include "util.h"
@@ -391,6 +392,9 @@ static int decode_container(struct decoder *d, const struct doc_node *n, size_t 
       return -1;
     c->has_rt = true;
   }
+  cleanup_free char *tenant_why = NULL; /* a WebAssembly tenant: `rt` from its metadata (tenant_rt.c) */
+  if (plan_tenant_rt(c, &tenant_why) < 0)
+    return field_error(d, (v ? v : n)->line, v ? FIELD("rt") : FIELD("bundle"), "%s", tenant_why);
   if ((v = doc_get(n, "memory")) && get_size(d, v, FIELD("memory"), &c->memory_limit) < 0)
     return -1;
   if ((v = doc_get(n, "memlock"))) {

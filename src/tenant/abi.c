@@ -38,6 +38,10 @@ static const struct tenant_fn *const tables[] = {
   tenant_fns_core,
   tenant_fns_log,
   tenant_fns_clock,
+  tenant_fns_kv,
+  tenant_fns_sensor,
+  tenant_fns_gpio,
+  tenant_fns_infer,
 };
 
 static bool equal(const char *s, uint32_t n, const char *lit)

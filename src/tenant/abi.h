@@ -158,6 +158,13 @@ struct tenant_fn {
 extern const struct tenant_fn tenant_fns_core[];   /* abi_version, close: abi.c */
 extern const struct tenant_fn tenant_fns_log[];    /* svc_log.c */
 extern const struct tenant_fn tenant_fns_clock[];  /* svc_clock.c */
+extern const struct tenant_fn tenant_fns_kv[];     /* svc_kv.c */
+extern const struct tenant_fn tenant_fns_sensor[]; /* svc_sensor.c */
+extern const struct tenant_fn tenant_fns_gpio[];   /* svc_gpio.c */
+extern const struct tenant_fn tenant_fns_infer[];  /* svc_infer.c */
+
+/* Free the tenant's cached inference plans (svc_infer.c; tenant_ctx_close). */
+void tenant_infer_close(struct tenant_ctx *ctx);
 
 /* Initialise ctx for metadata m (copied) on a platform. */
 void tenant_ctx_init(struct tenant_ctx *ctx, const struct tenant_platform *pf, void *pf_ctx,

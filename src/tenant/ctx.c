@@ -122,6 +122,7 @@ void tenant_ctx_close(struct tenant_ctx *ctx)
   for (int i = 0; i < TENANT_MAX_HANDLES; i++)
     if (ctx->handles[i].service != TENANT_SVC_COUNT)
       tenant_handle_close(ctx, i);
+  tenant_infer_close(ctx);
 }
 
 int tenant_ctx_update(struct tenant_ctx *ctx, const struct tenant_meta *m, struct tenant_err *e)

@@ -85,7 +85,7 @@ struct tenant_schedule {
   uint64_t period_ns;
   uint64_t budget_ns;              /* per activation */
   uint64_t deadline_ns;            /* relative to the activation */
-  uint64_t start_limit_ns;         /* create/start to the first activation */
+  uint64_t start_limit_ns;         /* start to the first activation (reactors) */
   uint64_t stop_limit_ns;          /* grace time after SIGTERM */
 };
 
@@ -103,7 +103,7 @@ struct tenant_meta {
   size_t n_endpoints;
   struct tenant_endpoint endpoints[TENANT_MAX_ENDPOINTS];
   bool has_security;
-  uint64_t lifetime_s;             /* security.lifetime: seconds (not enforced yet) */
+  uint64_t lifetime_s;             /* security.lifetime: seconds from start, then stopped */
 };
 
 /* A decoding error: the field path and the reason, both NUL-terminated. */

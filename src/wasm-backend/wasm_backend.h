@@ -9,6 +9,8 @@
 #define EDGECR_WASM_BACKEND_H
 
 #include "linux_backend.h"
+#include "meta.h"
+#include "wasm.h"
 
 struct tenant_meta;
 struct tenant_control;
@@ -27,6 +29,11 @@ struct tenant_control;
 #define WB_EXIT_OUT_OF_FUEL 124 /* the fuel budget (WB_ANN_FUEL) ran out */
 #define WB_EXIT_RUN_ERROR 125   /* the module could not be instantiated */
 #define WB_EXIT_TRAP 134        /* the module trapped (message on stderr) */
+#define WB_EXIT_LIFETIME 122    /* the tenant's security.lifetime is over (message on stderr) */
+#define WB_EXIT_START_LIMIT 123 /* a reactor tenant did not reach its first activation within schedule.start-limit */
+
+/* The export that makes a module a reactor tenant (docs/tenants.md). */
+#define WB_ACTIVATE "edgecr_activate"
 
 /* The payload runner that runs a WebAssembly module in the container. */
 extern const struct linux_payload_ops wasm_payload_ops;
@@ -68,6 +75,38 @@ int wb_tenant_update(struct container *c, void *data, edgecr_error_t *err);
 
 /* Metadata next to the module when no annotation names one: <module>.meta. */
 #define WB_TENANT_META_SUFFIX ".meta"
+
+/* wasm_sched.c: the scheduler a signed schedule asks for (false: none). */
+bool wb_schedule_policy(const struct tenant_schedule *s, struct oci_scheduler *out);
+/* Make the schedule of m (from `file`) the container's real-time settings:
+ * process.scheduler and the cgroup real-time budget; a bundle whose
+ * process.scheduler says otherwise is refused with the reason. */
+int wb_tenant_schedule(struct oci_config *cfg, const struct tenant_meta *m, const char *file, edgecr_error_t *err);
+
+/* wasm_payload.c: the stop machinery the reactor loop shares. */
+int wb_stopping(void);                          /* the stop signal, 0 while none */
+_Noreturn void wb_die_of_stop(void);            /* end as the stop asks (signal, or lifetime) */
+void wb_set_stop_grace(uint64_t ns);            /* schedule.stop-limit in place of the default */
+/* Async-signal-safe: stop as for SIGTERM, but end with WB_EXIT_LIFETIME
+ * after writing msg (static) to stderr. */
+void wb_stop_for_lifetime(const char *msg);
+__attribute__((format(printf, 2, 3))) _Noreturn void wb_fail(int status, const char *fmt, ...);
+
+/* wasm_activate.c: the tenant's time limits and, for a reactor, its
+ * activations (docs/tenants.md, "Schedule and activations"). */
+struct tenant_linux;
+struct wasi_ctx;
+/* Once the run begins: security.lifetime and schedule.start-limit timers,
+ * schedule.stop-limit as the stop grace.  `reactor`: the start limit
+ * applies (a command has no first activation). */
+void wb_tenant_limits_arm(const struct tenant_meta *m, bool reactor);
+/* Is the module a reactor tenant (exports edgecr_activate)?  -1 with the
+ * reason when it cannot be one (wrong type, `_start` as well, no period). */
+int wb_reactor_check(const ew_module *mod, const char *path, const struct tenant_meta *m, edgecr_error_t *err);
+/* _initialize (if exported), then edgecr_activate once per period until
+ * the tenant ends; returns how it ended (trap, proc_exit) for exit_as, or
+ * does not return (stopped). */
+ew_status wb_reactor_run(ew_instance *inst, struct wasi_ctx *wasi, struct tenant_linux *tenant, const char *path);
 
 /* What create verified, for the container's init (which the runtime
  * process forks, so it inherits these): the tenant's metadata (NULL: none,

@@ -17,8 +17,11 @@
  * namespace's init, it cannot die of its own signal).  The slices cost
  * nothing in the interpreter's loop, which spends fuel either way.  A
  * module blocked in a host call (a read of stdin: WASI retries it when a
- * signal interrupts it) reaches no safe point: after WB_STOP_GRACE_MS a
- * timer ends the process there. */
+ * signal interrupts it) reaches no safe point: after WB_STOP_GRACE_MS (or
+ * the tenant's schedule.stop-limit) a timer ends the process there.
+ *
+ * A tenant (verified metadata) may be a reactor instead of a command, and
+ * has time limits: wasm_activate.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,6 +37,7 @@
 
 #include "tenant_control.h"
 #include "tenant_platform.h"
+#include "tenant_services.h"
 #include "util.h"
 #include "wasi.h"
 #include "wasm.h"
@@ -55,9 +59,12 @@ struct wb_run {
   uint64_t max_bytes;  /* the instance's whole budget: the same limit; 0: engine default */
   char **mounts;       /* destinations of bind mounts: preopened besides "/" */
   size_t n_mounts;
+  bool reactor;        /* exports edgecr_activate: wasm_activate.c runs it */
 };
 
 static volatile sig_atomic_t stop_signal;
+static long stop_grace_us = WB_STOP_GRACE_MS * 1000;
+static const char *volatile stop_message; /* a stop that ends with WB_EXIT_LIFETIME */
 
 static void *heap_alloc(void *ctx, size_t n) { (void) ctx; return malloc(n); }
 static void *heap_realloc(void *ctx, void *p, size_t n) { (void) ctx; return realloc(p, n); }
@@ -196,7 +203,9 @@ static int wb_prepare(const struct oci_config *cfg, const struct oci_process *pr
   r->module = m;
   r->path = steal_pointer(&path);
   collect_bind_mounts(cfg, r);
-  if (check_imports(m, r->path, err) < 0 || check_command(m, r->path, err) < 0 || read_limits(cfg, r, err) < 0) {
+  int reactor = check_imports(m, r->path, err) < 0 ? -1 : wb_reactor_check(m, r->path, wb_tenant_meta, err);
+  r->reactor = reactor > 0;
+  if (reactor < 0 || (!r->reactor && check_command(m, r->path, err) < 0) || read_limits(cfg, r, err) < 0) {
     ew_module_free(m);
     edgecr_cleanup_strvp(&r->mounts);
     free(r->path);
@@ -213,6 +222,12 @@ static int wb_prepare(const struct oci_config *cfg, const struct oci_process *pr
  * namespace's init, the process cannot).  Async-signal-safe. */
 _Noreturn static void end_by_signal(int sig)
 {
+  const char *msg = stop_message;
+  if (msg != NULL) {
+    ssize_t n = write(STDERR_FILENO, msg, strlen(msg));
+    (void) n;
+    _exit(WB_EXIT_LIFETIME);
+  }
   struct sigaction dfl = {.sa_handler = SIG_DFL};
   sigemptyset(&dfl.sa_mask);
   sigaction(sig, &dfl, NULL);
@@ -241,8 +256,26 @@ static void on_stop_signal(int sig)
   if (stop_signal != 0)
     return;
   stop_signal = sig;
-  struct itimerval grace = {.it_value = {.tv_sec = 0, .tv_usec = WB_STOP_GRACE_MS * 1000}};
+  struct itimerval grace = {.it_value = {.tv_sec = stop_grace_us / 1000000, .tv_usec = stop_grace_us % 1000000}};
   setitimer(ITIMER_REAL, &grace, NULL);
+}
+
+int wb_stopping(void)
+{
+  return stop_signal;
+}
+
+void wb_set_stop_grace(uint64_t ns)
+{
+  uint64_t us = (ns + 999) / 1000;
+  stop_grace_us = us > 3600u * 1000000u ? 3600L * 1000000L : (long) us;
+}
+
+void wb_stop_for_lifetime(const char *msg)
+{
+  if (stop_signal == 0)
+    stop_message = msg;
+  on_stop_signal(SIGTERM);
 }
 
 /* Ends the process as the signal would have (see the header comment). */
@@ -252,17 +285,33 @@ _Noreturn static void die_of(int sig)
   end_by_signal(sig);
 }
 
+_Noreturn void wb_die_of_stop(void)
+{
+  die_of(stop_signal);
+}
+
 /* The run cannot go on: the reason on the container's stderr, then exit. */
-__attribute__((format(printf, 2, 3))) _Noreturn static void fail(int status, const char *fmt, ...)
+_Noreturn static void vfail(int status, const char *fmt, va_list ap)
 {
   fflush(stdout);
-  va_list ap;
-  va_start(ap, fmt);
   fputs("edgecr: ", stderr);
   vfprintf(stderr, fmt, ap);
-  va_end(ap);
   fputc('\n', stderr);
   _exit(status);
+}
+
+__attribute__((format(printf, 2, 3))) _Noreturn static void fail(int status, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vfail(status, fmt, ap);
+}
+
+_Noreturn void wb_fail(int status, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vfail(status, fmt, ap);
 }
 
 static int exit_status_of(int code)
@@ -409,6 +458,8 @@ static void wb_run(void *state, const struct oci_process *proc)
   /* what ps/top show for the process: the module, not the runtime */
   const char *base = strrchr(r->path, '/');
   prctl(PR_SET_NAME, base ? base + 1 : r->path, 0, 0, 0);
+  if (wb_tenant_meta != NULL)
+    wb_tenant_limits_arm(wb_tenant_meta, r->reactor);
   wasi_ctx *wasi = new_wasi(r, proc);
   /* the tenant's permissions: its verified metadata, or none at all */
   struct tenant_linux *tenant = tenant_linux_new(wb_tenant_meta, wb_tenant_id ? wb_tenant_id : base ? base + 1 : r->path,
@@ -416,6 +467,8 @@ static void wb_run(void *state, const struct oci_process *proc)
   if (wb_tenant_control != NULL) /* the init: live updates and counters through the control page */
     tenant_control_attach(wb_tenant_control, &tenant->pf, &tenant->ctx);
   ew_instance *inst = instantiate(r, wasi, tenant);
+  if (r->reactor)
+    exit_as(r, inst, wb_reactor_run(inst, wasi, tenant, r->path));
   ew_func *start = ew_instance_func(inst, "_start");
   if (start == NULL) /* checked at create; a start function cannot add one */
     fail(WB_EXIT_RUN_ERROR, "wasm: `%s` exports no `_start` (not a WASI command)", r->path);
@@ -423,7 +476,34 @@ static void wb_run(void *state, const struct oci_process *proc)
   exit_as(r, inst, run_start(inst, start, wasi, tenant, r->fuel));
 }
 
+/* In the init, before it enters the container's root: the tenant's kv
+ * store and the node's devices, which the payload then uses from inside
+ * (tenant_services.h).  A container without metadata is granted nothing,
+ * now or by a later update, so it opens nothing. */
+static int wb_early(const struct oci_config *cfg, edgecr_error_t *err)
+{
+  (void) cfg;
+  if (wb_tenant_meta == NULL)
+    return 0;
+  struct tenant_services_cfg sc = {.tenant_id = wb_tenant_meta->id};
+  if (tenant_linux_services_open(&sc, err) == 0)
+    return 0;
+  /* A tenant not granted kv now runs without a store if it cannot have one
+   * here (a user namespace without rights on the kv root): kv calls after
+   * a later grant then fail with EDGECR_ENOSYS, the rest works. */
+  bool kv = (wb_tenant_meta->perms.granted & (1u << TENANT_SVC_KV)) != 0;
+  sc.tenant_id = NULL;
+  if (!kv && edgecr_error_errno(err) != EINVAL) {
+    edgecr_error_release(err);
+    if (tenant_linux_services_open(&sc, err) == 0)
+      return 0;
+  }
+  return edgecr_error_wrap(err, "tenant `%s`", wb_tenant_meta->id);
+}
+
 const struct linux_payload_ops wasm_payload_ops = {
+  .early = wb_early,
+  .early_fds = tenant_linux_services_fds,
   .prepare = wb_prepare,
   .run = wb_run,
 };

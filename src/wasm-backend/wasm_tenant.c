@@ -16,7 +16,11 @@
  * reason before anything is created.  What was verified goes into the
  * state's annotations, so `edgecr state` shows it, and the version record
  * is raised once the container exists (undone if create fails after the
- * check: wb_tenant_created). */
+ * check: wb_tenant_created).  The schedule becomes the container's
+ * real-time settings (wasm_sched.c), and the verified metadata stays in
+ * this process for the container's init (a clone of it) to run the tenant
+ * with (wb_tenant_meta), with the container's control page (live updates,
+ * counters: wb_tenant_control). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -200,6 +204,8 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
   struct tenant_meta m;
   if (len < 0 || admit(path, buf, (size_t) len, &o, &m, err) < 0)
     return edgecr_error_wrap(err, "%s: tenant metadata refused", what);
+  if (wb_tenant_schedule(c->config, &m, path, err) < 0)
+    return -1;
   bool is_signed = tenant_form_of(buf, (size_t) len) != TENANT_FORM_PLAIN;
   if (!is_signed)
     log_warning("container `%s`: tenant `%s`: unsigned metadata `%s` accepted by the node policy "

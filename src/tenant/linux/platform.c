@@ -15,6 +15,7 @@
 
 #include "tenant_linux.h"
 #include "tenant_platform.h"
+#include "tenant_services.h"
 #include "util.h"
 
 static uint64_t clock_ns(clockid_t id)
@@ -106,6 +107,9 @@ struct tenant_linux *tenant_linux_new(const struct tenant_meta *m, const char *i
   t->report_fd = report_fd;
   t->pf = (struct tenant_platform){.now_ns = pf_now_ns, .wall_ns = pf_wall_ns, .sleep_until = sleep_until,
                                    .log = log_msg, .report = report, .alloc = alloc_mem, .free = free_mem};
+  tenant_linux_kv_ops(&t->pf);
+  tenant_linux_iio_ops(&t->pf);
+  tenant_linux_gpio_ops(&t->pf);
   struct tenant_meta *none = NULL;
   if (m == NULL) {
     none = xmalloc0(sizeof *none);

@@ -1,0 +1,99 @@
+/* svc_gpio.c - the `gpio` service: line names of the node's device map
+ * that the metadata grants, as input (read) or output (read and write).
+ *
+ * gpio_open checks the grant by name once: an input grant opens only as an
+ * input, an output grant either way.  gpio_get tests READ, gpio_set WRITE,
+ * of the handle's rights, which a live update recomputes (ctx.c). */
+#include "abi.h"
+
+#define SVC TENANT_SVC_GPIO
+
+static inline struct tenant_ctx *enter(void *host_ctx)
+{
+  struct tenant_ctx *ctx = host_ctx;
+  tenant_ctx_poll(ctx);
+  ctx->stats->svc[SVC].calls++;
+  return ctx;
+}
+
+static inline int32_t result(struct tenant_ctx *ctx, int rc)
+{
+  return rc < 0 ? tenant_failed(ctx, SVC, rc) : rc;
+}
+
+static int fn_gpio_open(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
+{
+  struct tenant_ctx *ctx = enter(host_ctx);
+  if ((ctx->granted & (1u << SVC)) == 0) {
+    results[0].i32 = tenant_deny(ctx, SVC, "gpio_open");
+    return 0;
+  }
+  char line[TENANT_NAME_MAX];
+  int32_t dir = args[2].i32;
+  int rc = tenant_guest_name(inst, args[0].u32, args[1].u32, line);
+  if (rc == EDGECR_OK && dir != EDGECR_GPIO_IN && dir != EDGECR_GPIO_OUT)
+    rc = EDGECR_EINVAL;
+  if (rc < 0) {
+    results[0].i32 = result(ctx, rc);
+    return 0;
+  }
+  uint8_t rights = tenant_rights(&ctx->meta.perms, SVC, line);
+  uint8_t need = dir == EDGECR_GPIO_OUT ? TENANT_R_READ | TENANT_R_WRITE : TENANT_R_READ;
+  if ((rights & need) != need) {
+    results[0].i32 = tenant_deny(ctx, SVC, "gpio_open");
+    return 0;
+  }
+  if (ctx->pf->gpio_open == NULL) {
+    results[0].i32 = result(ctx, EDGECR_ENOSYS);
+    return 0;
+  }
+  void *obj = NULL;
+  rc = ctx->pf->gpio_open(ctx->pf_ctx, line, dir == EDGECR_GPIO_OUT ? TENANT_GPIO_OUT : TENANT_GPIO_IN, &obj);
+  if (rc == EDGECR_OK && (rc = tenant_handle_new(ctx, SVC, line, rights, obj)) < 0)
+    ctx->pf->gpio_close(ctx->pf_ctx, obj);
+  results[0].i32 = result(ctx, rc);
+  return 0;
+}
+
+static struct tenant_handle *handle(struct tenant_ctx *ctx, int32_t h, uint8_t right, const char *fn, int *rc)
+{
+  struct tenant_handle *hd = tenant_handle_get(ctx, h, SVC);
+  if (hd == NULL)
+    *rc = tenant_failed(ctx, SVC, EDGECR_EBADH);
+  else if ((hd->rights & right) == 0)
+    *rc = tenant_deny(ctx, SVC, fn);
+  return hd != NULL && (hd->rights & right) != 0 ? hd : NULL;
+}
+
+static int fn_gpio_get(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
+{
+  (void) inst;
+  struct tenant_ctx *ctx = enter(host_ctx);
+  int rc = EDGECR_OK;
+  struct tenant_handle *h = handle(ctx, args[0].i32, TENANT_R_READ, "gpio_get", &rc);
+  if (h != NULL)
+    rc = result(ctx, ctx->pf->gpio_get == NULL ? EDGECR_ENOSYS : ctx->pf->gpio_get(ctx->pf_ctx, h->obj));
+  results[0].i32 = rc;
+  return 0;
+}
+
+static int fn_gpio_set(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
+{
+  (void) inst;
+  struct tenant_ctx *ctx = enter(host_ctx);
+  int rc = EDGECR_OK;
+  struct tenant_handle *h = handle(ctx, args[0].i32, TENANT_R_WRITE, "gpio_set", &rc);
+  if (h != NULL && args[1].i32 != 0 && args[1].i32 != 1)
+    rc = result(ctx, EDGECR_EINVAL);
+  else if (h != NULL)
+    rc = result(ctx, ctx->pf->gpio_set == NULL ? EDGECR_ENOSYS : ctx->pf->gpio_set(ctx->pf_ctx, h->obj, args[1].i32));
+  results[0].i32 = rc;
+  return 0;
+}
+
+const struct tenant_fn tenant_fns_gpio[] = {
+  {"gpio_open", "iii", "i", SVC, fn_gpio_open},
+  {"gpio_get", "i", "i", SVC, fn_gpio_get},
+  {"gpio_set", "ii", "i", SVC, fn_gpio_set},
+  {NULL, NULL, NULL, TENANT_SVC_COUNT, NULL},
+};
