@@ -2,12 +2,14 @@
  * (a default config.json) and `features` (what this runtime implements). */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -42,11 +44,53 @@ static int parse_size(const char *s, long long *out)
   return 0;
 }
 
+/* The schedule admission of update --metadata: `edgecr plan
+ * admit-schedule ID FILE` (the plan analysis is in edgecr-plan), in a
+ * child whose stderr is the reason. */
+static int admit_schedule(void *data, const char *id, const char *file, char **why)
+{
+  struct edgecr_global *g = data;
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0) {
+    *why = xasprintf("cannot ask the plan analysis: pipe: %s", strerror(errno));
+    return -1;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0)
+      dup2(null, STDOUT_FILENO);
+    dup2(pfd[1], STDERR_FILENO);
+    char *args[] = {"plan", "admit-schedule", (char *) id, (char *) file, NULL};
+    optind = 0;
+    _exit(cmd_plan(g, 4, args));
+  }
+  close(pfd[1]);
+  char buf[2048];
+  size_t n = 0;
+  ssize_t r;
+  while ((r = read(pfd[0], buf + n, sizeof buf - 1 - n)) > 0 || (r < 0 && errno == EINTR))
+    n += r > 0 ? (size_t) r : 0;
+  close(pfd[0]);
+  buf[n] = '\0';
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+    *why = xasprintf("cannot ask the plan analysis: %s", strerror(errno));
+    return -1;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return 0;
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+    buf[--n] = '\0';
+  *why = xstrdup(n > 0 ? buf : "the plan analysis failed");
+  return -1;
+}
+
 /* update --metadata: the WebAssembly backend verifies and delivers it. */
 static int update_metadata(struct edgecr_global *g, const char *file, const char *id)
 {
   struct lc_context ctx = {.state_root = g->root, .systemd_cgroup = g->systemd_cgroup};
-  struct wb_tenant_update u = {.file = file, .wait_ms = 2000};
+  struct wb_tenant_update u = {.file = file, .wait_ms = 2000, .admit_schedule = admit_schedule, .admit_ctx = g};
   edgecr_error_t err = NULL;
   if (lc_with_container(&ctx, id, wb_tenant_update, &u, &err) < 0)
     return cli_fail(&err);

@@ -66,6 +66,11 @@ void wb_tenant_annotate(struct container *c, const struct tenant_meta *m, bool i
 struct wb_tenant_update {
   const char *file;
   int wait_ms;
+  /* May container id take the schedule of (verified) metadata file?  0, or
+   * -1 with *why (malloc'd).  Asked only when the schedule changes; NULL:
+   * no admission check (every schedule passes). */
+  int (*admit_schedule)(void *ctx, const char *id, const char *file, char **why);
+  void *admit_ctx;
   bool answered;           /* out: the tenant took it within wait_ms */
   char reason[256];
   uint64_t version;        /* out: the version now in force */

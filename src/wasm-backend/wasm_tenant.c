@@ -166,13 +166,21 @@ static int admit(const char *path, const uint8_t *buf, size_t len, struct tenant
 
 /* The container's control page (live updates in, counters out), mapped
  * here so that the init, cloned from this process, inherits the mapping. */
-static int control_page(struct container *c, edgecr_error_t *err)
+static int control_page(struct container *c, const uint8_t *file, size_t len, edgecr_error_t *err)
 {
   wb_tenant_control = tenant_control_create(c->dir, err);
   if (wb_tenant_control == NULL)
     return -1;
-  if (wb_tenant_meta != NULL)
-    tenant_control_name(wb_tenant_control, wb_tenant_meta->id, wb_tenant_meta->version);
+  if (wb_tenant_meta == NULL)
+    return 0;
+  tenant_control_name(wb_tenant_control, wb_tenant_meta->id, wb_tenant_meta->version);
+  /* the payload in force, for `update` to compare schedules with */
+  struct tenant_cose cose;
+  struct tenant_err e;
+  if (tenant_form_of(file, len) == TENANT_FORM_SIGN1 && tenant_cose_decode(file, len, &cose, &e) == 0)
+    tenant_control_set_payload(wb_tenant_control, cose.payload, cose.payload_len);
+  else if (tenant_form_of(file, len) == TENANT_FORM_PLAIN)
+    tenant_control_set_payload(wb_tenant_control, file, len);
   return 0;
 }
 
@@ -188,7 +196,7 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
   if (find_metadata(cfg, rootfd, module, &path, &fd, err) < 0)
     return -1;
   if (fd < 0) /* no metadata: granted nothing, but its calls are counted all the same */
-    return control_page(c, err);
+    return control_page(c, NULL, 0, err);
   const char *what = json_object_get(cfg->annotations, WB_ANN_TENANT_META) != NULL
                          ? "annotations." WB_ANN_TENANT_META
                          : "tenant metadata next to the module";
@@ -213,7 +221,7 @@ int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_er
   record(c, path, &m, is_signed, buf, (size_t) len);
   wb_tenant_meta = xmalloc0(sizeof *wb_tenant_meta);
   *wb_tenant_meta = m;
-  return control_page(c, err);
+  return control_page(c, buf, (size_t) len, err);
 }
 
 int wb_tenant_created(bool ok, edgecr_error_t *err)

@@ -73,16 +73,43 @@ static int running_tenant(struct container *c, uint64_t *version, uint8_t module
   return 0;
 }
 
-/* Hook for the schedule: an update that changes period, budget, deadline
- * or priority must not make the node's admitted real-time load
- * unschedulable.  The admission check belongs to the activation work of
- * issue 11 (plan_admit_schedule(state_root, id, &next->schedule, &why) in
- * src/plan/admit.c on its branch), not on main when this was written:
- * until it is (and the runtime binary links it), every schedule passes
- * here and the new schedule is carried in the metadata only. */
-static int wb_tenant_schedule_check(struct container *c, const struct tenant_meta *next, edgecr_error_t *err)
+static bool same_schedule(const struct tenant_meta *a, const struct tenant_meta *b)
 {
-  (void) c, (void) next, (void) err;
+  const struct tenant_schedule *x = &a->schedule, *y = &b->schedule;
+  if (!a->has_schedule || !b->has_schedule)
+    return a->has_schedule == b->has_schedule;
+  return x->priority == y->priority && x->period_ns == y->period_ns && x->budget_ns == y->budget_ns &&
+         x->deadline_ns == y->deadline_ns && x->start_limit_ns == y->start_limit_ns &&
+         x->stop_limit_ns == y->stop_limit_ns;
+}
+
+/* An update that changes the schedule must not make the node's admitted
+ * real-time load unschedulable: the caller's admission check (the plan
+ * analysis, plan_admit_schedule, which lives in edgecr-plan) judges it.
+ * The running schedule is the one of the payload in force on the control
+ * page; unchanged, nothing is asked (an update of permissions alone never
+ * depends on the node's load). */
+static int wb_tenant_schedule_check(struct container *c, const struct wb_tenant_update *u,
+                                    const struct tenant_meta *next, edgecr_error_t *err)
+{
+  static uint8_t buf[TENANT_META_MAX_BYTES];
+  struct tenant_control *page = tenant_control_open(c->dir, false, err);
+  if (page == NULL)
+    return edgecr_error_wrap(err, "container `%s`: no tenant control page", c->id);
+  size_t len = tenant_control_payload(page, buf);
+  tenant_control_close(page);
+  struct tenant_meta cur;
+  struct tenant_err e;
+  if (len > 0 && tenant_meta_decode(buf, len, &cur, &e) == 0 && same_schedule(&cur, next))
+    return 0;
+  if (u->admit_schedule == NULL)
+    return 0;
+  char *why = NULL;
+  if (u->admit_schedule(u->admit_ctx, c->id, u->file, &why) < 0) {
+    edgecr_error_invalid(err, "%s: schedule not admissible: %s", u->file, why ? why : "(no reason given)");
+    free(why);
+    return -1;
+  }
   return 0;
 }
 
@@ -106,7 +133,7 @@ static int verify_update(struct container *c, const struct wb_tenant_update *u, 
     return edgecr_error_invalid(err, "%s: not newer: version %llu is not above the running version %llu (an "
                                 "update needs a higher version)", u->file, (unsigned long long) m->version,
                                 (unsigned long long) running);
-  return wb_tenant_schedule_check(c, m, err);
+  return wb_tenant_schedule_check(c, u, m, err);
 }
 
 /* The bytes the tenant decodes: the signed payload, or the bare payload. */

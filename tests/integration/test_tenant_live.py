@@ -32,8 +32,10 @@ TID = "tl-live"
 pytestmark = pytest.mark.skipif(shutil.which("clang") is None, reason="clang (wasm32-wasi) not installed")
 
 
-def yaml(version, perms, tid=TID):
+def yaml(version, perms, tid=TID, schedule=None):
     s = f"id: {tid}\ntype: wasm\nversion: {version}\nexpires: 2099-01-01T00:00:00Z\nkid: vendor\n"
+    if schedule:
+        s += f"schedule: {schedule}\n"
     if perms:
         s += "permissions:\n" + "".join(f"  {p}:\n" for p in perms)
     return s
@@ -51,10 +53,10 @@ def live(env, monkeypatch):
     guest = compile_wasm(GUEST, INCLUDE)
     n = [0]
 
-    def meta(version, perms, module=guest, sign=True, tid=TID, key="vendor"):
+    def meta(version, perms, module=guest, sign=True, tid=TID, key="vendor", schedule=None):
         n[0] += 1
         y = env.tmp / f"m{n[0]}.yaml"
-        y.write_text(yaml(version, perms, tid))
+        y.write_text(yaml(version, perms, tid, schedule))
         cbor = env.tmp / f"m{n[0]}.cbor"
         env.rt("meta", "build", y, "--module", module, "-o", cbor)
         if not sign:
@@ -238,3 +240,33 @@ def test_replayed_metadata_refused_at_the_next_create(env, live):
     b2.config["annotations"] = {ANN: "/meta.cose"}
     p = env.rt.create(b2, check=False)
     assert p.returncode != 0 and "older version: version 1 is older than the running version 2" in p.stderr
+
+
+def rt_throttled():
+    try:
+        return int(Path("/proc/sys/kernel/sched_rt_runtime_us").read_text()) >= 0
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not rt_throttled(), reason="kernel.sched_rt_runtime_us is -1: real-time tasks are not "
+                    "throttled, so no fixed-priority budget is too large")
+def test_a_schedule_the_node_cannot_admit_is_refused(env, live):
+    """A new schedule is judged by the plan analysis (edgecr plan
+    admit-schedule): a whole CPU of fixed-priority budget is more than the
+    kernel's real-time share; a small one passes; an update that leaves the
+    schedule alone is not judged at all."""
+    b = live.start(["log"])
+    wait_outcome(b, "log=ok clock=denied")
+    before = snapshot(env, b, live)
+    p = update(env, b, live.meta(2, ["log", "clock"],
+                                 schedule="{priority: 10, period: 10ms, budget: 10ms, deadline: 10ms}"), check=False)
+    assert p.returncode != 0 and "schedule not admissible" in p.stderr, p.stderr
+    assert "real-time" in p.stderr
+    assert snapshot(env, b, live) == before and outcomes(b)[-1] == "log=ok clock=denied"
+    p = update(env, b, live.meta(3, ["log", "clock"],
+                                 schedule="{priority: 10, period: 10ms, budget: 1ms, deadline: 10ms}"))
+    wait_outcome(b, "log=ok clock=ok")
+    update(env, b, live.meta(4, ["log"], schedule="{priority: 10, period: 10ms, budget: 1ms, deadline: 10ms}"))
+    wait_outcome(b, "log=ok clock=denied")
+    env.rt("delete", "--force", b.id)

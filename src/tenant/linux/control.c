@@ -96,7 +96,7 @@ void tenant_control_name(struct tenant_control *c, const char *tenant, uint64_t 
   c->version = version;
 }
 
-uint32_t tenant_control_post(struct tenant_control *c, const uint8_t *payload, size_t len)
+void tenant_control_set_payload(struct tenant_control *c, const uint8_t *payload, size_t len)
 {
   /* odd while writing; `| 1` so that a writer killed half-way (the count
    * left odd) does not turn the parity round for the next one */
@@ -106,6 +106,20 @@ uint32_t tenant_control_post(struct tenant_control *c, const uint8_t *payload, s
   memcpy(c->payload, payload, len);
   c->payload_len = (uint32_t) len;
   __atomic_store_n(&c->payload_seq, seq + 1, __ATOMIC_RELEASE); /* even: done */
+}
+
+size_t tenant_control_payload(const struct tenant_control *c, uint8_t *buf)
+{
+  /* the writers of the payload (create, update) hold the container's lock,
+   * as the caller does: no writer can be in it */
+  size_t len = c->payload_len <= TENANT_META_MAX_BYTES ? c->payload_len : 0;
+  memcpy(buf, c->payload, len);
+  return len;
+}
+
+uint32_t tenant_control_post(struct tenant_control *c, const uint8_t *payload, size_t len)
+{
+  tenant_control_set_payload(c, payload, len);
   uint32_t gen = __atomic_load_n(&c->update_gen, __ATOMIC_RELAXED) + 1;
   if (gen == 0)
     gen = 1; /* 0 is "no update yet" */

@@ -70,6 +70,12 @@ json_t *tenant_control_scan(const char *state_root, const char *only_id, edgecr_
 /* `update`: put a verified payload in and bump update_gen; returns the new
  * generation. */
 uint32_t tenant_control_post(struct tenant_control *c, const uint8_t *payload, size_t len);
+/* create: the payload in force, for a later `update` to compare with
+ * (update_gen unchanged: the tenant does not take it again). */
+void tenant_control_set_payload(struct tenant_control *c, const uint8_t *payload, size_t len);
+/* `update`: the payload last put in (0 when none), copied into buf
+ * (TENANT_META_MAX_BYTES). */
+size_t tenant_control_payload(const struct tenant_control *c, uint8_t *buf);
 /* `update`: wait up to timeout_ms for the tenant to take generation gen:
  * 1 taken (*rc, reason), 0 not yet. */
 int tenant_control_wait(struct tenant_control *c, uint32_t gen, int timeout_ms, int *rc, char *reason,
