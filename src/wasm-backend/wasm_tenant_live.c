@@ -197,11 +197,14 @@ static int deliver(struct container *c, struct wb_tenant_update *u, const struct
     roll_back(c, saved_ann, dir, m->id, &prev);
     goto out;
   }
+  static uint8_t in_force[TENANT_META_MAX_BYTES]; /* put back if the tenant refuses */
+  size_t in_force_len = tenant_control_payload(page, in_force);
   uint32_t gen = tenant_control_post(page, payload, plen);
   int trc = 0;
   u->answered = page->running &&
                 tenant_control_wait(page, gen, u->wait_ms, &trc, u->reason, sizeof u->reason) == 1;
   if (u->answered && trc != 0) {
+    tenant_control_set_payload(page, in_force, in_force_len);
     roll_back(c, saved_ann, dir, m->id, &prev);
     edgecr_error_invalid(err, "%s: the tenant refused the update: %s", u->file, u->reason);
     goto out;
