@@ -16,6 +16,7 @@ run() {
 run bash bench/runtime/run-bench.sh
 run bash bench/wasm/run.sh
 run bash bench/wasm-containers/run.sh
+run bash bench/tenant-calls/run.sh
 run bash bench/infer/run.sh
 command -v qemu-system-arm >/dev/null && run bash bench/infer/m3/run.sh
 run bash bench/plan/run.sh "$EDGECR_BUILD"

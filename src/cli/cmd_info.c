@@ -2,18 +2,21 @@
  * (a default config.json) and `features` (what this runtime implements). */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "util.h"
+#include "wasm_backend.h"
 
 /* "512m", "1g", "1024" -> bytes; -1 stays -1 (unlimited). */
 static int parse_size(const char *s, long long *out)
@@ -41,10 +44,68 @@ static int parse_size(const char *s, long long *out)
   return 0;
 }
 
+/* The schedule admission of update --metadata: `edgecr plan
+ * admit-schedule ID FILE` (the plan analysis is in edgecr-plan), in a
+ * child whose stderr is the reason. */
+static int admit_schedule(void *data, const char *id, const char *file, char **why)
+{
+  struct edgecr_global *g = data;
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0) {
+    *why = xasprintf("cannot ask the plan analysis: pipe: %s", strerror(errno));
+    return -1;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0)
+      dup2(null, STDOUT_FILENO);
+    dup2(pfd[1], STDERR_FILENO);
+    char *args[] = {"plan", "admit-schedule", (char *) id, (char *) file, NULL};
+    optind = 0;
+    _exit(cmd_plan(g, 4, args));
+  }
+  close(pfd[1]);
+  char buf[2048];
+  size_t n = 0;
+  ssize_t r;
+  while ((r = read(pfd[0], buf + n, sizeof buf - 1 - n)) > 0 || (r < 0 && errno == EINTR))
+    n += r > 0 ? (size_t) r : 0;
+  close(pfd[0]);
+  buf[n] = '\0';
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+    *why = xasprintf("cannot ask the plan analysis: %s", strerror(errno));
+    return -1;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return 0;
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+    buf[--n] = '\0';
+  *why = xstrdup(n > 0 ? buf : "the plan analysis failed");
+  return -1;
+}
+
+/* update --metadata: the WebAssembly backend verifies and delivers it. */
+static int update_metadata(struct edgecr_global *g, const char *file, const char *id)
+{
+  struct lc_context ctx = {.state_root = g->root, .systemd_cgroup = g->systemd_cgroup};
+  struct wb_tenant_update u = {.file = file, .wait_ms = 2000, .admit_schedule = admit_schedule, .admit_ctx = g};
+  edgecr_error_t err = NULL;
+  if (lc_with_container(&ctx, id, wb_tenant_update, &u, &err) < 0)
+    return cli_fail(&err);
+  if (u.answered)
+    printf("tenant %s: version %llu applied\n", u.id, (unsigned long long) u.version);
+  else
+    printf("tenant %s: version %llu delivered; the tenant applies it at its next host call\n", u.id,
+           (unsigned long long) u.version);
+  return 0;
+}
+
 int cmd_update(struct edgecr_global *g, int argc, char **argv)
 {
   enum { U_MEM = 256, U_MEMRES, U_SWAP, U_SHARES, U_QUOTA, U_PERIOD, U_RTRT, U_RTP, U_CPUS, U_MEMS, U_PIDS,
-         U_BLKIO, U_KMEM, U_KTCP, U_L3, U_MBA };
+         U_BLKIO, U_KMEM, U_KTCP, U_L3, U_MBA, U_META };
   static const struct option opts[] = {
     {"resources", required_argument, NULL, 'r'}, {"memory", required_argument, NULL, U_MEM},
     {"memory-reservation", required_argument, NULL, U_MEMRES}, {"memory-swap", required_argument, NULL, U_SWAP},
@@ -54,11 +115,12 @@ int cmd_update(struct edgecr_global *g, int argc, char **argv)
     {"cpuset-mems", required_argument, NULL, U_MEMS}, {"pids-limit", required_argument, NULL, U_PIDS},
     {"blkio-weight", required_argument, NULL, U_BLKIO}, {"kernel-memory", required_argument, NULL, U_KMEM},
     {"kernel-memory-tcp", required_argument, NULL, U_KTCP}, {"l3-cache-schema", required_argument, NULL, U_L3},
-    {"mem-bw-schema", required_argument, NULL, U_MBA}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    {"mem-bw-schema", required_argument, NULL, U_MBA}, {"metadata", required_argument, NULL, U_META},
+    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
   };
   json_t *res = json_object();
   json_t *mem = json_object(), *cpu = json_object(), *pids = json_object(), *blkio = json_object();
-  const char *file = NULL;
+  const char *file = NULL, *metadata = NULL;
   edgecr_error_t err = NULL;
   int c, rc = 0;
   while (rc == 0 && (c = getopt_long_only(argc, argv, "r:h", opts, NULL)) != -1) {
@@ -87,10 +149,12 @@ int cmd_update(struct edgecr_global *g, int argc, char **argv)
       break;
     case U_KMEM: case U_KTCP: break; /* deprecated by the kernel; accepted as runc does */
     case U_L3: case U_MBA: rc = cli_usage("update", "Intel RDT is not supported"); break;
+    case U_META: metadata = optarg; break;
     case 'h':
       puts("usage: edgecr update [-r FILE|-] [--memory N] [--memory-reservation N] [--memory-swap N]\n"
            "       [--cpu-shares N] [--cpu-quota N] [--cpu-period N] [--cpu-rt-runtime N] [--cpu-rt-period N]\n"
-           "       [--cpuset-cpus L] [--cpuset-mems L] [--pids-limit N] [--blkio-weight N] ID");
+           "       [--cpuset-cpus L] [--cpuset-mems L] [--pids-limit N] [--blkio-weight N] ID\n"
+           "       edgecr update --metadata FILE ID   (new signed tenant metadata, applied live)");
       json_decref(res); json_decref(mem); json_decref(cpu); json_decref(pids); json_decref(blkio);
       return 0;
     default: rc = cli_usage("update", "unknown option"); break;
@@ -98,6 +162,12 @@ int cmd_update(struct edgecr_global *g, int argc, char **argv)
   }
   if (rc == 0 && optind != argc - 1)
     rc = cli_usage("update", "expects exactly one container id");
+  if (rc == 0 && metadata != NULL) {
+    json_decref(res); json_decref(mem); json_decref(cpu); json_decref(pids); json_decref(blkio);
+    if (file != NULL || argc > 4) /* update --metadata FILE ID and nothing else */
+      return cli_usage("update", "--metadata takes no resource options");
+    return update_metadata(g, metadata, argv[optind]);
+  }
   if (rc == 0 && file != NULL) {
     json_error_t je;
     json_t *f = strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &je) : json_load_file(file, 0, &je);

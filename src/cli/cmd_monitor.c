@@ -6,7 +6,9 @@
  *
  * Channels (docs/channels.md): the text output ends with each channel's
  * counters (src/channel/stats.c), read from <root>/channels (or
- * --channel-dir); `--channels [NAME]` shows only those, in text or JSON. */
+ * --channel-dir); `--channels [NAME]` shows only those, in text or JSON.
+ * With --tenants: the WebAssembly tenants' host calls (calls, denied,
+ * errors per service, updates applied) from their control pages. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "cli.h"
 #include "cmd_plan.h"
 #include "monitor.h"
+#include "tenant_control.h"
 #include "util.h"
 
 /* `--channels`: the channels' counters alone. */
@@ -44,14 +47,52 @@ static int monitor_channels(const char *dir, const char *only, bool json)
   return only && n == 0 ? 1 : 0;
 }
 
+/* --tenants: every WebAssembly tenant's counters, from the control pages
+ * in the state root (src/tenant/linux/tenant_control.h). */
+static int monitor_tenants(struct edgecr_global *g, bool json, const char *id)
+{
+  edgecr_error_t err = NULL;
+  json_t *all = tenant_control_scan(g->root, id, &err);
+  if (all == NULL)
+    return cli_fail(&err);
+  if (json) {
+    char *s = json_dumps(all, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+      puts(s);
+    free(s);
+  } else {
+    printf("%-20s %-16s %7s %7s %-8s %12s %12s %12s\n", "CONTAINER", "TENANT", "VERSION", "UPDATES", "SERVICE",
+           "CALLS", "DENIED", "ERRORS");
+    size_t i;
+    json_t *t;
+    json_array_foreach(all, i, t) {
+      const char *svc;
+      json_t *v;
+      json_object_foreach(json_object_get(t, "services"), svc, v) {
+        if (json_integer_value(json_object_get(v, "calls")) == 0)
+          continue; /* services the tenant never called */
+        printf("%-20s %-16s %7lld %7lld %-8s %12lld %12lld %12lld\n", json_string_value(json_object_get(t, "container")),
+               json_string_value(json_object_get(t, "id"))[0] ? json_string_value(json_object_get(t, "id")) : "-",
+               json_integer_value(json_object_get(t, "version")), json_integer_value(json_object_get(t, "updates")),
+               svc, json_integer_value(json_object_get(v, "calls")), json_integer_value(json_object_get(v, "denied")),
+               json_integer_value(json_object_get(v, "errors")));
+      }
+    }
+  }
+  json_decref(all);
+  return 0;
+}
+
 int cmd_monitor(struct edgecr_global *g, int argc, char **argv)
 {
   static const struct option opts[] = {
     {"format", required_argument, NULL, 'f'}, {"dir", required_argument, NULL, 'd'},
     {"channels", no_argument, NULL, 'c'}, {"channel-dir", required_argument, NULL, 'C'},
+    {"tenants", no_argument, NULL, 'T'},
     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
   };
   const char *format = "text", *dir = getenv("EDGECR_RT_DIR");
+  bool tenants = false;
   cleanup_free char *default_dir = xasprintf("%s/rt", g->root);
   cleanup_free char *chan_dir = edgecr_channel_host_dir(g->root);
   const char *channel_dir = chan_dir;
@@ -63,9 +104,11 @@ int cmd_monitor(struct edgecr_global *g, int argc, char **argv)
     case 'd': dir = optarg; break;
     case 'c': channels = true; break;
     case 'C': channel_dir = optarg; break;
+    case 'T': tenants = true; break;
     case 'h':
       puts("usage: edgecr monitor [--dir DIR] [--format text|json] [NAME]   (also `edgecr plan monitor`)\n"
-           "       edgecr monitor --channels [--channel-dir DIR] [--format text|json] [CHANNEL]");
+           "       edgecr monitor --channels [--channel-dir DIR] [--format text|json] [CHANNEL]\n"
+           "       edgecr monitor --tenants [--format text|json] [ID]   (tenants' host calls)");
       return 0;
     default: return cli_usage("monitor", "unknown option");
     }
@@ -76,6 +119,8 @@ int cmd_monitor(struct edgecr_global *g, int argc, char **argv)
     return cli_usage("monitor", "at most one container name");
   if (channels)
     return monitor_channels(channel_dir, optind < argc ? argv[optind] : NULL, strcmp(format, "json") == 0);
+  if (tenants)
+    return monitor_tenants(g, strcmp(format, "json") == 0, optind < argc ? argv[optind] : NULL);
   edgecr_error_t err = NULL;
   struct plan_monitor *m = NULL;
   size_t n = 0;

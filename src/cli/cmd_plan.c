@@ -117,6 +117,7 @@ static const struct subcommand subcommands[] = {
   {"status", cmd_plan_status, "show the current plan, containers not running, any interrupted switch"},
   {"recover", cmd_plan_recover, "finish or roll back an interrupted switch"},
   {"monitor", cmd_monitor, "deadline misses and latency histograms (same as `edgecr monitor`)"},
+  {"admit-schedule", cmd_plan_admit_schedule, "may a running tenant take a new schedule (for `edgecr update`)"},
 };
 
 static void plan_usage(FILE *out)

@@ -17,6 +17,8 @@ int cmd_plan_switch(struct edgecr_global *g, int argc, char **argv);
 int cmd_plan_status(struct edgecr_global *g, int argc, char **argv);
 int cmd_plan_recover(struct edgecr_global *g, int argc, char **argv);
 int cmd_plan_stop(struct edgecr_global *g, int argc, char **argv);
+/* cmd_plan_admit.c: the schedule admission `edgecr update --metadata` asks */
+int cmd_plan_admit_schedule(struct edgecr_global *g, int argc, char **argv);
 
 /* The executor of apply/switch/recover over the lifecycle library
  * (cmd_plan_lifecycle.c); state_dir is the plan state directory (generated

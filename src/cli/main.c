@@ -30,14 +30,14 @@ static const struct command commands[] = {
   {"exec", cmd_exec, "run a new process inside a container"},
   {"pause", cmd_pause, "freeze every process of a container"},
   {"resume", cmd_resume, "thaw a paused container"},
-  {"update", cmd_update, "change a container's cgroup resources"},
+  {"update", cmd_update, "change a container's cgroup resources, or a tenant's metadata (live)"},
   {"events", cmd_events, "print container events and statistics"},
   {"spec", cmd_spec, "write a default config.json"},
   {"features", cmd_features, "print the OCI features this runtime implements"},
   {"logs", cmd_logs, "print (or follow) a container's log, e.g. a remote core's firmware output"},
   {"wasm", cmd_wasm, "run WebAssembly modules and spec scripts"},
   {"plan", cmd_plan, "check, build, apply and switch real-time system plans"},
-  {"monitor", cmd_monitor, "deadline misses, overruns and latency of real-time containers"},
+  {"monitor", cmd_monitor, "deadline misses, overruns and latency of real-time containers; tenants' calls"},
   {"meta", cmd_meta, "build, sign, verify and show tenant metadata"},
 };
 
@@ -55,6 +55,10 @@ static void usage(FILE *out)
           "  --rootless VALUE    accepted for runc compatibility\n"
           "  --trust-dir DIR     trusted keys of tenant metadata (default $EDGECR_TRUST_DIR\n"
           "                      or /etc/edgecr/trust.d)\n"
+          "  --tenant-policy P   signed (default) or allow-unsigned: whether unsigned tenant\n"
+          "                      metadata may run (default $EDGECR_TENANT_POLICY)\n"
+          "  --tenant-dir DIR    the tenants' version records (default $EDGECR_TENANT_DIR\n"
+          "                      or /var/lib/edgecr/tenants)\n"
           "  --kv-root DIR       tenants' kv stores (default $EDGECR_KV_ROOT or /var/lib/edgecr/kv)\n"
           "  --device-map FILE   the node's device map (default $EDGECR_DEVICE_MAP or\n"
           "                      /etc/edgecr/devices.json)\n"
@@ -97,7 +101,7 @@ int main(int argc, char **argv)
   struct edgecr_global g = {.argv0 = argv[0], .root = "/run/edgecr"};
   const char *log_format = "text";
   enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU, OPT_TRUST_DIR, OPT_KV_ROOT,
-         OPT_DEVICE_MAP };
+         OPT_DEVICE_MAP, OPT_TENANT_POLICY, OPT_TENANT_DIR };
   static const struct option opts[] = {
     {"root", required_argument, NULL, OPT_ROOT},
     {"log", required_argument, NULL, OPT_LOG},
@@ -107,6 +111,8 @@ int main(int argc, char **argv)
     {"rootless", required_argument, NULL, OPT_ROOTLESS},
     {"criu", required_argument, NULL, OPT_CRIU},
     {"trust-dir", required_argument, NULL, OPT_TRUST_DIR},
+    {"tenant-policy", required_argument, NULL, OPT_TENANT_POLICY},
+    {"tenant-dir", required_argument, NULL, OPT_TENANT_DIR},
     {"kv-root", required_argument, NULL, OPT_KV_ROOT},
     {"device-map", required_argument, NULL, OPT_DEVICE_MAP},
     {"version", no_argument, NULL, 'v'},
@@ -130,6 +136,16 @@ int main(int argc, char **argv)
        * options carry no CLI globals). */
       g.trust_dir = optarg;
       setenv("EDGECR_TRUST_DIR", optarg, 1);
+      break;
+    case OPT_TENANT_POLICY: /* the same way, for the same reason */
+      if (strcmp(optarg, "signed") != 0 && strcmp(optarg, "allow-unsigned") != 0) {
+        fprintf(stderr, "edgecr: --tenant-policy: unknown policy `%s` (signed or allow-unsigned)\n", optarg);
+        return 1;
+      }
+      setenv("EDGECR_TENANT_POLICY", optarg, 1);
+      break;
+    case OPT_TENANT_DIR:
+      setenv("EDGECR_TENANT_DIR", optarg, 1);
       break;
     /* Read where the tenant services open (the container's init,
      * src/tenant/linux/tenant_services.h): passed the same way. */

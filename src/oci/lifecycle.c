@@ -553,6 +553,15 @@ int lc_update(const struct lc_context *ctx, const char *id, json_t *resources, e
   return c->ops->update(c, resources, err);
 }
 
+int lc_with_container(const struct lc_context *ctx, const char *id, lc_container_fn fn, void *data,
+                      edgecr_error_t *err)
+{
+  cleanup_container struct container *c = NULL;
+  if (container_open(ctx, id, &c, err) < 0)
+    return -1;
+  return fn(c, data, err);
+}
+
 int lc_stats(const struct lc_context *ctx, const char *id, json_t **out, edgecr_error_t *err)
 {
   cleanup_container struct container *c = NULL;

@@ -35,6 +35,12 @@ int lc_init_pid(const struct lc_context *ctx, const char *id, pid_t *pid, edgecr
  * keeps none); with follow, until the container stops. */
 int lc_logs(const struct lc_context *ctx, const char *id, int out_fd, bool follow, edgecr_error_t *err);
 
+/* fn on container id, opened and locked (its state loaded): operations a
+ * backend adds beyond the OCI ones, e.g. a tenant's metadata update. */
+typedef int (*lc_container_fn)(struct container *c, void *data, edgecr_error_t *err);
+int lc_with_container(const struct lc_context *ctx, const char *id, lc_container_fn fn, void *data,
+                      edgecr_error_t *err);
+
 /* Signal by name ("TERM", "SIGKILL") or number; -1 if unknown. */
 int signal_parse(const char *s);
 

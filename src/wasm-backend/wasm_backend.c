@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "tenant_control.h"
 #include "util.h"
 #include "wasm_backend.h"
 
@@ -97,7 +98,8 @@ static int wasm_create(struct container *c, const struct lc_create_opts *o, edge
 {
   if (wb_tenant_check(c, c->config, err) < 0)
     return -1;
-  return linux_backend_create(c, o, &wasm_payload_ops, err);
+  int rc = linux_backend_create(c, o, &wasm_payload_ops, err);
+  return wb_tenant_created(rc == 0, err) < 0 ? -1 : rc;
 }
 
 /* Another module, or a Linux binary of the rootfs (the runner leaves
@@ -105,6 +107,22 @@ static int wasm_create(struct container *c, const struct lc_create_opts *o, edge
 static int wasm_exec(struct container *c, const struct lc_exec_opts *o, pid_t *pid, edgecr_error_t *err)
 {
   return linux_backend_exec(c, o, &wasm_payload_ops, pid, err);
+}
+
+/* The Linux backend's statistics, and the tenant's counters from its
+ * control page when it has one (`edgecr events --stats`: data.tenant). */
+static int wasm_stats(struct container *c, json_t **out, edgecr_error_t *err)
+{
+  if (linux_backend()->stats(c, out, err) < 0)
+    return -1;
+  edgecr_error_t none = NULL; /* a container created before control pages existed */
+  struct tenant_control *page = tenant_control_open(c->dir, false, &none);
+  edgecr_error_release(&none);
+  if (page != NULL) {
+    json_object_set_new(*out, "tenant", tenant_control_json(page));
+    tenant_control_close(page);
+  }
+  return 0;
 }
 
 /* The Linux backend's operations with ours in place of create, exec and
@@ -120,5 +138,6 @@ __attribute__((constructor)) static void wasm_register(void)
   wasm_backend_ops.claims = wasm_claims;
   wasm_backend_ops.create = wasm_create;
   wasm_backend_ops.exec = wasm_exec;
+  wasm_backend_ops.stats = wasm_stats;
   backend_register(&wasm_backend_ops);
 }

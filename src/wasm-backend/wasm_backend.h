@@ -12,6 +12,9 @@
 #include "meta.h"
 #include "wasm.h"
 
+struct tenant_meta;
+struct tenant_control;
+
 /* Annotations (the ecosystem's: crun reads the same two). */
 #define WB_ANN_HANDLER "run.oci.handler"          /* "wasm" */
 #define WB_ANN_VARIANT "module.wasm.image/variant" /* "compat" | "compat-smart" */
@@ -48,6 +51,35 @@ int wb_open_entrypoint(const struct oci_config *cfg);
  * with the reason; on success record the tenant in c->state->annotations.
  * wasm_tenant.c. */
 int wb_tenant_check(struct container *c, const struct oci_config *cfg, edgecr_error_t *err);
+/* After the Linux backend's create: raise the tenant's version record when
+ * ok (an error then fails create), leave it when create failed. */
+int wb_tenant_created(bool ok, edgecr_error_t *err);
+/* The annotations that follow the metadata in force (version, signed, key,
+ * metadata-digest of the file), at create and at each update. */
+void wb_tenant_annotate(struct container *c, const struct tenant_meta *m, bool is_signed, const uint8_t *file,
+                        size_t len);
+
+/* `edgecr update --metadata FILE ID` (wasm_tenant_live.c), an
+ * lc_container_fn: verify FILE against the running tenant and deliver it
+ * to the tenant through its control page; wait up to wait_ms for its
+ * answer.  A refused update changes nothing. */
+struct wb_tenant_update {
+  const char *file;
+  int wait_ms;
+  /* May container id take the schedule of (verified) metadata file?  0, or
+   * -1 with *why (malloc'd).  Asked only when the schedule changes; NULL:
+   * no admission check (every schedule passes). */
+  int (*admit_schedule)(void *ctx, const char *id, const char *file, char **why);
+  void *admit_ctx;
+  bool answered;           /* out: the tenant took it within wait_ms */
+  char reason[256];
+  uint64_t version;        /* out: the version now in force */
+  char id[64];             /* out: the tenant id */
+};
+int wb_tenant_update(struct container *c, void *data, edgecr_error_t *err);
+
+/* Metadata next to the module when no annotation names one: <module>.meta. */
+#define WB_TENANT_META_SUFFIX ".meta"
 
 /* wasm_sched.c: the scheduler a signed schedule asks for (false: none). */
 bool wb_schedule_policy(const struct tenant_schedule *s, struct oci_scheduler *out);
@@ -86,5 +118,8 @@ ew_status wb_reactor_run(ew_instance *inst, struct wasi_ctx *wasi, struct tenant
  * the tenant is granted nothing) and the container id.  wasm_tenant.c. */
 extern struct tenant_meta *wb_tenant_meta;
 extern const char *wb_tenant_id;
+/* The container's tenant control page (live updates, counters), mapped by
+ * create for the init; NULL in other processes (exec).  wasm_tenant.c. */
+extern struct tenant_control *wb_tenant_control;
 
 #endif

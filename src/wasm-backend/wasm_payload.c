@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tenant_control.h"
 #include "tenant_platform.h"
 #include "tenant_services.h"
 #include "util.h"
@@ -463,6 +464,8 @@ static void wb_run(void *state, const struct oci_process *proc)
   /* the tenant's permissions: its verified metadata, or none at all */
   struct tenant_linux *tenant = tenant_linux_new(wb_tenant_meta, wb_tenant_id ? wb_tenant_id : base ? base + 1 : r->path,
                                                  STDOUT_FILENO, STDERR_FILENO);
+  if (wb_tenant_control != NULL) /* the init: live updates and counters through the control page */
+    tenant_control_attach(wb_tenant_control, &tenant->pf, &tenant->ctx);
   ew_instance *inst = instantiate(r, wasi, tenant);
   if (r->reactor)
     exit_as(r, inst, wb_reactor_run(inst, wasi, tenant, r->path));

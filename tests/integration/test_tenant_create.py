@@ -32,8 +32,10 @@ needs_wat2wasm = pytest.mark.skipif(shutil.which("wat2wasm") is None, reason="wa
 
 
 @pytest.fixture
-def signed(env):
+def signed(env, monkeypatch):
     """keys/, trust.d/ and a function that builds and signs metadata for a module."""
+    # the record of accepted versions in the test's own directory
+    monkeypatch.setenv("EDGECR_TENANT_DIR", str(env.tmp / "tenants"))
     keys, trust = env.tmp / "keys", env.tmp / "trust.d"
     trust.mkdir()
     env.rt("meta", "keygen", "--out", keys, "vendor")

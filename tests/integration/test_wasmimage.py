@@ -101,21 +101,40 @@ def test_bad_file_option_refused(tmp_path):
     assert r.returncode == 1 and "SRC:/ABSOLUTE/DEST" in r.stderr
 
 
-def test_metadata_in_the_layer_and_its_digest_annotated(tmp_path):
-    meta = tmp_path / "meta.json"
-    meta.write_text('{"tenant": "a", "priority": 3}')
+def test_metadata_next_to_the_module_and_annotated(tmp_path):
+    """--metadata: the tenant metadata (here a stand-in COSE_Sign1 that
+    holds the module's digest as a 32-byte string) is stored as
+    /app.wasm.meta, where the runtime looks, and named by the annotation
+    and label org.edgecr.tenant.metadata with its digest beside."""
+    digest = hashlib.sha256(MODULE).digest()
+    meta = tmp_path / "meta.cose"
+    meta.write_bytes(b"\xd2\x84\x43\xa1\x01\x27\xa0\x58\x24\xa1\x66module\x58\x20" + digest + b"\x40")
     layout, _ = make(tmp_path, extra=("--metadata", meta))
     [mdesc] = json.loads((layout / "index.json").read_text())["manifests"]
     manifest = json.loads(blob(layout, mdesc))
     layer = gzip.decompress(blob(layout, manifest["layers"][0]))
     with tarfile.open(fileobj=io.BytesIO(layer)) as t:
-        stored = t.extractfile("edgecr-wasm.json").read()
-    assert json.loads(stored) == {"tenant": "a", "priority": 3}
-    digest = "sha256:" + hashlib.sha256(stored).hexdigest()
-    assert manifest["annotations"]["org.edgecr.wasm.metadata"] == digest
+        stored = t.extractfile("app.wasm.meta").read()
+        assert "edgecr-wasm.json" not in t.getnames()
+    assert stored == meta.read_bytes()
+    want = {"org.edgecr.tenant.metadata": "/app.wasm.meta",
+            "org.edgecr.tenant.metadata-digest": "sha256:" + hashlib.sha256(stored).hexdigest()}
+    assert want.items() <= manifest["annotations"].items()
     config = json.loads(blob(layout, manifest["config"]))
-    assert config["config"]["Labels"]["org.edgecr.wasm.metadata"] == digest
-    meta.write_text("[1, 2]")
+    assert want.items() <= config["config"]["Labels"].items()
+
+
+@pytest.mark.parametrize("content,why", [
+    (b'{"tenant": "a"}', "not tenant metadata"),          # the JSON this option once took
+    (b"", "not tenant metadata"),
+    (b"\xd2\x84" + b"\0" * 40, "does not bind the module"),   # another module's metadata
+    (b"\xa1" + b"\0" * (65536 + 1024), "larger than"),
+], ids=["json", "empty", "other-module", "too-large"])
+def test_metadata_that_is_not_for_this_module_refused(tmp_path, content, why):
+    (tmp_path / "m.wasm").write_bytes(MODULE)
+    meta = tmp_path / "meta.bin"
+    meta.write_bytes(content)
     r = wasmimage("image", "--wasm", tmp_path / "m.wasm", "--ref", "x:1", "--out", tmp_path / "o2",
                   "--metadata", meta, check=False)
-    assert r.returncode == 1 and "must be a JSON object" in r.stderr
+    assert r.returncode == 1 and why in r.stderr and "--metadata" in r.stderr, r.stderr
+    assert not (tmp_path / "o2").exists()

@@ -7,36 +7,41 @@ WebAssembly backend (docs/wasm-containers.md).
   wasmimage.py image --wasm APP.wasm --ref REPO:TAG --out LAYOUT_DIR
                      [--tar FILE.tar] [--name app.wasm]
                      [--variant compat|compat-smart] [--file SRC:DEST]...
-                     [--env K=V]... [--arch amd64] [--metadata META.json]
+                     [--env K=V]... [--arch amd64] [--metadata META.cose]
 
 The single layer holds the module at /<name> (and each --file); the image
 config runs it (Entrypoint ["/<name>"]) and, like the manifest, carries the
 annotation module.wasm.image/variant (the key crun and the Kubernetes
 ecosystem use).  edgecr needs none of it to pick the WebAssembly backend:
 an entrypoint that starts with the magic \\0asm is enough, so images made
-by other tools run too.  --metadata adds a container's metadata (a JSON
-object, for the tenant metadata of docs/wasm-containers.md) as
-/edgecr-wasm.json in the layer and its digest as the annotation and label
-org.edgecr.wasm.metadata, so the runtime reading the rootfs can check it
-is the file the image was built with.  Output is deterministic (same
+by other tools run too.  --metadata adds the tenant's metadata
+(docs/tenants.md: a COSE_Sign1 from `edgecr meta sign`, or a bare CBOR
+payload for nodes whose policy allows unsigned metadata) next to the
+module, as /<name>.meta, where the runtime looks for it at create (an
+image's annotations do not reach the container's config through
+containerd); the annotation and label org.edgecr.tenant.metadata name that
+path and org.edgecr.tenant.metadata-digest its SHA-256.  The metadata must
+bind this module (hold its SHA-256).  Output is deterministic (same
 inputs, same digests).  Python 3 standard library only.
 """
 import argparse
 import gzip
+import hashlib
 import io
-import json
 import os
 import sys
 import tarfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fwimage"))
 from fwimage import (EPOCH, GOARCH, MT_LAYER_GZIP,  # noqa: E402
-                     FwImageError, canonical, finish_layout, split_ref, sha256, write_blob)
+                     FwImageError, finish_layout, split_ref, sha256, write_blob)
 import platform  # noqa: E402
 
 ANN_VARIANT = "module.wasm.image/variant"
-ANN_METADATA = "org.edgecr.wasm.metadata"
-METADATA_FILE = "edgecr-wasm.json"
+ANN_METADATA = "org.edgecr.tenant.metadata"
+ANN_METADATA_DIGEST = "org.edgecr.tenant.metadata-digest"
+METADATA_SUFFIX = ".meta"           # the runtime's WB_TENANT_META_SUFFIX
+METADATA_MAX = 65536 + 1024         # the runtime's TENANT_FILE_MAX_BYTES
 WASM_MAGIC = b"\0asm"
 
 
@@ -69,18 +74,26 @@ def parse_files(specs):
     return out
 
 
-def read_metadata(path):
-    """The metadata file: a JSON object, stored canonically."""
+def read_metadata(path, module):
+    """Tenant metadata: a COSE_Sign1 (tagged 18 or a 4-array) or a bare CBOR
+    map, that binds `module` (its SHA-256 as the 32-byte string of the
+    `module` field).  The runtime verifies everything else at create."""
     try:
         with open(path, "rb") as f:
-            doc = json.loads(f.read())
+            data = f.read(METADATA_MAX + 1)
     except OSError as e:
         raise WasmImageError(f"--metadata `{path}`: {e.strerror}")
-    except ValueError as e:
-        raise WasmImageError(f"--metadata `{path}`: not JSON: {e}")
-    if not isinstance(doc, dict):
-        raise WasmImageError(f"--metadata `{path}`: must be a JSON object")
-    return canonical(doc)
+    if len(data) > METADATA_MAX:
+        raise WasmImageError(f"--metadata `{path}`: larger than {METADATA_MAX} bytes: not tenant metadata")
+    if not data or not (data[0] in (0xD2, 0x84) or 0xA0 <= data[0] <= 0xBB):
+        raise WasmImageError(f"--metadata `{path}`: not tenant metadata (a COSE_Sign1 from `edgecr meta sign`, "
+                             "or a bare CBOR payload from `edgecr meta build`)")
+    with open(module, "rb") as f:
+        digest = hashlib.sha256(f.read()).digest()
+    if b"\x58\x20" + digest not in data:
+        raise WasmImageError(f"--metadata `{path}`: does not bind the module `{module}` "
+                             f"(sha256:{digest.hex()}): build it with `edgecr meta build --module`")
+    return data
 
 
 def layer_tar(entries):
@@ -112,7 +125,7 @@ def build_image(args):
     if not name or ".." in name.split("/"):
         raise WasmImageError(f"--name `{args.name}`: a path inside the image is needed")
     files = parse_files(args.file)
-    metadata = read_metadata(args.metadata) if args.metadata else None
+    metadata = read_metadata(args.metadata, args.wasm) if args.metadata else None
     full_ref, tag = split_ref(args.ref)
     layout = args.out
     if os.path.exists(layout) and (not os.path.isdir(layout) or os.listdir(layout)):
@@ -124,8 +137,9 @@ def build_image(args):
                 for src, dest in files]
     annotations = {ANN_VARIANT: args.variant}
     if metadata is not None:
-        entries.append((metadata, METADATA_FILE, 0o644))
-        annotations[ANN_METADATA] = sha256(metadata)
+        entries.append((metadata, name + METADATA_SUFFIX, 0o644))
+        annotations[ANN_METADATA] = "/" + name + METADATA_SUFFIX
+        annotations[ANN_METADATA_DIGEST] = sha256(metadata)
     tar_bytes = layer_tar(entries)
     gz = gzip.compress(tar_bytes, compresslevel=9, mtime=0)
     layer = dict(mediaType=MT_LAYER_GZIP, **write_blob(layout, gz))

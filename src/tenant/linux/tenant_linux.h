@@ -54,6 +54,8 @@ struct tenant_verify_opts {
   bool check_version;                     /* refuse versions below running_version */
   uint64_t running_version;
   uint64_t now;                           /* seconds since the epoch */
+  bool allow_unsigned;                    /* node policy allow-unsigned: a bare payload passes
+                                           * the other checks (tenant_form_of() tells it apart) */
 };
 
 /* Every check, in order: a COSE_Sign1 at all ("no signature" / "not
@@ -71,5 +73,33 @@ int tenant_meta_from_yaml(const char *file, const char *text, size_t len, struct
 /* The model as JSON, with the same keys as the CBOR form (digest as
  * "sha256:<hex>", expiry also as an RFC 3339 string). */
 json_t *tenant_meta_to_json(const struct tenant_meta *m);
+
+/* ---- node policy and the record of accepted versions (policy.c) ---- */
+
+#define TENANT_STATE_DIR_DEFAULT "/var/lib/edgecr/tenants"
+
+enum tenant_policy {
+  TENANT_POLICY_SIGNED,          /* default: unsigned metadata is refused */
+  TENANT_POLICY_ALLOW_UNSIGNED,  /* development: accepted with a warning, marked unsigned */
+};
+/* --tenant-policy when given, else $EDGECR_TENANT_POLICY, else signed; an
+ * unknown word is an error. */
+int tenant_policy_get(const char *option, enum tenant_policy *out, edgecr_error_t *err);
+/* --tenant-dir when given, else $EDGECR_TENANT_DIR, else the default. */
+const char *tenant_state_dir(const char *option);
+
+/* The highest version accepted for a tenant id; known = false: never seen. */
+struct tenant_version {
+  bool known;
+  uint64_t version;
+};
+/* An exclusive lock over one tenant id's record (close the fd to drop it). */
+int tenant_version_lock(const char *dir, const char *id, int *fd_out, edgecr_error_t *err);
+/* Read DIR/ID.version; a damaged record is an error (fails closed). */
+int tenant_version_load(const char *dir, const char *id, struct tenant_version *v, edgecr_error_t *err);
+/* Replace it atomically and durably (!known: remove it). */
+int tenant_version_store(const char *dir, const char *id, const struct tenant_version *v, edgecr_error_t *err);
+/* Under the lock: the record becomes max(record, version). */
+int tenant_version_raise(const char *dir, const char *id, uint64_t version, edgecr_error_t *err);
 
 #endif
