@@ -7,7 +7,10 @@
 #     real-time budget (where runc and crun fail with EPERM on this host);
 #  3. a WebAssembly module compiled by clang, run by edgecr's own engine,
 #     then the same module as a container (the WebAssembly backend), and
-#     as a tenant whose signed metadata is checked at create;
+#     as a tenant whose signed metadata is checked at create; then two
+#     tenants of different permission levels on one channel, calling host
+#     services (sensor, kv, log, clock, channel), one of them granted a
+#     sensor while it runs (`edgecr update --metadata`);
 #  4. a real-time system configuration checked ahead of time (+ SVG);
 #  5. firmware deployed to an emulated Cortex-M3 core through remoteproc,
 #     with the same commands as a Linux container.
@@ -28,6 +31,9 @@ ids=()
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 e() { "$EDGECR" --root "$STATE" "$@"; }
+# tenants: trust, version records, kv stores and the device map of this demo
+t() { "$EDGECR" --root "$STATE" --trust-dir "$WORK/trust" --tenant-dir "$WORK/tenants" --kv-root "$WORK/kv" \
+      --device-map "$WORK/devices.json" "$@"; }
 
 cleanup() {
   set +e
@@ -100,6 +106,96 @@ ids+=(rt)
 show e run --bundle "$WORK/rt" rt
 echo "(policy 1 = SCHED_FIFO; runc and crun get EPERM here: the new cgroup has no real-time budget)"
 
+# 3d: `meter` (sensor temp0, kv `state`, sends on `readings`) and
+# `display` (receives on `readings`; first no sensor, then granted it live).
+tenant_bundle() { # tenant_bundle NAME CHANNEL_END_JSON
+  local name=$1 end=$2
+  mkdir -p "$WORK/$name-root/proc" "$WORK/$name-root/dev" "$WORK/$name-b"
+  cp "$WORK/$name.wasm" "$WORK/$name-root/$name.wasm"
+  cp "$WORK/$name.cose" "$WORK/$name-root/meta.cose"
+  (cd "$WORK/$name-b" && "$EDGECR" spec)
+  python3 - "$WORK/$name-b/config.json" "$WORK/$name-root" "$name" "$end" <<'PY'
+import json, sys
+path, root, name, end = sys.argv[1:]
+c = json.load(open(path))
+c["root"] = {"path": root, "readonly": True}
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/%s.wasm" % name]
+c["linux"]["cgroupsPath"] = "/edgecr-demo/" + name
+c["mounts"] = [m for m in c["mounts"] if m["destination"] in ("/proc", "/dev")]
+chan = {"kind": "fifo", "message_size": 8, "depth": 16, "readers": 1, "wait": "futex", "full": "overwrite"}
+chan.update(json.loads(end))
+c["annotations"] = {"org.edgecr.tenant.metadata": "/meta.cose", "org.edgecr.channel.readings": json.dumps(chan)}
+json.dump(c, open(path, "w"), indent=2)
+PY
+}
+
+tenant_meta() { # tenant_meta NAME VERSION PERMISSIONS_YAML -> $WORK/NAME[-vN].cose
+  local name=$1 version=$2 perms=$3 out=$WORK/$1.cose
+  [ "$version" = 1 ] || out=$WORK/$1-v$version.cose
+  printf 'id: %s\ntype: wasm\nversion: %s\nexpires: 2099-01-01T00:00:00Z\nkid: vendor\npermissions:\n%s\n' \
+    "$name" "$version" "$perms" > "$WORK/$name.yaml"
+  "$EDGECR" meta build "$WORK/$name.yaml" --module "$WORK/$name.wasm" -o "$WORK/$name.cbor"
+  "$EDGECR" meta sign --key "$WORK/keys/vendor.key" "$WORK/$name.cbor" -o "$out"
+}
+
+two_tenants() {
+  for n in meter display; do
+    clang --target=wasm32-wasi -O2 -I include "examples/two-tenants/$n.c" -o "$WORK/$n.wasm"
+  done
+  # The node: an IIO temperature sensor (a sysfs-shaped tree here: this
+  # machine has none) in the device map, which is node configuration.
+  mkdir -p "$WORK/iio/iio:device0"
+  echo bme280 > "$WORK/iio/iio:device0/name"
+  echo 23125 > "$WORK/iio/iio:device0/in_temp_raw"
+  echo 1 > "$WORK/iio/iio:device0/in_temp_scale"
+  cat > "$WORK/devices.json" <<JSON
+{"iio-root": "$WORK/iio", "sensors": {"temp0": {"name": "bme280", "channel": "temp", "factor": 0.001}}}
+JSON
+  local common='  log: {rate: 20}
+  clock:'
+  tenant_meta meter 1 "$common
+  sensor: [temp0]
+  kv: [{namespace: state, access: read-write, quota: 4KiB}]
+  channel: [{name: readings, access: send}]"
+  tenant_meta display 1 "$common
+  channel: [{name: readings, access: receive}]"
+  tenant_meta display 2 "$common
+  sensor: [temp0]
+  channel: [{name: readings, access: receive}]"
+  echo "meter:   sensor temp0, kv state (read-write, 4 KiB), channel readings (send), log, clock"
+  echo "display: channel readings (receive), log, clock -- no sensor, no kv"
+  tenant_bundle meter '{"writer": true}'
+  tenant_bundle display '{"reader": 0}'
+  ids+=(display meter)
+  echo "\$ t create --bundle $WORK/display-b display   (its output: display.log)"
+  t create --bundle "$WORK/display-b" display >"$WORK/display.log" 2>&1
+  echo "\$ t create --bundle $WORK/meter-b meter   (its output: meter.log)"
+  t create --bundle "$WORK/meter-b" meter >"$WORK/meter.log" 2>&1
+  show t start display
+  show t start meter
+  sleep 1.2
+  echo "(display is running; the vendor signs version 2 of its metadata, granting the sensor)"
+  show t update --metadata "$WORK/display-v2.cose" display
+  for _ in $(seq 100); do
+    t state display | grep -q '"stopped"' && t state meter | grep -q '"stopped"' && break
+    sleep 0.1
+  done
+  echo "--- meter's log"; sed 's/^/  /' "$WORK/meter.log"
+  echo "--- display's log (denied calls are counted and reported, then the grant takes effect live)"
+  sed 's/^/  /' "$WORK/display.log"
+  show t monitor --tenants
+  show t monitor --channels
+  show t delete meter
+  echo "(meter again: its kv namespace kept its count across the restart)"
+  t create --bundle "$WORK/meter-b" meter >"$WORK/meter.log" 2>&1
+  show t start meter
+  sleep 2.5
+  grep -m1 "reading" "$WORK/meter.log" | sed 's/^/  /'
+  show t delete --force meter
+  show t delete --force display
+}
+
 step "3. WebAssembly: a C program compiled by clang, run by edgecr's engine"
 if command -v clang >/dev/null; then
   cat > "$WORK/hello.c" <<'EOF'
@@ -167,16 +263,19 @@ c = json.load(open(sys.argv[1]))
 c.setdefault("annotations", {})["org.edgecr.tenant.metadata"] = "/meta.cose"
 json.dump(c, open(sys.argv[1], "w"), indent=2)
 PY
-    show e --trust-dir "$WORK/trust" create --bundle "$WORK/wasmc" tenant
+    echo '{}' > "$WORK/devices.json"
+    show t create --bundle "$WORK/wasmc" tenant
     ids+=(tenant)
     e state tenant | grep '"org.edgecr.tenant'
     show e delete --force tenant
     echo "(the same metadata with a changed module is refused before anything is created:)"
     cp "$WORK/wasmroot/hello.wasm" "$WORK/hello.orig"; printf 'x' >> "$WORK/wasmroot/hello.wasm"
-    set +e; show e --trust-dir "$WORK/trust" create --bundle "$WORK/wasmc" tenant2; echo "exit status: $?"; set -e
+    set +e; show t create --bundle "$WORK/wasmc" tenant2; echo "exit status: $?"; set -e
     ids+=(tenant2)
     cp "$WORK/hello.orig" "$WORK/wasmroot/hello.wasm"
 
+    step "3d. Two tenants, two permission levels, one channel; a grant while it runs"
+    two_tenants
     python3 tools/wasmimage/wasmimage.py image --wasm "$WORK/hello.wasm" --ref demo/hello-wasm:1 \
       --out "$WORK/wasm-image" --tar "$WORK/hello-wasm.tar" >/dev/null
     echo "OCI image: $WORK/hello-wasm.tar; with containerd:"
