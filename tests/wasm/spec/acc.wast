@@ -119,3 +119,35 @@
 (assert_return (invoke "x2_load8_s" (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 0x10000)) (i32.const 3))
 (assert_return (invoke "x2_load8_u" (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 0)) (i32.const 3))
 (assert_return (invoke "x2_load8_u" (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 0x10000)) (i32.const 3))
+
+;; The same for a noted pair: the loop-tail fusion (two increments, `i += step`
+;; and the compare, ADD3_BR_*) cuts off the add and the compare that read it,
+;; a (reader, setter) pair the accumulator had noted.  In the fused op the
+;; noted positions hold the add's destination (local 44: I32_AND as an
+;; opcode, a 4-word setter) and the compare's second operand (local 44 again,
+;; I32_AND as a reader); with an i32.and next, whose opcode word equals the
+;; add's first operand (44), the pair checked out and the compare operand
+;; was overwritten with I32_AND_A: the branch went the wrong way.
+(module
+  (func (export "add3_tail") (param i32 i32) (result i32)
+    (local i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32
+           i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32
+           i32 i32 i32 i32)
+    (local.set 44 (local.get 0))
+    (local.set 7 (i32.const 0x70))
+    (local.set 8 (i32.const 0x0f))
+    (block
+      (local.set 2 (i32.add (local.get 2) (i32.const 4)))
+      (local.set 3 (i32.add (local.get 3) (i32.const 8)))
+      (local.set 44 (i32.add (local.get 44) (local.get 1)))
+      (br_if 0 (i32.gt_s (local.get 5) (local.get 44)))
+      (local.set 6 (i32.and (local.get 7) (local.get 8)))
+      (local.set 9 (i32.const 1000)))
+    (i32.add (i32.add (local.get 9) (local.get 6))
+             (i32.add (local.get 44) (i32.add (local.get 2) (local.get 3)))))
+)
+
+(assert_return (invoke "add3_tail" (i32.const -5) (i32.const 1)) (i32.const 8))
+(assert_return (invoke "add3_tail" (i32.const 5) (i32.const 1)) (i32.const 1018))
+(assert_return (invoke "add3_tail" (i32.const -1) (i32.const 1)) (i32.const 1012))
+(assert_return (invoke "add3_tail" (i32.const -2) (i32.const 1)) (i32.const 11))
