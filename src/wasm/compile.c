@@ -789,11 +789,21 @@ static void need_memory(comp *c)
     invalid(c, "unknown memory 0");
 }
 
+/* The alignment exponent of a memarg: 32 and up (2^a overflows; 64 is the
+ * flag bit of multi-memory, out of scope) do not decode at all. */
+static bool memop_flags_ok(ew_reader *r, uint32_t align)
+{
+  if (align < 32)
+    return true;
+  ew_fail(r, EW_ERR_MALFORMED, "malformed memop flags");
+  return false;
+}
+
 static uint32_t read_memarg(comp *c, uint32_t natural_log2)
 {
   uint32_t align = ew_read_u32(c->r);
   uint32_t offset = ew_read_u32(c->r);
-  if (failed(c))
+  if (failed(c) || !memop_flags_ok(c->r, align))
     return 0;
   need_memory(c);
   if (align > natural_log2)
@@ -1888,9 +1898,9 @@ static bool skip_immediates(ew_reader *r, uint8_t op, uint32_t *depth)
   }
   }
   if (op >= 0x28 && op <= 0x3e) {   /* memarg */
+    uint32_t align = ew_read_u32(r);
     ew_read_u32(r);
-    ew_read_u32(r);
-    return true;
+    return r->failed || memop_flags_ok(r, align);
   }
   if (op >= 0x45 && op <= 0xc4)
     return true;
