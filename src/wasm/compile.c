@@ -66,7 +66,7 @@ typedef struct comp {
   /* The accumulator (internal.h, EW_ACC): the last setter ops emitted
    * since the last jump target, and (reader, setter) position pairs to
    * turn into _A variants when the function is finished. */
-  struct { size_t start, end; } acc_recent[4];
+  struct acc_span { size_t start, end; } acc_recent[4];
   uint32_t acc_nrecent, acc_head;
   size_t *acc_pairs;
   uint32_t acc_npairs, acc_cap;
@@ -139,7 +139,12 @@ static void forget_ops(comp *c)
  * rewritten either op since -- and turns the reader into its _A variant
  * where the operand it would take from acc is the setter's destination.
  * Jump targets only ever appear at the end of the code, and acc_target()
- * is called for each, so a noted pair never has a target between. */
+ * is called for each, so a noted pair never has a target between.
+ * A fusion that cuts ops off the end (cut()) or rewrites an op in place
+ * drops what was noted from there on (acc_drop): the check in acc_finish
+ * reads the words at the noted positions, and a position that is now in
+ * the middle of another op holds an operand -- a slot number such as 4,
+ * which reads as I32_LT_U, a setter of 4 words -- that can pass it. */
 #if EW_ACC
 /* Words of a setter op (its _A variant too), or 0. */
 static uint32_t acc_setter_len(uint32_t op)
@@ -171,6 +176,26 @@ static uint32_t acc_variant(uint32_t op, uint32_t *pos, bool *swap)
 }
 
 static void acc_target(comp *c) { c->acc_nrecent = c->acc_head = 0; }
+
+/* Forget every setter and pair noted at or after code position `at`
+ * (the code from there is being cut off or rewritten).  Pairs are noted
+ * at the end of the code, so they are sorted by reader position and the
+ * ones to drop are at the tail; the setters are the last four. */
+static void acc_drop(comp *c, size_t at)
+{
+  while (c->acc_npairs >= 2 && c->acc_pairs[c->acc_npairs - 2] >= at)
+    c->acc_npairs -= 2;
+  uint32_t n = c->acc_nrecent, first = n < 4 ? 0 : c->acc_head, kept = 0;
+  struct acc_span keep[4];
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t k = (first + i) % 4;
+    if (c->acc_recent[k].end <= at)
+      keep[kept++] = c->acc_recent[k];
+  }
+  memcpy(c->acc_recent, keep, kept * sizeof *keep);
+  c->acc_nrecent = kept;
+  c->acc_head = kept % 4;
+}
 
 static void acc_note(comp *c, size_t at, uint32_t n, uint32_t op)
 {
@@ -224,7 +249,16 @@ static void acc_finish(comp *c)
 }
 #else
 static void acc_target(comp *c) { (void)c; }
+static void acc_drop(comp *c, size_t at) { (void)c; (void)at; }
 #endif
+
+/* Cut the code back to position `at` (a fusion replaces the ops from
+ * there); what the accumulator noted about them goes too. */
+static void cut(comp *c, size_t at)
+{
+  acc_drop(c, at);
+  c->len = at;
+}
 
 /* Emit an instruction of n words; returns its position or NONE when dead. */
 static size_t emit(comp *c, uint32_t n, const uint32_t *w)
@@ -319,6 +353,7 @@ static void emit_mov(comp *c, uint32_t dst, uint32_t src, uint8_t type)
   size_t prev = c->last_mov;
   if (prev != NONE && prev + 3 == c->len && c->code[prev] == op && reserve(c, 2)) {
     /* pair with the copy just emitted: one dispatch for both */
+    acc_drop(c, prev);
     c->code[prev] = op == OP_MOV32 ? OP_MOV32_X2 : OP_MOV_X2;
     c->code[c->len++] = dst;
     c->code[c->len++] = src;
@@ -332,6 +367,7 @@ static void emit_mov(comp *c, uint32_t dst, uint32_t src, uint8_t type)
        (prev + 7 == c->len && c->code[prev] == OP_MOV32_X3))) {
     /* runs of copies (rotating variables at the end of a loop body): up to
      * four in one dispatch, done in order */
+    acc_drop(c, prev);
     c->code[prev] = c->code[prev] == OP_MOV32_X2 ? OP_MOV32_X3 : OP_MOV32_X4;
     c->code[c->len++] = dst;
     c->code[c->len++] = src;
@@ -502,6 +538,7 @@ static void emit_jump(comp *c, ctrl *f)
   size_t mov = c->last_mov;
   if (!c->dead && mov != NONE && mov + 3 == c->len && c->code[mov] == OP_MOV32 && reserve(c, 1)) {
     /* the copy that places a block result, and the jump, in one op */
+    acc_drop(c, mov);
     c->code[mov] = OP_MOV32_BR;
     c->code[c->len++] = NONE;
     forget_ops(c);
@@ -515,6 +552,7 @@ static void emit_jump(comp *c, ctrl *f)
        (run + 9 == c->len && c->code[run] == OP_MOV32_X4))) {
     /* a run of copies (loop-carried variables rotated at the end of the
      * body) and the back edge, in one op */
+    acc_drop(c, run);
     c->code[run] = c->code[run] == OP_MOV32_X2 ? OP_MOV32_X2_BR :
                    c->code[run] == OP_MOV32_X3 ? OP_MOV32_X3_BR : OP_MOV32_X4_BR;
     size_t site = c->len;
@@ -606,18 +644,18 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
       uint32_t a = c->code[c->last_op + 2], b = c->code[c->last_op + 3];
       uint32_t fused = fused_for(op, when_true);
       size_t add = c->prev_op;
-      c->len = c->last_op;
+      cut(c, c->last_op);
       if (add != NONE && add + 4 == c->len && c->code[add] == OP_I32_ADD) {
         /* loop counters: `i = i + k; if (i != n) continue` in one op */
         uint32_t d = c->code[add + 1], x = c->code[add + 2], y = c->code[add + 3];
         size_t x2 = c->prev2_op;
-        c->len = add;
+        cut(c, add);
         if (x2 != NONE && x2 + 7 == add && c->code[x2] == OP_ADD32_X2) {
           /* and the two pointer increments before it: a whole loop tail
            * `p += 8; q += 8; i += 4; if (i != n) continue` in one op */
           uint32_t w[6];
           memcpy(w, c->code + x2 + 1, sizeof w);
-          c->len = x2;
+          cut(c, x2);
           size_t at = emit_addi_branch(c, fused, true, w, d, x, y, a, b);
           if (at != NONE || c->dead || failed(c))
             return at;
@@ -636,7 +674,7 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
     }
     if (op == OP_I32_EQZ) {
       uint32_t a = c->code[c->last_op + 2];
-      c->len = c->last_op;
+      cut(c, c->last_op);
       size_t at = EMIT(c, when_true ? OP_BR_IFZ : OP_BR_IF, a, NONE);
       return at == NONE ? NONE : at + 2;
     }
@@ -646,6 +684,7 @@ static size_t emit_cond_branch(comp *c, sval cond, bool when_true)
     /* `br_if (local.tee n (i32.add ...))` count-down loops: keep the add,
      * branch on its result */
     size_t at = c->last_op;
+    acc_drop(c, at);
     c->code[at] = when_true ? OP_ADD_BR_IF : OP_ADD_BR_IFZ;
     c->code[c->len++] = NONE;
     forget_ops(c);
@@ -750,11 +789,21 @@ static void need_memory(comp *c)
     invalid(c, "unknown memory 0");
 }
 
+/* The alignment exponent of a memarg: 32 and up (2^a overflows; 64 is the
+ * flag bit of multi-memory, out of scope) do not decode at all. */
+static bool memop_flags_ok(ew_reader *r, uint32_t align)
+{
+  if (align < 32)
+    return true;
+  ew_fail(r, EW_ERR_MALFORMED, "malformed memop flags");
+  return false;
+}
+
 static uint32_t read_memarg(comp *c, uint32_t natural_log2)
 {
   uint32_t align = ew_read_u32(c->r);
   uint32_t offset = ew_read_u32(c->r);
-  if (failed(c))
+  if (failed(c) || !memop_flags_ok(c->r, align))
     return 0;
   need_memory(c);
   if (align > natural_log2)
@@ -867,7 +916,7 @@ static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
       uint32_t z = t == a.slot ? b.slot : a.slot;
       size_t p = c->prev_op, p2 = c->prev2_op;
       uint32_t fop = fused_pairs[i][2];
-      c->len = at;
+      cut(c, at);
       if ((fop == OP_ROTL_XOR32 || fop == OP_SHRU_XOR32) && p != NONE && p + 6 == at &&
           c->code[p] == OP_ROTL2_XOR32 && c->code[p + 1] == z && z >= c->stack_base &&
           x != z && y != z) {
@@ -875,7 +924,7 @@ static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
          * xor-ed together, one op */
         uint32_t w[4];
         memcpy(w, c->code + p + 2, sizeof w);
-        c->len = p;
+        cut(c, p);
         EMIT_SIMPLE(c, fop == OP_ROTL_XOR32 ? OP_ROTL3_XOR32 : OP_ROTL2_SHRU_XOR32, d.slot,
                     w[0], w[1], w[2], w[3], x, y);
         c->prev_op = p2;
@@ -897,7 +946,7 @@ static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
         memcpy(w + 3, c->code + p + 6, 3 * sizeof *w);
         uint32_t kind = c->code[p] == OP_I32_LOAD_ADD_X2 ? OP_DOT32 :
                         c->code[p] == OP_I32_LOAD8_S_ADD_X2 ? OP_DOT8S : OP_DOT8U;
-        c->len = p;
+        cut(c, p);
         EMIT_SIMPLE(c, kind, d.slot, z, w[0], w[1], w[2], w[3], w[4], w[5]);
         c->prev_op = p2;
         c->prev2_op = NONE;
@@ -907,7 +956,7 @@ static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
           c->code[p + 1] == x && x >= c->stack_base && x != y && x != z) {
         /* `z + ((a ^ b) << k)`: the index of a table lookup (CRC, hashing) */
         uint32_t xa = c->code[p + 2], xb = c->code[p + 3];
-        c->len = p;
+        cut(c, p);
         EMIT_SIMPLE(c, OP_XOR_SHL_ADD32, d.slot, xa, xb, y, z);
         c->prev_op = p2;
         c->prev2_op = NONE;
@@ -918,7 +967,7 @@ static bool fuse_pair(comp *c, uint32_t irop, sval a, sval b, sval d)
           x != z && y != z) {
         /* `rotl(a, k) ^ rotl(b, j)`, the core of ARX hashes: one op */
         uint32_t x0 = c->code[p + 2], y0 = c->code[p + 3];
-        c->len = p;
+        cut(c, p);
         EMIT_SIMPLE(c, OP_ROTL2_XOR32, d.slot, x0, y0, x, y);
         return true;
       }
@@ -956,6 +1005,7 @@ static void op_numeric(comp *c, uint8_t op)
         at + 4 == c->len && c->code[at] == OP_I32_ADD && reserve(c, 3)) {
       /* two independent adds in a row (pointer and counter increments):
        * one dispatch; the second's destination can still be retargeted */
+      acc_drop(c, at);
       c->code[at] = OP_ADD32_X2;
       c->code[c->len++] = d.slot;
       c->code[c->len++] = a.slot;
@@ -1353,13 +1403,14 @@ static void op_load(comp *c, uint8_t op)
       c->code[c->last_dst] == a.slot && a.slot >= c->stack_base) {
     uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3];
     size_t p = c->prev_op;
-    c->len = c->last_op;
+    cut(c, c->last_op);
     uint32_t x2 = k == 0 ? OP_I32_LOAD_ADD_X2 : k == 4 ? OP_I32_LOAD8_S_ADD_X2 :
                   k == 5 ? OP_I32_LOAD8_U_ADD_X2 : 0;
     if (x2 && p != NONE && p + 5 == c->len && c->code[p] == OP_I32_LOAD_ADD + k &&
         reserve(c, 4)) {
       /* two indexed loads of the same kind in a row (both operands of a
        * product, unrolled loops): one dispatch, done in order */
+      acc_drop(c, p);
       c->code[p] = x2;
       size_t at = c->len;
       c->code[c->len++] = d.slot;
@@ -1381,7 +1432,7 @@ static void op_load(comp *c, uint8_t op)
       c->code[c->last_dst] == a.slot && a.slot >= c->stack_base) {
     /* `load(base + (i << k))`, a scaled array index: one op */
     uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3], z = c->code[c->last_op + 4];
-    c->len = c->last_op;
+    cut(c, c->last_op);
     EMIT_SIMPLE(c, k == 0 ? OP_I32_LOAD_SHL : OP_F64_LOAD_SHL, d.slot, x, y, z, off);
     return;
   }
@@ -1393,7 +1444,7 @@ static void op_load(comp *c, uint8_t op)
      * one op */
     uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3], z = c->code[c->last_op + 4];
     size_t p = c->prev_op;
-    c->len = c->last_op;
+    cut(c, c->last_op);
     EMIT_SIMPLE(c, OP_I32_LOAD_SHLT, d.slot, x, y, z, off, a.slot);
     c->prev_op = p;
     c->prev2_op = NONE;
@@ -1405,7 +1456,7 @@ static void op_load(comp *c, uint8_t op)
     /* `load(base + ((a ^ b) << k))`: a table lookup (CRC) in one op */
     uint32_t w[4];
     memcpy(w, c->code + c->last_op + 2, sizeof w);
-    c->len = c->last_op;
+    cut(c, c->last_op);
     EMIT_SIMPLE(c, OP_XOR_LOAD_SHL, d.slot, w[0], w[1], w[2], w[3], off);
     return;
   }
@@ -1416,7 +1467,7 @@ static void op_load(comp *c, uint8_t op)
      * through the same pointer): the add and the load in one op */
     uint32_t x = c->code[c->last_op + 2], y = c->code[c->last_op + 3];
     size_t p = c->prev_op;
-    c->len = c->last_op;
+    cut(c, c->last_op);
     EMIT_SIMPLE(c, k == 0 ? OP_I32_LOAD_ADDT : OP_F64_LOAD_ADDT, d.slot, x, y, off, a.slot);
     c->prev_op = p;
     c->prev2_op = NONE;
@@ -1443,12 +1494,12 @@ static void op_store(comp *c, uint8_t op)
      * address): one read-modify-write op, one bounds check */
     uint32_t z = c->code[at + 4];
     size_t p = c->prev_op;
-    c->len = at;
+    cut(c, at);
     if (k == 3 && p != NONE && p + 5 == at && c->code[p] == OP_F64_LD_MUL &&
         c->code[p + 1] == z && z >= c->stack_base && z != a.slot) {
       /* `mem[a] += y * mem[b]` (axpy): the load-multiply folds in too */
       uint32_t b = c->code[p + 2], boff = c->code[p + 3], y = c->code[p + 4];
-      c->len = p;
+      cut(c, p);
       EMIT(c, OP_F64_MULADD_MEM, a.slot, off, b, boff, y);
       forget_ops(c);
       return;
@@ -1463,7 +1514,7 @@ static void op_store(comp *c, uint8_t op)
     /* `mem[a] = z + x * y` (multiply-accumulate stored to memory): one op */
     uint32_t x = c->code[at + 2], y = c->code[at + 3], z = c->code[at + 4];
     size_t p = c->prev_op, p2 = c->prev2_op;
-    c->len = at;
+    cut(c, at);
     if (p != NONE && p + 5 == at && c->code[p] == OP_I32_LOAD_ADD && p2 != NONE &&
         p2 + 6 == p && c->code[p2] == OP_I32_LOAD_ADDT && c->code[p2 + 1] == z &&
         c->code[p2 + 5] == a.slot && c->code[p2 + 4] == off && z >= c->stack_base &&
@@ -1475,7 +1526,7 @@ static void op_store(comp *c, uint8_t op)
       uint32_t k = c->code[p + 1] == x ? y : x;
       uint32_t su = c->code[p2 + 2], sv = c->code[p2 + 3];
       uint32_t x2 = c->code[p + 2], y2 = c->code[p + 3], off2 = c->code[p + 4];
-      c->len = p2;
+      cut(c, p2);
       EMIT(c, OP_I32_MULADD_MEM, a.slot, su, sv, off, x2, y2, off2, k);
       forget_ops(c);
       return;
@@ -1847,9 +1898,9 @@ static bool skip_immediates(ew_reader *r, uint8_t op, uint32_t *depth)
   }
   }
   if (op >= 0x28 && op <= 0x3e) {   /* memarg */
+    uint32_t align = ew_read_u32(r);
     ew_read_u32(r);
-    ew_read_u32(r);
-    return true;
+    return r->failed || memop_flags_ok(r, align);
   }
   if (op >= 0x45 && op <= 0xc4)
     return true;

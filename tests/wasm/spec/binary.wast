@@ -111,3 +111,23 @@
   (module binary "\00asm" "\01\00\00\00" "\01\04\01\60\00\00" "\03\02\01\00"
     "\0a\07\01" "\05\00" "\20\05" "\ff" "\0b")
   "illegal opcode")
+;; A memarg alignment exponent of 32 or more does not decode ("malformed
+;; memop flags", as the official align.wast of WebAssembly 2.0 has it); 31
+;; decodes and is invalid (larger than natural).  Also when the body was
+;; invalid before it (local 5 does not exist).
+(assert_invalid
+  (module binary "\00asm" "\01\00\00\00" "\01\04\01\60\00\00" "\03\02\01\00" "\05\03\01\00\01"
+    "\0a\0a\01" "\08\00" "\41\00" "\28\1f\00" "\1a" "\0b")
+  "alignment must not be larger than natural")
+(assert_malformed
+  (module binary "\00asm" "\01\00\00\00" "\01\04\01\60\00\00" "\03\02\01\00" "\05\03\01\00\01"
+    "\0a\0a\01" "\08\00" "\41\00" "\28\20\00" "\1a" "\0b")
+  "malformed memop flags")
+(assert_malformed
+  (module binary "\00asm" "\01\00\00\00" "\01\04\01\60\00\00" "\03\02\01\00" "\05\03\01\00\01"
+    "\0a\0a\01" "\08\00" "\41\00" "\36\40\00" "\1a" "\0b")
+  "malformed memop flags")
+(assert_malformed
+  (module binary "\00asm" "\01\00\00\00" "\01\04\01\60\00\00" "\03\02\01\00" "\05\03\01\00\01"
+    "\0a\0c\01" "\0a\00" "\20\05" "\41\00" "\28\21\00" "\1a" "\0b")
+  "malformed memop flags")
