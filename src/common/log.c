@@ -40,9 +40,9 @@ bool edgecr_log_debug_enabled(void)
 static const char *level_name(enum edgecr_log_level l)
 {
   switch (l) {
-  case EDGECR_LOG_DEBUG: return "debug";
-  case EDGECR_LOG_INFO: return "info";
-  case EDGECR_LOG_WARNING: return "warning";
+  case EDGECR_LOGLEVEL_DEBUG: return "debug";
+  case EDGECR_LOGLEVEL_INFO: return "info";
+  case EDGECR_LOGLEVEL_WARNING: return "warning";
   default: return "error";
   }
 }
@@ -73,7 +73,7 @@ static void append_json_string(char **buf, size_t *len, size_t *cap, const char 
 
 void edgecr_log(enum edgecr_log_level level, const char *fmt, ...)
 {
-  if (level == EDGECR_LOG_DEBUG && !log_debug_on)
+  if (level == EDGECR_LOGLEVEL_DEBUG && !log_debug_on)
     return;
   cleanup_free char *msg = NULL;
   va_list ap;
@@ -83,13 +83,13 @@ void edgecr_log(enum edgecr_log_level level, const char *fmt, ...)
   va_end(ap);
   if (msg == NULL)
     return;
-  if (level == EDGECR_LOG_ERROR && log_fd != 2) {
+  if (level == EDGECR_LOGLEVEL_ERROR && log_fd != 2) {
     cleanup_free char *line = xasprintf("edgecr: %s\n", msg);
     (void) write_all(2, line, strlen(line));
   }
   if (!log_json) {
     cleanup_free char *line = NULL;
-    if (log_fd == 2 && level == EDGECR_LOG_ERROR)
+    if (log_fd == 2 && level == EDGECR_LOGLEVEL_ERROR)
       line = xasprintf("edgecr: %s\n", msg);
     else if (log_fd == 2)
       line = xasprintf("edgecr: %s: %s\n", level_name(level), msg);
