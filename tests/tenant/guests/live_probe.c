@@ -9,7 +9,8 @@
  * /stop exists in its root (the test's sentinel).  Its pauses are WASI
  * sleeps, which need no permission.
  *
- *   live_probe PERIOD MAX kv NS KEY        put KEY = SEQ, then get it: VALUE is what get read
+ *   live_probe PERIOD MAX kv NS KEY        put KEY = SEQ (RC is the put's), then get it: VALUE
+ *                                          what get read ("get:RC" if it failed)
  *   live_probe PERIOD MAX sensor ID        read: VALUE the reading (%.6f)
  *   live_probe PERIOD MAX gpio LINE        set the output line to SEQ & 1: VALUE the level set
  *   live_probe PERIOD MAX infer MODEL IN OUTLEN
@@ -60,9 +61,10 @@ static int32_t probe_kv(char **a, long seq, char *val, size_t cap)
     return rc;
   char got[64];
   int32_t len = edgecr_kv_get(handle, a[1], (uint32_t) strlen(a[1]), got, sizeof got);
-  if (len < 0)
-    return len;
-  snprintf(val, cap, "%.*s", (int) len, got);
+  if (len < 0) /* a revocation between the put and the get: the put is the call's outcome */
+    snprintf(val, cap, "get:%d", (int) len);
+  else
+    snprintf(val, cap, "%.*s", (int) len, got);
   return 0;
 }
 
