@@ -15,6 +15,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,10 @@ def deadline_support():
 pytestmark = pytest.mark.skipif(deadline_support() is not None, reason=str(deadline_support()))
 
 
-def test_a_new_period_of_a_deadline_tenant_reaches_the_kernel(env):
+@pytest.fixture
+def dl_tenant(env):
+    """(bundle, meta(version, schedule), acts(), chrt(pid)): a reactor tenant
+    under SCHED_DEADLINE, 5 ms every 100 ms, activated 5 times already."""
     keys, trust = env.tmp / "keys", env.tmp / "trust.d"
     trust.mkdir()
     env.rt("meta", "keygen", "--out", keys, "vendor")
@@ -73,31 +77,93 @@ def test_a_new_period_of_a_deadline_tenant_reaches_the_kernel(env):
     b.set_args("/app.wasm")
     b.process["env"] = b.process.get("env", []) + ["TENANT_MODE=count"]
     b.config["annotations"] = {ANN: "/meta.cose"}
+
+    def acts():
+        return [int(t) for t in re.findall(r"^act \d+ (\d+)$", b.stdout(), re.M)]
     try:
         env.rt.create(b)
         env.rt.start(b.id)
-
-        def acts():
-            return [int(t) for t in re.findall(r"^act \d+ (\d+)$", b.stdout(), re.M)]
-
-        def chrt(pid):
-            return subprocess.run(["chrt", "-p", str(pid)], capture_output=True, text=True, check=True).stdout
         assert wait_until(lambda: len(acts()) >= 5, 10), b.stderr()
-        pid = json.loads(env.rt("state", b.id).stdout)["pid"]
-        assert "SCHED_DEADLINE" in chrt(pid) and "5000000/100000000/100000000" in chrt(pid), chrt(pid)
-        n0 = len(acts())
-        p = env.rt("update", "--metadata", meta(2, "{period: 20ms, budget: 4ms, deadline: 15ms}"), b.id)
-        assert "version 2" in p.stdout, p.stdout + p.stderr
-        # the kernel's reservation is the new one, on every thread of the tenant's process
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            assert "SCHED_DEADLINE" in chrt(tid) and "4000000/15000000/20000000" in chrt(tid), chrt(tid)
-        assert wait_until(lambda: len(acts()) >= n0 + 20, 10), b.stderr()
-        t = acts()
-        before = [y - x for x, y in zip(t[1:n0 - 1], t[2:n0])]   # (the last before the update)
-        after = [y - x for x, y in zip(t[n0 + 2:], t[n0 + 3:])]
-        assert min(before) > 80e6, before
-        assert 15e6 < statistics.median(after) < 25e6, after
-        assert json.loads(env.rt("state", b.id).stdout)["pid"] == pid   # the same process
+        yield b, meta, acts
     finally:
         env.rt("delete", "--force", b.id, check=False)
         del os.environ["EDGECR_TRUST_DIR"], os.environ["EDGECR_TENANT_DIR"]
+
+
+def chrt(pid):
+    return subprocess.run(["chrt", "-p", str(pid)], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_new_period_of_a_deadline_tenant_reaches_the_kernel(env, dl_tenant):
+    b, meta, acts = dl_tenant
+    pid = json.loads(env.rt("state", b.id).stdout)["pid"]
+    assert "SCHED_DEADLINE" in chrt(pid) and "5000000/100000000/100000000" in chrt(pid), chrt(pid)
+    n0 = len(acts())
+    p = env.rt("update", "--metadata", meta(2, "{period: 20ms, budget: 4ms, deadline: 15ms}"), b.id)
+    assert "version 2" in p.stdout, p.stdout + p.stderr
+    # the kernel's reservation is the new one, on every thread of the tenant's process
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        assert "SCHED_DEADLINE" in chrt(tid) and "4000000/15000000/20000000" in chrt(tid), chrt(tid)
+    assert wait_until(lambda: len(acts()) >= n0 + 20, 10), b.stderr()
+    t = acts()
+    before = [y - x for x, y in zip(t[1:n0 - 1], t[2:n0])]   # (the last before the update)
+    after = [y - x for x, y in zip(t[n0 + 2:], t[n0 + 3:])]
+    assert min(before) > 80e6, before
+    assert 15e6 < statistics.median(after) < 25e6, after
+    assert json.loads(env.rt("state", b.id).stdout)["pid"] == pid   # the same process
+
+
+def hold_bandwidth(runtime_ns, period_ns):
+    """A child of ours that holds a SCHED_DEADLINE reservation, asleep (it
+    uses no CPU, but the kernel's admission counts it); killed by pid."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # never back into pytest: whatever happens, _exit
+        try:
+            os.close(r)
+            libc = ctypes.CDLL(None, use_errno=True)
+            attr = ctypes.create_string_buffer(struct.pack("IIQiIQQQ", 48, 6, 0, 0, 0, runtime_ns, period_ns,
+                                                           period_ns))
+            ok = libc.syscall(SYS_SCHED_SETATTR, 0, attr, 0) == 0
+            os.write(w, b"1" if ok else b"0")
+            while True:
+                time.sleep(100)
+        except BaseException as e:
+            open(f"/tmp/hl-child-{os.getpid()}", "w").write(repr(e))
+        finally:
+            os._exit(0)
+    os.close(w)
+    ok = os.read(r, 1) == b"1"
+    os.close(r)
+    return pid, ok
+
+
+def test_a_reservation_the_kernel_refuses_leaves_the_old_one(env, dl_tenant):
+    """The kernel's admission (EBUSY) is the last judge: with the node's
+    deadline bandwidth taken by reservations the plan analysis does not see
+    (processes of ours, asleep, for about a second), an update asking for
+    half a CPU is refused with the kernel's reason, and nothing changes:
+    the reservation, the version, the period of the activations."""
+    b, meta, acts = dl_tenant
+    pid = json.loads(env.rt("state", b.id).stdout)["pid"]
+    before = json.loads(env.rt("state", b.id).stdout)["annotations"]
+    holders = []
+    try:
+        for _ in range(os.cpu_count() or 1):   # 0.85 of each CPU's share
+            h, ok = hold_bandwidth(85000000, 100000000)
+            holders.append(h)
+            if not ok:
+                break
+        p = env.rt("update", "--metadata", meta(2, "{period: 20ms, budget: 10ms}"), b.id, check=False)
+    finally:
+        for h in holders:
+            os.kill(h, 9)
+            os.waitpid(h, 0)
+    assert p.returncode != 0 and "the kernel refused the new SCHED_DEADLINE reservation" in p.stderr, p.stderr
+    assert "the old reservation stays" in p.stderr
+    assert "5000000/100000000/100000000" in chrt(pid), chrt(pid)
+    assert json.loads(env.rt("state", b.id).stdout)["annotations"] == before
+    n0 = len(acts())
+    assert wait_until(lambda: len(acts()) >= n0 + 3, 5), b.stderr()
+    t = acts()
+    assert min(y - x for x, y in zip(t[n0 - 1:], t[n0:])) > 80e6
