@@ -12,12 +12,23 @@
  * where the tenant takes it at its next host call.  `update` waits a
  * little for the tenant's answer; if the tenant refuses it (it repeats the
  * id/module/version checks), the record and the annotations are put back.
- * A refused update changes nothing. */
+ * A refused update changes nothing.
+ *
+ * A tenant running under SCHED_DEADLINE whose schedule changes gets its
+ * kernel reservation changed here, before the payload is posted (so before
+ * the tenant's next release reads the new period): sched_setattr on every
+ * thread of the container's init.  `update` does it rather than the tenant
+ * because a SCHED_DEADLINE task may change its own parameters only with
+ * CAP_SYS_NICE, which a container does not have by default.  The kernel's
+ * admission (EBUSY) refuses the update and leaves the old reservation. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "tenant_control.h"
@@ -110,6 +121,79 @@ static int wb_tenant_schedule_check(struct container *c, const struct wb_tenant_
     free(why);
     return -1;
   }
+  return 0;
+}
+
+/* ---- the SCHED_DEADLINE reservation ---- */
+
+struct dl_attr {
+  uint32_t size, policy;
+  uint64_t flags;
+  int32_t nice;
+  uint32_t priority;
+  uint64_t runtime, deadline, period;
+};
+
+/* Every thread of process pid (its tasks), or pid alone without /proc. */
+static size_t tasks_of(pid_t pid, pid_t *out, size_t cap)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
+  DIR *d = opendir(path);
+  size_t n = 0;
+  for (struct dirent *e; d != NULL && n < cap && (e = readdir(d)) != NULL;)
+    if (e->d_name[0] != '.')
+      out[n++] = (pid_t) atoi(e->d_name);
+  if (d != NULL)
+    closedir(d);
+  if (n == 0)
+    out[n++] = pid;
+  return n;
+}
+
+/* Set a on the tasks; on a refusal put back the ones already changed
+ * (their old attributes in old[]) and return the errno. */
+static int set_tasks(const pid_t *t, size_t n, const struct dl_attr *a, const struct dl_attr *old)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (syscall(SYS_sched_setattr, t[i], a, 0) == 0 || errno == ESRCH)
+      continue;
+    int e = errno;
+    while (i-- > 0)
+      syscall(SYS_sched_setattr, t[i], &old[i], 0);
+    return e;
+  }
+  return 0;
+}
+
+/* The running tenant's reservation, *old per task, moved to m's schedule
+ * when both are SCHED_DEADLINE and differ; *n = 0 when nothing changed. */
+static int wb_tenant_reserve(struct container *c, const struct tenant_meta *m, pid_t *t, struct dl_attr *old,
+                             size_t *n, edgecr_error_t *err)
+{
+  struct oci_scheduler s;
+  size_t cnt = 0;
+  *n = 0;
+  if (c->state->pid <= 0 || !m->has_schedule || !wb_schedule_policy(&m->schedule, &s) || s.policy != 6)
+    return 0;
+  cnt = tasks_of(c->state->pid, t, 64);
+  for (size_t i = 0; i < cnt; i++)
+    if (syscall(SYS_sched_getattr, t[i], &old[i], sizeof old[i], 0) < 0 || old[i].policy != 6)
+      return 0; /* not (or no longer) a deadline task: nothing of the kernel's to change */
+  struct dl_attr a = {.size = sizeof a, .policy = 6, .flags = s.flags, .runtime = s.runtime,
+                      .deadline = s.deadline, .period = s.period};
+  if (old[0].runtime == a.runtime && old[0].deadline == a.deadline && old[0].period == a.period)
+    return 0;
+  int e = set_tasks(t, cnt, &a, old);
+  if (e == EBUSY)
+    return edgecr_error_make(err, e, "schedule not admissible: the kernel refused the new SCHED_DEADLINE "
+                             "reservation (runtime %llu ns / deadline %llu ns / period %llu ns): admission control "
+                             "found not enough deadline bandwidth; the old reservation stays", s.runtime,
+                             s.deadline, s.period);
+  if (e != 0)
+    return edgecr_error_make(err, e, "schedule: cannot change the SCHED_DEADLINE reservation of the tenant's "
+                             "process %d", (int) c->state->pid);
+  *n = cnt;
   return 0;
 }
 
@@ -224,9 +308,17 @@ int wb_tenant_update(struct container *c, void *data, edgecr_error_t *err)
   cleanup_free uint8_t *buf = NULL;
   ssize_t len = tenant_read_file(u->file, &buf, err);
   struct tenant_meta m;
+  pid_t tasks[64];
+  struct dl_attr old[64];
+  size_t changed = 0;
   if (len < 0 || verify_update(c, u, buf, (size_t) len, &m, err) < 0 ||
-      deliver(c, u, &m, buf, (size_t) len, err) < 0)
+      wb_tenant_reserve(c, &m, tasks, old, &changed, err) < 0)
     return edgecr_error_wrap(err, "update of container `%s` refused", c->id);
+  if (deliver(c, u, &m, buf, (size_t) len, err) < 0) {
+    for (size_t i = 0; i < changed; i++) /* the old reservation, as before */
+      syscall(SYS_sched_setattr, tasks[i], &old[i], 0);
+    return edgecr_error_wrap(err, "update of container `%s` refused", c->id);
+  }
   if (tenant_form_of(buf, (size_t) len) == TENANT_FORM_PLAIN)
     log_warning("container `%s`: tenant `%s`: unsigned metadata `%s` accepted by the node policy allow-unsigned "
                 "(for development only)", c->id, m.id, u->file);

@@ -276,9 +276,8 @@ def test_a_schedule_the_node_cannot_admit_is_refused(env, live):
 def test_a_new_period_takes_effect_from_the_next_activation(env, live):
     """A reactor tenant (tests/wasm_containers/c/reactor.c) activated every
     100 ms is updated to a 20 ms period: the activations that follow come
-    every ~20 ms, in the same process.  (SCHED_FIFO: under SCHED_DEADLINE
-    the releases follow the kernel reservation's periods, which an update
-    does not change, docs/tenants.md.)"""
+    every ~20 ms, in the same process.  (SCHED_FIFO; SCHED_DEADLINE, whose
+    kernel reservation update moves too, is test_tenant_live_deadline.py.)"""
     import re
     reactor = compile_wasm(REPO / "tests" / "wasm_containers" / "c" / "reactor.c",
                            extra=["-mexec-model=reactor", "-I", str(REPO / "include")])
