@@ -127,6 +127,64 @@ static void warn_pinned_reservations(const struct plan_config *c, struct plan_an
   }
 }
 
+/* Without group budgets (stock kernels, node.fifo_budgets: none) nothing
+ * is summed node-wide: each CPU's SCHED_FIFO time is only bounded by the
+ * global throttling (checked per core).  Say what that protects and what
+ * it does not. */
+static void note_protection(const struct plan_config *c, struct plan_analysis *a)
+{
+  size_t n_fifo = 0;
+  for (size_t i = 0; i < a->n; i++)
+    n_fifo += a->tasks[i].policy == PLAN_POLICY_FP;
+  if (c->node.fifo_groups || n_fifo == 0)
+    return;
+  add_warning(a, xasprintf("node.fifo_budgets: none: the %zu SCHED_FIFO %s run without cgroup real-time budgets "
+                           "(a kernel without CONFIG_RT_GROUP_SCHED has none): the node's only protection is the "
+                           "global real-time throttling (%.2f of each CPU, sched_rt_runtime_us/sched_rt_period_us), "
+                           "so a container that overruns its budget delays the others of its core unchecked; "
+                           "for enforced budgets use deadline reservations (rt.policy: deadline, node.deadline: "
+                           "partitioned)", n_fifo, plan_noun((long long) n_fifo, "container", "containers"),
+                           a->rt_ratio));
+}
+
+/* Partitioned reservations: one root domain per core that runs some
+ * (docs/plan.md section 2).  The per-core verdicts carry the tests; here
+ * the summary and which cores stay general-purpose. */
+static void partitioned_summary(const struct plan_config *c, struct plan_analysis *a)
+{
+  struct plan_dl_result *d = &a->dl;
+  free(d->reason);
+  *d = (struct plan_dl_result){.m = 1, .admission_limit = a->rt_ratio, .admission_ok = true, .gfb_ok = true,
+                               .bcl_ok = true, .qpa_ok = true, .ok = true};
+  bool part[PLAN_MAX_CORES] = {false};
+  for (size_t i = 0; i < a->n; i++) {
+    const struct plan_task *t = &a->tasks[i];
+    if (t->policy != PLAN_POLICY_DEADLINE)
+      continue;
+    d->n++;
+    d->u += (double) t->C / (double) t->T;
+    if (t->core >= 0)
+      part[t->core] = true;
+    d->ok &= t->ok;
+  }
+  d->qpa_ok = d->ok;
+  d->test = d->ok ? "partitioned EDF (QPA per core)" : NULL;
+  size_t cap = 8 + (size_t) c->node.cores * 5, lp = 0, lg = 0;
+  a->partition_cpus = xmalloc0(cap);
+  a->general_cpus = xmalloc0(cap);
+  for (int pass = 0; pass < 2 && lg == 0; pass++)
+    for (int k = 0; k < c->node.cores; k++)
+      if (!part[k] && (pass == 1 || !c->node.rt_core[k]))
+        lg += (size_t) snprintf(a->general_cpus + lg, cap - lg, "%s%d", lg ? "," : "", k);
+  for (int k = 0; k < c->node.cores; k++)
+    if (part[k])
+      lp += (size_t) snprintf(a->partition_cpus + lp, cap - lp, "%s%d", lp ? "," : "", k);
+  if (lg == 0 && d->n > 0)
+    add_problem(a, xasprintf("every core of the node would be a deadline partition (%s): at least one core must "
+                             "stay general-purpose for best-effort work and the host's own processes",
+                             a->partition_cpus));
+}
+
 int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr_error_t *err)
 {
   (void) err;
@@ -134,6 +192,12 @@ int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr
   a->tasks = plan_tasks_from_config(c, &a->n);
   a->n_cores = c->node.cores;
   a->rt_ratio = (double) c->node.rt_runtime_us / (double) c->node.rt_period_us;
+  a->fifo_groups = c->node.fifo_groups;
+  a->dl_partitioned = c->node.dl_partitioned;
+  /* Each partition is a root domain of one CPU: the kernel admits
+   * reservations up to rt_runtime/rt_period of it, of which the fair
+   * server (>= 6.12) already holds its share. */
+  a->dl_core_limit = a->rt_ratio - (double) c->node.dl_server / 1e9;
   a->cores = xmalloc0((size_t) a->n_cores * sizeof *a->cores);
   struct packing p;
   plan_packing_init(&p, c);
@@ -149,21 +213,29 @@ int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr
   cleanup_free struct plan_task **all = xmalloc0((a->n + 1) * sizeof *all);
   for (size_t i = 0; i < a->n; i++)
     all[i] = &a->tasks[i];
-  /* No cpuset partition: the root domain is every CPU of the node. */
-  if (!plan_global_edf_check(all, a->n, c->node.cores, a->rt_ratio, &a->dl))
+  /* Global: no cpuset partition, the root domain is every CPU of the node. */
+  if (!c->node.dl_partitioned && !plan_global_edf_check(all, a->n, c->node.cores, a->rt_ratio, &a->dl))
     a->schedulable = false;
   for (int k = 0; k < a->n_cores; k++) {
     struct core_set *s = &p.cores[k];
     a->cores[k].core = k;
     a->cores[k].rt = c->node.rt_core[k];
-    a->cores[k].dl_global = true;
+    a->cores[k].dl_global = !c->node.dl_partitioned;
+    a->cores[k].dl_limit = c->node.dl_partitioned ? a->dl_core_limit : 0;
     plan_assign_priorities(s->t, s->n);
     if (!plan_core_check(s->t, s->n, a->rt_ratio, true, &a->cores[k]))
       a->schedulable = false;
   }
   plan_packing_free(&p);
-  check_fifo_budgets(c, a);
-  warn_pinned_reservations(c, a);
+  if (c->node.dl_partitioned)
+    partitioned_summary(c, a);
+  else
+    warn_pinned_reservations(c, a);
+  if (c->node.fifo_groups)
+    check_fifo_budgets(c, a);
+  else
+    a->fifo_budget_ok = true;
+  note_protection(c, a);
   check_memory(c, a);
   *out = a;
   return 0;
@@ -181,6 +253,8 @@ void plan_analysis_free(struct plan_analysis *a)
   free(a->cores);
   free(a->problem);
   free(a->dl.reason);
+  free(a->partition_cpus);
+  free(a->general_cpus);
   edgecr_cleanup_strvp(&a->warnings);
   free(a);
 }

@@ -52,6 +52,19 @@ struct plan_node {
   uint64_t memory;
   int64_t rt_runtime_us, rt_period_us; /* kernel sched_rt_* (default 950000/1000000) */
   enum plan_assign assign;
+  /* node.deadline: partitioned = one root domain (cpuset partition) per
+   * core that runs reservations, EDF analysed per core; global = one root
+   * domain over every CPU (global EDF). */
+  bool dl_partitioned;
+  /* node.fifo_budgets: groups = CONFIG_RT_GROUP_SCHED cgroup budgets per
+   * SCHED_FIFO container (their ratios share rt_runtime/rt_period once for
+   * the node); none = no group budgets (stock kernels): global real-time
+   * throttling per CPU is the only protection. */
+  bool fifo_groups;
+  /* node.dl_server: runtime per second of the kernel's per-CPU fair server
+   * (>= 6.12: a deadline entity that takes its share of each root domain's
+   * admitted bandwidth; 0 for older kernels).  ns. */
+  int64_t dl_server;
 };
 
 /* A shared-memory channel of the plan (`channels:`, docs/channels.md):

@@ -25,6 +25,8 @@ struct packing {
   int *rt_cores; /* indices of cores reserved for real-time */
   int n_rt;
   double rt_ratio;
+  bool partitioned; /* node.deadline: partitioned: reservations are placed too */
+  double dl_limit;  /* deadline bandwidth admitted per partitioned core */
   int64_t *saved; /* r_base of a core's tasks before a tentative placement */
   size_t saved_cap;
   int *by_load;   /* rt cores, least utilised first (worst-fit order) */
