@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "runconfig.h"
+#include "partition.h"
 #include "util.h"
 
 /* obj[key] as an object, created (and attached) when missing. */
@@ -161,12 +162,17 @@ static void set_resources(json_t *linux_, const json_t *entry)
   if (json_is_object(rt)) {
     const json_t *cg = json_object_get(rt, "cgroup");
     const char *policy = json_string_value(json_object_get(json_object_get(rt, "sched"), "policy"));
-    if (policy && strcmp(policy, "SCHED_DEADLINE") == 0) {
-      json_object_del(cpu, "cpus");
+    if (policy && strcmp(policy, "SCHED_DEADLINE") == 0 && json_object_get(cg, "cpuset.cpus") == NULL) {
+      json_object_del(cpu, "cpus"); /* global: the whole root domain */
+    } else if (policy && strcmp(policy, "SCHED_DEADLINE") == 0) {
+      json_object_set(cpu, "cpus", json_object_get(cg, "cpuset.cpus")); /* its partition's core */
     } else {
       json_object_set(cpu, "cpus", json_object_get(cg, "cpuset.cpus"));
-      json_object_set_new(cpu, "realtimeRuntime", json_integer(int_of(cg, "cpu.rt_runtime_us")));
-      json_object_set_new(cpu, "realtimePeriod", json_integer(int_of(cg, "cpu.rt_period_us")));
+      /* node.fifo_budgets: none leaves the budget out (no group budgets) */
+      if (json_object_get(cg, "cpu.rt_runtime_us")) {
+        json_object_set_new(cpu, "realtimeRuntime", json_integer(int_of(cg, "cpu.rt_runtime_us")));
+        json_object_set_new(cpu, "realtimePeriod", json_integer(int_of(cg, "cpu.rt_period_us")));
+      }
     }
   } else {
     const char *cpus = json_string_value(json_object_get(json_object_get(entry, "cgroup"), "cpuset.cpus"));
@@ -231,7 +237,15 @@ int plan_runtime_config(const json_t *entry, const char *bundle, const char *rt_
     json_decref(cfg);
     return -1;
   }
-  json_object_set_new(linux_, "cgroupsPath", json_sprintf("%s/%s", PLAN_CGROUP_PARENT, name));
+  /* A real-time container of a partitioned core lives in the partition's
+   * cpuset (partition.h), in every hierarchy (one cgroupsPath). */
+  const json_t *part = json_object_get(json_object_get(json_object_get(entry, "realtime"), "cgroup"), "partition");
+  if (json_is_integer(part)) {
+    cleanup_free char *pc = plan_partition_cgroup((int) json_integer_value(part));
+    json_object_set_new(linux_, "cgroupsPath", json_sprintf("%s/%s", pc, name));
+  } else {
+    json_object_set_new(linux_, "cgroupsPath", json_sprintf("%s/%s", PLAN_CGROUP_PARENT, name));
+  }
   /* The plan's `backend:` reaches the runtime as the annotation that names
    * the backend (src/oci/backend.h); Linux, the default, is left to the
    * runtime's own selection. */
