@@ -91,6 +91,7 @@ struct plan_analysis {
   double fifo_budget_sum;
   bool fifo_budget_ok;
   bool fifo_groups;         /* node.fifo_budgets: groups (else none: stock kernel) */
+  bool fifo_budgets_probed; /* node.fifo_budgets: auto: fifo_groups is this machine's */
   bool dl_partitioned;      /* node.deadline: partitioned */
   double dl_core_limit;     /* deadline bandwidth the kernel admits per partitioned core */
   char *partition_cpus;     /* cores that get a partition ("1,3"), "" none */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "dl_limits.h"
 #include "packing.h"
 #include "util.h"
 
@@ -131,19 +132,21 @@ static void warn_pinned_reservations(const struct plan_config *c, struct plan_an
  * is summed node-wide: each CPU's SCHED_FIFO time is only bounded by the
  * global throttling (checked per core).  Say what that protects and what
  * it does not. */
-static void note_protection(const struct plan_config *c, struct plan_analysis *a)
+static void note_protection(struct plan_analysis *a)
 {
   size_t n_fifo = 0;
   for (size_t i = 0; i < a->n; i++)
     n_fifo += a->tasks[i].policy == PLAN_POLICY_FP;
-  if (c->node.fifo_groups || n_fifo == 0)
+  if (a->fifo_groups || n_fifo == 0)
     return;
-  add_warning(a, xasprintf("node.fifo_budgets: none: the %zu SCHED_FIFO %s run without cgroup real-time budgets "
+  add_warning(a, xasprintf("%s: the %zu SCHED_FIFO %s run without cgroup real-time budgets "
                            "(a kernel without CONFIG_RT_GROUP_SCHED has none): the node's only protection is the "
                            "global real-time throttling (%.2f of each CPU, sched_rt_runtime_us/sched_rt_period_us), "
                            "so a container that overruns its budget delays the others of its core unchecked; "
                            "for enforced budgets use deadline reservations (rt.policy: deadline, node.deadline: "
-                           "partitioned)", n_fifo, plan_noun((long long) n_fifo, "container", "containers"),
+                           "partitioned)", a->fifo_budgets_probed ? "this machine's kernel has no real-time group "
+                           "budgets (no CONFIG_RT_GROUP_SCHED; node.fifo_budgets: auto)" : "node.fifo_budgets: none",
+                           n_fifo, plan_noun((long long) n_fifo, "container", "containers"),
                            a->rt_ratio));
 }
 
@@ -192,7 +195,10 @@ int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr
   a->tasks = plan_tasks_from_config(c, &a->n);
   a->n_cores = c->node.cores;
   a->rt_ratio = (double) c->node.rt_runtime_us / (double) c->node.rt_period_us;
-  a->fifo_groups = c->node.fifo_groups;
+  /* auto: the kernel of the machine running the check (dl_limits.h) */
+  a->fifo_budgets_probed = c->node.fifo_budgets == PLAN_FIFO_BUDGETS_AUTO;
+  a->fifo_groups = a->fifo_budgets_probed ? plan_node_rt_groups() != 0
+                                          : c->node.fifo_budgets == PLAN_FIFO_BUDGETS_GROUPS;
   a->dl_partitioned = c->node.dl_partitioned;
   /* Each partition is a root domain of one CPU: the kernel admits
    * reservations up to rt_runtime/rt_period of it, of which the fair
@@ -231,11 +237,11 @@ int plan_analyse(const struct plan_config *c, struct plan_analysis **out, edgecr
     partitioned_summary(c, a);
   else
     warn_pinned_reservations(c, a);
-  if (c->node.fifo_groups)
+  if (a->fifo_groups)
     check_fifo_budgets(c, a);
   else
     a->fifo_budget_ok = true;
-  note_protection(c, a);
+  note_protection(a);
   check_memory(c, a);
   *out = a;
   return 0;

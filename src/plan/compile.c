@@ -154,7 +154,7 @@ json_t *plan_compile(const struct plan_config *c, const struct plan_analysis *a,
                            (json_int_t) c->node.rt_period_us, "schedulable", a->schedulable, "assignment",
                            a->assignment, "containers", containers);
   json_t *node = json_object_get(plan, "node");
-  json_object_set_new(node, "fifo_budgets", json_string(c->node.fifo_groups ? "groups" : "none"));
+  json_object_set_new(node, "fifo_budgets", json_string(a->fifo_groups ? "groups" : "none"));
   json_object_set_new(node, "deadline", json_string(c->node.dl_partitioned ? "partitioned" : "global"));
   if (c->node.dl_partitioned)
     json_object_set_new(node, "partitions", json_string(a->partition_cpus ? a->partition_cpus : ""));

@@ -144,7 +144,7 @@ static int decode_node(struct decoder *d, const struct doc_node *n, struct plan_
                                      "assignment", "deadline", "fifo_budgets", "dl_server", NULL};
   static const char *const assigns[] = {"auto", "first-fit", "worst-fit", NULL};
   static const char *const dl_modes[] = {"global", "partitioned", NULL};
-  static const char *const budget_modes[] = {"groups", "none", NULL};
+  static const char *const budget_modes[] = {"auto", "groups", "none", NULL};
   if (want_kind(d, n, DOC_MAP, "node") < 0 || check_keys(d, n, "node", keys) < 0)
     return -1;
   struct doc_node *v = doc_get(n, "cores");
@@ -181,7 +181,7 @@ static int decode_node(struct decoder *d, const struct doc_node *n, struct plan_
   a = 0;
   if ((v = doc_get(n, "fifo_budgets")) && get_choice(d, v, "node.fifo_budgets", budget_modes, &a) < 0)
     return -1;
-  node->fifo_groups = a == 0;
+  node->fifo_budgets = (enum plan_fifo_budgets) a;
   t = 50000000; /* the default of kernels >= 6.12: 50 ms every second on each CPU */
   if ((v = doc_get(n, "dl_server")) && get_duration(d, v, "node.dl_server", false, &t) < 0)
     return -1;

@@ -292,18 +292,25 @@ static int cmp_deepest_first(const void *a, const void *b)
 }
 
 /* What cpuset `dir` should hold with partitions `want`: what it had before
- * edgecr touched it, less the partitioned cores.  A cpuset someone else
- * changed after edgecr did is theirs again (its record is dropped). */
+ * edgecr touched it, less the partitioned cores.  The record says what
+ * edgecr last wrote ("set") and, while a write is in flight, what it was
+ * writing ("next"): a cpuset reading anything else was changed by its
+ * owner since and is theirs again (its record is dropped). */
 static struct cpus desired(struct ctx *c, const char *dir, const struct cpus *now, const struct cpus *want)
 {
   size_t idx;
   json_t *e = moved_entry(c, rel(c, dir), &idx);
-  struct cpus base = *now, set;
-  if (e && cpus_parse(json_string_value(json_object_get(e, "set")), &set) == 0 && cpus_equal(&set, now))
+  struct cpus base = *now, set, next;
+  const char *nx = json_string_value(json_object_get(e, "next"));
+  bool mine = e && ((cpus_parse(json_string_value(json_object_get(e, "set")), &set) == 0 && cpus_equal(&set, now)) ||
+                    (nx && cpus_parse(nx, &next) == 0 && cpus_equal(&next, now)));
+  if (mine)
     (void) cpus_parse(json_string_value(json_object_get(e, "cpus")), &base);
-  else if (e)
+  struct cpus to = cpus_minus(&base, want);
+  /* Someone else's now, or already back where it was: no record left. */
+  if (e && (!mine || (cpus_equal(&base, now) && cpus_equal(&to, now))))
     json_array_remove(json_object_get(c->rec, "moved"), idx);
-  return cpus_minus(&base, want);
+  return to;
 }
 
 static int move_one(struct ctx *c, const char *dir, const struct cpus *now, const struct cpus *to)
@@ -313,20 +320,57 @@ static int move_one(struct ctx *c, const char *dir, const struct cpus *now, cons
   size_t idx;
   json_t *e = moved_entry(c, rel(c, dir), &idx);
   if (e == NULL) {
-    e = json_pack("{s:s,s:s,s:s}", "path", rel(c, dir), "cpus", was, "set", s);
+    e = json_pack("{s:s,s:s,s:s}", "path", rel(c, dir), "cpus", was, "set", was);
     json_array_append_new(json_object_get(c->rec, "moved"), e);
-  } else {
-    json_object_set_new(e, "set", json_string(s));
   }
-  if (save_record(c) < 0 || put(c, dir, "cpuset.cpus", s) < 0)
+  json_object_set_new(e, "next", json_string(s));
+  if (save_record(c) < 0)
     return -1;
+  edgecr_error_t failed = NULL;
+  struct ctx quiet = *c;
+  quiet.err = &failed;
+  if (put(&quiet, dir, "cpuset.cpus", s) < 0) {
+    /* Growing back under a parent its owner narrowed meanwhile (EACCES):
+     * as much of it as the parent has. */
+    struct cpus parent_cpus, fit;
+    cleanup_free char *parent = xstrdup(dir);
+    *strrchr(parent, '/') = '\0';
+    bool narrowed = edgecr_error_errno(&failed) == EACCES && read_cpus(parent, &parent_cpus) &&
+                    !cpus_subset(to, &parent_cpus);
+    if (access(dir, F_OK) < 0) { /* removed by its owner meanwhile: nothing to move or restore */
+      edgecr_error_release(&failed);
+      (void) moved_entry(c, rel(c, dir), &idx);
+      json_array_remove(json_object_get(c->rec, "moved"), idx);
+      return save_record(c);
+    }
+    if (!narrowed) {
+      if (c->err)
+        *c->err = failed;
+      else
+        edgecr_error_release(&failed);
+      return -1;
+    }
+    edgecr_error_release(&failed);
+    fit = cpus_and(to, &parent_cpus);
+    free(s);
+    s = cpus_format(&fit);
+    if (cpus_equal(&fit, now) || cpus_empty(&fit)) {
+      (void) moved_entry(c, rel(c, dir), &idx);
+      json_array_remove(json_object_get(c->rec, "moved"), idx);
+      return save_record(c);
+    }
+    json_object_set_new(e, "next", json_string(s));
+    if (save_record(c) < 0 || put(c, dir, "cpuset.cpus", s) < 0)
+      return -1;
+  }
+  json_object_set_new(e, "set", json_string(s));
+  json_object_del(e, "next");
   /* Back where it was: nothing left to restore. */
   if (strcmp(json_string_value(json_object_get(e, "cpus")), s) == 0) {
     (void) moved_entry(c, rel(c, dir), &idx);
     json_array_remove(json_object_get(c->rec, "moved"), idx);
-    return save_record(c);
   }
-  return 0;
+  return save_record(c);
 }
 
 /* Records of cpusets that are gone (removed by their owner) restore nothing. */
@@ -488,8 +532,26 @@ int plan_partitions_set(const char *state_dir, const char *cpus, edgecr_error_t 
     r = -1;
   if (r == 0)
     r = drop_partitions(&c, &have, &want);
-  if (r == 0)
+  /* A cpuset made by someone else between the walk and the writes (a
+   * child spanning the cores its parent is leaving: EBUSY) is moved by
+   * walking again. */
+  for (int attempt = 0; r == 0; attempt++) {
+    edgecr_error_t e = NULL;
+    c.err = &e;
     r = move_cpusets(&c, &want);
+    c.err = err;
+    if (r == 0)
+      break;
+    if (edgecr_error_errno(&e) != EBUSY || attempt == 4) {
+      if (err)
+        *err = e;
+      else
+        edgecr_error_release(&e);
+      break;
+    }
+    edgecr_error_release(&e);
+    r = 0;
+  }
   if (r == 0)
     r = root_balance(&c, !cpus_empty(&want));
   if (r == 0 && !cpus_empty(&want))

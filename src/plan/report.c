@@ -148,8 +148,10 @@ void plan_report_text(FILE *out, const struct plan_config *c, const struct plan_
     fprintf(out, "SCHED_FIFO cgroup budgets: %.3f of the %.2f the kernel shares among all groups (%s)\n\n",
             a->fifo_budget_sum, a->rt_ratio, a->fifo_budget_ok ? "ok" : "FAIL");
   else
-    fprintf(out, "SCHED_FIFO cgroup budgets: none (node.fifo_budgets: none): protection is the global real-time "
-            "throttling only, %.2f of each CPU\n\n", a->rt_ratio);
+    fprintf(out, "SCHED_FIFO cgroup budgets: none (%s): protection is the global real-time throttling only, %.2f "
+            "of each CPU; deadline reservations are enforced\n\n",
+            a->fifo_budgets_probed ? "this machine's kernel has no real-time group budgets" : "node.fifo_budgets: none",
+            a->rt_ratio);
   core_table(out, a);
   fprintf(out, "  (* bound shown for information: it assumes D = T, no jitter, no blocking, no reservations)\n");
   if (a->dl.n && !a->dl_partitioned)
@@ -264,6 +266,7 @@ json_t *plan_report_json(const struct plan_config *c, const struct plan_analysis
                    "warnings", warnings);
   json_t *fb = json_object_get(r, "fifo_budgets");
   json_object_set_new(fb, "mode", json_string(a->fifo_groups ? "groups" : "none"));
+  json_object_set_new(fb, "probed", json_boolean(a->fifo_budgets_probed));
   json_object_set_new(fb, "protection", json_string(a->fifo_groups ? "cgroup real-time budgets per container"
                                                                     : "global real-time throttling only"));
   return r;

@@ -87,14 +87,22 @@ def wait_rt_bandwidth(runtime_us=500_000, timeout=15.0):
         probe.rmdir()
 
 
-@pytest.fixture
-def node(tmp_path, edgecr):
+@pytest.fixture(params=["kernel", "no-rt-groups"])
+def node(request, tmp_path, edgecr):
+    """`kernel`: the node as its kernel is; `no-rt-groups`: edgecr told
+    (EDGECR_RT_GROUP_SCHED=0) to behave as on a kernel without
+    CONFIG_RT_GROUP_SCHED (stock Debian): no group budgets, SCHED_FIFO in
+    the root real-time group, so both kinds of kernel are tested here."""
+    if request.param == "no-rt-groups" and not hostprobe.rt_budget_expected():
+        pytest.skip("the kernel itself has no real-time group budgets: the `kernel` run covers this mode")
     wait_rt_bandwidth()
     rtjob = tmp_path / "rtjob"
     subprocess.run(["cc", "-static", "-O2", "-I", str(REPO / "include"), "-o", str(rtjob),
                     str(REPO / "tests" / "plan" / "rtjob.c")], check=True)
     root = tmp_path / "root"
     env = {"EDGECR_PLAN_REPO": str(tmp_path / "store")}
+    if request.param == "no-rt-groups":
+        env["EDGECR_RT_GROUP_SCHED"] = "0"
 
     def run(*args, check=None, timeout=60):
         return edgecr("--root", root, *args, env=env, check=check, timeout=timeout)
@@ -103,6 +111,7 @@ def node(tmp_path, edgecr):
         pass
     n = Node()
     n.tmp, n.root, n.run, n.rtjob = tmp_path, root, run, rtjob
+    n.rt_groups = request.param == "kernel" and hostprobe.rt_budget_expected()
     n.names = set()
     yield n
     # Stop whatever the test started (kill only our containers), then check
@@ -187,9 +196,19 @@ def test_schedulable_plan_then_switch_one_container(node):
     assert "Cpus_allowed_list:\t1\n" in ctl_status
     # budget over the longest multiple of the period up to 1s: 100 x 2ms + min(2ms, D - C), D = 10ms;
     # only kernels with CONFIG_RT_GROUP_SCHED have group budgets
-    if hostprobe.rt_budget_expected():
+    if node.rt_groups:
         assert (CPU_V1 / "edgecr-plan/ctl/cpu.rt_period_us").read_text().strip() == "1000000"
         assert (CPU_V1 / "edgecr-plan/ctl/cpu.rt_runtime_us").read_text().strip() == "202000"
+    elif CPU_V1 is not None:
+        # no group budgets: the FIFO containers run in the root real-time
+        # group (no EPERM), protected by the global throttling only
+        cpu_line = [x for x in Path(f"/proc/{pids['ctl']}/cgroup").read_text().splitlines()
+                    if x.split(":")[1] in ("cpu", "cpu,cpuacct", "cpuacct,cpu")]
+        assert cpu_line and cpu_line[0].endswith(":/"), cpu_line
+        assert not (CPU_V1 / "edgecr-plan/ctl").exists()
+        check = node.run("plan", "check", node.tmp / "cell.yaml", check=0).stdout
+        assert "protection is the global real-time throttling only" in check
+        assert "use deadline reservations" in check
     steal = steal_ms()
     time.sleep(3)
     m = monitor(node)
