@@ -149,12 +149,22 @@ static bool read_cpus(const char *dir, struct cpus *c)
 }
 
 /* The crash tests kill the process before the N-th change of a run
- * (EDGECR_PLAN_CPUSET_KILL_AT=N): every state in between must recover. */
-static void maybe_killed(void)
+ * (EDGECR_PLAN_CPUSET_KILL_AT=N): every state in between must recover.
+ * EDGECR_PLAN_CPUSET_TRACE=FILE appends one line per change (they count
+ * the steps with it). */
+static void maybe_killed(const char *what, const char *where)
 {
   static int step;
-  const char *at = getenv("EDGECR_PLAN_CPUSET_KILL_AT");
-  if (at && atoi(at) == ++step)
+  const char *at = getenv("EDGECR_PLAN_CPUSET_KILL_AT"), *trace = getenv("EDGECR_PLAN_CPUSET_TRACE");
+  step++;
+  if (trace && *trace) {
+    FILE *f = fopen(trace, "ae");
+    if (f) {
+      fprintf(f, "%d %s %s\n", step, what, where);
+      fclose(f);
+    }
+  }
+  if (at && atoi(at) == step)
     raise(SIGKILL);
 }
 
@@ -169,8 +179,8 @@ static int save_record(struct ctx *c)
 
 static int put(struct ctx *c, const char *dir, const char *file, const char *value)
 {
-  maybe_killed();
   cleanup_free char *p = xasprintf("%s/%s", dir, file);
+  maybe_killed(value, p);
   if (write_file(p, value, strlen(value), c->err) < 0)
     return edgecr_error_wrap(c->err, "cpuset partition: write `%s` to %s", value, p);
   return 0;
@@ -219,7 +229,7 @@ static int remove_dir(struct ctx *c, const char *dir)
 {
   if (access(dir, F_OK) < 0)
     return 0;
-  maybe_killed();
+  maybe_killed("rmdir", dir);
   if (rmdir(dir) < 0 && errno != ENOENT)
     return edgecr_error_make(c->err, errno, "cpuset partition: remove `%s` (a container of the plan may still "
                                             "run in it)", rel(c, dir));
@@ -313,35 +323,51 @@ static struct cpus desired(struct ctx *c, const char *dir, const struct cpus *no
   return to;
 }
 
-static int move_one(struct ctx *c, const char *dir, const struct cpus *now, const struct cpus *to)
+static void drop_entry(struct ctx *c, const char *dir)
+{
+  size_t idx;
+  if (moved_entry(c, rel(c, dir), &idx))
+    json_array_remove(json_object_get(c->rec, "moved"), idx);
+}
+
+/* Before a batch of moves: each entry says what it will be ("next"), so
+ * that a cpuset found at either value after a crash is known as edgecr's. */
+static void announce_move(struct ctx *c, const char *dir, const struct cpus *now, const struct cpus *to)
 {
   cleanup_free char *was = cpus_format(now);
   cleanup_free char *s = cpus_format(to);
-  size_t idx;
-  json_t *e = moved_entry(c, rel(c, dir), &idx);
+  json_t *e = moved_entry(c, rel(c, dir), NULL);
   if (e == NULL) {
     e = json_pack("{s:s,s:s,s:s}", "path", rel(c, dir), "cpus", was, "set", was);
     json_array_append_new(json_object_get(c->rec, "moved"), e);
   }
   json_object_set_new(e, "next", json_string(s));
-  if (save_record(c) < 0)
-    return -1;
+}
+
+/* One move of a batch (announced and saved before): write, and note the
+ * outcome in the record (saved after the batch). */
+static int move_one(struct ctx *c, const char *dir, const struct cpus *now, const struct cpus *to)
+{
+  cleanup_free char *s = cpus_format(to);
+  json_t *e = moved_entry(c, rel(c, dir), NULL);
   edgecr_error_t failed = NULL;
   struct ctx quiet = *c;
   quiet.err = &failed;
   if (put(&quiet, dir, "cpuset.cpus", s) < 0) {
-    /* Growing back under a parent its owner narrowed meanwhile (EACCES):
-     * as much of it as the parent has. */
+    /* Removed by its owner meanwhile: nothing to move or restore.  Growing
+     * back under a parent its owner narrowed meanwhile (EACCES): as much of
+     * it as the parent has. */
     struct cpus parent_cpus, fit;
     cleanup_free char *parent = xstrdup(dir);
     *strrchr(parent, '/') = '\0';
+    bool gone = access(dir, F_OK) < 0;
     bool narrowed = edgecr_error_errno(&failed) == EACCES && read_cpus(parent, &parent_cpus) &&
                     !cpus_subset(to, &parent_cpus);
-    if (access(dir, F_OK) < 0) { /* removed by its owner meanwhile: nothing to move or restore */
+    if (gone || narrowed)
       edgecr_error_release(&failed);
-      (void) moved_entry(c, rel(c, dir), &idx);
-      json_array_remove(json_object_get(c->rec, "moved"), idx);
-      return save_record(c);
+    if (gone) {
+      drop_entry(c, dir);
+      return 0;
     }
     if (!narrowed) {
       if (c->err)
@@ -350,14 +376,12 @@ static int move_one(struct ctx *c, const char *dir, const struct cpus *now, cons
         edgecr_error_release(&failed);
       return -1;
     }
-    edgecr_error_release(&failed);
     fit = cpus_and(to, &parent_cpus);
     free(s);
     s = cpus_format(&fit);
     if (cpus_equal(&fit, now) || cpus_empty(&fit)) {
-      (void) moved_entry(c, rel(c, dir), &idx);
-      json_array_remove(json_object_get(c->rec, "moved"), idx);
-      return save_record(c);
+      drop_entry(c, dir);
+      return 0;
     }
     json_object_set_new(e, "next", json_string(s));
     if (save_record(c) < 0 || put(c, dir, "cpuset.cpus", s) < 0)
@@ -365,12 +389,9 @@ static int move_one(struct ctx *c, const char *dir, const struct cpus *now, cons
   }
   json_object_set_new(e, "set", json_string(s));
   json_object_del(e, "next");
-  /* Back where it was: nothing left to restore. */
-  if (strcmp(json_string_value(json_object_get(e, "cpus")), s) == 0) {
-    (void) moved_entry(c, rel(c, dir), &idx);
-    json_array_remove(json_object_get(c->rec, "moved"), idx);
-  }
-  return save_record(c);
+  if (strcmp(json_string_value(json_object_get(e, "cpus")), s) == 0)
+    drop_entry(c, dir); /* back where it was: nothing left to restore */
+  return 0;
 }
 
 /* Records of cpusets that are gone (removed by their owner) restore nothing. */
@@ -409,12 +430,22 @@ static int move_cpusets(struct ctx *c, const struct cpus *want)
                             rel(c, d.v[i]), s);
     }
   }
+  bool any = false;
+  for (size_t i = 0; i < d.n && r == 0; i++)
+    if (ok[i] && !cpus_equal(&to[i], &now[i])) {
+      announce_move(c, d.v[i], &now[i], &to[i]);
+      any = true;
+    }
+  if (r == 0 && any)
+    r = save_record(c);
   for (size_t i = 0; i < d.n && r == 0; i++) /* shrink, deepest first */
     if (ok[i] && !cpus_equal(&to[i], &now[i]) && cpus_subset(&to[i], &now[i]))
       r = move_one(c, d.v[i], &now[i], &to[i]);
   for (size_t i = d.n; i-- > 0 && r == 0;) /* grow back, shallowest first */
     if (ok[i] && !cpus_equal(&to[i], &now[i]) && !cpus_subset(&to[i], &now[i]))
       r = move_one(c, d.v[i], &now[i], &to[i]);
+  if (r == 0 && any)
+    r = save_record(c);
   for (size_t i = 0; i < d.n; i++)
     free(d.v[i]);
   free(d.v);
@@ -451,7 +482,7 @@ static int root_balance(struct ctx *c, bool partitioned)
 static int make_dir(struct ctx *c, const char *dir, const char *cpus, const char *mems, bool balance)
 {
   if (access(dir, F_OK) < 0) {
-    maybe_killed();
+    maybe_killed("mkdir", dir);
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
       return edgecr_error_make(c->err, errno, "cpuset partition: create `%s`", rel(c, dir));
   }
@@ -557,7 +588,7 @@ int plan_partitions_set(const char *state_dir, const char *cpus, edgecr_error_t 
   if (r == 0 && !cpus_empty(&want))
     r = make_partitions(&c, &want);
   if (r == 0 && cpus_empty(&want) && json_array_size(json_object_get(c.rec, "moved")) == 0) {
-    maybe_killed();
+    maybe_killed("unlink", path);
     if (unlink(path) < 0 && errno != ENOENT)
       r = edgecr_error_make(err, errno, "remove `%s`", path);
   }

@@ -229,51 +229,63 @@ def fake_node(tmp_path, edgecr):
     assert not (CPUSET / "edgecr-rt").exists(), "stray partition left"
 
 
+def kill_points(run, tmp_path, *args):
+    """The steps to kill at: `plan ARGS` is run once with every change to
+    the node's cpusets traced, and the kills go before the first and last
+    ones (the root, the partition) and a spread of those in between (each
+    of the node's cpusets is one step, and others' tests add cpusets)."""
+    trace = tmp_path / "trace"
+    run(*args, check=0, extra={"EDGECR_PLAN_CPUSET_TRACE": str(trace)})
+    total = len(trace.read_text().splitlines())
+    trace.unlink()
+    assert total >= 5, total
+    points = {1, 2} | set(range(max(1, total - 6), total + 1))
+    points |= set(range(3, total - 6, max(1, (total - 8) // 3)))
+    return sorted(points), total
+
+
 @pytest.mark.parametrize("rollback", [False, True])
-def test_sigkill_at_every_cpuset_step_of_apply(fake_node, rollback):
+def test_sigkill_at_cpuset_steps_of_apply(fake_node, tmp_path, rollback):
     run = fake_node
     before = cpuset_snapshot()
-    killed = 0
-    for step in range(1, 200):
-        p = run("apply", "hrt-part", extra={"EDGECR_PLAN_CPUSET_KILL_AT": str(step)})
-        if p.returncode == 0:
-            break
-        assert p.returncode == -9, p.stderr
-        killed += 1
-        st = json.loads(run("status", "--format", "json").stdout)
-        assert st["journal"] is not None
-        r = run("recover", *(["--rollback"] if rollback else []))
-        assert r.returncode == 0, r.stderr
-        if rollback:
-            same_as_before(before, cpuset_snapshot())
-        else:
-            assert_partitioned(1)
-            run("stop", check=0)
-            same_as_before(before, cpuset_snapshot())
-    else:
-        pytest.fail("apply never finished")
-    assert killed >= 5  # root, the node's cpusets, /edgecr-rt, its partition
-    assert_partitioned(1)
+    points, total = kill_points(run, tmp_path, "apply", "hrt-part")
     run("stop", check=0)
     same_as_before(before, cpuset_snapshot())
+    for step in points:
+        p = run("apply", "hrt-part", extra={"EDGECR_PLAN_CPUSET_KILL_AT": str(step)})
+        if p.returncode == 0:  # fewer steps this time (others removed cpusets)
+            assert_partitioned(1)
+        else:
+            assert p.returncode == -9, p.stderr
+            assert json.loads(run("status", "--format", "json").stdout)["journal"] is not None
+            r = run("recover", *(["--rollback"] if rollback else []))
+            assert r.returncode == 0, r.stderr
+            if rollback:
+                same_as_before(before, cpuset_snapshot())
+                assert not (tmp_path / "root" / "plan" / "cpusets.json").exists()
+                continue
+            assert_partitioned(1)
+        run("stop", check=0)
+        same_as_before(before, cpuset_snapshot())
+        assert not (tmp_path / "root" / "plan" / "cpusets.json").exists()
 
 
-def test_sigkill_at_every_cpuset_step_of_stop(fake_node):
+def test_sigkill_at_cpuset_steps_of_stop(fake_node, tmp_path):
     run = fake_node
     before = cpuset_snapshot()
-    for step in range(1, 200):
+    run("apply", "hrt-part", check=0)
+    points, total = kill_points(run, tmp_path, "stop")
+    same_as_before(before, cpuset_snapshot())
+    for step in points:
         run("apply", "hrt-part", check=0)
         assert_partitioned(1)
         p = run("stop", extra={"EDGECR_PLAN_CPUSET_KILL_AT": str(step)})
-        if p.returncode == 0:
-            break
-        assert p.returncode == -9, p.stderr
-        run("recover", check=0)
+        if p.returncode != 0:
+            assert p.returncode == -9, p.stderr
+            run("recover", check=0)
         same_as_before(before, cpuset_snapshot())
         assert json.loads(run("status", "--format", "json").stdout)["current"] is None
-    else:
-        pytest.fail("stop never finished")
-    same_as_before(before, cpuset_snapshot())
+        assert not (tmp_path / "root" / "plan" / "cpusets.json").exists()
 
 
 def test_cpusets_of_the_node_left_alone_when_changed_by_their_owner(fake_node, tmp_path):
