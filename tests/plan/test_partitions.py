@@ -135,6 +135,7 @@ def test_core_filled_to_0_9_with_best_effort_load_beside(node):
         steal = steal_ms()
         time.sleep(3)
         m = monitor(node)
+        print({n: (m[n]["jobs"], m[n]["deadline_misses"], m[n]["max_response_ns"]) for n in ("ra", "rb")})
         assert m["ra"]["jobs"] >= 250 and m["rb"]["jobs"] >= 125, m
         for n in ("ra", "rb"):
             assert_few_misses(m[n], steal)
@@ -191,6 +192,7 @@ def test_overloaded_core_refused_and_forced_misses_only_there(node):
         steal = steal_ms()
         time.sleep(2)
         m = monitor(node)
+        print({n: (m[n]["jobs"], m[n]["deadline_misses"]) for n in ("r", "f", "g")})
         assert m["f"]["jobs"] >= 50 and m["f"]["deadline_misses"] >= m["f"]["jobs"] // 2, m["f"]
         assert m["r"]["jobs"] >= 150, m["r"]
         assert_few_misses(m["r"], steal)
