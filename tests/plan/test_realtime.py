@@ -58,9 +58,15 @@ def write_bundle(base, name, args, rtjob):
     (b / "config.json").write_text(json.dumps(bundle_config(args)))
 
 
-def edgecr_plan_leftovers():
-    return [str(p) for d in CG.procs_dirs("/edgecr-plan") if d.is_dir()
-            for p in d.iterdir() if p.is_dir()]
+def edgecr_plan_leftovers(names):
+    """The test's containers' cgroups still present, under /edgecr-plan or
+    a deadline partition /edgecr-rt/cpuK (other suites on the same host may
+    run their own containers under /edgecr-plan meanwhile)."""
+    left = [str(p) for d in CG.procs_dirs("/edgecr-plan") if d.is_dir()
+            for p in d.iterdir() if p.is_dir() and p.name in names]
+    left += [str(p) for d in CG.procs_dirs("/edgecr-rt") if d.is_dir()
+             for p in d.glob("cpu*/*") if p.is_dir() and p.name in names]
+    return left
 
 
 def wait_rt_bandwidth(runtime_us=500_000, timeout=15.0):
@@ -119,7 +125,7 @@ def node(request, tmp_path, edgecr):
     for name in n.names:
         run("delete", "--force", name)
     assert not [d for d in os.listdir(root) if d in n.names] if root.exists() else True
-    assert edgecr_plan_leftovers() == [], "cgroups left behind"
+    assert edgecr_plan_leftovers(n.names) == [], "cgroups left behind"
 
 
 def steal_ms():
