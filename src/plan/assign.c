@@ -108,9 +108,12 @@ static void check_fifo_budgets(const struct plan_config *c, struct plan_analysis
   add_problem(a, xasprintf("the cgroup real-time budgets of the %zu SCHED_FIFO containers add up to %.3f of a CPU "
                            "but the kernel allows %.3f in total (sched_rt_runtime_us/sched_rt_period_us = %lld/%lld; "
                            "with CONFIG_RT_GROUP_SCHED every group's budget counts on every CPU, whatever its core); "
-                           "the largest is %s with %.3f", n_fifo, sum_d, a->rt_ratio,
+                           "the largest is %s with %.3f; the kernel throttles SCHED_FIFO only at %.2f of each CPU, but "
+                           "the group budgets share that once: move work "
+                           "into deadline reservations (rt.policy: deadline, node.deadline: partitioned admits "
+                           "%.2f per core), or raise the kernel's sched_rt_runtime_us", n_fifo, sum_d, a->rt_ratio,
                            (long long) c->node.rt_runtime_us, (long long) c->node.rt_period_us,
-                           big ? big->name : "?", big_bw));
+                           big ? big->name : "?", big_bw, a->rt_ratio, a->dl_core_limit));
 }
 
 /* rt.core of a deadline container cannot be enforced (no cpuset for

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "runconfig.h"
+#include "dl_limits.h"
 #include "partition.h"
 #include "util.h"
 
@@ -199,12 +200,31 @@ static void add_rt_page(json_t *cfg, json_t *process, const char *rt_page)
   set_env(process, "EDGECR_RT_SHM", PLAN_RT_PAGE_IN_CONTAINER);
 }
 
+/* A SCHED_FIFO entry compiled without a group budget (node.fifo_budgets:
+ * none, for kernels without CONFIG_RT_GROUP_SCHED) cannot run on a kernel
+ * that has them: SCHED_FIFO there needs a budget, and the runtime's
+ * default one would take bandwidth the plan never analysed. */
+static int check_fifo_budget_mode(const json_t *entry, const char *name, edgecr_error_t *err)
+{
+  const json_t *rt = json_object_get(entry, "realtime");
+  const char *policy = json_string_value(json_object_get(json_object_get(rt, "sched"), "policy"));
+  if (policy == NULL || strcmp(policy, "SCHED_FIFO") != 0 ||
+      json_object_get(json_object_get(rt, "cgroup"), "cpu.rt_runtime_us") != NULL || !plan_node_rt_groups())
+    return 0;
+  return edgecr_error_make(err, EINVAL, "container `%s`: the plan gives SCHED_FIFO containers no cgroup real-time "
+                                        "budget (node.fifo_budgets: none, for kernels without "
+                                        "CONFIG_RT_GROUP_SCHED) but this node's kernel has group budgets: build "
+                                        "the plan with node.fifo_budgets: groups (or auto on this node)", name);
+}
+
 int plan_runtime_config(const json_t *entry, const char *bundle, const char *rt_page, json_t **out,
                         edgecr_error_t *err)
 {
   const char *name = json_string_value(json_object_get(entry, "name"));
   if (name == NULL)
     return edgecr_error_make(err, 0, "plan entry without a name");
+  if (check_fifo_budget_mode(entry, name, err) < 0)
+    return -1;
   cleanup_free char *path = xasprintf("%s/config.json", bundle);
   json_error_t jerr;
   json_t *cfg = json_load_file(path, 0, &jerr);

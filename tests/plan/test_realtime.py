@@ -292,3 +292,40 @@ def test_deadline_overrun_signalled_by_kernel(node):
     m = monitor(node)["greedy"]
     assert m["jobs"] > 10, m
     assert m["kernel_overruns"] > 0, m
+
+
+NODE_WIDE_CAP = """
+name: {name}
+node: {{cores: 2, fifo_budgets: {mode}}}
+containers:
+  - {{name: left, bundle: bundles/left, rt: {{period: 10ms, budget: 5ms, core: 0}}}}
+  - {{name: right, bundle: bundles/right, rt: {{period: 10ms, budget: 5ms, core: 1}}}}
+"""
+
+
+def test_plan_refused_only_by_the_node_wide_cap(node):
+    """Half of each CPU in SCHED_FIFO: every core passes its own test, but
+    with group budgets their ratios (0.5 + 0.5 + the unaligned tails) share
+    the kernel's 0.95 once, so the plan is refused.  Without group budgets
+    (a stock kernel) it is admitted and runs without misses; a plan built
+    that way is refused, with the reason, on a node whose kernel has them."""
+    for name in ("left", "right"):
+        write_bundle(node.tmp, name, ["rtjob", name, "10000", "10000", "5000", "4000"], node.rtjob)
+    node.names |= {"left", "right"}
+    p = build(node, "capped", NODE_WIDE_CAP.format(name="capped", mode="groups"), check=2)
+    out = node.run("plan", "check", node.tmp / "capped.yaml", check=2).stdout
+    assert "the kernel allows 0.950 in total" in out and "move work into deadline reservations" in out, out
+    build(node, "uncapped", NODE_WIDE_CAP.format(name="uncapped", mode="none"), check=0)
+    if node.rt_groups:
+        p = node.run("plan", "apply", "uncapped", check=1)
+        assert "this node's kernel has group budgets" in p.stderr, p.stderr
+        assert "rolled back" in p.stderr
+        return
+    node.run("plan", "apply", "uncapped", check=0)
+    steal = steal_ms()
+    time.sleep(2)
+    m = monitor(node)
+    for name in ("left", "right"):
+        assert m[name]["jobs"] >= 150, m[name]
+        assert_few_misses(m[name], steal)
+    node.run("plan", "stop", check=0)
