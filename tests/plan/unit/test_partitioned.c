@@ -113,6 +113,22 @@ static void test_spread_deadline_load(void **state)
   const char *parts = json_string_value(json_object_get(json_object_get(plan, "node"), "partitions"));
   assert_non_null(parts);
   assert_string_equal(parts, "1,2,3");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(plan, "node"), "best_effort_cpus")), "0");
+  json_t *cts = json_object_get(plan, "containers");
+  for (size_t i = 0; i < json_array_size(cts); i++) {
+    json_t *ct = json_array_get(cts, i), *rt = json_object_get(ct, "realtime");
+    if (json_is_null(rt)) { /* best effort: off the partitioned cores */
+      assert_string_equal(json_string_value(json_object_get(json_object_get(ct, "cgroup"), "cpuset.cpus")), "0");
+      continue;
+    }
+    json_t *cg = json_object_get(rt, "cgroup");
+    json_int_t core = json_integer_value(json_object_get(rt, "core"));
+    assert_true(core >= 1 && core <= 3);
+    assert_int_equal(json_integer_value(json_object_get(cg, "partition")), core);
+    char want[8];
+    snprintf(want, sizeof want, "%d", (int) core);
+    assert_string_equal(json_string_value(json_object_get(cg, "cpuset.cpus")), want);
+  }
   json_decref(plan);
   plan_analysis_free(a);
   plan_config_free(c);
