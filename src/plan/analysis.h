@@ -9,7 +9,10 @@
  * BCL tests, QPA (Zhang & Burns) on a one-CPU node.  The FIFO containers'
  * cgroup budgets and their node-wide sum.  Assignment of unpinned FIFO
  * containers to cores (first-fit / worst-fit decreasing, exact test per
- * core) and deadline-monotonic priorities.  See docs/plan.md. */
+ * core) and deadline-monotonic priorities.  With node.deadline:
+ * partitioned, the reservations are placed on cores too and analysed per
+ * core (the kernel's per-root-domain admission less the fair server, QPA),
+ * interfering with that core's FIFO tasks only.  See docs/plan.md. */
 #ifndef EDGECR_PLAN_ANALYSIS_H
 #define EDGECR_PLAN_ANALYSIS_H
 

@@ -16,9 +16,12 @@
  *    the ratio close to C/T, which matters because all the groups' ratios
  *    share the root's 0.95 (docs/plan.md section 4).
  *  - deadline: SCHED_DEADLINE (runtime = budget, deadline = deadline -
- *    jitter, period) with no cpuset: the kernel refuses a deadline task
- *    whose affinity is narrower than its root domain, so it runs under the
- *    kernel's global EDF over all the node's CPUs.
+ *    jitter, period).  Global: no cpuset (the kernel refuses a deadline
+ *    task whose affinity is narrower than its root domain), so it runs
+ *    under the kernel's global EDF over all the node's CPUs.  Partitioned:
+ *    the cpuset of its core's partition (a root domain of its own,
+ *    partition.h), and so does every real-time container of that core.
+ *  - node.fifo_budgets: none: SCHED_FIFO without a cgroup budget.
  *  - no rt section: the cores not reserved for real-time. */
 #include "compile.h"
 

@@ -1,9 +1,11 @@
 /* packing.h - placing the unpinned SCHED_FIFO containers on cores (used by
  * assign.c): first-fit or worst-fit decreasing by utilisation, every
  * placement confirmed per core, first by a cheap sufficient response-time
- * bound and only when that fails by the exact, warm-started test.  Deadline
- * reservations are never placed: each core set holds all of them as
- * interference (they run under global EDF on every core). */
+ * bound and only when that fails by the exact, warm-started test.  Global
+ * deadline reservations are never placed: each core set holds all of them
+ * as interference (they run under global EDF on every core); partitioned
+ * ones (node.deadline: partitioned) are placed like FIFO containers, each
+ * placement confirmed by the core's admission and QPA. */
 #ifndef EDGECR_PLAN_PACKING_H
 #define EDGECR_PLAN_PACKING_H
 
