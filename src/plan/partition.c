@@ -18,6 +18,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdint.h>
@@ -177,12 +178,16 @@ static int save_record(struct ctx *c)
   return 0;
 }
 
+/* One write of a control file.  O_CREAT changes nothing on cgroupfs (the
+ * files exist, and it creates none) and lets the unit tests use a tree of
+ * plain files (EDGECR_PLAN_CPUSET). */
 static int put(struct ctx *c, const char *dir, const char *file, const char *value)
 {
   cleanup_free char *p = xasprintf("%s/%s", dir, file);
   maybe_killed(value, p);
-  if (write_file(p, value, strlen(value), c->err) < 0)
-    return edgecr_error_wrap(c->err, "cpuset partition: write `%s` to %s", value, p);
+  cleanup_close int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write_all(fd, value, strlen(value)) < 0)
+    return edgecr_error_make(c->err, errno, "cpuset partition: write `%s` to %s", value, p);
   return 0;
 }
 
@@ -230,7 +235,18 @@ static int remove_dir(struct ctx *c, const char *dir)
   if (access(dir, F_OK) < 0)
     return 0;
   maybe_killed("rmdir", dir);
-  if (rmdir(dir) < 0 && errno != ENOENT)
+  if (rmdir(dir) < 0 && errno == ENOTEMPTY) {
+    /* A cgroup never says ENOTEMPTY (child cgroups or tasks: EBUSY): a
+     * plain directory of the tests' fake hierarchy, whose files go first. */
+    static const char *const files[] = {"cpuset.cpus", "cpuset.mems", "cpuset.cpu_exclusive",
+                                        "cpuset.sched_load_balance", NULL};
+    for (size_t i = 0; files[i]; i++) {
+      cleanup_free char *f = xasprintf("%s/%s", dir, files[i]);
+      (void) unlink(f);
+    }
+    (void) rmdir(dir);
+  }
+  if (access(dir, F_OK) == 0 && rmdir(dir) < 0 && errno != ENOENT)
     return edgecr_error_make(c->err, errno, "cpuset partition: remove `%s` (a container of the plan may still "
                                             "run in it)", rel(c, dir));
   return 0;
