@@ -140,8 +140,18 @@ static void note_protection(struct plan_analysis *a)
   size_t n_fifo = 0;
   for (size_t i = 0; i < a->n; i++)
     n_fifo += a->tasks[i].policy == PLAN_POLICY_FP;
-  if (a->fifo_groups || n_fifo == 0)
+  if (n_fifo == 0)
     return;
+  if (a->fifo_groups) {
+    /* Analysed for group budgets (the default, off-device), but the
+     * machine running the check has none: say what that node gets. */
+    if (!a->fifo_budgets_probed && plan_node_rt_groups() == 0)
+      add_warning(a, xasprintf("this machine's kernel has no real-time group budgets (no CONFIG_RT_GROUP_SCHED): "
+                               "on such a node the SCHED_FIFO budgets are not applied and the global real-time "
+                               "throttling is the only protection (node.fifo_budgets: auto analyses for the "
+                               "kernel it runs on; deadline reservations are enforced everywhere)"));
+    return;
+  }
   add_warning(a, xasprintf("%s: the %zu SCHED_FIFO %s run without cgroup real-time budgets "
                            "(a kernel without CONFIG_RT_GROUP_SCHED has none): the node's only protection is the "
                            "global real-time throttling (%.2f of each CPU, sched_rt_runtime_us/sched_rt_period_us), "

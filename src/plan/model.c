@@ -144,7 +144,7 @@ static int decode_node(struct decoder *d, const struct doc_node *n, struct plan_
                                      "assignment", "deadline", "fifo_budgets", "dl_server", NULL};
   static const char *const assigns[] = {"auto", "first-fit", "worst-fit", NULL};
   static const char *const dl_modes[] = {"global", "partitioned", NULL};
-  static const char *const budget_modes[] = {"auto", "groups", "none", NULL};
+  static const char *const budget_modes[] = {"groups", "none", "auto", NULL};
   if (want_kind(d, n, DOC_MAP, "node") < 0 || check_keys(d, n, "node", keys) < 0)
     return -1;
   struct doc_node *v = doc_get(n, "cores");

@@ -17,7 +17,7 @@
 enum plan_backend { PLAN_BACKEND_LINUX, PLAN_BACKEND_WASM, PLAN_BACKEND_REMOTEPROC };
 enum plan_policy { PLAN_POLICY_FP, PLAN_POLICY_DEADLINE };
 enum plan_assign { PLAN_ASSIGN_AUTO, PLAN_ASSIGN_FIRST_FIT, PLAN_ASSIGN_WORST_FIT };
-enum plan_fifo_budgets { PLAN_FIFO_BUDGETS_AUTO, PLAN_FIFO_BUDGETS_GROUPS, PLAN_FIFO_BUDGETS_NONE };
+enum plan_fifo_budgets { PLAN_FIFO_BUDGETS_GROUPS, PLAN_FIFO_BUDGETS_NONE, PLAN_FIFO_BUDGETS_AUTO };
 
 struct plan_rt {
   int64_t period, budget, deadline, jitter, blocking; /* ns; budget = WCET */

@@ -212,7 +212,7 @@ def test_partitioned_reservations(edgecr, tmp_path):
     assert dl["partition_cpus"] == "1,2,3" and dl["general_cpus"] == "0"
     for core in j["cores"][1:]:
         assert core["utilisation"] >= 0.87 and core["qpa_ok"] and core["dl_admission_ok"], core
-    assert j["warnings"] == []  # rt.core of a partitioned reservation is honoured
+    assert not [w for w in j["warnings"] if "rt.core" in w]  # rt.core of a partitioned reservation is honoured
     glob = tmp_path / "global.yaml"
     glob.write_text((EXAMPLES / "partitioned.yaml").read_text().replace("deadline: partitioned", "deadline: global"))
     p = edgecr("plan", "check", glob, check=2)

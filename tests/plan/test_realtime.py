@@ -161,7 +161,7 @@ def monitor(node):
 
 SCHEDULABLE = """
 name: {name}
-node: {{cores: 2}}
+node: {{cores: 2, fifo_budgets: auto}}
 containers:
   - name: ctl
     bundle: bundles/ctl
