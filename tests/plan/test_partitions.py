@@ -178,11 +178,11 @@ containers:
 
 def test_overloaded_core_refused_and_forced_misses_only_there(node):
     before = cpuset_snapshot()
-    # The work really overloads core 1 (4.5 + 5.9 ms every 10 ms), each
+    # The work really overloads core 1 (4.2 + 5.95 ms every 10 ms), each
     # inside its declared budget: f, below the reservation, falls behind in
     # every period.
-    write_bundle(node.tmp, "r", ["rtjob", "r", "10000", "10000", "5000", "4500"], node.rtjob)
-    write_bundle(node.tmp, "f", ["rtjob", "f", "10000", "10000", "6000", "5900"], node.rtjob)
+    write_bundle(node.tmp, "r", ["rtjob", "r", "10000", "10000", "5000", "4200"], node.rtjob)
+    write_bundle(node.tmp, "f", ["rtjob", "f", "10000", "10000", "6000", "5950"], node.rtjob)
     write_bundle(node.tmp, "g", ["rtjob", "g", "20000", "20000", "2000", "1000"], node.rtjob)
     node.names |= {"r", "f", "g"}
     build(node, "overcore", OVERLOADED_CORE, check=2)
