@@ -77,7 +77,7 @@ int cgroup_layout_get(struct cgroup_layout **out, edgecr_error_t *err)
         l->unified = xstrdup(dir);
         continue;
       }
-      if (!cg_file_exists(dir, "cgroup.procs"))
+      if (!cg_file_exists(dir, "cgroup.procs") || cg_rt_groups_hidden(dir))
         continue;
       l->v1_names[l->n_v1] = xstrdup(strcmp(de->d_name, "systemd") == 0 ? "name=systemd" : de->d_name);
       l->v1_mounts[l->n_v1] = xstrdup(dir);

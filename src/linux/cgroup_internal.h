@@ -37,5 +37,10 @@ bool cg_wants_rt_budget(json_t *resources, const struct oci_process *proc, long 
 int cg_rt_budget_apply(const struct cgroup_layout *l, const char *path, long long runtime, long long period,
                        bool explicit, json_t *grants, edgecr_error_t *err);
 void cg_rt_budget_release(json_t *grants);
+/* EDGECR_RT_GROUP_SCHED=0 (the tests' second mode): behave as on a kernel
+ * without CONFIG_RT_GROUP_SCHED.  True for the v1 hierarchy at `mount`
+ * when it holds the real-time group files, which the layout then leaves
+ * out: containers stay in the root real-time group, as on a stock kernel. */
+bool cg_rt_groups_hidden(const char *mount);
 
 #endif

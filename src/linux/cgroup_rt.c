@@ -1,5 +1,14 @@
 /* cgroup_rt.c - real-time group budgets (CONFIG_RT_GROUP_SCHED, the v1 cpu
- * controller): bandwidth lent to each ancestor and given back. */
+ * controller): bandwidth lent to each ancestor and given back.
+ *
+ * What the kernel enforces (Documentation/scheduler/sched-rt-group.rst): a
+ * group's cpu.rt_runtime_us per cpu.rt_period_us is granted on EACH CPU of
+ * the group's tasks, and a parent refuses (EINVAL) children whose ratios
+ * runtime/period sum above its own, up to the root's
+ * sched_rt_runtime_us/sched_rt_period_us.  So the budgets of all groups of
+ * the node share that one ratio however many cores they run on.  Without
+ * CONFIG_RT_GROUP_SCHED (stock kernels) none of this exists: SCHED_FIFO
+ * runs in any cgroup, bounded only by the global throttling per CPU. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -133,6 +142,12 @@ void cg_rt_budget_release(json_t *grants)
     if (cur > need && cg_write_rt(dir, "cpu.rt_runtime_us", need, NULL) < 0)
       log_warning("real-time budget: could not lower `%s` to %lld us", dir, need);
   }
+}
+
+bool cg_rt_groups_hidden(const char *mount)
+{
+  const char *env = getenv("EDGECR_RT_GROUP_SCHED");
+  return env != NULL && strcmp(env, "0") == 0 && cg_file_exists(mount, "cpu.rt_runtime_us");
 }
 
 bool cg_wants_rt_budget(json_t *resources, const struct oci_process *proc, long long *runtime,

@@ -31,9 +31,19 @@ static bool interferes(const struct plan_task *j, const struct plan_task *i)
   return j->policy == PLAN_POLICY_DEADLINE || j->prio >= i->prio;
 }
 
+int64_t plan_dl_interference_jitter(const struct plan_task *t)
+{
+  /* A partitioned reservation's jobs complete by their deadline D (QPA on
+   * the core proves it; with release jitter J the kernel's deadline is
+   * D - J from a release at most J late), so its budget runs inside [kT,
+   * kT + D]: jitter D - C.  A global one is only known to get its budget
+   * in each period: T - C. */
+  return (t->partitioned ? t->D : t->T) - t->C;
+}
+
 static int64_t interference_jitter(const struct plan_task *j)
 {
-  return j->policy == PLAN_POLICY_DEADLINE ? j->T - j->C : j->J;
+  return j->policy == PLAN_POLICY_DEADLINE ? plan_dl_interference_jitter(j) : j->J;
 }
 
 int64_t plan_rta(struct plan_task **set, size_t n, size_t i, int64_t limit)
@@ -414,7 +424,8 @@ static void check_dl(struct plan_task **set, size_t n, double rt_ratio, struct p
     char a[32], b[32];
     if (!*admission_ok)
       set_reason(&t->reason, xasprintf("%s: the kernel would refuse the reservation on core %d: deadline "
-                                       "bandwidth %.3f exceeds the limit %.3f (rt_runtime/rt_period)",
+                                       "bandwidth %.3f exceeds the limit %.3f (rt_runtime/rt_period less the fair "
+                                       "server's share)",
                                        t->name, res->core, u_dl, rt_ratio));
     else if (ft == 0)
       set_reason(&t->reason, xasprintf("%s: deadline reservations on core %d need %.3f of the core (more than all of it)",
@@ -428,6 +439,15 @@ static void check_dl(struct plan_task **set, size_t n, double rt_ratio, struct p
   }
 }
 
+bool plan_partitioned_edf_check(struct plan_task **set, size_t n, int core, double limit,
+                                struct plan_core_result *res)
+{
+  struct plan_core_result local = {.core = core};
+  bool qpa_ok, admission_ok;
+  check_dl(set, n, limit, res ? res : &local, &qpa_ok, &admission_ok);
+  return qpa_ok && admission_ok;
+}
+
 bool plan_core_check(struct plan_task **set, size_t n, double rt_ratio, bool exact_responses,
                      struct plan_core_result *res)
 {
@@ -435,17 +455,18 @@ bool plan_core_check(struct plan_task **set, size_t n, double rt_ratio, bool exa
   struct plan_core_result *r = res ? res : &local;
   int core = r->core;
   bool rt = r->rt, global = r->dl_global;
+  double dl_limit = r->dl_limit > 0 ? r->dl_limit : rt_ratio;
   free(r->reason);
-  *r = (struct plan_core_result){.core = core, .rt = rt, .dl_global = global};
+  *r = (struct plan_core_result){.core = core, .rt = rt, .dl_global = global, .dl_limit = r->dl_limit};
   core_utilisation(set, n, r);
   /* SCHED_FIFO time beyond rt_runtime/rt_period is throttled by the kernel. */
   r->throttle_ok = r->u_fp <= rt_ratio + EPS;
-  if (res == NULL && (!r->throttle_ok || r->u_dl > rt_ratio + EPS || r->u > 1.0 + EPS))
+  if (res == NULL && (!r->throttle_ok || r->u_dl > dl_limit + EPS || r->u > 1.0 + EPS))
     return false;
   if (global) /* the reservations are tested together (global EDF); here they only interfere */
     r->qpa_ok = r->dl_admission_ok = true;
   else
-    check_dl(set, n, rt_ratio, res, &r->qpa_ok, &r->dl_admission_ok);
+    check_dl(set, n, dl_limit, res, &r->qpa_ok, &r->dl_admission_ok);
   if (res == NULL && !(r->qpa_ok && r->dl_admission_ok))
     return false;
   r->rta_ok = check_fp(set, n, exact_responses, res);
@@ -463,8 +484,8 @@ bool plan_core_check(struct plan_task **set, size_t n, double rt_ratio, bool exa
       r->reason = xasprintf("core %d: fixed-priority utilisation %.3f exceeds the real-time throttling "
                             "limit %.3f (rt_runtime/rt_period)", core, r->u_fp, rt_ratio);
     else if (!r->dl_admission_ok)
-      r->reason = xasprintf("core %d: SCHED_DEADLINE admission fails: bandwidth %.3f > %.3f", core,
-                            r->u_dl, rt_ratio);
+      r->reason = xasprintf("core %d: SCHED_DEADLINE admission fails: bandwidth %.3f > %.3f (rt_runtime/rt_period "
+                            "less the kernel's fair server, node.dl_server)", core, r->u_dl, dl_limit);
   }
   return r->ok;
 }

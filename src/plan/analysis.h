@@ -9,7 +9,10 @@
  * BCL tests, QPA (Zhang & Burns) on a one-CPU node.  The FIFO containers'
  * cgroup budgets and their node-wide sum.  Assignment of unpinned FIFO
  * containers to cores (first-fit / worst-fit decreasing, exact test per
- * core) and deadline-monotonic priorities.  See docs/plan.md. */
+ * core) and deadline-monotonic priorities.  With node.deadline:
+ * partitioned, the reservations are placed on cores too and analysed per
+ * core (the kernel's per-root-domain admission less the fair server, QPA),
+ * interfering with that core's FIFO tasks only.  See docs/plan.md. */
 #ifndef EDGECR_PLAN_ANALYSIS_H
 #define EDGECR_PLAN_ANALYSIS_H
 
@@ -29,6 +32,8 @@ struct plan_task {
   bool prio_given;
   int core;               /* assigned core, -1 none */
   bool pinned;
+  bool partitioned;       /* a reservation confined to the root domain of its
+                             core (node.deadline: partitioned): EDF per core */
   int64_t r_base;         /* response (w/o jitter) in the last accepted placement:
                              a lower bound that warm-starts RTA while packing */
   /* results */
@@ -49,6 +54,8 @@ struct plan_core_result {
   bool bounds_apply;       /* D = T, no jitter/blocking, no reservations */
   bool dl_global;          /* input: reservations in the set are global
                               interference only (their test is global EDF) */
+  double dl_limit;         /* input: deadline bandwidth the kernel admits on
+                              this core (partitioned); 0 = rt_runtime/rt_period */
   bool rta_ok, qpa_ok, dl_admission_ok, throttle_ok, ok;
   int64_t qpa_fail_t, qpa_fail_h; /* first t with h(t) > t when !qpa_ok */
   char *reason;            /* core-level failure in words */
@@ -86,6 +93,12 @@ struct plan_analysis {
    * on every CPU at once): must not exceed rt_ratio. */
   double fifo_budget_sum;
   bool fifo_budget_ok;
+  bool fifo_groups;         /* node.fifo_budgets: groups (else none: stock kernel) */
+  bool fifo_budgets_probed; /* node.fifo_budgets: auto: fifo_groups is this machine's */
+  bool dl_partitioned;      /* node.deadline: partitioned */
+  double dl_core_limit;     /* deadline bandwidth the kernel admits per partitioned core */
+  char *partition_cpus;     /* cores that get a partition ("1,3"), "" none */
+  char *general_cpus;       /* cores left to best-effort work */
   char **warnings;          /* NULL-terminated: things that pass but deserve a word */
 };
 
@@ -126,6 +139,17 @@ bool plan_core_check(struct plan_task **set, size_t n, double rt_ratio,
  * Cirinei & Lipari 2005), and on one CPU the exact QPA.  Sets every
  * reservation's response (D), verdict and reason.  Returns res->ok. */
 bool plan_global_edf_check(struct plan_task **set, size_t n, int m, double rt_ratio, struct plan_dl_result *res);
+
+/* Partitioned EDF of the reservations of one core: the kernel's per-root-
+ * domain admission (sum C/T <= limit) and QPA, exact for EDF on one CPU.
+ * Sets each reservation's response (D), verdict and reason. */
+bool plan_partitioned_edf_check(struct plan_task **set, size_t n, int core, double limit,
+                                struct plan_core_result *res);
+
+/* The release jitter with which a reservation interferes with SCHED_FIFO
+ * tasks: its budget can run anywhere between its release and its deadline
+ * (D for a partitioned one, which QPA proves; T for a global one). */
+int64_t plan_dl_interference_jitter(const struct plan_task *t);
 
 /* qsort order of deadline-monotonic priority (shortest deadline first) on
  * an array of struct plan_task pointers. */

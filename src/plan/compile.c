@@ -16,9 +16,12 @@
  *    the ratio close to C/T, which matters because all the groups' ratios
  *    share the root's 0.95 (docs/plan.md section 4).
  *  - deadline: SCHED_DEADLINE (runtime = budget, deadline = deadline -
- *    jitter, period) with no cpuset: the kernel refuses a deadline task
- *    whose affinity is narrower than its root domain, so it runs under the
- *    kernel's global EDF over all the node's CPUs.
+ *    jitter, period).  Global: no cpuset (the kernel refuses a deadline
+ *    task whose affinity is narrower than its root domain), so it runs
+ *    under the kernel's global EDF over all the node's CPUs.  Partitioned:
+ *    the cpuset of its core's partition (a root domain of its own,
+ *    partition.h), and so does every real-time container of that core.
+ *  - node.fifo_budgets: none: SCHED_FIFO without a cgroup budget.
  *  - no rt section: the cores not reserved for real-time. */
 #include "compile.h"
 
@@ -38,19 +41,40 @@ static char *core_list(const struct plan_node *n, bool rt)
   return s;
 }
 
-static json_t *realtime_json(const struct plan_task *t, int64_t window)
+/* Is core k a deadline partition of this plan (a reservation runs there)? */
+static bool is_partition(const struct plan_analysis *a, int k)
+{
+  for (size_t i = 0; a->dl_partitioned && i < a->n; i++)
+    if (a->tasks[i].policy == PLAN_POLICY_DEADLINE && a->tasks[i].core == k)
+      return true;
+  return false;
+}
+
+static json_t *realtime_json(const struct plan_analysis *a, const struct plan_task *t, int64_t window)
 {
   char cpus[16];
   snprintf(cpus, sizeof cpus, "%d", t->core);
   json_t *sched;
   json_t *cgroup = json_object();
+  /* Every real-time container of a partitioned core lives in the
+   * partition's cpuset (an exclusive cpuset admits no overlapping sibling). */
+  if (t->core >= 0 && is_partition(a, t->core))
+    json_object_set_new(cgroup, "partition", json_integer(t->core));
   if (t->policy == PLAN_POLICY_FP) {
     json_object_set_new(cgroup, "cpuset.cpus", json_string(cpus));
     sched = json_pack("{s:s,s:i}", "policy", "SCHED_FIFO", "priority", t->prio);
     int64_t period_us, runtime_us;
     plan_fifo_budget(t, window, &period_us, &runtime_us);
-    json_object_set_new(cgroup, "cpu.rt_period_us", json_integer(period_us));
-    json_object_set_new(cgroup, "cpu.rt_runtime_us", json_integer(runtime_us));
+    if (a->fifo_groups) { /* none: no group budgets (stock kernels), docs/plan.md section 4 */
+      json_object_set_new(cgroup, "cpu.rt_period_us", json_integer(period_us));
+      json_object_set_new(cgroup, "cpu.rt_runtime_us", json_integer(runtime_us));
+    }
+  } else if (t->partitioned) {
+    /* Partitioned: the reservation's cpuset is its core's partition, a
+     * root domain of its own, so the kernel admits and runs it there. */
+    sched = json_pack("{s:s,s:I,s:I,s:I}", "policy", "SCHED_DEADLINE", "runtime_ns", (json_int_t) t->C,
+                      "deadline_ns", (json_int_t) (t->D - t->J), "period_ns", (json_int_t) t->T);
+    json_object_set_new(cgroup, "cpuset.cpus", json_string(cpus));
   } else {
     sched = json_pack("{s:s,s:I,s:I,s:I}", "policy", "SCHED_DEADLINE", "runtime_ns", (json_int_t) t->C,
                       "deadline_ns", (json_int_t) (t->D - t->J), "period_ns", (json_int_t) t->T);
@@ -91,7 +115,7 @@ static json_t *container_json(const struct plan_config *c, const struct plan_ana
   for (size_t j = 0; j < a->n && t == NULL; j++)
     if (a->tasks[j].id == i)
       t = &a->tasks[j];
-  json_object_set_new(o, "realtime", t ? realtime_json(t, c->node.rt_period_us * 1000) : json_null());
+  json_object_set_new(o, "realtime", t ? realtime_json(a, t, c->node.rt_period_us * 1000) : json_null());
   if (t == NULL)
     json_object_set_new(o, "cgroup", json_pack("{s:s}", "cpuset.cpus", best_effort_cpus));
   json_t *limits = json_object();
@@ -119,16 +143,27 @@ json_t *plan_compile(const struct plan_config *c, const struct plan_analysis *a,
     return NULL;
   cleanup_free char *rt_cpus = core_list(&c->node, true);
   cleanup_free char *be_cpus = core_list(&c->node, false);
-  if (*be_cpus == '\0') {
+  if (a->dl_partitioned && a->general_cpus && *a->general_cpus) {
+    /* best-effort work stays off the partitioned cores */
+    free(be_cpus);
+    be_cpus = xstrdup(a->general_cpus);
+  } else if (*be_cpus == '\0') {
     free(be_cpus);
     be_cpus = xstrdup(rt_cpus);
   }
   json_t *containers = json_array();
   for (size_t k = 0; k < c->n; k++)
     json_array_append_new(containers, container_json(c, a, order[k], k, be_cpus));
-  return json_pack("{s:i,s:s,s:s,s:{s:i,s:s,s:s,s:I,s:I,s:I},s:b,s:s,s:o}", "edgecr_plan", PLAN_FORMAT_VERSION,
-                   "name", c->name, "source", c->file, "node", "cores", c->node.cores, "rt_cpus", rt_cpus,
-                   "best_effort_cpus", be_cpus, "memory", (json_int_t) c->node.memory, "rt_runtime_us",
-                   (json_int_t) c->node.rt_runtime_us, "rt_period_us", (json_int_t) c->node.rt_period_us,
-                   "schedulable", a->schedulable, "assignment", a->assignment, "containers", containers);
+  json_t *plan = json_pack("{s:i,s:s,s:s,s:{s:i,s:s,s:s,s:I,s:I,s:I},s:b,s:s,s:o}", "edgecr_plan",
+                           PLAN_FORMAT_VERSION, "name", c->name, "source", c->file, "node", "cores", c->node.cores,
+                           "rt_cpus", rt_cpus, "best_effort_cpus", be_cpus, "memory", (json_int_t) c->node.memory,
+                           "rt_runtime_us", (json_int_t) c->node.rt_runtime_us, "rt_period_us",
+                           (json_int_t) c->node.rt_period_us, "schedulable", a->schedulable, "assignment",
+                           a->assignment, "containers", containers);
+  json_t *node = json_object_get(plan, "node");
+  json_object_set_new(node, "fifo_budgets", json_string(a->fifo_groups ? "groups" : "none"));
+  json_object_set_new(node, "deadline", json_string(c->node.dl_partitioned ? "partitioned" : "global"));
+  if (c->node.dl_partitioned)
+    json_object_set_new(node, "partitions", json_string(a->partition_cpus ? a->partition_cpus : ""));
+  return plan;
 }

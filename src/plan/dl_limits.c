@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "util.h"
@@ -71,4 +73,21 @@ enum plan_dl_field plan_dl_check(const struct plan_dl_limits *l, int64_t runtime
     return PLAN_DL_PERIOD;
   }
   return PLAN_DL_OK;
+}
+
+int plan_node_rt_groups(void)
+{
+  const char *env = getenv("EDGECR_RT_GROUP_SCHED");
+  if (env && strcmp(env, "0") == 0)
+    return 0;
+  /* The runtime's view: a v1 hierarchy with the cpu controller whose root
+   * shows the real-time files (without a v1 cpu hierarchy, as on pure
+   * cgroup v2, there is no interface for group budgets at all). */
+  static const char *const roots[] = {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct", NULL};
+  for (size_t i = 0; roots[i]; i++) {
+    cleanup_free char *p = xasprintf("%s/cpu.rt_runtime_us", roots[i]);
+    if (access(p, F_OK) == 0)
+      return 1;
+  }
+  return 0;
 }

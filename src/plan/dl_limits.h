@@ -35,4 +35,11 @@ enum plan_dl_field { PLAN_DL_OK, PLAN_DL_BUDGET, PLAN_DL_DEADLINE, PLAN_DL_PERIO
 enum plan_dl_field plan_dl_check(const struct plan_dl_limits *l, int64_t runtime, int64_t deadline, int64_t period,
                                  char **why);
 
+/* Does this machine give SCHED_FIFO containers cgroup real-time budgets
+ * (CONFIG_RT_GROUP_SCHED, seen through the v1 cpu hierarchy's
+ * cpu.rt_runtime_us, as the runtime sees it)?  1 yes, 0 no.
+ * EDGECR_RT_GROUP_SCHED=0 makes it (and the runtime) behave as on a
+ * kernel without them: the tests run the real-time suite in both modes. */
+int plan_node_rt_groups(void);
+
 #endif

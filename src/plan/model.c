@@ -142,8 +142,10 @@ static int decode_core_list(struct decoder *d, const struct doc_node *n, struct 
 static int decode_node(struct decoder *d, const struct doc_node *n, struct plan_node *node)
 {
   static const char *const keys[] = {"cores", "rt_cores", "memory", "rt_runtime", "rt_period",
-                                     "assignment", NULL};
+                                     "assignment", "deadline", "fifo_budgets", "dl_server", NULL};
   static const char *const assigns[] = {"auto", "first-fit", "worst-fit", NULL};
+  static const char *const dl_modes[] = {"global", "partitioned", NULL};
+  static const char *const budget_modes[] = {"groups", "none", "auto", NULL};
   if (want_kind(d, n, DOC_MAP, "node") < 0 || check_keys(d, n, "node", keys) < 0)
     return -1;
   struct doc_node *v = doc_get(n, "cores");
@@ -173,6 +175,20 @@ static int decode_node(struct decoder *d, const struct doc_node *n, struct plan_
   if ((v = doc_get(n, "assignment")) && get_choice(d, v, "node.assignment", assigns, &a) < 0)
     return -1;
   node->assign = (enum plan_assign) a;
+  a = 0;
+  if ((v = doc_get(n, "deadline")) && get_choice(d, v, "node.deadline", dl_modes, &a) < 0)
+    return -1;
+  node->dl_partitioned = a == 1;
+  a = 0;
+  if ((v = doc_get(n, "fifo_budgets")) && get_choice(d, v, "node.fifo_budgets", budget_modes, &a) < 0)
+    return -1;
+  node->fifo_budgets = (enum plan_fifo_budgets) a;
+  t = 50000000; /* the default of kernels >= 6.12: 50 ms every second on each CPU */
+  if ((v = doc_get(n, "dl_server")) && get_duration(d, v, "node.dl_server", false, &t) < 0)
+    return -1;
+  if (t >= node->rt_runtime_us * 1000)
+    return field_error(d, v ? v->line : n->line, "node.dl_server", "must be below node.rt_runtime (it is part of it)");
+  node->dl_server = t;
   return 0;
 }
 

@@ -17,6 +17,7 @@
 enum plan_backend { PLAN_BACKEND_LINUX, PLAN_BACKEND_WASM, PLAN_BACKEND_REMOTEPROC };
 enum plan_policy { PLAN_POLICY_FP, PLAN_POLICY_DEADLINE };
 enum plan_assign { PLAN_ASSIGN_AUTO, PLAN_ASSIGN_FIRST_FIT, PLAN_ASSIGN_WORST_FIT };
+enum plan_fifo_budgets { PLAN_FIFO_BUDGETS_GROUPS, PLAN_FIFO_BUDGETS_NONE, PLAN_FIFO_BUDGETS_AUTO };
 
 struct plan_rt {
   int64_t period, budget, deadline, jitter, blocking; /* ns; budget = WCET */
@@ -52,6 +53,20 @@ struct plan_node {
   uint64_t memory;
   int64_t rt_runtime_us, rt_period_us; /* kernel sched_rt_* (default 950000/1000000) */
   enum plan_assign assign;
+  /* node.deadline: partitioned = one root domain (cpuset partition) per
+   * core that runs reservations, EDF analysed per core; global = one root
+   * domain over every CPU (global EDF). */
+  bool dl_partitioned;
+  /* node.fifo_budgets: groups = CONFIG_RT_GROUP_SCHED cgroup budgets per
+   * SCHED_FIFO container (their ratios share rt_runtime/rt_period once for
+   * the node); none = no group budgets (stock kernels): global real-time
+   * throttling per CPU is the only protection; auto = what the machine
+   * running the check has (plan_node_rt_groups). */
+  enum plan_fifo_budgets fifo_budgets;
+  /* node.dl_server: runtime per second of the kernel's per-CPU fair server
+   * (>= 6.12: a deadline entity that takes its share of each root domain's
+   * admitted bandwidth; 0 for older kernels).  ns. */
+  int64_t dl_server;
 };
 
 /* A shared-memory channel of the plan (`channels:`, docs/channels.md):

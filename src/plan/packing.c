@@ -67,7 +67,7 @@ bool plan_core_bound_ok(struct plan_task **set, size_t n)
     const struct plan_task *t = set[i];
     double u = util(t);
     if (t->policy == PLAN_POLICY_DEADLINE) {
-      dl_a += (double) t->C + u * (double) (t->T - t->C);
+      dl_a += (double) t->C + u * (double) plan_dl_interference_jitter(t);
       dl_u += u;
     } else {
       int p = t->prio < 0 ? 0 : t->prio > 99 ? 99 : t->prio;
@@ -103,10 +103,18 @@ static bool try_core(struct packing *p, int c, struct plan_task *t)
 {
   struct core_set *s = &p->cores[c];
   double u = util(t);
-  if (s->u + u > 1.0 + 1e-9 || s->u_fp + u > p->rt_ratio + 1e-9)
+  bool dl = t->policy == PLAN_POLICY_DEADLINE;
+  if (s->u + u > 1.0 + 1e-9 || (!dl && s->u_fp + u > p->rt_ratio + 1e-9) ||
+      (dl && s->u_dl + u > p->dl_limit + 1e-9))
     return false;
   size_t at = set_add(s, t);
   bool folded = plan_assign_priorities_folded(s->t, s->n);
+  int64_t ft, fh;
+  if (dl && !plan_qpa(s->t, s->n, &ft, &fh)) { /* a partitioned reservation: EDF on this core */
+    set_remove(s, at);
+    plan_assign_priorities(s->t, s->n);
+    return false;
+  }
   if (plan_core_bound_ok(s->t, s->n)) {
     /* Accepted without exact responses: the warm starts (r_base) of the
      * others are now from a smaller set, still lower bounds. */
@@ -134,6 +142,8 @@ static bool try_core(struct packing *p, int c, struct plan_task *t)
  * reservation, so t alone with them is the best any core offers. */
 static bool fits_alone(struct packing *p, struct plan_task *t)
 {
+  if (t->policy == PLAN_POLICY_DEADLINE)
+    return true; /* budget <= deadline - jitter (checked when read): alone it fits */
   cleanup_free struct plan_task **set = xmalloc0((p->n_dl + 1) * sizeof *set);
   memcpy(set, p->dl, p->n_dl * sizeof *set);
   set[p->n_dl] = t;
@@ -188,7 +198,16 @@ static void reset_packing(struct packing *p, struct plan_task *tasks, size_t n)
   for (size_t i = 0; i < n; i++) {
     struct plan_task *t = &tasks[i];
     t->r_base = 0;
-    if (t->policy == PLAN_POLICY_DEADLINE) {
+    if (t->policy == PLAN_POLICY_DEADLINE && p->partitioned) {
+      /* Partitioned: the reservation runs in its core's root domain and
+       * interferes there only; an unpinned one is placed like a FIFO task. */
+      t->partitioned = true;
+      if (t->pinned)
+        set_add(&p->cores[t->core], t);
+      else
+        t->core = -1;
+    } else if (t->policy == PLAN_POLICY_DEADLINE) {
+      t->partitioned = false;
       /* Global EDF: a reservation may run on any core, so it interferes
        * with the fixed-priority tasks of every real-time core. */
       t->core = -1;
@@ -244,11 +263,11 @@ static bool pack(struct packing *p, struct plan_task *tasks, size_t n, struct pl
 static bool packable(struct packing *p, struct plan_task *tasks, size_t n, struct plan_task **todo, size_t n_todo)
 {
   reset_packing(p, tasks, n);
-  double u_fp = 0;
+  double u_fp = 0, u_dl = 0;
   for (size_t i = 0; i < n; i++)
-    if (tasks[i].policy == PLAN_POLICY_FP)
-      u_fp += util(&tasks[i]);
-  if (u_fp > p->rt_ratio * p->n_rt + 1e-9)
+    *(tasks[i].policy == PLAN_POLICY_FP ? &u_fp : &u_dl) += util(&tasks[i]);
+  if (u_fp > p->rt_ratio * p->n_rt + 1e-9 || (p->partitioned && u_dl > p->dl_limit * p->n_rt + 1e-9) ||
+      (p->partitioned && u_fp + u_dl > p->n_rt + 1e-9))
     return false;
   for (size_t i = 0; i < n_todo; i++)
     if (!fits_alone(p, todo[i]))
@@ -264,7 +283,7 @@ const char *plan_pack(struct packing *p, const struct plan_config *c, struct pla
   p->dl = xrealloc(p->dl, (n + 1) * sizeof *p->dl);
   for (size_t i = 0; i < n; i++) {
     n_fp += tasks[i].policy == PLAN_POLICY_FP;
-    if (!tasks[i].pinned && tasks[i].policy == PLAN_POLICY_FP)
+    if (!tasks[i].pinned && (tasks[i].policy == PLAN_POLICY_FP || p->partitioned))
       todo[n_todo++] = &tasks[i];
   }
   qsort(todo, n_todo, sizeof *todo, cmp_util_desc);
@@ -274,7 +293,7 @@ const char *plan_pack(struct packing *p, const struct plan_config *c, struct pla
     *found = n_todo == 0;
     /* Say "pinned" only when some container is. */
     return n_todo > 0 ? "none found (no core is reserved for real-time)"
-           : n_fp > 0 ? "pinned" : "none needed (no SCHED_FIFO container)";
+           : n_fp > 0 || (p->partitioned && n > 0) ? "pinned" : "none needed (no SCHED_FIFO container)";
   }
   /* Necessary conditions: when one fails no heuristic can succeed, and
    * trying them (first-fit tries every core for every task) is what made
@@ -299,8 +318,9 @@ const char *plan_pack(struct packing *p, const struct plan_config *c, struct pla
 
 void plan_packing_init(struct packing *p, const struct plan_config *c)
 {
-  *p = (struct packing){.n_cores = c->node.cores,
+  *p = (struct packing){.n_cores = c->node.cores, .partitioned = c->node.dl_partitioned,
                         .rt_ratio = (double) c->node.rt_runtime_us / (double) c->node.rt_period_us};
+  p->dl_limit = p->rt_ratio - (double) c->node.dl_server / 1e9;
   p->cores = xmalloc0((size_t) p->n_cores * sizeof *p->cores);
   p->rt_cores = xmalloc0((size_t) p->n_cores * sizeof *p->rt_cores);
   p->by_load = xmalloc0((size_t) p->n_cores * sizeof *p->by_load);

@@ -1,9 +1,11 @@
 /* packing.h - placing the unpinned SCHED_FIFO containers on cores (used by
  * assign.c): first-fit or worst-fit decreasing by utilisation, every
  * placement confirmed per core, first by a cheap sufficient response-time
- * bound and only when that fails by the exact, warm-started test.  Deadline
- * reservations are never placed: each core set holds all of them as
- * interference (they run under global EDF on every core). */
+ * bound and only when that fails by the exact, warm-started test.  Global
+ * deadline reservations are never placed: each core set holds all of them
+ * as interference (they run under global EDF on every core); partitioned
+ * ones (node.deadline: partitioned) are placed like FIFO containers, each
+ * placement confirmed by the core's admission and QPA. */
 #ifndef EDGECR_PLAN_PACKING_H
 #define EDGECR_PLAN_PACKING_H
 
@@ -25,6 +27,8 @@ struct packing {
   int *rt_cores; /* indices of cores reserved for real-time */
   int n_rt;
   double rt_ratio;
+  bool partitioned; /* node.deadline: partitioned: reservations are placed too */
+  double dl_limit;  /* deadline bandwidth admitted per partitioned core */
   int64_t *saved; /* r_base of a core's tasks before a tentative placement */
   size_t saved_cap;
   int *by_load;   /* rt cores, least utilised first (worst-fit order) */

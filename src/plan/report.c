@@ -70,6 +70,14 @@ static void dl_summary(FILE *out, const struct plan_analysis *a)
   const struct plan_dl_result *d = &a->dl;
   if (d->n == 0)
     return;
+  if (a->dl_partitioned) {
+    fprintf(out, "\ndeadline reservations: %zu, partitioned: one root domain per core (cores %s), EDF per core "
+            "(kernel admission <= %.2f and QPA on each): U %.3f in total\n", d->n, a->partition_cpus,
+            a->dl_core_limit, d->u);
+    fprintf(out, "  general-purpose cores (best effort, the host): %s\n", a->general_cpus);
+    fprintf(out, "  verdict: %s\n", d->ok ? d->test : "NOT SCHEDULABLE (see the cores)");
+    return;
+  }
   fprintf(out, "\ndeadline reservations: %zu, global EDF on the %d %s of the root domain: U %.3f, density %.3f "
           "(max %.3f)\n", d->n, d->m, plan_noun(d->m, "CPU", "CPUs"), d->u, d->density, d->density_max);
   fprintf(out, "  kernel admission  U %.3f <= %.2f x %d = %.3f: %s (necessary, not sufficient)\n", d->u,
@@ -136,11 +144,17 @@ void plan_report_text(FILE *out, const struct plan_config *c, const struct plan_
           plan_noun((long long) c->n, "container", "containers"), a->n);
   fprintf(out, "core assignment: %s; real-time share per core %.2f (rt_runtime/rt_period)\n",
           a->assignment, a->rt_ratio);
-  fprintf(out, "SCHED_FIFO cgroup budgets: %.3f of the %.2f the kernel shares among all groups (%s)\n\n",
-          a->fifo_budget_sum, a->rt_ratio, a->fifo_budget_ok ? "ok" : "FAIL");
+  if (a->fifo_groups)
+    fprintf(out, "SCHED_FIFO cgroup budgets: %.3f of the %.2f the kernel shares among all groups (%s)\n\n",
+            a->fifo_budget_sum, a->rt_ratio, a->fifo_budget_ok ? "ok" : "FAIL");
+  else
+    fprintf(out, "SCHED_FIFO cgroup budgets: none (%s): protection is the global real-time throttling only, %.2f "
+            "of each CPU; deadline reservations are enforced\n\n",
+            a->fifo_budgets_probed ? "this machine's kernel has no real-time group budgets" : "node.fifo_budgets: none",
+            a->rt_ratio);
   core_table(out, a);
   fprintf(out, "  (* bound shown for information: it assumes D = T, no jitter, no blocking, no reservations)\n");
-  if (a->dl.n)
+  if (a->dl.n && !a->dl_partitioned)
     fprintf(out, "  (U and U(dl) of a core count every reservation: they run on any core)\n");
   dl_summary(out, a);
   fputc('\n', out);
@@ -237,12 +251,23 @@ json_t *plan_report_json(const struct plan_config *c, const struct plan_analysis
                          "bound", d->gfb_bound, "ok", d->gfb_ok, "bcl_ok", d->bcl_ok, "qpa_ok", d->qpa_ok,
                          "schedulable", d->ok, "test", d->test ? json_string(d->test) : json_null(), "reason",
                          d->reason ? json_string(d->reason) : json_null());
+  json_object_set_new(dl, "mode", json_string(a->dl_partitioned ? "partitioned" : "global"));
+  if (a->dl_partitioned) {
+    json_object_set_new(dl, "partition_cpus", json_string(a->partition_cpus));
+    json_object_set_new(dl, "general_cpus", json_string(a->general_cpus));
+  }
   json_t *warnings = json_array();
   for (size_t i = 0; a->warnings && a->warnings[i]; i++)
     json_array_append_new(warnings, json_string(a->warnings[i]));
-  return json_pack("{s:s,s:s,s:b,s:s,s:f,s:i,s:{s:f,s:b},s:o,s:o,s:o,s:o,s:o}", "name", c->name, "file", c->file,
+  json_t *r = json_pack("{s:s,s:s,s:b,s:s,s:f,s:i,s:{s:f,s:b},s:o,s:o,s:o,s:o,s:o}", "name", c->name, "file", c->file,
                    "schedulable", a->schedulable, "assignment", a->assignment, "rt_ratio", a->rt_ratio,
                    "cores_total", c->node.cores, "fifo_budgets", "sum", a->fifo_budget_sum, "ok",
                    a->fifo_budget_ok, "deadline_reservations", dl, "cores", cores, "containers", containers, "failures", failures,
                    "warnings", warnings);
+  json_t *fb = json_object_get(r, "fifo_budgets");
+  json_object_set_new(fb, "mode", json_string(a->fifo_groups ? "groups" : "none"));
+  json_object_set_new(fb, "probed", json_boolean(a->fifo_budgets_probed));
+  json_object_set_new(fb, "protection", json_string(a->fifo_groups ? "cgroup real-time budgets per container"
+                                                                    : "global real-time throttling only"));
+  return r;
 }

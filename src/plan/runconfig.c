@@ -12,6 +12,8 @@
 
 #include "plan_channels.h"
 #include "runconfig.h"
+#include "dl_limits.h"
+#include "partition.h"
 #include "util.h"
 
 /* obj[key] as an object, created (and attached) when missing. */
@@ -162,12 +164,17 @@ static void set_resources(json_t *linux_, const json_t *entry)
   if (json_is_object(rt)) {
     const json_t *cg = json_object_get(rt, "cgroup");
     const char *policy = json_string_value(json_object_get(json_object_get(rt, "sched"), "policy"));
-    if (policy && strcmp(policy, "SCHED_DEADLINE") == 0) {
-      json_object_del(cpu, "cpus");
+    if (policy && strcmp(policy, "SCHED_DEADLINE") == 0 && json_object_get(cg, "cpuset.cpus") == NULL) {
+      json_object_del(cpu, "cpus"); /* global: the whole root domain */
+    } else if (policy && strcmp(policy, "SCHED_DEADLINE") == 0) {
+      json_object_set(cpu, "cpus", json_object_get(cg, "cpuset.cpus")); /* its partition's core */
     } else {
       json_object_set(cpu, "cpus", json_object_get(cg, "cpuset.cpus"));
-      json_object_set_new(cpu, "realtimeRuntime", json_integer(int_of(cg, "cpu.rt_runtime_us")));
-      json_object_set_new(cpu, "realtimePeriod", json_integer(int_of(cg, "cpu.rt_period_us")));
+      /* node.fifo_budgets: none leaves the budget out (no group budgets) */
+      if (json_object_get(cg, "cpu.rt_runtime_us")) {
+        json_object_set_new(cpu, "realtimeRuntime", json_integer(int_of(cg, "cpu.rt_runtime_us")));
+        json_object_set_new(cpu, "realtimePeriod", json_integer(int_of(cg, "cpu.rt_period_us")));
+      }
     }
   } else {
     const char *cpus = json_string_value(json_object_get(json_object_get(entry, "cgroup"), "cpuset.cpus"));
@@ -194,12 +201,31 @@ static void add_rt_page(json_t *cfg, json_t *process, const char *rt_page)
   set_env(process, "EDGECR_RT_SHM", PLAN_RT_PAGE_IN_CONTAINER);
 }
 
+/* A SCHED_FIFO entry compiled without a group budget (node.fifo_budgets:
+ * none, for kernels without CONFIG_RT_GROUP_SCHED) cannot run on a kernel
+ * that has them: SCHED_FIFO there needs a budget, and the runtime's
+ * default one would take bandwidth the plan never analysed. */
+static int check_fifo_budget_mode(const json_t *entry, const char *name, edgecr_error_t *err)
+{
+  const json_t *rt = json_object_get(entry, "realtime");
+  const char *policy = json_string_value(json_object_get(json_object_get(rt, "sched"), "policy"));
+  if (policy == NULL || strcmp(policy, "SCHED_FIFO") != 0 ||
+      json_object_get(json_object_get(rt, "cgroup"), "cpu.rt_runtime_us") != NULL || !plan_node_rt_groups())
+    return 0;
+  return edgecr_error_make(err, EINVAL, "container `%s`: the plan gives SCHED_FIFO containers no cgroup real-time "
+                                        "budget (node.fifo_budgets: none, for kernels without "
+                                        "CONFIG_RT_GROUP_SCHED) but this node's kernel has group budgets: build "
+                                        "the plan with node.fifo_budgets: groups (or auto on this node)", name);
+}
+
 int plan_runtime_config(const json_t *entry, const char *bundle, const char *rt_page, json_t **out,
                         edgecr_error_t *err)
 {
   const char *name = json_string_value(json_object_get(entry, "name"));
   if (name == NULL)
     return edgecr_error_make(err, 0, "plan entry without a name");
+  if (check_fifo_budget_mode(entry, name, err) < 0)
+    return -1;
   cleanup_free char *path = xasprintf("%s/config.json", bundle);
   json_error_t jerr;
   json_t *cfg = json_load_file(path, 0, &jerr);
@@ -232,7 +258,15 @@ int plan_runtime_config(const json_t *entry, const char *bundle, const char *rt_
     json_decref(cfg);
     return -1;
   }
-  json_object_set_new(linux_, "cgroupsPath", json_sprintf("%s/%s", PLAN_CGROUP_PARENT, name));
+  /* A real-time container of a partitioned core lives in the partition's
+   * cpuset (partition.h), in every hierarchy (one cgroupsPath). */
+  const json_t *part = json_object_get(json_object_get(json_object_get(entry, "realtime"), "cgroup"), "partition");
+  if (json_is_integer(part)) {
+    cleanup_free char *pc = plan_partition_cgroup((int) json_integer_value(part));
+    json_object_set_new(linux_, "cgroupsPath", json_sprintf("%s/%s", pc, name));
+  } else {
+    json_object_set_new(linux_, "cgroupsPath", json_sprintf("%s/%s", PLAN_CGROUP_PARENT, name));
+  }
   /* The plan's `backend:` reaches the runtime as the annotation that names
    * the backend (src/oci/backend.h); Linux, the default, is left to the
    * runtime's own selection. */

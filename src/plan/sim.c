@@ -84,7 +84,7 @@ static void pick_dl(struct task_state *s, size_t n, int m, struct task_state **r
     struct task_state *best = NULL;
     for (size_t i = 0; i < n; i++) {
       struct task_state *c = &s[i];
-      if (c->done >= c->released || c->t->policy != PLAN_POLICY_DEADLINE || c->chosen)
+      if (c->done >= c->released || c->t->policy != PLAN_POLICY_DEADLINE || c->t->partitioned || c->chosen)
         continue;
       if (best == NULL || earlier(c, best))
         best = c;
@@ -108,6 +108,22 @@ static void pick_dl(struct task_state *s, size_t n, int m, struct task_state **r
     run[c] = t;
     t->cpu = c;
   }
+}
+
+/* Partitioned EDF: the earliest-deadline pending reservation confined to
+ * `cpu` (its own root domain), or NULL. */
+static struct task_state *pick_partitioned(struct task_state *s, size_t n, int cpu)
+{
+  struct task_state *best = NULL;
+  for (size_t i = 0; i < n; i++) {
+    struct task_state *c = &s[i];
+    if (c->done >= c->released || c->t->policy != PLAN_POLICY_DEADLINE || !c->t->partitioned ||
+        c->t->core != cpu)
+      continue;
+    if (best == NULL || earlier(c, best))
+      best = c;
+  }
+  return best;
 }
 
 /* Arrays grow by doubling from `first`: full exactly at 0, first, 2*first... */
@@ -180,6 +196,8 @@ static void simulate_all(struct task_state *s, size_t n, int m, int64_t horizon,
     }
     pick_dl(s, n, m, run, chosen);
     for (int c = 0; c < m; c++) {
+      if (run[c] == NULL)
+        run[c] = pick_partitioned(s, n, c);
       if (run[c] == NULL)
         run[c] = pick_fp(s, n, c);
       if (run[c] && now + run[c]->remaining < next)

@@ -1,6 +1,8 @@
 /* sim.h - discrete-event simulation of the task sets of plan analysis:
  * synchronous release at 0, strictly periodic jobs that each run for their
- * full budget.  Deadline reservations are scheduled by global EDF over all
+ * full budget.  Partitioned reservations (t->partitioned) run by EDF on
+ * their own core, above its fixed-priority tasks.  Other deadline
+ * reservations are scheduled by global EDF over all
  * n_cores CPUs (the m earliest deadlines run; a reservation keeps its last
  * CPU when it can, else takes the lowest free one), above the
  * fixed-priority tasks, which are pinned to their core (as SCHED_DEADLINE

@@ -222,12 +222,16 @@ void plan_svg_write(FILE *out, const struct plan_config *c, const struct plan_an
    * reservations at all (they may run on any core); the reservations'
    * own rows come last, in one lane of their own. */
   size_t n_dl = 0;
-  for (size_t i = 0; i < a->n; i++)
+  cleanup_free size_t *rows = xmalloc0((size_t) (a->n_cores + 1) * sizeof *rows); /* tasks of each core */
+  for (size_t i = 0; i < a->n; i++) {
     n_dl += a->tasks[i].core < 0;
+    if (a->tasks[i].core >= 0) /* partitioned reservations included: they run on their core */
+      rows[a->tasks[i].core]++;
+  }
   int height = 70;
   for (int k = 0; k < a->n_cores; k++)
-    if (a->cores[k].n_fp || n_dl)
-      height += CPU_ROW + 8 + (int) a->cores[k].n_fp * TASK_ROW + LANE_GAP;
+    if (rows[k] || n_dl)
+      height += CPU_ROW + 8 + (int) rows[k] * TASK_ROW + LANE_GAP;
   if (n_dl)
     height += 14 + (int) n_dl * TASK_ROW + LANE_GAP;
   int axis_y = height - LANE_GAP + 6, legend_y = height + 40;
@@ -238,7 +242,7 @@ void plan_svg_write(FILE *out, const struct plan_config *c, const struct plan_an
   int y = 70;
   for (int k = 0; k < a->n_cores; k++) {
     const struct plan_core_result *r = &a->cores[k];
-    if (r->n_fp == 0 && n_dl == 0)
+    if (rows[k] == 0 && n_dl == 0)
       continue;
     fprintf(out, "<text x='%d' y='%d' class='core' text-anchor='end'%s>core %d</text>\n", LEFT - 8,
             y + CPU_ROW / 2 + 5, r->ok ? "" : " fill='" MISS_RED "'", k);

@@ -75,6 +75,14 @@ static json_t *action(const char *op, const struct plan_located *where, const js
   return a;
 }
 
+const char *plan_partitions_of(const json_t *plan)
+{
+  const char *p = json_string_value(json_object_get(plan, "partitions"));
+  if (p == NULL)
+    p = json_string_value(json_object_get(json_object_get(plan, "node"), "partitions"));
+  return p ? p : "";
+}
+
 /* The actions; with `ex`, an unchanged container that is not running (it
  * exited, or was deleted behind the plan's back) is started again. */
 json_t *plan_switch_actions_on(const struct plan_located *from, const struct plan_located *to,
@@ -94,6 +102,13 @@ json_t *plan_switch_actions_on(const struct plan_located *from, const struct pla
     if (target == NULL || !same_content(ct, target))
       json_array_append_new(actions, action("stop", from, ct));
   }
+  /* Between the stops and the starts, the node's deadline partitions
+   * (partition.h): a partition goes once its containers stopped and comes
+   * before the containers that run in it start. */
+  const char *pf = from ? plan_partitions_of(from->plan) : "", *pt = plan_partitions_of(to->plan);
+  if (strcmp(pf, pt) != 0)
+    json_array_append_new(actions, json_pack("{s:s,s:s,s:s,s:s}", "op", "partitions", "name", "cpusets", "cpus", pt,
+                                             "undo", pf));
   /* Starts in the target's start order (its containers array is sorted). */
   *kept = 0;
   for (size_t i = 0; i < n; i++) {

@@ -69,7 +69,10 @@ struct plan_located {
 };
 
 /* The actions of a switch from `from` (NULL: nothing runs) to `to`, as a
- * JSON array of {"op": "stop"|"start", "name", "bundle", "container"}.
+ * JSON array of {"op": "stop"|"start", "name", "bundle", "container"}, and
+ * between the stops and the starts, when the plans' deadline partitions
+ * differ, {"op": "partitions", "name": "cpusets", "cpus": target, "undo":
+ * the old ones} (partition.h).
  * *kept receives the number of unchanged containers. */
 json_t *plan_switch_actions(const struct plan_located *from, const struct plan_located *to, size_t *kept,
                             edgecr_error_t *err);
@@ -78,6 +81,10 @@ json_t *plan_switch_actions(const struct plan_located *from, const struct plan_l
  * is gone (exited, or deleted behind the plan's back) is started again. */
 json_t *plan_switch_actions_on(const struct plan_located *from, const struct plan_located *to,
                                const struct plan_executor *ex, size_t *kept, edgecr_error_t *err);
+
+/* The deadline partitions a plan (plan.json: node.partitions) or a
+ * current.json ("partitions") asks for: a CPU list, "" none. */
+const char *plan_partitions_of(const json_t *plan);
 
 /* Run a switch to `to` from what current.json says runs (or nothing).
  * Refuses when an interrupted switch is pending (run recover first).  A

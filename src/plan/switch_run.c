@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "partition.h"
 #include "util.h"
 
 /* ---- state files ---- */
@@ -57,8 +58,8 @@ static int load_json(const char *dir, const char *file, json_t **out, edgecr_err
 
 static json_t *located_json(const struct plan_located *p)
 {
-  return json_pack("{s:s,s:s,s:s,s:O}", "name", p->name, "commit", p->commit, "checkout", p->checkout,
-                   "containers", json_object_get(p->plan, "containers"));
+  return json_pack("{s:s,s:s,s:s,s:O,s:s}", "name", p->name, "commit", p->commit, "checkout", p->checkout,
+                   "containers", json_object_get(p->plan, "containers"), "partitions", plan_partitions_of(p->plan));
 }
 
 static void located_from_json(const json_t *j, struct plan_located *p)
@@ -84,10 +85,12 @@ int plan_executor_is_running(const struct plan_executor *ex, const char *name, e
   return running;
 }
 
-static int run_action(const struct plan_executor *ex, const json_t *a, edgecr_error_t *err)
+static int run_action(const char *dir, const struct plan_executor *ex, const json_t *a, edgecr_error_t *err)
 {
   const char *op = json_string_value(json_object_get(a, "op"));
   const char *name = json_string_value(json_object_get(a, "name"));
+  if (strcmp(op, "partitions") == 0) /* idempotent, and recorded in cpusets.json as it goes */
+    return plan_partitions_set(dir, json_string_value(json_object_get(a, "cpus")), err);
   int running = plan_executor_is_running(ex, name, err);
   if (running < 0)
     return edgecr_error_wrap(err, "%s `%s`", op, name);
@@ -106,7 +109,7 @@ static int run_journal(const char *dir, json_t *journal, const struct plan_execu
   size_t done = (size_t) json_integer_value(json_object_get(journal, "done"));
   for (size_t i = done; i < json_array_size(actions); i++) {
     const json_t *a = json_array_get(actions, i);
-    if (run_action(ex, a, err) < 0)
+    if (run_action(dir, ex, a, err) < 0)
       return edgecr_error_wrap(err, "plan switch step %zu of %zu", i + 1, json_array_size(actions));
     json_object_set_new(journal, "done", json_integer((json_int_t) i + 1));
     if (save_json(dir, "journal.json", journal, err) < 0)
@@ -261,6 +264,13 @@ static json_t *rollback_actions(const json_t *journal)
   size_t last = done < json_array_size(actions) ? done : json_array_size(actions) - 1;
   for (size_t i = last + 1; i-- > 0;) {
     json_t *a = json_deep_copy(json_array_get(actions, i));
+    if (strcmp(json_string_value(json_object_get(a, "op")), "partitions") == 0) {
+      json_t *cpus = json_incref(json_object_get(a, "cpus"));
+      json_object_set(a, "cpus", json_object_get(a, "undo"));
+      json_object_set_new(a, "undo", cpus);
+      json_array_append_new(undo, a);
+      continue;
+    }
     bool was_stop = strcmp(json_string_value(json_object_get(a, "op")), "stop") == 0;
     json_object_set_new(a, "op", json_string(was_stop ? "start" : "stop"));
     json_array_append_new(undo, a);

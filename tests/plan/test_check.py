@@ -197,3 +197,28 @@ def test_deadline_parameters_the_kernel_refuses(edgecr, tmp_path, rt, field, why
     cfg.write_text("node: {cores: 2}\ncontainers:\n  - {name: r, bundle: b, rt: {policy: deadline, "
                    "period: 4194304us, budget: 1024ns}}\n  - {name: f, bundle: b, rt: {period: 5s, budget: 500ns}}\n")
     edgecr("plan", "check", cfg, check=0)
+
+
+def test_partitioned_reservations(edgecr, tmp_path):
+    """examples/plans/partitioned.yaml: three cores each filled to about 0.9
+    by partitioned reservations (and one FIFO container below them) are
+    schedulable per core; the same reservations as one global EDF set are
+    not shown schedulable.  The plan names its partitions and the core left
+    to best-effort work, and the timeline draws each reservation on its
+    core."""
+    j = json.loads(edgecr("plan", "check", EXAMPLES / "partitioned.yaml", "--format", "json", check=0).stdout)
+    dl = j["deadline_reservations"]
+    assert dl["mode"] == "partitioned" and dl["schedulable"] and dl["test"] == "partitioned EDF (QPA per core)"
+    assert dl["partition_cpus"] == "1,2,3" and dl["general_cpus"] == "0"
+    for core in j["cores"][1:]:
+        assert core["utilisation"] >= 0.87 and core["qpa_ok"] and core["dl_admission_ok"], core
+    assert not [w for w in j["warnings"] if "rt.core" in w]  # rt.core of a partitioned reservation is honoured
+    glob = tmp_path / "global.yaml"
+    glob.write_text((EXAMPLES / "partitioned.yaml").read_text().replace("deadline: partitioned", "deadline: global"))
+    p = edgecr("plan", "check", glob, check=2)
+    assert "global EDF on 4 CPUs is not shown schedulable" in p.stdout
+    out = tmp_path / "p.svg"
+    edgecr("plan", "check", EXAMPLES / "partitioned.yaml", "--svg", out, check=0)
+    svg = out.read_text()
+    assert "global EDF</text>" not in svg and "core 3</text>" in svg
+

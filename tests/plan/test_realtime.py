@@ -58,9 +58,15 @@ def write_bundle(base, name, args, rtjob):
     (b / "config.json").write_text(json.dumps(bundle_config(args)))
 
 
-def edgecr_plan_leftovers():
-    return [str(p) for d in CG.procs_dirs("/edgecr-plan") if d.is_dir()
-            for p in d.iterdir() if p.is_dir()]
+def edgecr_plan_leftovers(names):
+    """The test's containers' cgroups still present, under /edgecr-plan or
+    a deadline partition /edgecr-rt/cpuK (other suites on the same host may
+    run their own containers under /edgecr-plan meanwhile)."""
+    left = [str(p) for d in CG.procs_dirs("/edgecr-plan") if d.is_dir()
+            for p in d.iterdir() if p.is_dir() and p.name in names]
+    left += [str(p) for d in CG.procs_dirs("/edgecr-rt") if d.is_dir()
+             for p in d.glob("cpu*/*") if p.is_dir() and p.name in names]
+    return left
 
 
 def wait_rt_bandwidth(runtime_us=500_000, timeout=15.0):
@@ -87,14 +93,22 @@ def wait_rt_bandwidth(runtime_us=500_000, timeout=15.0):
         probe.rmdir()
 
 
-@pytest.fixture
-def node(tmp_path, edgecr):
+@pytest.fixture(params=["kernel", "no-rt-groups"])
+def node(request, tmp_path, edgecr):
+    """`kernel`: the node as its kernel is; `no-rt-groups`: edgecr told
+    (EDGECR_RT_GROUP_SCHED=0) to behave as on a kernel without
+    CONFIG_RT_GROUP_SCHED (stock Debian): no group budgets, SCHED_FIFO in
+    the root real-time group, so both kinds of kernel are tested here."""
+    if request.param == "no-rt-groups" and not hostprobe.rt_budget_expected():
+        pytest.skip("the kernel itself has no real-time group budgets: the `kernel` run covers this mode")
     wait_rt_bandwidth()
     rtjob = tmp_path / "rtjob"
     subprocess.run(["cc", "-static", "-O2", "-I", str(REPO / "include"), "-o", str(rtjob),
                     str(REPO / "tests" / "plan" / "rtjob.c")], check=True)
     root = tmp_path / "root"
     env = {"EDGECR_PLAN_REPO": str(tmp_path / "store")}
+    if request.param == "no-rt-groups":
+        env["EDGECR_RT_GROUP_SCHED"] = "0"
 
     def run(*args, check=None, timeout=60):
         return edgecr("--root", root, *args, env=env, check=check, timeout=timeout)
@@ -103,6 +117,7 @@ def node(tmp_path, edgecr):
         pass
     n = Node()
     n.tmp, n.root, n.run, n.rtjob = tmp_path, root, run, rtjob
+    n.rt_groups = request.param == "kernel" and hostprobe.rt_budget_expected()
     n.names = set()
     yield n
     # Stop whatever the test started (kill only our containers), then check
@@ -110,7 +125,7 @@ def node(tmp_path, edgecr):
     for name in n.names:
         run("delete", "--force", name)
     assert not [d for d in os.listdir(root) if d in n.names] if root.exists() else True
-    assert edgecr_plan_leftovers() == [], "cgroups left behind"
+    assert edgecr_plan_leftovers(n.names) == [], "cgroups left behind"
 
 
 def steal_ms():
@@ -146,7 +161,7 @@ def monitor(node):
 
 SCHEDULABLE = """
 name: {name}
-node: {{cores: 2}}
+node: {{cores: 2, fifo_budgets: auto}}
 containers:
   - name: ctl
     bundle: bundles/ctl
@@ -187,9 +202,19 @@ def test_schedulable_plan_then_switch_one_container(node):
     assert "Cpus_allowed_list:\t1\n" in ctl_status
     # budget over the longest multiple of the period up to 1s: 100 x 2ms + min(2ms, D - C), D = 10ms;
     # only kernels with CONFIG_RT_GROUP_SCHED have group budgets
-    if hostprobe.rt_budget_expected():
+    if node.rt_groups:
         assert (CPU_V1 / "edgecr-plan/ctl/cpu.rt_period_us").read_text().strip() == "1000000"
         assert (CPU_V1 / "edgecr-plan/ctl/cpu.rt_runtime_us").read_text().strip() == "202000"
+    elif CPU_V1 is not None:
+        # no group budgets: the FIFO containers run in the root real-time
+        # group (no EPERM), protected by the global throttling only
+        cpu_line = [x for x in Path(f"/proc/{pids['ctl']}/cgroup").read_text().splitlines()
+                    if x.split(":")[1] in ("cpu", "cpu,cpuacct", "cpuacct,cpu")]
+        assert cpu_line and cpu_line[0].endswith(":/"), cpu_line
+        assert not (CPU_V1 / "edgecr-plan/ctl").exists()
+        check = node.run("plan", "check", node.tmp / "cell.yaml", check=0).stdout
+        assert "protection is the global real-time throttling only" in check
+        assert "use deadline reservations" in check
     steal = steal_ms()
     time.sleep(3)
     m = monitor(node)
@@ -267,3 +292,40 @@ def test_deadline_overrun_signalled_by_kernel(node):
     m = monitor(node)["greedy"]
     assert m["jobs"] > 10, m
     assert m["kernel_overruns"] > 0, m
+
+
+NODE_WIDE_CAP = """
+name: {name}
+node: {{cores: 2, fifo_budgets: {mode}}}
+containers:
+  - {{name: left, bundle: bundles/left, rt: {{period: 10ms, budget: 5ms, core: 0}}}}
+  - {{name: right, bundle: bundles/right, rt: {{period: 10ms, budget: 5ms, core: 1}}}}
+"""
+
+
+def test_plan_refused_only_by_the_node_wide_cap(node):
+    """Half of each CPU in SCHED_FIFO: every core passes its own test, but
+    with group budgets their ratios (0.5 + 0.5 + the unaligned tails) share
+    the kernel's 0.95 once, so the plan is refused.  Without group budgets
+    (a stock kernel) it is admitted and runs without misses; a plan built
+    that way is refused, with the reason, on a node whose kernel has them."""
+    for name in ("left", "right"):
+        write_bundle(node.tmp, name, ["rtjob", name, "10000", "10000", "5000", "4000"], node.rtjob)
+    node.names |= {"left", "right"}
+    p = build(node, "capped", NODE_WIDE_CAP.format(name="capped", mode="groups"), check=2)
+    out = node.run("plan", "check", node.tmp / "capped.yaml", check=2).stdout
+    assert "the kernel allows 0.950 in total" in out and "move work into deadline reservations" in out, out
+    build(node, "uncapped", NODE_WIDE_CAP.format(name="uncapped", mode="none"), check=0)
+    if node.rt_groups:
+        p = node.run("plan", "apply", "uncapped", check=1)
+        assert "this node's kernel has group budgets" in p.stderr, p.stderr
+        assert "rolled back" in p.stderr
+        return
+    node.run("plan", "apply", "uncapped", check=0)
+    steal = steal_ms()
+    time.sleep(2)
+    m = monitor(node)
+    for name in ("left", "right"):
+        assert m[name]["jobs"] >= 150, m[name]
+        assert_few_misses(m[name], steal)
+    node.run("plan", "stop", check=0)
