@@ -9,6 +9,7 @@
  * cgroup_owned()). */
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,12 +21,75 @@
 
 #include "cgroup_internal.h"
 #include "log.h"
+#include "process.h"
 #include "util.h"
 
 /* ---- hierarchy directories ------------------------------------------- */
 
+/* "0,2-3" for a CPU set, into buf. */
+static void format_cpu_list(const cpu_set_t *set, char *buf, size_t cap)
+{
+  size_t n = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < CPU_SETSIZE; i++) {
+    if (!CPU_ISSET(i, set))
+      continue;
+    int j = i;
+    while (j + 1 < CPU_SETSIZE && CPU_ISSET(j + 1, set))
+      j++;
+    int w = j > i ? snprintf(buf + n, cap - n, "%s%d-%d", n ? "," : "", i, j)
+                  : snprintf(buf + n, cap - n, "%s%d", n ? "," : "", i);
+    if (w < 0 || (size_t) w >= cap - n)
+      return;
+    n += (size_t) w;
+    i = j;
+  }
+}
+
+/* The parent's CPUs less those its other children hold exclusively
+ * (cpuset.cpu_exclusive = 1: a real-time partition, edgecr's own or the
+ * node's).  The kernel refuses a new cpuset that overlaps an exclusive
+ * sibling (EINVAL), and best-effort work does not belong on partitioned
+ * CPUs anyway.  Returns the parent's list unchanged when no sibling is
+ * exclusive. */
+static char *cpus_beside_partitions(const char *parent_dir, const char *parent_cpus, const char *self)
+{
+  cpu_set_t set;
+  if (parse_cpu_list(parent_cpus, &set) < 0)
+    return xstrdup(parent_cpus);
+  DIR *d = opendir(parent_dir);
+  struct dirent *de;
+  bool changed = false;
+  while (d != NULL && (de = readdir(d)) != NULL) {
+    if (de->d_type != DT_DIR || de->d_name[0] == '.' || strcmp(de->d_name, self) == 0)
+      continue;
+    cleanup_free char *xp = xasprintf("%s/%s/cpuset.cpu_exclusive", parent_dir, de->d_name);
+    cleanup_free char *excl = cg_read_trimmed(xp);
+    if (excl == NULL || strcmp(excl, "1") != 0)
+      continue;
+    cleanup_free char *cp = xasprintf("%s/%s/cpuset.cpus", parent_dir, de->d_name);
+    cleanup_free char *theirs = cg_read_trimmed(cp);
+    cpu_set_t held;
+    if (theirs == NULL || parse_cpu_list(theirs, &held) < 0)
+      continue;
+    for (int i = 0; i < CPU_SETSIZE; i++)
+      if (CPU_ISSET(i, &held) && CPU_ISSET(i, &set)) {
+        CPU_CLR(i, &set);
+        changed = true;
+      }
+  }
+  if (d != NULL)
+    closedir(d);
+  if (!changed || CPU_COUNT(&set) == 0)
+    return xstrdup(parent_cpus); /* nothing left: the kernel's error says why */
+  char buf[1024];
+  format_cpu_list(&set, buf, sizeof buf);
+  return xstrdup(buf);
+}
+
 /* v1 cpuset: a new cgroup starts with empty cpus/mems and refuses tasks, so
- * copy the parent's values down each level we create. */
+ * copy the parent's values down each level we create (the CPUs without
+ * those of exclusive siblings). */
 static int cpuset_inherit(const char *mount, const char *path, edgecr_error_t *err)
 {
   cleanup_free char *cur = xstrdup(mount);
@@ -41,6 +105,11 @@ static int cpuset_inherit(const char *mount, const char *path, edgecr_error_t *e
         continue;
       cleanup_free char *pp = xasprintf("%s/%s", cur, f);
       cleanup_free char *parent = cg_read_trimmed(pp);
+      if (parent != NULL && i == 0) {
+        char *fit = cpus_beside_partitions(cur, parent, tok);
+        free(parent);
+        parent = fit;
+      }
       if (parent != NULL && write_file(cp, parent, strlen(parent), err) < 0) {
         free(child);
         return -1;

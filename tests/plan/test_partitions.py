@@ -161,9 +161,30 @@ def test_kernel_admission_per_partition(node):
         refused = chrt_deadline(CPUSET / "edgecr-rt" / "cpu1", 5)
         assert refused.returncode != 0 and "busy" in refused.stderr.lower(), refused
         assert chrt_deadline(CPUSET / "edgecr-plan", 5).returncode == 0
+        assert_container_beside_partition(node)
     finally:
         node.run("plan", "stop")
     same_as_before(before, cpuset_snapshot())
+
+
+def assert_container_beside_partition(node):
+    """A container outside the plan, in a cpuset of its own made next to
+    the partition (a fresh top-level cgroupsPath, as containerd's `ctr run`
+    gives), runs on the general-purpose CPUs: its cpuset gets the parent's
+    CPUs without the exclusive sibling's (the kernel refuses an overlap:
+    create used to fail with "write `0-1` to .../cpuset.cpus: Invalid
+    argument")."""
+    write_bundle(node.tmp, "beside", ["/bin/busybox", "grep", "Cpus_allowed_list", "/proc/self/status"], node.rtjob)
+    cfg_path = node.tmp / "bundles" / "beside" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    top = f"edgecr-beside-{os.getpid()}"
+    cfg["linux"]["cgroupsPath"] = f"/{top}/c"
+    cfg["linux"].pop("resources", None)
+    cfg_path.write_text(json.dumps(cfg))
+    r = node.run("run", "--bundle", cfg_path.parent, f"beside-{os.getpid()}", check=None)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[-1] == "0", r.stdout
+    assert not (CPUSET / top).exists()
 
 
 OVERLOADED_CORE = """
