@@ -1,4 +1,5 @@
-/* partition.c - deadline partitions of partition.h (cgroup v1 cpusets).
+/* partition.c - deadline partitions of partition.h (cgroup v1 cpusets,
+ * or cgroup v2 partition roots).
  *
  * One call brings the node from whatever partitions it has to the ones
  * asked for, in an order the kernel accepts at every step:
@@ -11,6 +12,12 @@
  *   3. the root stops balancing (root domains then follow the balanced
  *      cpusets), /edgecr-rt and one exclusive /edgecr-rt/cpuK per core
  *      are made.
+ * cgroup v2 is the same walk with the kernel's v2 rules: only the root's
+ * children need moving, and only those whose cpuset.cpus is set (an empty
+ * one means "the parent's effective CPUs", which the kernel shrinks when
+ * a partition takes CPUs), and each cgroup of step 3 is written
+ * cpuset.cpus.partition = root and read back (the kernel marks a partition
+ * it cannot grant "root invalid (reason)" without failing the write).
  * Each change is recorded in <state>/cpusets.json before it is made, with
  * the value it replaces: the record is what lets a re-run after SIGKILL,
  * and the final teardown, put the node's cpusets back. */
@@ -121,9 +128,12 @@ static struct cpus cpus_and(const struct cpus *a, const struct cpus *b)
 
 /* ---- the node's cpuset files ---- */
 
+int (*plan_partition_write_hook)(const char *path, const char *value);
+
 struct ctx {
   const char *state_dir;
-  char *mount;    /* the v1 cpuset hierarchy */
+  char *mount;    /* the v1 cpuset hierarchy, or the cgroup2 mount */
+  bool v2;
   json_t *rec;    /* the record (cpusets.json) */
   edgecr_error_t *err;
 };
@@ -185,6 +195,11 @@ static int put(struct ctx *c, const char *dir, const char *file, const char *val
 {
   cleanup_free char *p = xasprintf("%s/%s", dir, file);
   maybe_killed(value, p);
+  if (plan_partition_write_hook) {
+    if (plan_partition_write_hook(p, value) < 0)
+      return edgecr_error_make(c->err, errno, "cpuset partition: write `%s` to %s", value, p);
+    return 0;
+  }
   cleanup_close int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || write_all(fd, value, strlen(value)) < 0)
     return edgecr_error_make(c->err, errno, "cpuset partition: write `%s` to %s", value, p);
@@ -224,7 +239,7 @@ static int load_record(struct ctx *c)
       return edgecr_error_make(c->err, 0, "%s:%d: %s", path, je.line, je.text);
     return 0;
   }
-  c->rec = json_pack("{s:s,s:n,s:[]}", "mount", c->mount, "root_load_balance", "moved");
+  c->rec = json_pack("{s:s,s:i,s:n,s:[]}", "mount", c->mount, "cgroup", c->v2 ? 2 : 1, "root_load_balance", "moved");
   return 0;
 }
 
@@ -238,12 +253,15 @@ static int remove_dir(struct ctx *c, const char *dir)
   if (rmdir(dir) < 0 && errno == ENOTEMPTY) {
     /* A cgroup never says ENOTEMPTY (child cgroups or tasks: EBUSY): a
      * plain directory of the tests' fake hierarchy, whose files go first. */
-    static const char *const files[] = {"cpuset.cpus", "cpuset.mems", "cpuset.cpu_exclusive",
-                                        "cpuset.sched_load_balance", NULL};
-    for (size_t i = 0; files[i]; i++) {
-      cleanup_free char *f = xasprintf("%s/%s", dir, files[i]);
-      (void) unlink(f);
-    }
+    DIR *dp = opendir(dir);
+    struct dirent *de;
+    while (dp && (de = readdir(dp)) != NULL)
+      if (de->d_type == DT_REG) {
+        cleanup_free char *f = xasprintf("%s/%s", dir, de->d_name);
+        (void) unlink(f);
+      }
+    if (dp)
+      closedir(dp);
     (void) rmdir(dir);
   }
   if (access(dir, F_OK) == 0 && rmdir(dir) < 0 && errno != ENOENT)
@@ -282,7 +300,7 @@ struct dirs {
   size_t n, cap;
 };
 
-static void collect(const char *dir, struct dirs *d, const char *skip)
+static void collect(const char *dir, struct dirs *d, const char *skip, int levels)
 {
   DIR *dp = opendir(dir);
   if (dp == NULL)
@@ -299,7 +317,8 @@ static void collect(const char *dir, struct dirs *d, const char *skip)
     if (d->n == d->cap)
       d->v = xrealloc(d->v, (d->cap = d->cap ? 2 * d->cap : 16) * sizeof *d->v);
     d->v[d->n++] = child;
-    collect(child, d, skip);
+    if (levels > 1)
+      collect(child, d, skip, levels - 1);
   }
   closedir(dp);
 }
@@ -427,7 +446,10 @@ static int move_cpusets(struct ctx *c, const struct cpus *want)
   prune_gone(c);
   cleanup_free char *skip = xasprintf("%s%s", c->mount, PLAN_PARTITION_PARENT);
   struct dirs d = {0};
-  collect(c->mount, &d, skip);
+  /* v2: only the root's children (the exclusivity rule is between
+   * siblings, and deeper cgroups' effective CPUs shrink with their
+   * parents'). */
+  collect(c->mount, &d, skip, c->v2 ? 1 : 1 << 30);
   qsort(d.v, d.n, sizeof *d.v, cmp_deepest_first);
   int r = 0;
   struct cpus *now = xmalloc0((d.n + 1) * sizeof *now), *to = xmalloc0((d.n + 1) * sizeof *to);
@@ -541,18 +563,138 @@ static int make_partitions(struct ctx *c, const struct cpus *want)
   return 0;
 }
 
+/* ---- 3 (cgroup v2). partition roots ---- */
+
+static bool has_word(const char *list, const char *w)
+{
+  size_t n = strlen(w);
+  for (const char *p = list; p && (p = strstr(p, w)) != NULL; p += n)
+    if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
+      return true;
+  return false;
+}
+
+/* The root's children get cpuset files only with "cpuset" in the root's
+ * cgroup.subtree_control; edgecr records that it enabled it, to disable
+ * it again with the last partition. */
+static int v2_root_cpuset(struct ctx *c, bool partitioned)
+{
+  cleanup_free char *cur = read_trimmed(c->mount, "cgroup.subtree_control");
+  bool on = has_word(cur, "cpuset");
+  json_t *added = json_object_get(c->rec, "subtree_cpuset");
+  if (partitioned) {
+    if (on)
+      return 0;
+    if (added == NULL) {
+      json_object_set_new(c->rec, "subtree_cpuset", json_string("added"));
+      if (save_record(c) < 0)
+        return -1;
+    }
+    return put(c, c->mount, "cgroup.subtree_control", "+cpuset");
+  }
+  if (added == NULL)
+    return 0;
+  if (on) {
+    /* Refused (EBUSY) while some child enabled cpuset for its own
+     * children meanwhile: theirs to keep then. */
+    edgecr_error_t busy = NULL;
+    struct ctx quiet = *c;
+    quiet.err = &busy;
+    if (put(&quiet, c->mount, "cgroup.subtree_control", "-cpuset") < 0)
+      edgecr_error_release(&busy);
+  }
+  json_object_del(c->rec, "subtree_cpuset");
+  return save_record(c);
+}
+
+/* After `root` is written: the kernel grants the partition or marks it
+ * "root invalid (reason)".  Invalid: an error with the kernel's reason,
+ * and the cgroup is made a member again and removed. */
+static int v2_check_root(struct ctx *c, const char *dir)
+{
+  cleanup_free char *st = read_trimmed(dir, "cpuset.cpus.partition");
+  if (st && strcmp(st, "root") == 0)
+    return 0;
+  edgecr_error_t ignored = NULL;
+  struct ctx quiet = *c;
+  quiet.err = &ignored;
+  if (put(&quiet, dir, "cpuset.cpus.partition", "member") == 0)
+    (void) remove_dir(&quiet, dir);
+  edgecr_error_release(&ignored);
+  const char *why = st ? strchr(st, '(') : NULL;
+  return edgecr_error_make(c->err, EINVAL, "cpuset partition: the kernel did not make `%s` a partition root: "
+                                           "cpuset.cpus.partition reads `%s`%s%.*s", rel(c, dir),
+                           st ? st : "(missing)", why ? ": " : "", why ? (int) strcspn(why + 1, ")") : 0,
+                           why ? why + 1 : "");
+}
+
+static int v2_make_dir(struct ctx *c, const char *dir, const char *cpus)
+{
+  if (access(dir, F_OK) < 0) {
+    maybe_killed("mkdir", dir);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+      return edgecr_error_make(c->err, errno, "cpuset partition: create `%s`", rel(c, dir));
+  }
+  struct cpus have, want;
+  if ((!read_cpus(dir, &have) || cpus_parse(cpus, &want) < 0 || !cpus_equal(&have, &want)) &&
+      put(c, dir, "cpuset.cpus", cpus) < 0)
+    return -1;
+  cleanup_free char *st = read_trimmed(dir, "cpuset.cpus.partition");
+  if ((st == NULL || strcmp(st, "root") != 0) && put(c, dir, "cpuset.cpus.partition", "root") < 0)
+    return -1;
+  return v2_check_root(c, dir);
+}
+
+/* /edgecr-rt (a partition root: a partition's parent must be one; it
+ * keeps no CPU and runs no task) and /edgecr-rt/cpuK below it. */
+static int v2_make_partitions(struct ctx *c, const struct cpus *want)
+{
+  cleanup_free char *all = cpus_format(want);
+  cleanup_free char *parent = xasprintf("%s%s", c->mount, PLAN_PARTITION_PARENT);
+  if (v2_root_cpuset(c, true) < 0 || v2_make_dir(c, parent, all) < 0)
+    return -1;
+  cleanup_free char *sub = read_trimmed(parent, "cgroup.subtree_control");
+  if (!has_word(sub, "cpuset") && put(c, parent, "cgroup.subtree_control", "+cpuset") < 0)
+    return -1;
+  for (int k = 0; k < MAX_CPUS; k++) {
+    if (!cpus_has(want, k))
+      continue;
+    cleanup_free char *dir = xasprintf("%s/cpu%d", parent, k);
+    char one[16];
+    snprintf(one, sizeof one, "%d", k);
+    if (v2_make_dir(c, dir, one) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 /* ---- entry ---- */
 
-static char *find_mount(edgecr_error_t *err)
+/* The v1 cpuset hierarchy if there is one, else a cgroup2 mount with the
+ * cpuset controller; EDGECR_PLAN_CPUSET names another (tests' fake trees:
+ * v2 when it has cgroup.controllers). */
+static char *find_mount(bool *v2, edgecr_error_t *err)
 {
   const char *env = getenv("EDGECR_PLAN_CPUSET");
-  if (env && *env)
+  cleanup_free char *ctl = NULL;
+  *v2 = false;
+  if (env && *env) {
+    cleanup_free char *p = xasprintf("%s/cgroup.controllers", env);
+    *v2 = access(p, F_OK) == 0;
     return xstrdup(env);
+  }
   if (access("/sys/fs/cgroup/cpuset/cpuset.cpus", F_OK) == 0)
     return xstrdup("/sys/fs/cgroup/cpuset");
-  edgecr_error_make(err, ENOTSUP, "cpuset partition: this node has no cgroup v1 cpuset hierarchy at "
-                                  "/sys/fs/cgroup/cpuset (partitioned deadline reservations need it; cgroup v2 "
-                                  "partitions are not supported yet): use node.deadline: global");
+  ctl = read_trimmed("/sys/fs/cgroup", "cgroup.controllers");
+  if (has_word(ctl, "cpuset")) {
+    *v2 = true;
+    return xstrdup("/sys/fs/cgroup");
+  }
+  edgecr_error_make(err, ENOTSUP, "cpuset partition: this node has neither a cgroup v1 cpuset hierarchy at "
+                                  "/sys/fs/cgroup/cpuset nor the cpuset controller in the cgroup2 hierarchy at "
+                                  "/sys/fs/cgroup (%s): use node.deadline: global",
+                  ctl ? "cgroup.controllers lists no cpuset: it is bound to a v1 hierarchy elsewhere"
+                      : "not a cgroup2 mount");
   return NULL;
 }
 
@@ -568,7 +710,7 @@ int plan_partitions_set(const char *state_dir, const char *cpus, edgecr_error_t 
   if (cpus_empty(&want) && access(path, F_OK) < 0)
     return 0;
   struct ctx c = {.state_dir = state_dir, .err = err};
-  c.mount = find_mount(err);
+  c.mount = find_mount(&c.v2, err);
   if (c.mount == NULL)
     return -1;
   int r = load_record(&c);
@@ -599,10 +741,12 @@ int plan_partitions_set(const char *state_dir, const char *cpus, edgecr_error_t 
     edgecr_error_release(&e);
     r = 0;
   }
-  if (r == 0)
+  if (r == 0 && !c.v2)
     r = root_balance(&c, !cpus_empty(&want));
   if (r == 0 && !cpus_empty(&want))
-    r = make_partitions(&c, &want);
+    r = c.v2 ? v2_make_partitions(&c, &want) : make_partitions(&c, &want);
+  if (r == 0 && c.v2 && cpus_empty(&want))
+    r = v2_root_cpuset(&c, false);
   if (r == 0 && cpus_empty(&want) && json_array_size(json_object_get(c.rec, "moved")) == 0) {
     maybe_killed("unlink", path);
     if (unlink(path) < 0 && errno != ENOENT)

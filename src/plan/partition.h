@@ -14,9 +14,12 @@
  * and every other cpuset of the node moved off the partitioned cores (an
  * exclusive cpuset may not overlap a sibling, and a balanced cpuset that
  * spans a partitioned core would merge it back into a larger domain).
- * cgroup v2 (cpuset in the unified hierarchy): /edgecr-rt and
- * /edgecr-rt/cpuK with cpuset.cpus.partition = root; the kernel itself
- * takes those CPUs from the siblings.
+ * cgroup v2 (the cpuset controller in the cgroup2 hierarchy): /edgecr-rt
+ * and /edgecr-rt/cpuK with cpuset.cpus.partition = root (each read back:
+ * the kernel marks a partition it cannot grant "root invalid (reason)");
+ * the kernel itself takes the granted CPUs from the root's effective CPUs,
+ * and edgecr moves only the root's children whose cpuset.cpus is set
+ * explicitly (a partition may not overlap a sibling's cpuset.cpus).
  *
  * Every change to the node's cpusets is written ahead, durably, into
  * <state>/cpusets.json (what it was, what edgecr set), so a process killed
@@ -38,5 +41,10 @@ char *plan_partition_cgroup(int core);
 /* Bring the node's partitions to `cpus` (a CPU list "1,3", "" none),
  * recording in `state_dir`.  Idempotent; safe to re-run after a crash. */
 int plan_partitions_set(const char *state_dir, const char *cpus, edgecr_error_t *err);
+
+/* Tests only: when set, every write of a control file goes through it
+ * (the unit tests' model of the kernel's cgroup v2 rules over a tree of
+ * plain files); returns 0, or -1 with errno. */
+extern int (*plan_partition_write_hook)(const char *path, const char *value);
 
 #endif
