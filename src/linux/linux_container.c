@@ -25,6 +25,7 @@
 #include "linux_internal.h"
 #include "log.h"
 #include "mounts.h"
+#include "partition.h"
 #include "process.h"
 #include "sync.h"
 #include "util.h"
@@ -269,6 +270,27 @@ static int make_start_fifos(struct container *c, int *go_fd, int *status_fd, edg
   return 0;
 }
 
+/* A container that asks for a deadline partition of its own CPU
+ * (PLAN_PARTITION_ANNOTATION, docs/plan.md) lives below it: the partition
+ * is made (or shared) now, its cgroup moves into it, and linux_destroy
+ * gives it up. */
+static int join_partition(struct container *c, char **cgpath, edgecr_error_t *err)
+{
+  const struct oci_process *p = c->config->process;
+  bool deadline = p && p->scheduler.present && p->scheduler.policy == 6 /* SCHED_DEADLINE */;
+  int cpu;
+  if (plan_partition_wanted(c->config->annotations, deadline, c->config->resources, &cpu, err) < 0)
+    return -1;
+  if (cpu < 0)
+    return 0;
+  if (plan_partition_join(c->state_root, c->id, cpu, err) < 0)
+    return -1;
+  char *inside = plan_partition_container_cgroup(cpu, *cgpath);
+  free(*cgpath);
+  *cgpath = inside;
+  return 0;
+}
+
 int linux_backend_create(struct container *c, const struct lc_create_opts *o, const struct linux_payload_ops *payload,
                          edgecr_error_t *err)
 {
@@ -279,7 +301,7 @@ int linux_backend_create(struct container *c, const struct lc_create_opts *o, co
   cleanup_free char *cgpath = NULL;
   if (cgroup_resolve_path(cfg->cgroups_path, c->id, c->systemd_cgroup, &cgpath, err) < 0)
     return -1;
-  if (validate(c, layout, err) < 0)
+  if (validate(c, layout, err) < 0 || join_partition(c, &cgpath, err) < 0)
     return -1;
   struct edgecr_seccomp *sc = NULL;
   if (edgecr_seccomp_build(cfg->seccomp, cfg->path, &sc, err) < 0)
@@ -500,15 +522,16 @@ static int linux_destroy(struct container *c, edgecr_error_t *err)
   cleanup_free char *status_fifo = status_fifo_path(c);
   unlink(fifo);
   unlink(status_fifo);
-  if (c->state->cgroup_path == NULL)
-    return 0;
-  struct cgroup_layout *l;
-  if (cgroup_layout_get(&l, err) < 0)
-    return -1;
-  if (cgroup_destroy(l, c->state->cgroup_path, cgroup_record(c), rt_grants(c), err) < 0)
-    return -1;
-  json_object_set_new(c->state->backend_data, "rtGrants", json_array());
-  return 0;
+  if (c->state->cgroup_path != NULL) {
+    struct cgroup_layout *l;
+    if (cgroup_layout_get(&l, err) < 0)
+      return -1;
+    if (cgroup_destroy(l, c->state->cgroup_path, cgroup_record(c), rt_grants(c), err) < 0)
+      return -1;
+    json_object_set_new(c->state->backend_data, "rtGrants", json_array());
+  }
+  /* its deadline partition, if it holds one (after its cgroup left it) */
+  return plan_partition_leave(c->state_root, c->id, err);
 }
 
 /* ---- exec ------------------------------------------------------------ */

@@ -30,6 +30,9 @@
 #ifndef EDGECR_PLAN_PARTITION_H
 #define EDGECR_PLAN_PARTITION_H
 
+#include <jansson.h>
+#include <stdbool.h>
+
 #include "error.h"
 
 #define PLAN_PARTITION_PARENT "/edgecr-rt"
@@ -41,6 +44,27 @@ char *plan_partition_cgroup(int core);
 /* Bring the node's partitions to `cpus` (a CPU list "1,3", "" none),
  * recording in `state_dir`.  Idempotent; safe to re-run after a crash. */
 int plan_partitions_set(const char *state_dir, const char *cpus, edgecr_error_t *err);
+
+/* A container created on its own (not from a plan) gets CPU K as a
+ * partition for its lifetime when its config has this annotation "true",
+ * process.scheduler.policy SCHED_DEADLINE and linux.resources.cpu.cpus
+ * naming exactly K (partition_ctr.c; docs/plan.md). */
+#define PLAN_PARTITION_ANNOTATION "org.edgecr.rt.partition"
+
+/* The CPU a container's config asks a partition for (*cpu = -1: none);
+ * the annotation without the rest is an error naming the field. */
+int plan_partition_wanted(json_t *annotations, bool deadline, json_t *resources, int *cpu, edgecr_error_t *err);
+
+/* The container's cgroup path inside CPU `cpu`'s partition (allocated):
+ * "/edgecr-rt/cpuK" + `cgpath`. */
+char *plan_partition_container_cgroup(int cpu, const char *cgpath);
+
+/* Container `id` of runtime root `state_root` takes / gives up its
+ * partition (made with the first container of a CPU, removed with the
+ * last; crash-safe: every call repairs what a killed one left).  leave is
+ * a no-op for a container that holds none. */
+int plan_partition_join(const char *state_root, const char *id, int cpu, edgecr_error_t *err);
+int plan_partition_leave(const char *state_root, const char *id, edgecr_error_t *err);
 
 /* Tests only: when set, every write of a control file goes through it
  * (the unit tests' model of the kernel's cgroup v2 rules over a tree of

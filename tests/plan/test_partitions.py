@@ -356,3 +356,134 @@ def test_switch_between_partition_sets_and_global(fake_node, tmp_path):
     run("switch", "hrt-part", check=0)
     same_as_before(before, cpuset_snapshot())
     assert json.loads(run("status", "--format", "json").stdout)["current"]["partitions"] == ""
+
+
+# ---- a container created on its own that asks for a partition ----
+
+def partition_bundle(node, name, runtime_us, cpus="1", annotate=True):
+    """A bundle whose config asks for CPU `cpus` as a deadline partition
+    (docs/plan.md, "Partitions for single containers")."""
+    write_bundle(node.tmp, name, ["sh", "-c", "while :; do :; done"], node.rtjob)
+    path = node.tmp / "bundles" / name / "config.json"
+    cfg = json.loads(path.read_text())
+    cfg["process"]["scheduler"] = {"policy": "SCHED_DEADLINE", "runtime": runtime_us * 1000,
+                                   "deadline": 10000000, "period": 10000000}
+    cfg["linux"]["resources"] = {"cpu": {"cpus": cpus}}
+    if annotate:
+        cfg["annotations"] = {"org.edgecr.rt.partition": "true"}
+    path.write_text(json.dumps(cfg))
+    return path.parent
+
+
+def create(node, bundle, name, check=None, env=None):
+    """`edgecr create`: the container's init inherits its stdio, so stdout
+    goes to /dev/null and stderr to a file (a pipe would stay open)."""
+    err = node.tmp / f"create-{name}.err"
+    with open(err, "w") as f:
+        p = subprocess.run([edgecr_bin(), "--root", node.root, "create", "--bundle", bundle, name],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f, timeout=60,
+                           env=dict(os.environ, **(env or {})))
+    p.stderr = err.read_text()
+    if check is not None:
+        assert p.returncode == check, p.stderr
+    return p
+
+
+def in_partition(node, name, cpu=1):
+    pid = state(node, name)["pid"]
+    assert Path(f"/proc/{pid}/cpuset").read_text().strip() == f"/edgecr-rt/cpu{cpu}/edgecr/{name}"
+    assert f"Cpus_allowed_list:\t{cpu}\n" in Path(f"/proc/{pid}/status").read_text()
+    return pid
+
+
+def test_container_asking_for_a_partition(node):
+    """Created on its own with SCHED_DEADLINE, one CPU and the annotation,
+    a container gets CPU 1 as a partition: 9 ms / 10 ms fits there (the
+    kernel admits per CPU), a further 1 ms / 10 ms container there is then
+    refused and leaves nothing; 8 + 1 ms share the partition (a 5 ms probe
+    beside them refused), which goes with the last of them; the node's
+    cpusets are then as before."""
+    before = cpuset_snapshot()
+    a, b = f"h-rt2-pa-{os.getpid()}", f"h-rt2-pb-{os.getpid()}"
+    node.names |= {a, b}
+    try:
+        create(node, partition_bundle(node, "pa", 9000), a, check=0)
+        assert_partitioned(1)
+        pid = in_partition(node, a)
+        assert "9000000/10000000/10000000" in subprocess.run(["chrt", "-p", str(pid)], capture_output=True,
+                                                              text=True).stdout
+        full = create(node, partition_bundle(node, "pb", 1000), b)
+        assert full.returncode != 0 and "busy" in full.stderr.lower(), full.stderr
+        assert json.loads((node.root / ".rt-partition" / "users.json").read_text()) == {a: 1}
+        assert_partitioned(1)
+        node.run("delete", "--force", a, check=0)
+        same_as_before(before, cpuset_snapshot())
+        assert not (node.root / ".rt-partition").exists()
+
+        create(node, partition_bundle(node, "pa", 8000), a, check=0)
+        create(node, partition_bundle(node, "pb", 1000), b, check=0)
+        in_partition(node, a)
+        in_partition(node, b)
+        refused = chrt_deadline(CPUSET / "edgecr-rt" / "cpu1", 5)
+        assert refused.returncode != 0 and "busy" in refused.stderr.lower(), refused
+        node.run("delete", "--force", a, check=0)
+        assert_partitioned(1)
+        in_partition(node, b)
+    finally:
+        node.run("delete", "--force", b)
+        node.run("delete", "--force", a)
+    same_as_before(before, cpuset_snapshot())
+    assert not (node.root / ".rt-partition").exists()
+
+
+def test_container_partition_config_errors(node):
+    """The annotation without SCHED_DEADLINE or with other than one CPU:
+    a clear error naming the field, and nothing left behind."""
+    before = cpuset_snapshot()
+    name = f"h-rt2-bad-{os.getpid()}"
+    node.names |= {name}
+    r = create(node, partition_bundle(node, "bad", 1000, cpus="0-1"), name)
+    assert r.returncode != 0 and "linux.resources.cpu.cpus to name exactly one CPU" in r.stderr, r.stderr
+    path = partition_bundle(node, "bad", 1000) / "config.json"
+    cfg = json.loads(path.read_text())
+    del cfg["process"]["scheduler"]
+    path.write_text(json.dumps(cfg))
+    r = create(node, path.parent, name)
+    assert r.returncode != 0 and "process.scheduler.policy is not SCHED_DEADLINE" in r.stderr, r.stderr
+    same_as_before(before, cpuset_snapshot())
+    assert not (node.root / name).exists()
+
+
+def test_container_partition_sigkill_repaired(node, tmp_path):
+    """A create or delete SIGKILLed before any change to the node's
+    cpusets (first, middle, last) is repaired by `delete --force`: no
+    partition left and the node's cpusets as before."""
+    before = cpuset_snapshot()
+    name = f"h-rt2-k-{os.getpid()}"
+    node.names |= {name}
+    bundle = partition_bundle(node, "k", 1000)
+    def delete(env=None):
+        return subprocess.run([edgecr_bin(), "--root", node.root, "delete", "--force", name],
+                              env=dict(os.environ, **(env or {})), capture_output=True, text=True, timeout=60)
+
+    totals = {}
+    for op in ("create", "delete"):  # the number of cpuset changes of each
+        trace = tmp_path / f"trace-{op}"
+        traced = {"EDGECR_PLAN_CPUSET_TRACE": str(trace)}
+        create(node, bundle, name, check=0, env=traced if op == "create" else None)
+        assert delete(traced if op == "delete" else None).returncode == 0
+        totals[op] = len(trace.read_text().splitlines())
+        same_as_before(before, cpuset_snapshot())
+    assert totals["create"] >= 3 and totals["delete"] >= 3, totals
+    for op in ("create", "delete"):
+        for step in sorted({1, totals[op] // 2, totals[op]}):
+            kill = {"EDGECR_PLAN_CPUSET_KILL_AT": str(step)}
+            if op == "create":
+                p = create(node, bundle, name, env=kill)
+            else:
+                create(node, bundle, name, check=0)
+                p = delete(kill)
+            assert p.returncode == -9, (op, step, p.returncode, p.stderr)
+            node.run("delete", "--force", name, check=0)
+            same_as_before(before, cpuset_snapshot())
+            assert not (node.root / ".rt-partition").exists(), (op, step)
