@@ -14,7 +14,10 @@ any step.
 - SIGKILL of `plan apply` and `plan stop` before every change to the
   node's cpusets (EDGECR_PLAN_CPUSET_KILL_AT), then `plan recover` forward
   or backward: the node ends with the plan's partitions or none, and its
-  cpusets exactly as before."""
+  cpusets exactly as before;
+- a container created on its own that asks for a partition
+  (org.edgecr.rt.partition): per-CPU admission, sharing, config errors,
+  SIGKILL of create/delete repaired by `delete --force`."""
 import json
 import os
 import subprocess
@@ -33,8 +36,8 @@ FAKE = Path(__file__).with_name("fake_lifecycle.py")
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="cpusets and SCHED_DEADLINE need root"),
     pytest.mark.skipif(not (CPUSET / "cpuset.cpus").exists(),
-                       reason="no cgroup v1 cpuset hierarchy at /sys/fs/cgroup/cpuset (cgroup v2 partitions are "
-                              "not supported yet)"),
+                       reason="no cgroup v1 cpuset hierarchy at /sys/fs/cgroup/cpuset (cgroup v2 partitions: "
+                              "test_partitions_v2.py)"),
     pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a partition needs a second CPU"),
 ]
 

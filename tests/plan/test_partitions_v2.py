@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from plan_helpers import edgecr_bin  # noqa: F401 (the edgecr fixture's binary)
+from test_partitions import create, partition_bundle
 from test_realtime import build, node, state, write_bundle  # noqa: F401
 
 CG2 = Path("/sys/fs/cgroup")
@@ -105,3 +106,23 @@ def test_v2_partition_admits_per_core(node):
     finally:
         node.run("plan", "stop")
     same_as_before(before, snapshot())
+
+
+def test_v2_container_asking_for_a_partition(node):
+    """A container created on its own with the annotation, SCHED_DEADLINE
+    and one CPU (docs/plan.md) gets CPU 1 as a v2 partition: 9 ms / 10 ms
+    admitted there, the partition gone with the container."""
+    before = snapshot()
+    name = f"h-rt2-v2-{os.getpid()}"
+    node.names |= {name}
+    try:
+        create(node, partition_bundle(node, "pa", 9000), name, check=0)
+        assert (CG2 / "edgecr-rt" / "cpu1" / "cpuset.cpus.partition").read_text().strip() == "root"
+        pid = state(node, name)["pid"]
+        assert Path(f"/proc/{pid}/cgroup").read_text().strip().endswith(f"/edgecr-rt/cpu1/edgecr/{name}")
+        assert "9000000/10000000/10000000" in subprocess.run(["chrt", "-p", str(pid)], capture_output=True,
+                                                              text=True).stdout
+    finally:
+        node.run("delete", "--force", name)
+    same_as_before(before, snapshot())
+    assert not (node.root / ".rt-partition").exists()

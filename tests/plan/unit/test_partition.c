@@ -621,6 +621,81 @@ static void test_v2_cpuset_left_empty_is_refused(void **st)
   assert_false(exists("/edgecr-rt"));
 }
 
+/* Containers created on their own (partition_ctr.c) on the v2 model: the
+ * partition is made with the first, shared, removed with the last; a
+ * container whose state directory is gone holds nothing; a partition of
+ * someone else's is not taken over. */
+static void test_v2_containers_share_a_partition(void **st)
+{
+  (void) st;
+  char root[400], d[500];
+  snprintf(root, sizeof root, "%s/root", base);
+  mkdir(root, 0755);
+  snprintf(d, sizeof d, "%s/a", root);
+  mkdir(d, 0755);
+  snprintf(d, sizeof d, "%s/b", root);
+  mkdir(d, 0755);
+  edgecr_error_t err = NULL;
+  if (plan_partition_join(root, "a", 1, &err) < 0)
+    fail_msg("%s", err->msg);
+  expect("/edgecr-rt/cpu1", "cpuset.cpus.partition", "root");
+  expect("", "cpuset.cpus.effective", "0,2-3");
+  assert_int_equal(plan_partition_join(root, "b", 1, &err), 0);
+  assert_int_equal(plan_partition_join(root, "gone", 3, &err), 0); /* its create is killed: no state dir */
+  expect("/edgecr-rt/cpu3", "cpuset.cpus.partition", "root");
+  assert_int_equal(plan_partition_leave(root, "a", &err), 0); /* drops `gone` too */
+  expect("/edgecr-rt/cpu1", "cpuset.cpus.partition", "root");
+  assert_false(exists("/edgecr-rt/cpu3"));
+  expect("/host", "cpuset.cpus", "0,2-3");
+  assert_int_equal(plan_partition_leave(root, "b", &err), 0);
+  expect_v2_restored();
+  snprintf(d, sizeof d, "%s/.rt-partition", root);
+  assert_int_equal(access(d, F_OK), -1);
+  assert_int_equal(plan_partition_leave(root, "b", &err), 0); /* holds none: nothing to do */
+  /* someone else's partitions (a plan's record elsewhere) */
+  char other[400];
+  snprintf(other, sizeof other, "%s/plan", base);
+  mkdir(other, 0755);
+  assert_int_equal(plan_partitions_set(other, "3", &err), 0);
+  assert_int_equal(plan_partition_join(root, "a", 1, &err), -1);
+  assert_non_null(strstr(err->msg, "is not this runtime root's"));
+  edgecr_error_release(&err);
+  expect("/edgecr-rt/cpu3", "cpuset.cpus.partition", "root");
+  assert_int_equal(plan_partitions_set(other, "", &err), 0);
+  expect_v2_restored();
+}
+
+static void test_container_request(void **st)
+{
+  (void) st;
+  json_t *ann = json_pack("{s:s}", PLAN_PARTITION_ANNOTATION, "true");
+  json_t *res = json_pack("{s:{s:s}}", "cpu", "cpus", "1");
+  int cpu = 7;
+  edgecr_error_t err = NULL;
+  if (sysconf(_SC_NPROCESSORS_CONF) > 1) { /* CPU 1 exists */
+    assert_int_equal(plan_partition_wanted(ann, true, res, &cpu, &err), 0);
+    assert_int_equal(cpu, 1);
+  }
+  assert_int_equal(plan_partition_wanted(ann, false, res, &cpu, &err), -1);
+  assert_non_null(strstr(err->msg, "process.scheduler.policy is not SCHED_DEADLINE"));
+  edgecr_error_release(&err);
+  json_object_set_new(json_object_get(res, "cpu"), "cpus", json_string("0-1"));
+  assert_int_equal(plan_partition_wanted(ann, true, res, &cpu, &err), -1);
+  assert_non_null(strstr(err->msg, "exactly one CPU (the partition's), not `0-1`"));
+  edgecr_error_release(&err);
+  json_object_set_new(ann, PLAN_PARTITION_ANNOTATION, json_string("yes"));
+  assert_int_equal(plan_partition_wanted(ann, true, res, &cpu, &err), -1);
+  edgecr_error_release(&err);
+  json_object_set_new(ann, PLAN_PARTITION_ANNOTATION, json_string("false"));
+  assert_int_equal(plan_partition_wanted(ann, true, res, &cpu, &err), 0);
+  assert_int_equal(cpu, -1);
+  char *p = plan_partition_container_cgroup(2, "/edgecr/x");
+  assert_string_equal(p, "/edgecr-rt/cpu2/edgecr/x");
+  free(p);
+  json_decref(ann);
+  json_decref(res);
+}
+
 /* SIGKILL before the k-th change, for every k, then a re-run forward (or
  * the teardown): always the full partition (or exactly the node as before). */
 static void kill_at_every_step(void (*partitioned)(void), void (*restored)(void))
@@ -724,6 +799,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_v2_invalid_partition_is_an_error_and_undone, setup_v2, teardown_v2),
     cmocka_unit_test_setup_teardown(test_v2_cpuset_left_empty_is_refused, setup_v2, teardown_v2),
     cmocka_unit_test_setup_teardown(test_v2_kill_at_every_step, setup_v2, teardown_v2),
+    cmocka_unit_test_setup_teardown(test_v2_containers_share_a_partition, setup_v2, teardown_v2),
+    cmocka_unit_test(test_container_request),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
