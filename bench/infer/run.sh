@@ -47,8 +47,8 @@ permissions:
 EOM
 "$EDGECR" meta build "$OUT/meta.yaml" --module "$OUT/guest.wasm" -o "$OUT/meta.cbor" >/dev/null
 # the same sources with clang -O3 (the level the library gets on the host; the
-# engine has no SIMD).  The engine trapped on -O1/-O2/-Os builds of an earlier
-# conv kernel, which node ran: see wasm_engine_repro.c
+# engine has no SIMD).  (The engine once trapped on -O1/-O2/-Os builds of an
+# earlier conv kernel: fixed, tests/wasm/c/conv_acc.c.)
 clang --target=wasm32-wasi -std=c11 -O3 -I "$ROOT/src/infer" "$ROOT"/src/infer/fb.c "$ROOT"/src/infer/plan.c \
   "$ROOT"/src/infer/kernels.c "$HERE/bench_infer.c" -o "$OUT/bench.wasm" -lm
 have_armnn=1

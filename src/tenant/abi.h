@@ -220,6 +220,29 @@ int tenant_handle_close(struct tenant_ctx *ctx, int32_t h);
  * also 0 when the service itself is not granted). */
 uint8_t tenant_rights(const struct tenant_permissions *p, enum tenant_service s, const char *name);
 
+/* The start of every service call: a pending update applied, the call
+ * counted.  Returns the tenant. */
+static inline struct tenant_ctx *tenant_enter(void *host_ctx, enum tenant_service s)
+{
+  struct tenant_ctx *ctx = host_ctx;
+  tenant_ctx_poll(ctx);
+  ctx->stats->svc[s].calls++;
+  return ctx;
+}
+/* A call's result: a negative code is counted as an error. */
+static inline int32_t tenant_result(struct tenant_ctx *ctx, enum tenant_service s, int rc)
+{
+  return rc < 0 ? tenant_failed(ctx, s, rc) : rc;
+}
+/* The first part of every *_open: the service granted, the guest's name
+ * (ptr, len) valid, and the grant of that name giving at least `need`.
+ * 0 with name and *rights filled, or the call's (already counted) negative
+ * result: EDGECR_EDENIED or EDGECR_EINVAL. */
+int tenant_open_check(struct tenant_ctx *ctx, ew_instance *inst, enum tenant_service s, const char *fn,
+                      uint32_t ptr, uint32_t len, uint8_t need, char name[TENANT_NAME_MAX], uint8_t *rights);
+/* The quota of kv namespace `ns` in the permissions (0 if not granted). */
+uint64_t tenant_kv_quota(const struct tenant_permissions *p, const char *ns);
+
 /* A guest string (ptr, len) as a NUL-terminated name (1..63 valid name
  * characters) into out; EDGECR_EINVAL if out of memory bounds or invalid. */
 int tenant_guest_name(ew_instance *inst, uint32_t ptr, uint32_t len, char out[TENANT_NAME_MAX]);

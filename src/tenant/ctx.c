@@ -49,8 +49,7 @@ uint8_t tenant_rights(const struct tenant_permissions *p, enum tenant_service s,
   }
 }
 
-/* The kv quota the permissions give on a namespace (0 if none). */
-static uint64_t kv_quota(const struct tenant_permissions *p, const char *ns)
+uint64_t tenant_kv_quota(const struct tenant_permissions *p, const char *ns)
 {
   for (size_t i = 0; i < p->n_kv; i++)
     if (str_eq(p->kv[i].ns, ns))
@@ -144,7 +143,7 @@ int tenant_ctx_update(struct tenant_ctx *ctx, const struct tenant_meta *m, struc
       continue;
     h->rights = tenant_rights(&m->perms, (enum tenant_service) h->service, h->name);
     if (h->service == TENANT_SVC_KV && ctx->pf->kv_set_limits != NULL)
-      ctx->pf->kv_set_limits(ctx->pf_ctx, h->obj, (h->rights & TENANT_R_WRITE) != 0, kv_quota(&m->perms, h->name));
+      ctx->pf->kv_set_limits(ctx->pf_ctx, h->obj, (h->rights & TENANT_R_WRITE) != 0, tenant_kv_quota(&m->perms, h->name));
   }
   ctx->stats->updates++;
   return 0;
@@ -232,4 +231,18 @@ int tenant_guest_name(ew_instance *inst, uint32_t ptr, uint32_t len, char out[TE
   memcpy(out, s, len);
   out[len] = '\0';
   return EDGECR_OK;
+}
+
+int tenant_open_check(struct tenant_ctx *ctx, ew_instance *inst, enum tenant_service s, const char *fn,
+                      uint32_t ptr, uint32_t len, uint8_t need, char name[TENANT_NAME_MAX], uint8_t *rights)
+{
+  if ((ctx->granted & (1u << s)) == 0)
+    return tenant_deny(ctx, s, fn);
+  int rc = tenant_guest_name(inst, ptr, len, name);
+  if (rc < 0)
+    return tenant_failed(ctx, s, rc);
+  *rights = tenant_rights(&ctx->meta.perms, s, name);
+  if ((*rights & need) != need || *rights == 0)
+    return tenant_deny(ctx, s, fn);
+  return 0;
 }

@@ -8,39 +8,20 @@
 
 #define SVC TENANT_SVC_GPIO
 
-static inline struct tenant_ctx *enter(void *host_ctx)
-{
-  struct tenant_ctx *ctx = host_ctx;
-  tenant_ctx_poll(ctx);
-  ctx->stats->svc[SVC].calls++;
-  return ctx;
-}
-
-static inline int32_t result(struct tenant_ctx *ctx, int rc)
-{
-  return rc < 0 ? tenant_failed(ctx, SVC, rc) : rc;
-}
+#define enter(host_ctx) tenant_enter(host_ctx, SVC)
+#define result(ctx, rc) tenant_result(ctx, SVC, rc)
 
 static int fn_gpio_open(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
 {
   struct tenant_ctx *ctx = enter(host_ctx);
-  if ((ctx->granted & (1u << SVC)) == 0) {
-    results[0].i32 = tenant_deny(ctx, SVC, "gpio_open");
-    return 0;
-  }
   char line[TENANT_NAME_MAX];
   int32_t dir = args[2].i32;
-  int rc = tenant_guest_name(inst, args[0].u32, args[1].u32, line);
+  uint8_t rights = 0, need = dir == EDGECR_GPIO_OUT ? TENANT_R_READ | TENANT_R_WRITE : TENANT_R_READ;
+  int rc = tenant_open_check(ctx, inst, SVC, "gpio_open", args[0].u32, args[1].u32, need, line, &rights);
   if (rc == EDGECR_OK && dir != EDGECR_GPIO_IN && dir != EDGECR_GPIO_OUT)
-    rc = EDGECR_EINVAL;
+    rc = result(ctx, EDGECR_EINVAL);
   if (rc < 0) {
-    results[0].i32 = result(ctx, rc);
-    return 0;
-  }
-  uint8_t rights = tenant_rights(&ctx->meta.perms, SVC, line);
-  uint8_t need = dir == EDGECR_GPIO_OUT ? TENANT_R_READ | TENANT_R_WRITE : TENANT_R_READ;
-  if ((rights & need) != need) {
-    results[0].i32 = tenant_deny(ctx, SVC, "gpio_open");
+    results[0].i32 = rc;
     return 0;
   }
   if (ctx->pf->gpio_open == NULL) {

@@ -11,47 +11,17 @@
 
 #define SVC TENANT_SVC_KV
 
-static inline struct tenant_ctx *enter(void *host_ctx)
-{
-  struct tenant_ctx *ctx = host_ctx;
-  tenant_ctx_poll(ctx);
-  ctx->stats->svc[SVC].calls++;
-  return ctx;
-}
-
-static inline int32_t result(struct tenant_ctx *ctx, int rc)
-{
-  return rc < 0 ? tenant_failed(ctx, SVC, rc) : rc;
-}
-
-static uint64_t quota_of(const struct tenant_permissions *p, const char *ns)
-{
-  for (size_t i = 0; i < p->n_kv; i++) {
-    const char *a = p->kv[i].ns, *b = ns;
-    while (*a != '\0' && *a == *b)
-      a++, b++;
-    if (*a == *b)
-      return p->kv[i].quota;
-  }
-  return 0;
-}
+#define enter(host_ctx) tenant_enter(host_ctx, SVC)
+#define result(ctx, rc) tenant_result(ctx, SVC, rc)
 
 static int fn_kv_open(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
 {
   struct tenant_ctx *ctx = enter(host_ctx);
-  if ((ctx->granted & (1u << SVC)) == 0) {
-    results[0].i32 = tenant_deny(ctx, SVC, "kv_open");
-    return 0;
-  }
   char ns[TENANT_NAME_MAX];
-  int rc = tenant_guest_name(inst, args[0].u32, args[1].u32, ns);
+  uint8_t rights = 0;
+  int rc = tenant_open_check(ctx, inst, SVC, "kv_open", args[0].u32, args[1].u32, TENANT_R_READ, ns, &rights);
   if (rc < 0) {
-    results[0].i32 = result(ctx, rc);
-    return 0;
-  }
-  uint8_t rights = tenant_rights(&ctx->meta.perms, SVC, ns);
-  if (rights == 0) {
-    results[0].i32 = tenant_deny(ctx, SVC, "kv_open");
+    results[0].i32 = rc;
     return 0;
   }
   if (ctx->pf->kv_open == NULL) {
@@ -59,7 +29,7 @@ static int fn_kv_open(ew_instance *inst, void *host_ctx, const ew_value *args, e
     return 0;
   }
   void *obj = NULL;
-  rc = ctx->pf->kv_open(ctx->pf_ctx, ns, (rights & TENANT_R_WRITE) != 0, quota_of(&ctx->meta.perms, ns), &obj);
+  rc = ctx->pf->kv_open(ctx->pf_ctx, ns, (rights & TENANT_R_WRITE) != 0, tenant_kv_quota(&ctx->meta.perms, ns), &obj);
   if (rc == EDGECR_OK && (rc = tenant_handle_new(ctx, SVC, ns, rights, obj)) < 0)
     ctx->pf->kv_close(ctx->pf_ctx, obj);
   results[0].i32 = result(ctx, rc);

@@ -9,35 +9,17 @@
 
 #define SVC TENANT_SVC_SENSOR
 
-static inline struct tenant_ctx *enter(void *host_ctx)
-{
-  struct tenant_ctx *ctx = host_ctx;
-  tenant_ctx_poll(ctx);
-  ctx->stats->svc[SVC].calls++;
-  return ctx;
-}
-
-static inline int32_t result(struct tenant_ctx *ctx, int rc)
-{
-  return rc < 0 ? tenant_failed(ctx, SVC, rc) : rc;
-}
+#define enter(host_ctx) tenant_enter(host_ctx, SVC)
+#define result(ctx, rc) tenant_result(ctx, SVC, rc)
 
 static int fn_sensor_open(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
 {
   struct tenant_ctx *ctx = enter(host_ctx);
-  if ((ctx->granted & (1u << SVC)) == 0) {
-    results[0].i32 = tenant_deny(ctx, SVC, "sensor_open");
-    return 0;
-  }
   char id[TENANT_NAME_MAX];
-  int rc = tenant_guest_name(inst, args[0].u32, args[1].u32, id);
+  uint8_t rights = 0;
+  int rc = tenant_open_check(ctx, inst, SVC, "sensor_open", args[0].u32, args[1].u32, TENANT_R_READ, id, &rights);
   if (rc < 0) {
-    results[0].i32 = result(ctx, rc);
-    return 0;
-  }
-  uint8_t rights = tenant_rights(&ctx->meta.perms, SVC, id);
-  if (rights == 0) {
-    results[0].i32 = tenant_deny(ctx, SVC, "sensor_open");
+    results[0].i32 = rc;
     return 0;
   }
   if (ctx->pf->sensor_open == NULL) {
