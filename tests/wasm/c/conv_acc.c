@@ -1,6 +1,6 @@
 /* conv_acc.c - regression program for the engine's accumulator bookkeeping
- * (tests/wasm/test_engine_regress.py).  A copy of bench/infer/
- * (once bench/infer/wasm_engine_repro.c): src/infer's CONV_2D kernel reduced.  Under clang
+ * (tests/wasm/test_engine_regress.py): src/infer's CONV_2D kernel reduced
+ * (first found by the inference benchmark).  Under clang
  * --target=wasm32-wasi -O1, -O2 and -Os its inner dot product has two
  * indexed i8 loads in a row, the second one's value kept in local 4; the
  * compiler fused the loads into one op and, from a stale note about the
