@@ -13,27 +13,8 @@
 #include "admit.h"
 #include "cmd_plan.h"
 #include "tenant_linux.h"
+#include "tenant_platform.h"
 #include "util.h"
-
-/* The payload of a metadata file: a bare payload or a COSE_Sign1's. */
-static int decode_any(const char *file, struct tenant_meta *m, edgecr_error_t *err)
-{
-  cleanup_free uint8_t *buf = NULL;
-  ssize_t len = tenant_read_file(file, &buf, err);
-  if (len < 0)
-    return -1;
-  const uint8_t *p = buf;
-  size_t n = (size_t) len;
-  if (tenant_form_of(buf, n) == TENANT_FORM_SIGN1) {
-    struct tenant_cose c;
-    struct tenant_err e;
-    if (tenant_cose_decode(buf, n, &c, &e) < 0)
-      return edgecr_error_invalid(err, "%s: not COSE_Sign1: `%s`: %s", file, e.path, e.reason);
-    p = c.payload;
-    n = c.payload_len;
-  }
-  return tenant_meta_decode_file(p, n, file, m, err);
-}
 
 int cmd_plan_admit_schedule(struct edgecr_global *g, int argc, char **argv)
 {
@@ -43,7 +24,7 @@ int cmd_plan_admit_schedule(struct edgecr_global *g, int argc, char **argv)
   }
   edgecr_error_t err = NULL;
   struct tenant_meta m;
-  if (decode_any(argv[2], &m, &err) < 0)
+  if (tenant_linux_load_unverified(argv[2], &m, &err) < 0)
     return cli_fail(&err);
   struct tenant_schedule none = {0};
   char *why = NULL;

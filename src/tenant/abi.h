@@ -212,6 +212,11 @@ static inline struct tenant_handle *tenant_handle_get(struct tenant_ctx *ctx, in
     return NULL;
   return &ctx->handles[h];
 }
+/* The handle h open for service s with `right`, or NULL with the call's
+ * (counted) result in *rc: EDGECR_EBADH, or EDGECR_EDENIED (never
+ * granted, or revoked by an update). */
+struct tenant_handle *tenant_handle_for(struct tenant_ctx *ctx, enum tenant_service s, int32_t h, uint8_t right,
+                                        const char *fn, int *rc);
 /* A free slot, filled; its index or EDGECR_EMFILE. */
 int tenant_handle_new(struct tenant_ctx *ctx, enum tenant_service s, const char *name, uint8_t rights, void *obj);
 /* Close a handle (the platform's close for its service); EDGECR_EBADH if not open. */

@@ -246,3 +246,18 @@ int tenant_open_check(struct tenant_ctx *ctx, ew_instance *inst, enum tenant_ser
     return tenant_deny(ctx, s, fn);
   return 0;
 }
+
+struct tenant_handle *tenant_handle_for(struct tenant_ctx *ctx, enum tenant_service s, int32_t h, uint8_t right,
+                                        const char *fn, int *rc)
+{
+  struct tenant_handle *hd = tenant_handle_get(ctx, h, s);
+  if (hd == NULL) {
+    *rc = tenant_failed(ctx, s, EDGECR_EBADH);
+    return NULL;
+  }
+  if ((hd->rights & right) == 0) {
+    *rc = tenant_deny(ctx, s, fn);
+    return NULL;
+  }
+  return hd;
+}

@@ -36,22 +36,12 @@ static int fn_gpio_open(ew_instance *inst, void *host_ctx, const ew_value *args,
   return 0;
 }
 
-static struct tenant_handle *handle(struct tenant_ctx *ctx, int32_t h, uint8_t right, const char *fn, int *rc)
-{
-  struct tenant_handle *hd = tenant_handle_get(ctx, h, SVC);
-  if (hd == NULL)
-    *rc = tenant_failed(ctx, SVC, EDGECR_EBADH);
-  else if ((hd->rights & right) == 0)
-    *rc = tenant_deny(ctx, SVC, fn);
-  return hd != NULL && (hd->rights & right) != 0 ? hd : NULL;
-}
-
 static int fn_gpio_get(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
 {
   (void) inst;
   struct tenant_ctx *ctx = enter(host_ctx);
   int rc = EDGECR_OK;
-  struct tenant_handle *h = handle(ctx, args[0].i32, TENANT_R_READ, "gpio_get", &rc);
+  struct tenant_handle *h = tenant_handle_for(ctx, SVC, args[0].i32, TENANT_R_READ, "gpio_get", &rc);
   if (h != NULL)
     rc = result(ctx, ctx->pf->gpio_get == NULL ? EDGECR_ENOSYS : ctx->pf->gpio_get(ctx->pf_ctx, h->obj));
   results[0].i32 = rc;
@@ -63,7 +53,7 @@ static int fn_gpio_set(ew_instance *inst, void *host_ctx, const ew_value *args, 
   (void) inst;
   struct tenant_ctx *ctx = enter(host_ctx);
   int rc = EDGECR_OK;
-  struct tenant_handle *h = handle(ctx, args[0].i32, TENANT_R_WRITE, "gpio_set", &rc);
+  struct tenant_handle *h = tenant_handle_for(ctx, SVC, args[0].i32, TENANT_R_WRITE, "gpio_set", &rc);
   if (h != NULL && args[1].i32 != 0 && args[1].i32 != 1)
     rc = result(ctx, EDGECR_EINVAL);
   else if (h != NULL)

@@ -36,17 +36,6 @@ static int fn_kv_open(ew_instance *inst, void *host_ctx, const ew_value *args, e
   return 0;
 }
 
-/* The handle if open for kv with `right`; else the code in *rc. */
-static struct tenant_handle *handle(struct tenant_ctx *ctx, int32_t h, uint8_t right, const char *fn, int *rc)
-{
-  struct tenant_handle *hd = tenant_handle_get(ctx, h, SVC);
-  if (hd == NULL)
-    *rc = tenant_failed(ctx, SVC, EDGECR_EBADH);
-  else if ((hd->rights & right) == 0)
-    *rc = tenant_deny(ctx, SVC, fn);
-  return hd != NULL && (hd->rights & right) != 0 ? hd : NULL;
-}
-
 /* The key in guest memory: 1..TENANT_KV_KEY_MAX bytes inside it. */
 static const uint8_t *guest_key(ew_instance *inst, uint32_t ptr, uint32_t len, int *rc)
 {
@@ -64,7 +53,7 @@ static int fn_kv_get(ew_instance *inst, void *host_ctx, const ew_value *args, ew
 {
   struct tenant_ctx *ctx = enter(host_ctx);
   int rc = EDGECR_OK;
-  struct tenant_handle *h = handle(ctx, args[0].i32, TENANT_R_READ, "kv_get", &rc);
+  struct tenant_handle *h = tenant_handle_for(ctx, SVC, args[0].i32, TENANT_R_READ, "kv_get", &rc);
   if (h == NULL) {
     results[0].i32 = rc;
     return 0;
@@ -85,7 +74,7 @@ static int fn_kv_put(ew_instance *inst, void *host_ctx, const ew_value *args, ew
 {
   struct tenant_ctx *ctx = enter(host_ctx);
   int rc = EDGECR_OK;
-  struct tenant_handle *h = handle(ctx, args[0].i32, TENANT_R_WRITE, "kv_put", &rc);
+  struct tenant_handle *h = tenant_handle_for(ctx, SVC, args[0].i32, TENANT_R_WRITE, "kv_put", &rc);
   if (h == NULL) {
     results[0].i32 = rc;
     return 0;
@@ -107,7 +96,7 @@ static int fn_kv_delete(ew_instance *inst, void *host_ctx, const ew_value *args,
 {
   struct tenant_ctx *ctx = enter(host_ctx);
   int rc = EDGECR_OK;
-  struct tenant_handle *h = handle(ctx, args[0].i32, TENANT_R_WRITE, "kv_delete", &rc);
+  struct tenant_handle *h = tenant_handle_for(ctx, SVC, args[0].i32, TENANT_R_WRITE, "kv_delete", &rc);
   if (h == NULL) {
     results[0].i32 = rc;
     return 0;

@@ -37,18 +37,15 @@ static int fn_sensor_open(ew_instance *inst, void *host_ctx, const ew_value *arg
 static int fn_sensor_read(ew_instance *inst, void *host_ctx, const ew_value *args, ew_value *results)
 {
   struct tenant_ctx *ctx = enter(host_ctx);
-  struct tenant_handle *h = tenant_handle_get(ctx, args[0].i32, SVC);
+  int rc = EDGECR_OK;
+  struct tenant_handle *h = tenant_handle_for(ctx, SVC, args[0].i32, TENANT_R_READ, "sensor_read", &rc);
   if (h == NULL) {
-    results[0].i32 = result(ctx, EDGECR_EBADH);
-    return 0;
-  }
-  if ((h->rights & TENANT_R_READ) == 0) {
-    results[0].i32 = tenant_deny(ctx, SVC, "sensor_read");
+    results[0].i32 = rc;
     return 0;
   }
   uint8_t *out = ew_memory_ptr(inst, args[1].u32, 8);
   double v = 0;
-  int rc = out == NULL ? EDGECR_EINVAL
+  rc = out == NULL ? EDGECR_EINVAL
            : ctx->pf->sensor_read == NULL ? EDGECR_ENOSYS
                                           : ctx->pf->sensor_read(ctx->pf_ctx, h->obj, &v);
   if (rc == EDGECR_OK) {
