@@ -10,7 +10,8 @@
 #     as a tenant whose signed metadata is checked at create; then two
 #     tenants of different permission levels on one channel, calling host
 #     services (sensor, kv, log, clock, channel), one of them granted a
-#     sensor while it runs (`edgecr update --metadata`);
+#     sensor while it runs (`edgecr update --metadata`); a keyword-spotting
+#     tenant whose int8 model runs in the `infer` host service;
 #  4. a real-time system configuration checked ahead of time (+ SVG);
 #  5. firmware deployed to an emulated Cortex-M3 core through remoteproc,
 #     with the same commands as a Linux container.
@@ -276,6 +277,19 @@ PY
 
     step "3d. Two tenants, two permission levels, one channel; a grant while it runs"
     two_tenants
+
+    step "3e. TinyML: a keyword-spotting tenant keeps its int8 model; the host runs it"
+    if sh examples/tenant-kws/build.sh "$WORK/kws" >/dev/null 2>&1; then
+      cp "$WORK/kws/kws.wasm" "$WORK/kws.wasm"
+      tenant_meta kws 1 "  infer: {model-size: 256KiB, compute: 50ms}"
+      show "$EDGECR" wasm run --tenant-metadata "$WORK/kws.cose" "$WORK/kws.wasm"
+      echo "(the same tenant without the infer grant:)"
+      tenant_meta kws 2 "  log:"
+      set +e; show "$EDGECR" wasm run --tenant-metadata "$WORK/kws-v2.cose" "$WORK/kws.wasm" 2>&1
+      echo "exit status: $?"; set -e
+    else
+      echo "(python3-flatbuffers missing: the model could not be generated; skipped)"
+    fi
     python3 tools/wasmimage/wasmimage.py image --wasm "$WORK/hello.wasm" --ref demo/hello-wasm:1 \
       --out "$WORK/wasm-image" --tar "$WORK/hello-wasm.tar" >/dev/null
     echo "OCI image: $WORK/hello-wasm.tar; with containerd:"
@@ -291,6 +305,8 @@ step "4. A real-time system configuration, checked ahead of time"
 set +e
 show "$EDGECR" plan check examples/plans/schedulable.yaml
 echo "exit status: $?  (0 = schedulable)"
+echo "(partitioned deadline reservations: each real-time core analysed exactly, filled to ~0.9)"
+show "$EDGECR" plan check examples/plans/partitioned.yaml | tail -10
 show "$EDGECR" plan check --svg "$WORK/overloaded.svg" examples/plans/overloaded.yaml | tail -8
 echo "exit status: $?  (2 = not schedulable); timeline written to $WORK/overloaded.svg"
 set -e
