@@ -75,6 +75,7 @@ struct tenant_permissions {
   struct tenant_gpio_grant gpio[TENANT_MAX_GPIO];
   uint64_t infer_model_size;       /* infer: largest model in bytes */
   uint64_t infer_compute_ns;       /* infer: longest inference, ns */
+  uint64_t infer_arena_size;       /* infer: bytes of one parsed model (plan + activations); 0 = the node's limit */
   size_t n_channels;
   struct tenant_chan_grant channels[TENANT_MAX_CHANNELS];
 };

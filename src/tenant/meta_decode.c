@@ -276,10 +276,11 @@ static int f_gpio(struct dec *d, void *o) { return read_list(d, o, TENANT_MAX_GP
 
 static int f_infer_size(struct dec *d, void *o) { return read_uint(d, &PERMS(o)->infer_model_size, UINT64_MAX); }
 static int f_infer_compute(struct dec *d, void *o) { return read_uint(d, &PERMS(o)->infer_compute_ns, UINT64_MAX); }
+static int f_infer_arena(struct dec *d, void *o) { return read_uint(d, &PERMS(o)->infer_arena_size, UINT64_MAX); }
 static const struct field infer_fields[] = {
-  {"model-size", true, f_infer_size}, {"compute", true, f_infer_compute},
+  {"model-size", true, f_infer_size}, {"compute", true, f_infer_compute}, {"arena", false, f_infer_arena},
 };
-static int f_infer(struct dec *d, void *o) { return read_map(d, o, infer_fields, 2); }
+static int f_infer(struct dec *d, void *o) { return read_map(d, o, infer_fields, 3); }
 
 static int f_chan_name(struct dec *d, void *o) { return read_name(d, ((struct tenant_chan_grant *) o)->name); }
 static int f_chan_access(struct dec *d, void *o)

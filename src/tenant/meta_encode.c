@@ -69,9 +69,11 @@ static void put_service(struct tcbor_writer *w, const struct tenant_permissions 
     }
     break;
   case TENANT_SVC_INFER:
-    tcbor_put_map(w, 2);
+    tcbor_put_map(w, p->infer_arena_size != 0 ? 3 : 2);
     put_uint_field(w, "model-size", p->infer_model_size);
     put_uint_field(w, "compute", p->infer_compute_ns);
+    if (p->infer_arena_size != 0)
+      put_uint_field(w, "arena", p->infer_arena_size);
     break;
   case TENANT_SVC_CHANNEL:
     tcbor_put_array(w, p->n_channels);

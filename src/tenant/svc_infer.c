@@ -175,19 +175,28 @@ static struct slot *victim(struct infer_cache *c, uint32_t ptr, uint32_t len)
   return v;
 }
 
-/* Parse into an arena of INFER_ARENA_MAX, then again into one of the size
- * the plan used (plans point into their arena, so they cannot be moved;
- * 16 bytes more absorb a different alignment of the second arena).
+/* The arena one model may use: the metadata's `infer.arena`, never more
+ * than the node's INFER_ARENA_MAX. */
+static size_t arena_limit(const struct tenant_ctx *ctx)
+{
+  uint64_t want = ctx->meta.perms.infer_arena_size;
+  return want != 0 && want < INFER_ARENA_MAX ? (size_t) want : INFER_ARENA_MAX;
+}
+
+/* Parse into an arena of the tenant's limit, then again into one of the
+ * size the plan used (plans point into their arena, so they cannot be
+ * moved; 16 bytes more absorb a different alignment of the second arena).
  * EDGECR_EMODEL with *err filled, or EDGECR_ELIMIT for a plan larger than
- * INFER_ARENA_MAX. */
+ * the limit. */
 static int build(struct tenant_ctx *ctx, struct slot *s, const uint8_t *m, uint32_t len, ei_error *err)
 {
   const struct tenant_platform *pf = ctx->pf;
-  void *big = pf->alloc(ctx->pf_ctx, INFER_ARENA_MAX);
+  size_t limit = arena_limit(ctx);
+  void *big = pf->alloc(ctx->pf_ctx, limit);
   if (big == NULL)
     return EDGECR_EIO;
   ei_plan *plan;
-  if (ei_plan_build(m, len, big, INFER_ARENA_MAX, &plan, err) != EI_OK) {
+  if (ei_plan_build(m, len, big, limit, &plan, err) != EI_OK) {
     pf->free(ctx->pf_ctx, big);
     return err->code == EI_E_ARENA ? EDGECR_ELIMIT : EDGECR_EMODEL;
   }
@@ -199,7 +208,7 @@ static int build(struct tenant_ctx *ctx, struct slot *s, const uint8_t *m, uint3
     if (arena != NULL)
       pf->free(ctx->pf_ctx, arena);
     arena = big;
-    if (ei_plan_build(m, len, arena, INFER_ARENA_MAX, &plan, err) != EI_OK) {
+    if (ei_plan_build(m, len, arena, limit, &plan, err) != EI_OK) {
       pf->free(ctx->pf_ctx, big);
       return EDGECR_EMODEL;
     }
@@ -276,7 +285,9 @@ static int plan_for(struct tenant_ctx *ctx, const uint8_t *m, uint32_t ptr, uint
     if (rc == EDGECR_EMODEL)
       report(ctx, "model refused: ", 0, false, err.msg);
     else if (rc == EDGECR_ELIMIT)
-      report(ctx, "the model's plan needs more than the node's arena of ", INFER_ARENA_MAX, true, " bytes");
+      report(ctx, arena_limit(ctx) < INFER_ARENA_MAX ? "the model's plan needs more than the metadata's arena of "
+                                                     : "the model's plan needs more than the node's arena of ",
+             arena_limit(ctx), true, " bytes");
     if (rc != EDGECR_OK)
       return rc;
     s->host = m;

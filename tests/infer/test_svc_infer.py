@@ -215,6 +215,23 @@ def test_plan_larger_than_the_node_arena_is_a_limit(tmp_path, guest):
     assert r.stdout.startswith("run 0 "), r.stdout[:80] + r.stderr
 
 
+def test_plan_larger_than_the_metadata_arena_is_a_limit(tmp_path, guest):
+    """permissions.infer.arena lowers the node's arena for this tenant."""
+    n = 20_000  # 40 KB of activations
+    m, x = g.single_input([1, n], 0.05, 10)
+    y = m.t([1, n], g.INT8, 0.07, -20)
+    m.op(g.QUANTIZE, [x], [y])
+    m.outputs = [y]
+    model, inp = write_model(tmp_path, "mid", m)
+    small = meta(tmp_path, guest, "  clock:\n  infer: {model-size: 64KiB, compute: 1s, arena: 16KiB}")
+    r = run_guest(guest, small, tmp_path, model, inp, "run", olen=n)
+    assert r.stdout.startswith(f"run {ELIMIT} "), r.stdout[:80]
+    assert "infer: the model's plan needs more than the metadata's arena of 16384 bytes" in r.stderr
+    enough = meta(tmp_path, guest, "  clock:\n  infer: {model-size: 64KiB, compute: 1s, arena: 64KiB}")
+    r = run_guest(guest, enough, tmp_path, model, inp, "run", olen=n)
+    assert r.stdout.startswith("run 0 "), r.stdout[:80] + r.stderr
+
+
 @pytest.mark.parametrize("others,cached", [(3, True), (4, False)])
 def test_plan_cache_is_bounded_least_recently_used_out(tmp_path, guest, others, cached):
     # Whether copy 0's plan is still cached shows in the compute limit: a

@@ -53,8 +53,11 @@ static json_t *service_json(const struct tenant_permissions *p, enum tenant_serv
                                          tenant_gpio_dir_name(p->gpio[i].dir)));
     return a;
   case TENANT_SVC_INFER:
-    return json_pack("{s:o, s:o}", "model-size", uint_json(p->infer_model_size), "compute",
-                     uint_json(p->infer_compute_ns));
+    a = json_pack("{s:o, s:o}", "model-size", uint_json(p->infer_model_size), "compute",
+                  uint_json(p->infer_compute_ns));
+    if (p->infer_arena_size != 0)
+      json_object_set_new(a, "arena", uint_json(p->infer_arena_size));
+    return a;
   case TENANT_SVC_CHANNEL:
     a = json_array();
     for (size_t i = 0; i < p->n_channels; i++)

@@ -28,6 +28,7 @@ static const struct { const char *pattern; enum kind kind; } kinds[] = {
   {"schedule.stop-limit", K_DURATION}, {"permissions.log", K_SERVICE}, {"permissions.clock", K_SERVICE},
   {"permissions.log.rate", K_UINT}, {"permissions.kv[].quota", K_SIZE},
   {"permissions.infer.model-size", K_SIZE}, {"permissions.infer.compute", K_DURATION},
+  {"permissions.infer.arena", K_SIZE},
   {"security.lifetime", K_LIFETIME},
 };
 
