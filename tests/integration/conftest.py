@@ -103,15 +103,6 @@ def _require_binary():
                     f"or set EDGECR_BIN")
 
 
-@pytest.fixture(autouse=True)
-def _private_tenant_records(monkeypatch, tmp_path):
-    """create and `update --metadata` record each tenant's highest accepted
-    version (default /var/lib/edgecr/tenants, which outlives the test run):
-    every test gets its own directory unless it names one."""
-    if "EDGECR_TENANT_DIR" not in os.environ:
-        monkeypatch.setenv("EDGECR_TENANT_DIR", str(tmp_path / "tenant-records"))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _remove_parent_cgroups():
     yield
