@@ -24,7 +24,7 @@ import pytest
 
 import hostprobe
 from itlib import RUNTIME, wait_until
-from containerd_harness import CONTAINERD, CTR, Containerd
+from containerd_harness import CONTAINERD, CTR, Containerd, state_root, task_status
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "wasm" / "c"))
@@ -115,20 +115,6 @@ def setup(tmp_path_factory):
         c.stop()
 
 
-def task_status(c, cid):
-    for line in c.ctr("task", "ls").stdout.splitlines()[1:]:
-        f = line.split()
-        if f and f[0] == cid:
-            return f[2]
-    return ""
-
-
-def state_root(c, cid):
-    """Where containerd's shim keeps edgecr's state (--root) for this task."""
-    for dirpath, dirs, _ in os.walk(c.runc_root):
-        if cid in dirs:
-            return dirpath
-    raise AssertionError(f"no state of {cid} under {c.runc_root}")
 
 
 def rt(c, cid, *args, check=True, env=None, binary=RUNTIME):

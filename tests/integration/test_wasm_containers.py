@@ -21,7 +21,7 @@ import pytest
 
 import hostprobe
 from itlib import BUSYBOX, RUNTIME, pid_alive, wait_until
-from containerd_harness import CONTAINERD, CTR, Containerd
+from containerd_harness import CONTAINERD, CTR, Containerd, task_status
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "wasm" / "c"))
@@ -108,13 +108,6 @@ def run_rm(c, *args, check=False, timeout=60):
     return c.ctr("run", "--rm", "--runc-binary", RUNTIME, WASM_IMAGE, cid_(), "/app.wasm", *args, check=check,
                  timeout=timeout)
 
-
-def task_status(c, cid):
-    for line in c.ctr("task", "ls").stdout.splitlines()[1:]:
-        f = line.split()
-        if f and f[0] == cid:
-            return f[2]
-    return ""
 
 
 def task_pid(c, cid):

@@ -148,3 +148,20 @@ class Containerd:
                 d.rmdir()
             except OSError:
                 pass
+
+
+def task_status(c, cid):
+    """The STATUS column of `ctr task ls` for task cid ("" when there is none)."""
+    for line in c.ctr("task", "ls").stdout.splitlines()[1:]:
+        f = line.split()
+        if f and f[0] == cid:
+            return f[2]
+    return ""
+
+
+def state_root(c, cid):
+    """Where containerd's shim keeps edgecr's state (--root) for task cid."""
+    for dirpath, dirs, _ in os.walk(c.runc_root):
+        if cid in dirs:
+            return dirpath
+    raise AssertionError(f"no state of {cid} under {c.runc_root}")
